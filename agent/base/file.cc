@@ -1,0 +1,63 @@
+#include "agent/base/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace sb::base {
+
+Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(path, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::Invalid(fmt::format("{}: is a directory, not a file", path));
+  }
+  std::string data;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(path, err);
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<size_t>(n) > max_bytes) {
+      ::close(fd);
+      return Status::Invalid(fmt::format("{}: larger than {} bytes", path, max_bytes));
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+Status MakeDirectories(const std::string& path, unsigned mode) {
+  if (path.empty()) return Status::Invalid("empty directory path");
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), mode) == 0 || errno == EEXIST) continue;
+    return Status::FromErrno(fmt::format("cannot create directory {}", prefix), errno);
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(path, errno);
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition(fmt::format("{}: exists and is not a directory", path));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sb::base

@@ -1,0 +1,69 @@
+#include "agent/base/log.h"
+
+#include <chrono>
+#include <memory>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace sb::base {
+namespace {
+
+// One JSON object per line: {"ts":..., "level":..., "program":..., "msg":...}.
+// spdlog's pattern language cannot escape the message, so this formats it.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  explicit JsonFormatter(std::string program) : program_(std::move(program)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    auto since_epoch = msg.time.time_since_epoch();
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs);
+    nlohmann::json line = {
+        {"ts", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z",
+                           fmt::gmtime(static_cast<std::time_t>(secs.count())),
+                           micros.count())},
+        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
+                              spdlog::level::to_string_view(msg.level).size())},
+        {"program", program_},
+        {"msg", std::string(msg.payload.data(), msg.payload.size())},
+    };
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(text.data(), text.data() + text.size());
+    dest.push_back('\n');
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>(program_);
+  }
+
+ private:
+  std::string program_;
+};
+
+}  // namespace
+
+Status InitLogging(std::string_view program, LogFormat format, std::string_view level) {
+  spdlog::level::level_enum lvl = spdlog::level::from_str(std::string(level));
+  if (lvl == spdlog::level::off && level != "off") {
+    return Status::Invalid(fmt::format(
+        "unknown log level \"{}\" (use trace, debug, info, warn, error or off)", level));
+  }
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(std::string(program), sink);
+  if (format == LogFormat::kJson) {
+    logger->set_formatter(std::make_unique<JsonFormatter>(std::string(program)));
+  } else {
+    logger->set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e {} %^%l%$: %v", program));
+  }
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
+  return Status::Ok();
+}
+
+}  // namespace sb::base

@@ -1,0 +1,58 @@
+// What every standbyctl subcommand shares: the global options, the exit codes
+// the README documents, and loading the config and the state store the way
+// every command does. Used from the main thread only.
+
+#ifndef STANDBY_CLI_COMMAND_H_
+#define STANDBY_CLI_COMMAND_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agent/base/status.h"
+#include "standby/config/config.h"
+#include "standby/store/state_store.h"
+
+namespace CLI {
+class App;
+}
+
+namespace sb::cli {
+
+// The process exit codes; documented in the README and in --help.
+enum ExitCode : int {
+  kExitOk = 0,        // success; a drill or check passed
+  kExitFailed = 1,    // a drill or check ran and failed
+  kExitUsage = 2,     // bad command line or bad configuration
+  kExitInternal = 3,  // anything else: the store, the system, a bug
+};
+
+struct GlobalOptions {
+  std::string config_path = config::kDefaultConfigPath;  // or $STANDBYCTL_CONFIG
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+// A parsed subcommand's work, set by its CLI11 callback and run by main once
+// logging is set up. Returns the exit code.
+using Action = std::function<int()>;
+
+// Loads the config named by the global options. On failure prints every
+// error to stderr and returns nullopt; the caller exits with kExitUsage.
+std::optional<config::Config> LoadConfigOrReport(const GlobalOptions& options);
+
+// Opens the state store in the config's state directory, creating the
+// directory (mode 0700) when absent.
+base::Result<std::unique_ptr<store::StateStore>> OpenStateStore(const config::Config& config);
+
+// Prints `status` as one line on stderr and returns the matching exit code:
+// kExitUsage for bad input, kExitInternal for the rest.
+int ReportError(const base::Status& status);
+
+// Each subcommand registers itself on `app` and sets `*action` when chosen.
+void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);
+
+}  // namespace sb::cli
+
+#endif  // STANDBY_CLI_COMMAND_H_

@@ -1,0 +1,125 @@
+// `standbyctl history`: the recorded drills, newest first, as a table or JSON.
+
+#include <ctime>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/units.h"
+#include "standby/cli/command.h"
+
+namespace sb::cli {
+namespace {
+
+struct HistoryOptions {
+  bool json = false;
+  std::string standby;
+  int limit = 50;
+};
+
+std::string FormatWallUtc(int64_t wall_ms) {
+  std::time_t secs = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string IsoUtc(int64_t wall_ms) {
+  std::string s = FormatWallUtc(wall_ms);
+  s[10] = 'T';
+  return fmt::format("{}.{:03d}Z", s, wall_ms % 1000);
+}
+
+std::string OptionalDuration(const std::optional<int64_t>& ms) {
+  return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
+}
+
+nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json DrillJson(const store::DrillRecord& d) {
+  return {
+      {"id", d.id},
+      {"standby", d.start.standby},
+      {"kind", d.start.kind},
+      {"trigger", d.start.trigger},
+      {"started", IsoUtc(d.start.at.wall_ms)},
+      {"finished", d.finished ? nlohmann::json(IsoUtc(d.finished->wall_ms)) : nullptr},
+      {"result", store::DrillResultName(d.outcome.result)},
+      {"failed_phase", d.outcome.failed_phase},
+      {"reason", d.outcome.reason},
+      {"rto_ms", OptionalJson(d.outcome.rto_ms)},
+      {"boot_ms", OptionalJson(d.outcome.boot_ms)},
+      {"restore_ms", OptionalJson(d.outcome.restore_ms)},
+      {"rpo_ms", OptionalJson(d.outcome.rpo_ms)},
+      {"exposure_ms", OptionalJson(d.outcome.exposure_ms)},
+      {"primary_connections", d.outcome.primary_connections},
+      {"primary_requests", d.outcome.primary_requests},
+  };
+}
+
+void PrintTable(const std::vector<store::DrillRecord>& drills) {
+  constexpr std::string_view kRow = "{:>5}  {:<20} {:<5}  {:<19}  {:<7}  {:>9}  {:>9}  {}\n";
+  fmt::print(fmt::runtime(kRow), "ID", "STANDBY", "KIND", "STARTED (UTC)", "RESULT", "RTO",
+             "EXPOSURE", "REASON");
+  for (const store::DrillRecord& d : drills) {
+    std::string reason = d.outcome.reason;
+    if (!d.outcome.failed_phase.empty()) {
+      reason = fmt::format("{}: {}", d.outcome.failed_phase, reason);
+    }
+    fmt::print(fmt::runtime(kRow), d.id, d.start.standby, d.start.kind,
+               FormatWallUtc(d.start.at.wall_ms), store::DrillResultName(d.outcome.result),
+               OptionalDuration(d.outcome.rto_ms), OptionalDuration(d.outcome.exposure_ms),
+               reason);
+  }
+}
+
+int ShowHistory(const GlobalOptions& global, const HistoryOptions& options) {
+  std::optional<config::Config> config = LoadConfigOrReport(global);
+  if (!config) return kExitUsage;
+  base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
+  if (!store.ok()) return ReportError(store.status());
+  base::Result<std::vector<store::DrillRecord>> drills =
+      (*store)->ListDrills({options.standby, options.limit});
+  if (!drills.ok()) return ReportError(drills.status());
+
+  if (options.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const store::DrillRecord& d : *drills) out.push_back(DrillJson(d));
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+  if (drills->empty()) {
+    if (options.standby.empty()) {
+      fmt::print("no drills recorded yet (state store {})\n", (*store)->path());
+    } else {
+      fmt::print("no drills recorded yet for standby {} (state store {})\n", options.standby,
+                 (*store)->path());
+    }
+    return kExitOk;
+  }
+  PrintTable(*drills);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddHistoryCommand(CLI::App& app, GlobalOptions& global, Action* action) {
+  CLI::App* history = app.add_subcommand(
+      "history", "List recorded drills, newest first, with result, RTO and exposure window");
+  auto options = std::make_shared<HistoryOptions>();
+  history->add_flag("--json", options->json, "Print a JSON array instead of a table");
+  history->add_option("--standby", options->standby, "Only drills of this standby");
+  history->add_option("--limit", options->limit, "At most this many drills")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  history->callback([action, options, &global] {
+    *action = [options, &global] { return ShowHistory(global, *options); };
+  });
+}
+
+}  // namespace sb::cli

@@ -1,0 +1,68 @@
+// standbyctl: the controller. Wires the subcommands together; each lives in
+// standby/cli/.
+
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "agent/base/log.h"
+#include "standby/cli/command.h"
+
+namespace {
+
+constexpr const char* kDescription =
+    "standbyctl proves that a cold standby server can take over: it powers the standby on, "
+    "restores the latest backup into it, checks it, records the recovery time and powers it "
+    "off again.\n\n"
+    "Exit codes: 0 success, 1 a drill or check failed, 2 usage or configuration error, "
+    "3 internal error.";
+
+int Run(int argc, char** argv) {
+  CLI::App app(kDescription, "standbyctl");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("standbyctl ") + STANDBY_VERSION);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+
+  sb::cli::GlobalOptions options;
+  app.add_option("--config", options.config_path,
+                 "Configuration file (environment: STANDBYCTL_CONFIG)")
+      ->envname("STANDBYCTL_CONFIG")
+      ->capture_default_str();
+  app.add_option("--log-format", options.log_format, "Log lines on stderr as text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", options.log_level, "Least severe log level shown")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+
+  sb::cli::Action action;
+  sb::cli::AddConfigCommand(app, options, &action);
+  sb::cli::AddHistoryCommand(app, options, &action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help, version or the error
+    return code == 0 ? sb::cli::kExitOk : sb::cli::kExitUsage;
+  }
+  sb::base::Status s = sb::base::InitLogging(
+      "standbyctl",
+      options.log_format == "json" ? sb::base::LogFormat::kJson : sb::base::LogFormat::kText,
+      options.log_level);
+  if (!s.ok()) return sb::cli::ReportError(s);
+  if (!action) return sb::cli::kExitUsage;  // a group without its subcommand
+  return action();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "standbyctl: internal error: %s\n", e.what());
+    return sb::cli::kExitInternal;
+  }
+}

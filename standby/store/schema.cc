@@ -1,0 +1,118 @@
+#include "standby/store/schema.h"
+
+#include <array>
+
+namespace sb::store {
+namespace {
+
+// Times: *_wall_ms are Unix milliseconds (for people and reports);
+// *_mono_ns are CLOCK_MONOTONIC nanoseconds, valid within one boot of the
+// controller, and the only ones durations are computed from.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE drills (
+  id                  INTEGER PRIMARY KEY,
+  standby             TEXT    NOT NULL,
+  kind                TEXT    NOT NULL CHECK (kind IN ('drill', 'prep')),
+  trigger             TEXT    NOT NULL,            -- 'manual' or 'schedule:<name>'
+  controller_pid      INTEGER NOT NULL,
+  controller_boot_id  TEXT    NOT NULL,
+  started_wall_ms     INTEGER NOT NULL,
+  started_mono_ns     INTEGER NOT NULL,
+  finished_wall_ms    INTEGER,
+  finished_mono_ns    INTEGER,
+  result              TEXT    NOT NULL DEFAULT 'running'
+                      CHECK (result IN ('running', 'passed', 'failed', 'aborted')),
+  failed_phase        TEXT,
+  reason              TEXT,
+  rto_ms              INTEGER,
+  boot_ms             INTEGER,
+  restore_ms          INTEGER,
+  rpo_ms              INTEGER,
+  exposure_ms         INTEGER,
+  primary_connections INTEGER NOT NULL DEFAULT 0,
+  primary_requests    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX drills_by_standby ON drills (standby, started_wall_ms);
+
+CREATE TABLE phases (
+  id               INTEGER PRIMARY KEY,
+  drill_id         INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  name             TEXT    NOT NULL,
+  started_wall_ms  INTEGER NOT NULL,
+  started_mono_ns  INTEGER NOT NULL,
+  ended_wall_ms    INTEGER,
+  ended_mono_ns    INTEGER,
+  outcome          TEXT    NOT NULL DEFAULT 'running'
+                   CHECK (outcome IN ('running', 'passed', 'failed', 'skipped', 'aborted')),
+  reason           TEXT
+);
+CREATE INDEX phases_by_drill ON phases (drill_id);
+
+CREATE TABLE check_results (
+  id           INTEGER PRIMARY KEY,
+  drill_id     INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  name         TEXT    NOT NULL,
+  kind         TEXT    NOT NULL,
+  outcome      TEXT    NOT NULL CHECK (outcome IN ('passed', 'failed', 'not_run')),
+  duration_ms  INTEGER NOT NULL,
+  detail       TEXT    NOT NULL DEFAULT '',
+  at_wall_ms   INTEGER NOT NULL
+);
+CREATE INDEX check_results_by_drill ON check_results (drill_id);
+
+CREATE TABLE perf_samples (
+  id          INTEGER PRIMARY KEY,
+  drill_id    INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  probe       TEXT    NOT NULL,
+  host        TEXT    NOT NULL CHECK (host IN ('primary', 'standby')),
+  seq         INTEGER NOT NULL,
+  latency_us  INTEGER,                 -- NULL when the request failed
+  error       TEXT,
+  at_wall_ms  INTEGER NOT NULL
+);
+CREATE INDEX perf_samples_by_drill ON perf_samples (drill_id);
+
+CREATE TABLE restore_stats (
+  id              INTEGER PRIMARY KEY,
+  drill_id        INTEGER REFERENCES drills (id) ON DELETE CASCADE,  -- NULL: a restore alone
+  standby         TEXT    NOT NULL,
+  source          TEXT    NOT NULL,
+  target          TEXT    NOT NULL,
+  files_scanned   INTEGER NOT NULL DEFAULT 0,
+  files_unchanged INTEGER NOT NULL DEFAULT 0,
+  files_changed   INTEGER NOT NULL DEFAULT 0,
+  files_new       INTEGER NOT NULL DEFAULT 0,
+  files_deleted   INTEGER NOT NULL DEFAULT 0,
+  bytes_literal   INTEGER NOT NULL DEFAULT 0,
+  bytes_matched   INTEGER NOT NULL DEFAULT 0,
+  bytes_wire      INTEGER NOT NULL DEFAULT 0,
+  drift_count     INTEGER NOT NULL DEFAULT 0,
+  scan_ms         INTEGER NOT NULL DEFAULT 0,
+  plan_ms         INTEGER NOT NULL DEFAULT 0,
+  transfer_ms     INTEGER NOT NULL DEFAULT 0,
+  commit_ms       INTEGER NOT NULL DEFAULT 0,
+  source_digest   TEXT,
+  target_digest   TEXT,
+  at_wall_ms      INTEGER NOT NULL
+);
+CREATE INDEX restore_stats_by_drill ON restore_stats (drill_id);
+
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY,
+  drill_id    INTEGER REFERENCES drills (id) ON DELETE CASCADE,  -- NULL: not about a drill
+  at_wall_ms  INTEGER NOT NULL,
+  level       TEXT    NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+  message     TEXT    NOT NULL
+);
+CREATE INDEX events_by_drill ON events (drill_id);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {"drills, phases, check results, performance samples, restore statistics, events", kV1},
+}};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+}  // namespace sb::store

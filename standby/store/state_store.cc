@@ -1,0 +1,426 @@
+#include "standby/store/state_store.h"
+
+#include <time.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include "standby/store/schema.h"
+
+namespace sb::store {
+namespace {
+
+using base::Result;
+using base::Status;
+
+// Turns an SQLite error into a Status naming the store and the operation.
+Status StoreError(const std::string& path, std::string_view what, const SQLite::Exception& e) {
+  int code = e.getErrorCode() & 0xff;
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+    return Status::Corruption(fmt::format(
+        "state store {} is not a usable SQLite database ({}); it was left untouched: move it "
+        "aside to start a new store, or restore it from a backup",
+        path, e.what()));
+  }
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    return Status::Unavailable(
+        fmt::format("state store {}: {}: still locked by another process after the busy "
+                    "timeout ({})",
+                    path, what, e.what()));
+  }
+  return Status::IoError(fmt::format("state store {}: {}: {}", path, what, e.what()));
+}
+
+// Runs `body` and converts SQLite's exceptions into a Status.
+template <typename F>
+Status Guarded(const std::string& path, std::string_view what, F&& body) {
+  try {
+    body();
+    return Status::Ok();
+  } catch (const SQLite::Exception& e) {
+    return StoreError(path, what, e);
+  }
+}
+
+void BindOptional(SQLite::Statement& st, int index, const std::optional<int64_t>& v) {
+  if (v) {
+    st.bind(index, *v);
+  } else {
+    st.bind(index);  // NULL
+  }
+}
+
+void BindText(SQLite::Statement& st, int index, std::string_view text) {
+  st.bind(index, std::string(text));
+}
+
+std::optional<int64_t> ColumnOptional(SQLite::Statement& st, int index) {
+  SQLite::Column c = st.getColumn(index);
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+std::optional<Timestamp> ColumnTimestamp(SQLite::Statement& st, int wall, int mono) {
+  std::optional<int64_t> w = ColumnOptional(st, wall), m = ColumnOptional(st, mono);
+  if (!w || !m) return std::nullopt;
+  return Timestamp{*w, *m};
+}
+
+template <typename Enum, size_t N>
+Enum ParseEnum(const std::string& text, const std::array<Enum, N>& values,
+               std::string_view (*name)(Enum)) {
+  for (Enum v : values) {
+    if (name(v) == text) return v;
+  }
+  return values[0];
+}
+
+}  // namespace
+
+Timestamp Timestamp::Now() {
+  timespec wall, mono;
+  ::clock_gettime(CLOCK_REALTIME, &wall);
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
+  return {int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1'000'000,
+          int64_t{mono.tv_sec} * 1'000'000'000 + mono.tv_nsec};
+}
+
+std::string_view DrillResultName(DrillResult r) {
+  switch (r) {
+    case DrillResult::kRunning: return "running";
+    case DrillResult::kPassed: return "passed";
+    case DrillResult::kFailed: return "failed";
+    case DrillResult::kAborted: return "aborted";
+  }
+  return "running";
+}
+
+std::string_view PhaseOutcomeName(PhaseOutcome o) {
+  switch (o) {
+    case PhaseOutcome::kRunning: return "running";
+    case PhaseOutcome::kPassed: return "passed";
+    case PhaseOutcome::kFailed: return "failed";
+    case PhaseOutcome::kSkipped: return "skipped";
+    case PhaseOutcome::kAborted: return "aborted";
+  }
+  return "running";
+}
+
+std::string_view CheckOutcomeName(CheckOutcome o) {
+  switch (o) {
+    case CheckOutcome::kPassed: return "passed";
+    case CheckOutcome::kFailed: return "failed";
+    case CheckOutcome::kNotRun: return "not_run";
+  }
+  return "not_run";
+}
+
+std::string StateStore::PathIn(const std::string& state_dir) {
+  return state_dir + "/state.db";
+}
+
+StateStore::StateStore(std::string path, std::unique_ptr<SQLite::Database> db)
+    : path_(std::move(path)), db_(std::move(db)) {}
+
+StateStore::~StateStore() = default;
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
+                                                     const Options& options) {
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOFOLLOW,
+        options.busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    return Status::IoError(fmt::format("cannot open state store {}: {}", path, e.what()));
+  }
+  std::unique_ptr<StateStore> store(new StateStore(path, std::move(db)));
+  // Reading user_version first makes SQLite read the header: a file that is
+  // not a database fails here, before anything could write to it.
+  Status s = Guarded(path, "reading the schema version", [&] {
+    store->schema_version_ = store->db_->execAndGet("PRAGMA user_version").getInt();
+    store->db_->exec("PRAGMA foreign_keys = ON");
+  });
+  if (!s.ok()) return s;
+  if (store->schema_version_ > CurrentSchemaVersion()) {
+    return Status::FailedPrecondition(fmt::format(
+        "state store {} has schema version {}, newer than this standbyctl knows ({}); it was "
+        "left untouched: run a newer standbyctl",
+        path, store->schema_version_, CurrentSchemaVersion()));
+  }
+  s = Guarded(path, "switching to WAL mode", [&] {
+    store->db_->exec("PRAGMA journal_mode = WAL");
+    store->db_->exec("PRAGMA synchronous = NORMAL");
+  });
+  if (!s.ok()) return s;
+  s = store->Migrate(options.target_version);
+  if (!s.ok()) return s;
+  return store;
+}
+
+Status StateStore::Migrate(std::optional<int> target_version) {
+  const int target = target_version.value_or(CurrentSchemaVersion());
+  std::span<const Migration> migrations = Migrations();
+  while (schema_version_ < target) {
+    Status s = Guarded(path_, "migrating", [&] {
+      SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+      // Another process may have migrated while we waited for the lock.
+      schema_version_ = db_->execAndGet("PRAGMA user_version").getInt();
+      if (schema_version_ >= target) return;
+      db_->exec(std::string(migrations[static_cast<size_t>(schema_version_)].sql));
+      db_->exec(fmt::format("PRAGMA user_version = {}", schema_version_ + 1));
+      tx.commit();
+      ++schema_version_;
+    });
+    if (!s.ok()) {
+      return s.WithContext(fmt::format("schema version {} to {}", schema_version_,
+                                       schema_version_ + 1));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> StateStore::BeginDrill(const DrillStart& start) {
+  int64_t id = 0;
+  Status s = Guarded(path_, "recording the start of a drill", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO drills (standby, kind, trigger, controller_pid, "
+                         "controller_boot_id, started_wall_ms, started_mono_ns) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    BindText(st, 1, start.standby);
+    BindText(st, 2, start.kind);
+    BindText(st, 3, start.trigger);
+    st.bind(4, start.controller_pid);
+    BindText(st, 5, start.controller_boot_id);
+    st.bind(6, start.at.wall_ms);
+    st.bind(7, start.at.mono_ns);
+    st.exec();
+    id = db_->getLastInsertRowid();
+    tx.commit();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Status StateStore::FinishDrill(int64_t drill_id, const DrillOutcome& o) {
+  int changed = 0;
+  Status s = Guarded(path_, "recording the end of a drill", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "UPDATE drills SET finished_wall_ms = ?, finished_mono_ns = ?, "
+                         "result = ?, failed_phase = ?, reason = ?, rto_ms = ?, boot_ms = ?, "
+                         "restore_ms = ?, rpo_ms = ?, exposure_ms = ?, "
+                         "primary_connections = ?, primary_requests = ? WHERE id = ?");
+    st.bind(1, o.at.wall_ms);
+    st.bind(2, o.at.mono_ns);
+    BindText(st, 3, DrillResultName(o.result));
+    BindText(st, 4, o.failed_phase);
+    BindText(st, 5, o.reason);
+    BindOptional(st, 6, o.rto_ms);
+    BindOptional(st, 7, o.boot_ms);
+    BindOptional(st, 8, o.restore_ms);
+    BindOptional(st, 9, o.rpo_ms);
+    BindOptional(st, 10, o.exposure_ms);
+    st.bind(11, o.primary_connections);
+    st.bind(12, o.primary_requests);
+    st.bind(13, drill_id);
+    changed = st.exec();
+    tx.commit();
+  });
+  if (!s.ok()) return s;
+  if (changed == 0) {
+    return Status::NotFound(fmt::format("state store {}: no drill {}", path_, drill_id));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> StateStore::BeginPhase(int64_t drill_id, std::string_view name, Timestamp at) {
+  int64_t id = 0;
+  Status s = Guarded(path_, fmt::format("recording the start of phase {}", name), [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO phases (drill_id, name, started_wall_ms, started_mono_ns) "
+                         "VALUES (?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, name);
+    st.bind(3, at.wall_ms);
+    st.bind(4, at.mono_ns);
+    st.exec();
+    id = db_->getLastInsertRowid();
+    tx.commit();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Status StateStore::EndPhase(int64_t phase_id, PhaseOutcome outcome, std::string_view reason,
+                            Timestamp at) {
+  return Guarded(path_, "recording the end of a phase", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "UPDATE phases SET ended_wall_ms = ?, ended_mono_ns = ?, outcome = ?, "
+                         "reason = ? WHERE id = ?");
+    st.bind(1, at.wall_ms);
+    st.bind(2, at.mono_ns);
+    BindText(st, 3, PhaseOutcomeName(outcome));
+    BindText(st, 4, reason);
+    st.bind(5, phase_id);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Status StateStore::AddCheckResult(int64_t drill_id, const CheckResultRecord& c) {
+  return Guarded(path_, fmt::format("recording check {}", c.name), [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO check_results (drill_id, name, kind, outcome, "
+                         "duration_ms, detail, at_wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, c.name);
+    BindText(st, 3, c.kind);
+    BindText(st, 4, CheckOutcomeName(c.outcome));
+    st.bind(5, c.duration_ms);
+    BindText(st, 6, c.detail);
+    st.bind(7, c.at_wall_ms);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Status StateStore::AddPerfSample(int64_t drill_id, const PerfSampleRecord& p) {
+  return Guarded(path_, fmt::format("recording a sample of probe {}", p.probe), [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, "
+                         "error, at_wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, p.probe);
+    BindText(st, 3, p.host);
+    st.bind(4, p.seq);
+    BindOptional(st, 5, p.latency_us);
+    BindText(st, 6, p.error);
+    st.bind(7, p.at_wall_ms);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {
+  return Guarded(path_, fmt::format("recording restore statistics for {}", r.target), [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(
+        *db_,
+        "INSERT INTO restore_stats (drill_id, standby, source, target, files_scanned, "
+        "files_unchanged, files_changed, files_new, files_deleted, bytes_literal, "
+        "bytes_matched, bytes_wire, drift_count, scan_ms, plan_ms, transfer_ms, commit_ms, "
+        "source_digest, target_digest, at_wall_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    BindOptional(st, 1, r.drill_id);
+    BindText(st, 2, r.standby);
+    BindText(st, 3, r.source);
+    BindText(st, 4, r.target);
+    const int64_t numbers[] = {r.files_scanned, r.files_unchanged, r.files_changed,
+                               r.files_new,     r.files_deleted,   r.bytes_literal,
+                               r.bytes_matched, r.bytes_wire,      r.drift_count,
+                               r.scan_ms,       r.plan_ms,         r.transfer_ms,
+                               r.commit_ms};
+    int index = 5;
+    for (int64_t n : numbers) st.bind(index++, n);
+    BindText(st, 18, r.source_digest);
+    BindText(st, 19, r.target_digest);
+    st.bind(20, r.at_wall_ms);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Status StateStore::AddEvent(std::optional<int64_t> drill_id, std::string_view level,
+                            std::string_view message, int64_t at_wall_ms) {
+  return Guarded(path_, "recording an event", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO events (drill_id, at_wall_ms, level, message) "
+                         "VALUES (?, ?, ?, ?)");
+    BindOptional(st, 1, drill_id);
+    st.bind(2, at_wall_ms);
+    BindText(st, 3, level);
+    BindText(st, 4, message);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query) {
+  std::vector<DrillRecord> drills;
+  Status s = Guarded(path_, "listing drills", [&] {
+    SQLite::Statement st(
+        *db_,
+        "SELECT id, standby, kind, trigger, controller_pid, controller_boot_id, "
+        "started_wall_ms, started_mono_ns, finished_wall_ms, finished_mono_ns, result, "
+        "failed_phase, reason, rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms, "
+        "primary_connections, primary_requests FROM drills "
+        "WHERE (?1 = '' OR standby = ?1) ORDER BY started_wall_ms DESC, id DESC LIMIT ?2");
+    BindText(st, 1, query.standby);
+    st.bind(2, query.limit);
+    static constexpr std::array<DrillResult, 4> kResults = {
+        DrillResult::kRunning, DrillResult::kPassed, DrillResult::kFailed,
+        DrillResult::kAborted};
+    while (st.executeStep()) {
+      DrillRecord d;
+      d.id = st.getColumn(0).getInt64();
+      d.start.standby = st.getColumn(1).getString();
+      d.start.kind = st.getColumn(2).getString();
+      d.start.trigger = st.getColumn(3).getString();
+      d.start.controller_pid = st.getColumn(4).getInt64();
+      d.start.controller_boot_id = st.getColumn(5).getString();
+      d.start.at = {st.getColumn(6).getInt64(), st.getColumn(7).getInt64()};
+      d.finished = ColumnTimestamp(st, 8, 9);
+      d.outcome.result = ParseEnum(st.getColumn(10).getString(), kResults, DrillResultName);
+      d.outcome.failed_phase = st.getColumn(11).getString();
+      d.outcome.reason = st.getColumn(12).getString();
+      d.outcome.rto_ms = ColumnOptional(st, 13);
+      d.outcome.boot_ms = ColumnOptional(st, 14);
+      d.outcome.restore_ms = ColumnOptional(st, 15);
+      d.outcome.rpo_ms = ColumnOptional(st, 16);
+      d.outcome.exposure_ms = ColumnOptional(st, 17);
+      d.outcome.primary_connections = st.getColumn(18).getInt64();
+      d.outcome.primary_requests = st.getColumn(19).getInt64();
+      if (d.finished) d.outcome.at = *d.finished;
+      drills.push_back(std::move(d));
+    }
+  });
+  if (!s.ok()) return s;
+  return drills;
+}
+
+Result<std::vector<PhaseRecord>> StateStore::ListPhases(int64_t drill_id) {
+  std::vector<PhaseRecord> phases;
+  Status s = Guarded(path_, "listing phases", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT id, drill_id, name, started_wall_ms, started_mono_ns, "
+                         "ended_wall_ms, ended_mono_ns, outcome, reason FROM phases "
+                         "WHERE drill_id = ? ORDER BY started_mono_ns, id");
+    st.bind(1, drill_id);
+    static constexpr std::array<PhaseOutcome, 5> kOutcomes = {
+        PhaseOutcome::kRunning, PhaseOutcome::kPassed, PhaseOutcome::kFailed,
+        PhaseOutcome::kSkipped, PhaseOutcome::kAborted};
+    while (st.executeStep()) {
+      PhaseRecord p;
+      p.id = st.getColumn(0).getInt64();
+      p.drill_id = st.getColumn(1).getInt64();
+      p.name = st.getColumn(2).getString();
+      p.started = {st.getColumn(3).getInt64(), st.getColumn(4).getInt64()};
+      p.ended = ColumnTimestamp(st, 5, 6);
+      p.outcome = ParseEnum(st.getColumn(7).getString(), kOutcomes, PhaseOutcomeName);
+      p.reason = st.getColumn(8).getString();
+      phases.push_back(std::move(p));
+    }
+  });
+  if (!s.ok()) return s;
+  return phases;
+}
+
+}  // namespace sb::store

@@ -1,0 +1,171 @@
+// The controller's state store: one SQLite file in the state directory that
+// records every drill, its phases, check results, performance samples,
+// restore statistics and events.
+//
+// The file is opened in WAL mode with a busy timeout and foreign keys on, and
+// brought to the current schema by forward migrations (schema.h). Every
+// write is its own IMMEDIATE transaction, so several processes (a daemon and
+// an operator's `history`) can use the store at once. A file that is not a
+// SQLite database, or one from a newer standbyctl, is refused and never
+// written to.
+//
+// Callers pass times in, so the store holds no clock. One StateStore per
+// thread; separate instances on the same file are safe across threads and
+// processes.
+
+#ifndef STANDBY_STORE_STATE_STORE_H_
+#define STANDBY_STORE_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/base/status.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace sb::store {
+
+// A point in time on both clocks: wall for people, monotonic for durations.
+struct Timestamp {
+  int64_t wall_ms = 0;  // Unix milliseconds
+  int64_t mono_ns = 0;  // CLOCK_MONOTONIC nanoseconds
+
+  static Timestamp Now();
+};
+
+enum class DrillResult { kRunning, kPassed, kFailed, kAborted };
+enum class PhaseOutcome { kRunning, kPassed, kFailed, kSkipped, kAborted };
+enum class CheckOutcome { kPassed, kFailed, kNotRun };
+
+std::string_view DrillResultName(DrillResult r);
+std::string_view PhaseOutcomeName(PhaseOutcome o);
+std::string_view CheckOutcomeName(CheckOutcome o);
+
+struct DrillStart {
+  std::string standby;
+  std::string kind = "drill";     // "drill" or "prep"
+  std::string trigger = "manual"; // or "schedule:<name>"
+  int64_t controller_pid = 0;
+  std::string controller_boot_id;
+  Timestamp at;
+};
+
+struct DrillOutcome {
+  DrillResult result = DrillResult::kPassed;
+  std::string failed_phase;  // empty unless failed or aborted
+  std::string reason;
+  Timestamp at;
+  std::optional<int64_t> rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms;
+  int64_t primary_connections = 0;
+  int64_t primary_requests = 0;
+};
+
+struct DrillRecord {
+  int64_t id = 0;
+  DrillStart start;
+  std::optional<Timestamp> finished;
+  DrillOutcome outcome;  // result kRunning while unfinished
+};
+
+struct PhaseRecord {
+  int64_t id = 0;
+  int64_t drill_id = 0;
+  std::string name;
+  Timestamp started;
+  std::optional<Timestamp> ended;
+  PhaseOutcome outcome = PhaseOutcome::kRunning;
+  std::string reason;
+};
+
+struct CheckResultRecord {
+  std::string name;
+  std::string kind;
+  CheckOutcome outcome = CheckOutcome::kNotRun;
+  int64_t duration_ms = 0;
+  std::string detail;
+  int64_t at_wall_ms = 0;
+};
+
+struct PerfSampleRecord {
+  std::string probe;
+  std::string host;  // "primary" or "standby"
+  int64_t seq = 0;
+  std::optional<int64_t> latency_us;  // absent when the request failed
+  std::string error;
+  int64_t at_wall_ms = 0;
+};
+
+struct RestoreStatsRecord {
+  std::optional<int64_t> drill_id;
+  std::string standby, source, target;
+  int64_t files_scanned = 0, files_unchanged = 0, files_changed = 0, files_new = 0,
+          files_deleted = 0;
+  int64_t bytes_literal = 0, bytes_matched = 0, bytes_wire = 0;
+  int64_t drift_count = 0;
+  int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
+  std::string source_digest, target_digest;
+  int64_t at_wall_ms = 0;
+};
+
+struct DrillQuery {
+  std::string standby;  // empty: all
+  int limit = 100;      // newest first
+};
+
+class StateStore {
+ public:
+  struct Options {
+    int busy_timeout_ms = 10'000;
+    // Stop at this schema version instead of the current one (tests of the
+    // migrations build old databases with it).
+    std::optional<int> target_version;
+  };
+
+  // The store's file inside a state directory.
+  static std::string PathIn(const std::string& state_dir);
+
+  // Opens (creating if absent) and migrates the store at `path`. Fails without
+  // writing when the file is not a SQLite database or its schema is newer
+  // than this program knows.
+  static base::Result<std::unique_ptr<StateStore>> Open(const std::string& path,
+                                                        const Options& options);
+  static base::Result<std::unique_ptr<StateStore>> Open(const std::string& path) {
+    return Open(path, Options());
+  }
+  ~StateStore();
+
+  int schema_version() const { return schema_version_; }
+  const std::string& path() const { return path_; }
+
+  base::Result<int64_t> BeginDrill(const DrillStart& start);
+  base::Status FinishDrill(int64_t drill_id, const DrillOutcome& outcome);
+  base::Result<int64_t> BeginPhase(int64_t drill_id, std::string_view name, Timestamp at);
+  base::Status EndPhase(int64_t phase_id, PhaseOutcome outcome, std::string_view reason,
+                        Timestamp at);
+  base::Status AddCheckResult(int64_t drill_id, const CheckResultRecord& check);
+  base::Status AddPerfSample(int64_t drill_id, const PerfSampleRecord& sample);
+  base::Status AddRestoreStats(const RestoreStatsRecord& stats);
+  base::Status AddEvent(std::optional<int64_t> drill_id, std::string_view level,
+                        std::string_view message, int64_t at_wall_ms);
+
+  base::Result<std::vector<DrillRecord>> ListDrills(const DrillQuery& query);
+  base::Result<std::vector<PhaseRecord>> ListPhases(int64_t drill_id);
+
+ private:
+  StateStore(std::string path, std::unique_ptr<SQLite::Database> db);
+  base::Status Migrate(std::optional<int> target_version);
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  int schema_version_ = 0;
+};
+
+}  // namespace sb::store
+
+#endif  // STANDBY_STORE_STATE_STORE_H_
