@@ -298,7 +298,12 @@ ConfigFile ConfigFile::Parse(std::string_view text, const std::string& path) {
   try {
     *file.table_ = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    file.errors_->Add(e.source(), fmt::format("syntax error: {}", e.description()));
+    std::string message = fmt::format("syntax error: {}", e.description());
+    // toml++ reports an unterminated string as the newline it runs into.
+    if (message.find("unescaped control characters") != std::string::npos) {
+      message += " (is a closing quote missing?)";
+    }
+    file.errors_->Add(e.source(), std::move(message));
   }
   return file;
 }

@@ -1,0 +1,22 @@
+#include "tests/support/standbyctl_runner.h"
+
+#include <stdexcept>
+
+namespace sb::testing {
+
+base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
+                                  const std::vector<std::pair<std::string, std::string>>& env) {
+  base::ProcessSpec spec;
+  spec.argv.push_back(STANDBYCTL_BIN);
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = env;
+  bool config_given = false;
+  for (const auto& [key, value] : env) config_given = config_given || key == "STANDBYCTL_CONFIG";
+  if (!config_given) spec.unset_env.push_back("STANDBYCTL_CONFIG");
+  spec.timeout = std::chrono::seconds(60);
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  if (!r.ok()) throw std::runtime_error(r.status().message());
+  return std::move(*r);
+}
+
+}  // namespace sb::testing

@@ -1,0 +1,22 @@
+// Test support: runs the built standbyctl binary, as a user would, and
+// returns its exit code and output.
+
+#ifndef TESTS_SUPPORT_STANDBYCTL_RUNNER_H_
+#define TESTS_SUPPORT_STANDBYCTL_RUNNER_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/base/subprocess.h"
+
+namespace sb::testing {
+
+// Runs STANDBYCTL_BIN with `args`, STANDBYCTL_CONFIG unset unless given in
+// `env`, and a 60 s deadline. Fails the test when it cannot start.
+base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
+                                  const std::vector<std::pair<std::string, std::string>>& env = {});
+
+}  // namespace sb::testing
+
+#endif  // TESTS_SUPPORT_STANDBYCTL_RUNNER_H_
