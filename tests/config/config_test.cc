@@ -1,0 +1,322 @@
+// Tests of the controller's configuration: every bad input names the place
+// (FILE:LINE:COL) and says what is wrong; good input yields the values.
+
+#include "standby/config/config.h"
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace sb::config {
+namespace {
+
+using sb::testing::TempDir;
+
+// A standby that is valid on its own; cases add to it or break it.
+constexpr const char* kPower =
+    R"(power = { driver = "command", on = ["true"], off = ["true"], status = ["true"] })";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+struct BadCase {
+  const char* what;
+  const char* toml;      // @DIR@ is the test's temp dir, @POWER@ is kPower
+  const char* expected;  // the first error, after "FILE:"
+};
+
+// Each row: one mistake a user could make, and the exact first line that
+// `config check` must print for it.
+const BadCase kBadCases[] = {
+    {"syntax error", "[[standby]]\nname = \"s1\nagent = \"x\"\n",
+     "2:11: syntax error: Error while parsing string: unescaped control characters other than TAB "
+     "(U+0009) are explicitly prohibited (is a closing quote missing?)"},
+    {"unknown top-level table",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[controler]\nstate_dir = \"/x\"\n",
+     "5:2: unknown key \"controler\" (did you mean \"controller\"?)"},
+    {"unknown key in a standby",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nmax_exposre = \"45m\"\n",
+     "5:1: [standby[0]]: unknown key \"max_exposre\" (did you mean \"max_exposure\"?)"},
+    {"unknown key in power",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\n"
+     "host = \"bmc\"\nusername = \"u\"\npassword_env = \"P\"\nretires = 3\n",
+     "9:1: [standby[0].power]: unknown key \"retires\" (did you mean \"retries\"?)"},
+    {"duration given as a number",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nmax_exposure = 45\n",
+     "5:16: standby[0].max_exposure: expected a duration string like \"45m\", got integer"},
+    {"negative duration", "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nlease = \"-5m\"\n",
+     "5:9: standby[0].lease: duration \"-5m\" is negative"},
+    {"duration without a unit",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nboot_timeout = \"10\"\n",
+     "5:16: standby[0].boot_timeout: duration \"10\" has a number without a unit (ms, s, m, h, "
+     "d)"},
+    {"duration with an unknown unit",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nboot_timeout = \"10y\"\n",
+     "5:16: standby[0].boot_timeout: duration \"10y\" has unknown unit \"y\" (use ms, s, m, h or "
+     "d)"},
+    {"duration below its minimum",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nmax_exposure = \"10s\"\n",
+     "5:16: standby[0].max_exposure: 10s is too short; the minimum is 1m"},
+    {"lease not shorter than max_exposure",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nmax_exposure = \"5m\"\nlease = "
+     "\"5m\"\n",
+     "6:9: standby[0].lease: the lease (5m) must be shorter than max_exposure (5m)"},
+    {"no standby at all", "[controller]\nstate_dir = \"/x\"\n",
+     "1:1: top level: missing required key \"standby\""},
+    {"standby as a table, not an array of tables", "[standby]\nname = \"s1\"\n",
+     "1:1: standby: expected an array of tables ([[standby]]), got "
+     "table"},
+    {"standby without a name", "[[standby]]\nagent = \"h\"\n@POWER@\n",
+     "1:1: [standby[0]]: missing required key \"name\""},
+    {"name of the wrong type", "[[standby]]\nname = 5\nagent = \"h\"\n@POWER@\n",
+     "2:8: standby[0].name: expected a string, got integer"},
+    {"name with a space", "[[standby]]\nname = \"web 1\"\nagent = \"h\"\n@POWER@\n",
+     "2:8: standby[0].name: \"web 1\" is not a valid name (use letters, digits, '.', '_' and '-', "
+     "at most 64)"},
+    {"two standbys with one name",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h2\"\n@POWER@\n",
+     "6:8: standby[1].name: duplicate standby name \"s1\""},
+    {"agent port out of range", "[[standby]]\nname = \"s1\"\nagent = \"h:99999\"\n@POWER@\n",
+     "3:9: standby[0].agent: \"h:99999\": port \"99999\" is not a number from 1 to 65535"},
+    {"IPv6 agent without brackets",
+     "[[standby]]\nname = \"s1\"\nagent = \"fd00::7:7443\"\n@POWER@\n",
+     "3:9: standby[0].agent: \"fd00::7:7443\": write IPv6 addresses in brackets, like "
+     "\"[::1]:7443\""},
+    {"standby without power", "[[standby]]\nname = \"s1\"\nagent = \"h\"\n",
+     "1:1: [standby[0]]: missing required key \"power\""},
+    {"unknown power driver",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"ilo\" }\n",
+     "4:20: standby[0].power.driver: unknown power driver \"ilo\" (use ipmi, wol or command)"},
+    {"command power with an empty program",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"command\", on = [\"\"], off "
+     "= [\"x\"], status = [\"x\"] }\n",
+     "4:36: standby[0].power.on: the program name (first element) is empty"},
+    {"command power argv with a number",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"command\", on = [\"virsh\", "
+     "3], off = [\"x\"], status = [\"x\"] }\n",
+     "4:46: standby[0].power.on[1]: expected a string, got integer"},
+    {"password written in the config",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword = \"hunter2\"\n",
+     "8:12: standby[0].power.password: secrets are not accepted in the config text; put it in a "
+     "file readable only by its owner and name it with password_file, or name an environment "
+     "variable with password_env"},
+    {"IPMI without any password",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\n",
+     "4:1: [standby[0].power]: missing password_file or password_env"},
+    {"world-readable password file",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_file = \"@DIR@/loose.pass\"\n",
+     "8:17: standby[0].power.password_file: password file @DIR@/loose.pass is accessible by "
+     "group or others (mode 0644); run: chmod 600 @DIR@/loose.pass"},
+    {"password file that does not exist",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_file = \"@DIR@/missing.pass\"\n",
+     "8:17: standby[0].power.password_file: cannot read password file @DIR@/missing.pass: No "
+     "such file or directory"},
+    {"password file that is a directory",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_file = \"@DIR@\"\n",
+     "8:17: standby[0].power.password_file: password file @DIR@ is not a regular file"},
+    {"empty password file",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_file = \"@DIR@/empty.pass\"\n",
+     "8:17: standby[0].power.password_file: password file @DIR@/empty.pass is empty"},
+    {"password file and variable both",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_file = \"@DIR@/good.pass\"\npassword_env = \"P\"\n",
+     "9:16: standby[0].power.password_env: give either password_file or password_env, not both"},
+    {"bad environment variable name",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_env = \"1BAD-NAME\"\n",
+     "8:16: standby[0].power.password_env: \"1BAD-NAME\" is not a valid environment variable "
+     "name"},
+    {"IPMI cipher suite that does not exist",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"ipmi\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_env = \"P\"\ncipher_suite = 5\n",
+     "9:16: standby[0].power.cipher_suite: expected \"auto\", 17 (HMAC-SHA256) or 3 (HMAC-SHA1)"},
+    {"Wake-on-LAN with a bad MAC",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"wol\", mac = "
+     "\"52:54:00:12:34\" }\n",
+     "4:33: standby[0].power.mac: \"52:54:00:12:34\" is not a MAC address like "
+     "\"52:54:00:12:34:56\""},
+    {"Wake-on-LAN to a host name",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"wol\", mac = "
+     "\"52:54:00:12:34:56\", broadcast = \"lan\" }\n",
+     "4:66: standby[0].power.broadcast: \"lan\" is not an IPv4 address"},
+    {"relative restore target",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"srv/www\"\n",
+     "7:10: standby[0].restore[0].target: \"srv/www\" must be an absolute path"},
+    {"restore into the root directory",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/\"\n",
+     "7:10: standby[0].restore[0].target: the target must not be the root directory"},
+    {"overlapping restore targets",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\n[[standby.restore]]\nsource = \"/c\"\ntarget = \"/srv/www\"\n",
+     "10:10: standby[0].restore[1].target: target /srv/www overlaps the target /srv of restore "
+     "[standby[0].restore[0]]; targets must be disjoint"},
+    {"canary outside the source",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\ncanary = \"../etc/x\"\n",
+     "8:10: standby[0].restore[0].canary: must be a path relative to the source, without \"..\""},
+    {"size with an unknown unit",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nkeep_free = \"2 gigs\"\n",
+     "8:13: standby[0].restore[0].keep_free: size \"2 gigs\" has unknown unit \"gigs\" (use B, "
+     "KiB, MiB, GiB, TiB, kB, MB, GB or TB)"},
+    {"negative size",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nkeep_free = -1\n",
+     "8:13: standby[0].restore[0].keep_free: size -1 is negative"},
+    {"unknown check kind",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
+     "\"c\"\nkind = \"ping\"\n",
+     "7:8: standby[0].check[0].kind: unknown check kind \"ping\" (use http or command)"},
+    {"http check with an ftp URL",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
+     "\"c\"\nkind = \"http\"\nurl = \"ftp://h/\"\n",
+     "8:7: standby[0].check[0].url: \"ftp://h/\" is not an http:// or https:// URL"},
+    {"HTTP status out of range",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
+     "\"c\"\nkind = \"http\"\nurl = \"http://h/\"\nexpect_status = 700\n",
+     "9:17: standby[0].check[0].expect_status: 700 is out of range; expected 100 to 599"},
+    {"two checks with one name",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
+     "\"c\"\nkind = \"command\"\ncommand = \"x\"\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"command\"\ncommand = \"y\"\n",
+     "10:8: standby[0].check[1].name: duplicate check name \"c\""},
+    {"a check that can never run",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
+     "\"c\"\nkind = \"command\"\n",
+     "5:1: [standby[0].check[0]]: missing required key \"command\""},
+    {"probe without a primary",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = "
+     "\"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\n",
+     "5:1: standby[0].probe: performance probes compare with the primary; add a [primary] "
+     "section"},
+    {"probe load above its bound",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url "
+     "= \"http://b/\"\nrequests = 5000\n",
+     "12:12: standby[0].probe[0].requests: 5000 is out of range; expected 1 to 1000"},
+    {"schedule for a standby that does not exist",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s2\"\ncron = \"@monthly\"\n",
+     "7:11: schedule[0].standby: no [[standby]] is named \"s2\""},
+    {"cron hour out of range",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s1\"\ncron = \"0 25 1 * *\"\n",
+     "8:8: schedule[0].cron: hour: 25 is out of range 0-23"},
+    {"cron with four fields",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s1\"\ncron = \"0 3 * *\"\n",
+     "8:8: schedule[0].cron: \"0 3 * *\" has 4 fields; expected 5 (minute hour day-of-month "
+     "month day-of-week)"},
+    {"unknown cron macro",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s1\"\ncron = \"@fortnightly\"\n",
+     "8:8: schedule[0].cron: unknown schedule \"@fortnightly\" (use @yearly, @monthly, @weekly, "
+     "@daily, @hourly or five cron fields)"},
+    {"unknown time zone",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s1\"\ncron = \"@daily\"\ntimezone = \"Mars/Olympus\"\n",
+     "9:12: schedule[0].timezone: unknown time zone \"Mars/Olympus\" (use a name from "
+     "/usr/share/zoneinfo, like \"Europe/Berlin\", or \"UTC\")"},
+};
+
+TEST_CASE("config: each bad input is reported at its place with a clear message", "[config]") {
+  TempDir dir;
+  dir.Write("loose.pass", "secret\n", 0644);
+  dir.Write("empty.pass", "", 0600);
+  dir.Write("good.pass", "secret\n", 0600);
+  const std::string file = dir.Sub("standbyctl.toml");
+  for (const BadCase& c : kBadCases) {
+    SECTION(c.what) {
+      std::string text = Replace(Replace(c.toml, "@POWER@", kPower), "@DIR@", dir.path());
+      base::Result<Config> config = ParseConfig(text, file);
+      REQUIRE_FALSE(config.ok());
+      CHECK(config.status().code() == base::Code::kInvalidArgument);
+      std::string first = config.status().message().substr(0, config.status().message().find('\n'));
+      CHECK(first == file + ":" + Replace(c.expected, "@DIR@", dir.path()));
+    }
+  }
+}
+
+TEST_CASE("config: the table of bad inputs has at least 25 rows", "[config]") {
+  CHECK(std::size(kBadCases) >= 25);
+}
+
+TEST_CASE("config: a file that cannot be read names the file and the reason", "[config]") {
+  TempDir dir;
+  base::Result<Config> config = LoadConfig(dir.Sub("nope.toml"));
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().message() ==
+        dir.Sub("nope.toml") + ": cannot read config: No such file or directory");
+}
+
+TEST_CASE("config: every error in a file is reported, in file order", "[config]") {
+  base::Result<Config> config = ParseConfig(
+      "[[standby]]\nname = \"s1\"\nagent = \"h:0\"\nbogus = 1\n"
+      "power = { driver = \"command\", on = [\"x\"], off = [\"x\"], status = [\"x\"] }\n"
+      "lease = \"soon\"\n",
+      "c.toml");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().message() ==
+        "c.toml:3:9: standby[0].agent: \"h:0\": port \"0\" is not a number from 1 to 65535\n"
+        "c.toml:4:1: [standby[0]]: unknown key \"bogus\"\n"
+        "c.toml:6:9: standby[0].lease: bad duration \"soon\"; expected a duration like \"30s\", "
+        "\"45m\" or \"1h30m\"");
+}
+
+TEST_CASE("config: a valid file yields its values and the defaults", "[config]") {
+  TempDir dir;
+  std::string pass = dir.Write("bmc.pass", "secret\n", 0600);
+  base::Result<Config> config = ParseConfig(
+      "[controller]\nstate_dir = \"state\"\n"
+      "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.3\"\nmax_exposure = \"1h30m\"\n"
+      "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:9623\"\nusername = \"admin\"\n"
+      "password_file = \"bmc.pass\"\ncipher_suite = 3\n"
+      "[[standby.restore]]\nsource = \"/backups/web\"\ntarget = \"/srv/www/\"\n"
+      "keep_free = \"2GiB\"\n"
+      "[[schedule]]\nname = \"monthly\"\nstandby = \"web1-standby\"\ncron = \"@monthly\"\n",
+      dir.Sub("standbyctl.toml"));
+  REQUIRE(config.ok());
+  CHECK(config->controller.state_dir == dir.Sub("state"));
+  CHECK(config->controller.tls.ca == "/etc/standbyctl/pki/ca.crt");
+  REQUIRE(config->standbys.size() == 1);
+  const StandbyConfig& s = config->standbys[0];
+  CHECK(s.agent == base::Endpoint{"127.0.0.3", kDefaultAgentPort});
+  CHECK(s.agent_name == "web1-standby");
+  CHECK(s.max_exposure == std::chrono::minutes(90));
+  CHECK(s.lease == std::chrono::minutes(2));
+  CHECK(s.power.driver == PowerDriverKind::kIpmi);
+  CHECK(s.power.ipmi.bmc == base::Endpoint{"127.0.0.1", 9623});
+  CHECK(s.power.ipmi.cipher_suite == IpmiCipherSuite::kSuite3);
+  CHECK(s.power.ipmi.password.kind == SecretRef::Kind::kFile);
+  CHECK(s.power.ipmi.password.name == pass);
+  REQUIRE(s.restores.size() == 1);
+  CHECK(s.restores[0].target == "/srv/www");
+  CHECK(s.restores[0].keep_free == (uint64_t{2} << 30));
+  REQUIRE(config->schedules.size() == 1);
+  CHECK(config->schedules[0].timezone == "UTC");
+  CHECK(config->schedules[0].grace == std::chrono::hours(24));
+  CHECK(config->FindStandby("web1-standby") == &s);
+  CHECK(config->FindStandby("other") == nullptr);
+}
+
+}  // namespace
+}  // namespace sb::config
