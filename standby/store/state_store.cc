@@ -2,6 +2,9 @@
 
 #include <time.h>
 
+#include <chrono>
+#include <thread>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -88,37 +91,47 @@ Timestamp Timestamp::Now() {
 
 std::string_view DrillResultName(DrillResult r) {
   switch (r) {
-    case DrillResult::kRunning: return "running";
-    case DrillResult::kPassed: return "passed";
-    case DrillResult::kFailed: return "failed";
-    case DrillResult::kAborted: return "aborted";
+    case DrillResult::kRunning:
+      return "running";
+    case DrillResult::kPassed:
+      return "passed";
+    case DrillResult::kFailed:
+      return "failed";
+    case DrillResult::kAborted:
+      return "aborted";
   }
   return "running";
 }
 
 std::string_view PhaseOutcomeName(PhaseOutcome o) {
   switch (o) {
-    case PhaseOutcome::kRunning: return "running";
-    case PhaseOutcome::kPassed: return "passed";
-    case PhaseOutcome::kFailed: return "failed";
-    case PhaseOutcome::kSkipped: return "skipped";
-    case PhaseOutcome::kAborted: return "aborted";
+    case PhaseOutcome::kRunning:
+      return "running";
+    case PhaseOutcome::kPassed:
+      return "passed";
+    case PhaseOutcome::kFailed:
+      return "failed";
+    case PhaseOutcome::kSkipped:
+      return "skipped";
+    case PhaseOutcome::kAborted:
+      return "aborted";
   }
   return "running";
 }
 
 std::string_view CheckOutcomeName(CheckOutcome o) {
   switch (o) {
-    case CheckOutcome::kPassed: return "passed";
-    case CheckOutcome::kFailed: return "failed";
-    case CheckOutcome::kNotRun: return "not_run";
+    case CheckOutcome::kPassed:
+      return "passed";
+    case CheckOutcome::kFailed:
+      return "failed";
+    case CheckOutcome::kNotRun:
+      return "not_run";
   }
   return "not_run";
 }
 
-std::string StateStore::PathIn(const std::string& state_dir) {
-  return state_dir + "/state.db";
-}
+std::string StateStore::PathIn(const std::string& state_dir) { return state_dir + "/state.db"; }
 
 StateStore::StateStore(std::string path, std::unique_ptr<SQLite::Database> db)
     : path_(std::move(path)), db_(std::move(db)) {}
@@ -149,14 +162,36 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
         "left untouched: run a newer standbyctl",
         path, store->schema_version_, CurrentSchemaVersion()));
   }
-  s = Guarded(path, "switching to WAL mode", [&] {
-    store->db_->exec("PRAGMA journal_mode = WAL");
-    store->db_->exec("PRAGMA synchronous = NORMAL");
-  });
+  s = store->EnableWal(options.busy_timeout_ms);
   if (!s.ok()) return s;
   s = store->Migrate(options.target_version);
   if (!s.ok()) return s;
   return store;
+}
+
+// Switching to WAL needs an exclusive lock, and SQLite does not wait for it
+// through the busy handler: a second process opening a new store at the same
+// moment gets SQLITE_BUSY at once. Retry within the busy timeout. Once a file
+// is in WAL mode it stays so, and the check below returns at once.
+Status StateStore::EnableWal(int busy_timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (db_->execAndGet("PRAGMA journal_mode").getString() != "wal") {
+        db_->exec("PRAGMA journal_mode = WAL");
+      }
+      db_->exec("PRAGMA synchronous = NORMAL");
+      return Status::Ok();
+    } catch (const SQLite::Exception& e) {
+      int code = e.getErrorCode() & 0xff;
+      bool busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+      if (!busy || std::chrono::steady_clock::now() >= deadline) {
+        return StoreError(path_, "switching to WAL mode", e);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + attempt % 10));
+  }
 }
 
 Status StateStore::Migrate(std::optional<int> target_version) {
@@ -174,8 +209,8 @@ Status StateStore::Migrate(std::optional<int> target_version) {
       ++schema_version_;
     });
     if (!s.ok()) {
-      return s.WithContext(fmt::format("schema version {} to {}", schema_version_,
-                                       schema_version_ + 1));
+      return s.WithContext(
+          fmt::format("schema version {} to {}", schema_version_, schema_version_ + 1));
     }
   }
   return Status::Ok();
@@ -322,10 +357,9 @@ Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {
     BindText(st, 2, r.standby);
     BindText(st, 3, r.source);
     BindText(st, 4, r.target);
-    const int64_t numbers[] = {r.files_scanned, r.files_unchanged, r.files_changed,
-                               r.files_new,     r.files_deleted,   r.bytes_literal,
-                               r.bytes_matched, r.bytes_wire,      r.drift_count,
-                               r.scan_ms,       r.plan_ms,         r.transfer_ms,
+    const int64_t numbers[] = {r.files_scanned, r.files_unchanged, r.files_changed, r.files_new,
+                               r.files_deleted, r.bytes_literal,   r.bytes_matched, r.bytes_wire,
+                               r.drift_count,   r.scan_ms,         r.plan_ms,       r.transfer_ms,
                                r.commit_ms};
     int index = 5;
     for (int64_t n : numbers) st.bind(index++, n);
@@ -366,8 +400,7 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
     BindText(st, 1, query.standby);
     st.bind(2, query.limit);
     static constexpr std::array<DrillResult, 4> kResults = {
-        DrillResult::kRunning, DrillResult::kPassed, DrillResult::kFailed,
-        DrillResult::kAborted};
+        DrillResult::kRunning, DrillResult::kPassed, DrillResult::kFailed, DrillResult::kAborted};
     while (st.executeStep()) {
       DrillRecord d;
       d.id = st.getColumn(0).getInt64();

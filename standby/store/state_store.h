@@ -49,8 +49,8 @@ std::string_view CheckOutcomeName(CheckOutcome o);
 
 struct DrillStart {
   std::string standby;
-  std::string kind = "drill";     // "drill" or "prep"
-  std::string trigger = "manual"; // or "schedule:<name>"
+  std::string kind = "drill";      // "drill" or "prep"
+  std::string trigger = "manual";  // or "schedule:<name>"
   int64_t controller_pid = 0;
   std::string controller_boot_id;
   Timestamp at;
@@ -159,6 +159,7 @@ class StateStore {
 
  private:
   StateStore(std::string path, std::unique_ptr<SQLite::Database> db);
+  base::Status EnableWal(int busy_timeout_ms);
   base::Status Migrate(std::optional<int> target_version);
 
   std::string path_;

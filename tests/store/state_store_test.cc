@@ -1,0 +1,264 @@
+#include "standby/store/state_store.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <catch2/catch.hpp>
+
+#include "standby/store/schema.h"
+#include "tests/support/temp_dir.h"
+
+namespace sb::store {
+namespace {
+
+using sb::testing::ReadWholeFile;
+using sb::testing::TempDir;
+
+// Runs one SQL query with the SQLite C API and returns the first column of
+// the first row as text: an independent look at what the store wrote.
+std::string QueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void Exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+DrillStart Start(const std::string& standby, int64_t wall_ms) {
+  DrillStart s;
+  s.standby = standby;
+  s.controller_pid = 42;
+  s.controller_boot_id = "boot-1";
+  s.at = {wall_ms, wall_ms * 1'000'000};
+  return s;
+}
+
+TEST_CASE("store: a new store is at the current schema, in WAL mode", "[store]") {
+  TempDir dir;
+  std::string path = StateStore::PathIn(dir.path());
+  base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  REQUIRE(store.ok());
+  CHECK((*store)->schema_version() == CurrentSchemaVersion());
+  CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
+  CHECK(QueryText(path, "PRAGMA user_version") == std::to_string(CurrentSchemaVersion()));
+}
+
+TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
+  TempDir dir;
+  auto store = std::move(*StateStore::Open(StateStore::PathIn(dir.path())));
+  base::Result<int64_t> id = store->BeginDrill(Start("web1-standby", 1'700'000'000'000));
+  REQUIRE(id.ok());
+  base::Result<int64_t> boot = store->BeginPhase(*id, "boot", {1'700'000'001'000, 5});
+  REQUIRE(boot.ok());
+  REQUIRE(store->EndPhase(*boot, PhaseOutcome::kPassed, "", {1'700'000'090'000, 9}).ok());
+  base::Result<int64_t> smoke = store->BeginPhase(*id, "smoke", {1'700'000'091'000, 10});
+  REQUIRE(smoke.ok());
+  REQUIRE(store->EndPhase(*smoke, PhaseOutcome::kFailed, "homepage: 503", {1'700'000'092'000, 11})
+              .ok());
+  REQUIRE(store
+              ->AddCheckResult(
+                  *id, {"homepage", "http", CheckOutcome::kFailed, 12, "503", 1'700'000'092'000})
+              .ok());
+  REQUIRE(store->AddPerfSample(*id, {"p", "primary", 0, 1500, "", 1}).ok());
+  REQUIRE(store->AddPerfSample(*id, {"p", "standby", 0, std::nullopt, "timeout", 2}).ok());
+  RestoreStatsRecord stats;
+  stats.drill_id = *id;
+  stats.standby = "web1-standby";
+  stats.source = "/b";
+  stats.target = "/srv";
+  stats.files_changed = 7;
+  REQUIRE(store->AddRestoreStats(stats).ok());
+  REQUIRE(store->AddEvent(*id, "warn", "drift found", 3).ok());
+  REQUIRE(store->AddEvent(std::nullopt, "info", "daemon started", 4).ok());
+
+  DrillOutcome outcome;
+  outcome.result = DrillResult::kFailed;
+  outcome.failed_phase = "smoke";
+  outcome.reason = "homepage: 503";
+  outcome.at = {1'700'000'100'000, 12};
+  outcome.exposure_ms = 100'000;
+  outcome.primary_connections = 2;
+  REQUIRE(store->FinishDrill(*id, outcome).ok());
+
+  base::Result<std::vector<DrillRecord>> drills = store->ListDrills({});
+  REQUIRE(drills.ok());
+  REQUIRE(drills->size() == 1);
+  const DrillRecord& d = (*drills)[0];
+  CHECK(d.start.standby == "web1-standby");
+  CHECK(d.outcome.result == DrillResult::kFailed);
+  CHECK(d.outcome.failed_phase == "smoke");
+  CHECK(d.outcome.exposure_ms == 100'000);
+  CHECK_FALSE(d.outcome.rto_ms.has_value());
+  CHECK(d.outcome.primary_connections == 2);
+  REQUIRE(d.finished.has_value());
+  CHECK(d.finished->wall_ms == 1'700'000'100'000);
+
+  base::Result<std::vector<PhaseRecord>> phases = store->ListPhases(*id);
+  REQUIRE(phases.ok());
+  REQUIRE(phases->size() == 2);
+  CHECK((*phases)[0].name == "boot");
+  CHECK((*phases)[1].outcome == PhaseOutcome::kFailed);
+  CHECK((*phases)[1].reason == "homepage: 503");
+  CHECK(QueryText(store->path(), "SELECT count(*) FROM perf_samples WHERE latency_us IS NULL") ==
+        "1");
+  CHECK(QueryText(store->path(), "SELECT files_changed FROM restore_stats") == "7");
+}
+
+TEST_CASE("store: drills list newest first and filter by standby", "[store]") {
+  TempDir dir;
+  auto store = std::move(*StateStore::Open(StateStore::PathIn(dir.path())));
+  REQUIRE(store->BeginDrill(Start("a", 1000)).ok());
+  REQUIRE(store->BeginDrill(Start("b", 3000)).ok());
+  REQUIRE(store->BeginDrill(Start("a", 2000)).ok());
+  auto all = store->ListDrills({});
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].start.at.wall_ms == 3000);
+  CHECK((*all)[2].start.at.wall_ms == 1000);
+  auto only_a = store->ListDrills({"a", 1});
+  REQUIRE(only_a.ok());
+  REQUIRE(only_a->size() == 1);
+  CHECK((*only_a)[0].start.at.wall_ms == 2000);
+  CHECK((*only_a)[0].outcome.result == DrillResult::kRunning);
+}
+
+TEST_CASE("store: writes that break references are refused", "[store]") {
+  TempDir dir;
+  auto store = std::move(*StateStore::Open(StateStore::PathIn(dir.path())));
+  CHECK(store->FinishDrill(99, DrillOutcome()).code() == base::Code::kNotFound);
+  base::Status s = store->AddCheckResult(99, {"c", "http", CheckOutcome::kPassed, 1, "", 1});
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("FOREIGN KEY") != std::string::npos);
+}
+
+// Data valid at each schema version, written before upgrading from it. A new
+// migration needs a new row here (the test below insists).
+const char* const kFixtureAtVersion[] = {
+    // 0: an empty database file
+    "",
+    // 1
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);",
+};
+
+TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
+  REQUIRE(std::size(kFixtureAtVersion) == static_cast<size_t>(CurrentSchemaVersion()) + 1);
+  for (int from = 0; from < CurrentSchemaVersion(); ++from) {
+    DYNAMIC_SECTION("from version " << from) {
+      TempDir dir;
+      std::string path = StateStore::PathIn(dir.path());
+      StateStore::Options old;
+      old.target_version = from;
+      {
+        base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path, old);
+        REQUIRE(store.ok());
+        CHECK((*store)->schema_version() == from);
+      }
+      if (*kFixtureAtVersion[from] != '\0') Exec(path, kFixtureAtVersion[from]);
+
+      base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+      REQUIRE(store.ok());
+      CHECK((*store)->schema_version() == CurrentSchemaVersion());
+      auto drills = (*store)->ListDrills({});
+      REQUIRE(drills.ok());
+      if (from >= 1) {
+        REQUIRE(drills->size() == 1);
+        CHECK((*drills)[0].start.standby == "old");
+        CHECK((*drills)[0].outcome.rto_ms == 360000);
+      }
+      // And the upgraded store takes new records.
+      CHECK((*store)->BeginDrill(Start("new", 5000)).ok());
+    }
+  }
+}
+
+TEST_CASE("store: a store from a newer standbyctl is refused and left untouched", "[store]") {
+  TempDir dir;
+  std::string path = StateStore::PathIn(dir.path());
+  { REQUIRE(StateStore::Open(path).ok()); }
+  Exec(path, "PRAGMA user_version = " + std::to_string(CurrentSchemaVersion() + 5));
+  std::string before = ReadWholeFile(path);
+  base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == base::Code::kFailedPrecondition);
+  CHECK(store.status().message().find("newer than this standbyctl knows") != std::string::npos);
+  CHECK(ReadWholeFile(path) == before);
+}
+
+TEST_CASE("store: a corrupt file gives a clear error and is not overwritten", "[store]") {
+  TempDir dir;
+  std::string garbage(8192, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7 + 3);
+  std::string path = dir.Write("state.db", garbage, 0600);
+  base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == base::Code::kCorruption);
+  CHECK(store.status().message() ==
+        "state store " + path +
+            " is not a usable SQLite database (file is not a database); it "
+            "was left untouched: move it aside to start a new store, or restore it from a backup");
+  CHECK(ReadWholeFile(path) == garbage);
+}
+
+TEST_CASE("store: two processes writing at once both succeed", "[store]") {
+  TempDir dir;
+  std::string path = StateStore::PathIn(dir.path());
+  constexpr int kDrillsPerProcess = 150;
+  pid_t children[2];
+  for (pid_t& child : children) {
+    child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // Each child opens its own store, racing the other one to create it.
+      int failures = 0;
+      base::Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+      if (!store.ok()) {
+        std::fprintf(stderr, "child: %s\n", store.status().message().c_str());
+        ::_exit(100);
+      }
+      for (int i = 0; i < kDrillsPerProcess; ++i) {
+        base::Result<int64_t> id = (*store)->BeginDrill(Start("s", 1000 + i));
+        if (!id.ok()) {
+          ++failures;
+          continue;
+        }
+        if (!(*store)->AddEvent(*id, "info", "x", i).ok()) ++failures;
+        if (!(*store)->FinishDrill(*id, DrillOutcome()).ok()) ++failures;
+      }
+      ::_exit(failures == 0 ? 0 : 1);
+    }
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CHECK(QueryText(path, "SELECT count(*) FROM drills WHERE result = 'passed'") ==
+        std::to_string(2 * kDrillsPerProcess));
+  CHECK(QueryText(path, "SELECT count(*) FROM events") == std::to_string(2 * kDrillsPerProcess));
+}
+
+}  // namespace
+}  // namespace sb::store
