@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -44,6 +46,13 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a mistyped subcommand as a missing one; name it instead.
+    std::vector<std::string> extra = app.remaining();
+    if (!extra.empty() && app.get_subcommands().empty() && extra[0][0] != '-') {
+      std::fprintf(stderr, "standbyctl: unknown command \"%s\"; run standbyctl --help\n",
+                   extra[0].c_str());
+      return sb::cli::kExitUsage;
+    }
     int code = app.exit(e);  // prints help, version or the error
     return code == 0 ? sb::cli::kExitOk : sb::cli::kExitUsage;
   }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "agent/base/file.h"
 
@@ -24,7 +25,13 @@ base::Result<std::unique_ptr<store::StateStore>> OpenStateStore(const config::Co
   const std::string& dir = config.controller.state_dir;
   base::Status s = base::MakeDirectories(dir, 0700);
   if (!s.ok()) return s.WithContext("state directory");
-  return store::StateStore::Open(store::StateStore::PathIn(dir));
+  base::Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(store::StateStore::PathIn(dir));
+  if (store.ok()) {
+    spdlog::debug("opened state store {} (schema version {})", (*store)->path(),
+                  (*store)->schema_version());
+  }
+  return store;
 }
 
 int ReportError(const base::Status& status) {

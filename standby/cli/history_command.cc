@@ -71,10 +71,12 @@ void PrintTable(const std::vector<store::DrillRecord>& drills) {
     if (!d.outcome.failed_phase.empty()) {
       reason = fmt::format("{}: {}", d.outcome.failed_phase, reason);
     }
-    fmt::print(fmt::runtime(kRow), d.id, d.start.standby, d.start.kind,
-               FormatWallUtc(d.start.at.wall_ms), store::DrillResultName(d.outcome.result),
-               OptionalDuration(d.outcome.rto_ms), OptionalDuration(d.outcome.exposure_ms),
-               reason);
+    std::string row = fmt::format(
+        fmt::runtime(kRow), d.id, d.start.standby, d.start.kind,
+        FormatWallUtc(d.start.at.wall_ms), store::DrillResultName(d.outcome.result),
+        OptionalDuration(d.outcome.rto_ms), OptionalDuration(d.outcome.exposure_ms), reason);
+    while (row.size() > 1 && row[row.size() - 2] == ' ') row.erase(row.size() - 2, 1);
+    fmt::print("{}", row);
   }
 }
 
