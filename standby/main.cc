@@ -1,13 +1,14 @@
 // standbyctl: the controller. Wires the subcommands together; each lives in
 // standby/cli/.
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "agent/base/log.h"
 #include "standby/cli/command.h"
@@ -42,6 +43,8 @@ int Run(int argc, char** argv) {
   sb::cli::Action action;
   sb::cli::AddConfigCommand(app, options, &action);
   sb::cli::AddHistoryCommand(app, options, &action);
+  sb::cli::AddPkiCommand(app, options, &action);
+  sb::cli::AddAgentCommand(app, options, &action);
 
   try {
     app.parse(argc, argv);
@@ -68,6 +71,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a death
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {

@@ -52,6 +52,8 @@ int ReportError(const base::Status& status);
 // Each subcommand registers itself on `app` and sets `*action` when chosen.
 void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddPkiCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

@@ -20,6 +20,7 @@
 #include "agent/base/endpoint.h"
 #include "agent/base/status.h"
 #include "agent/base/units.h"
+#include "agent/net/tls.h"
 #include "standby/config/secret.h"
 
 namespace sb::config {
@@ -29,15 +30,10 @@ using base::Duration;
 inline constexpr uint16_t kDefaultAgentPort = 7443;
 inline constexpr const char* kDefaultConfigPath = "/etc/standbyctl/standbyctl.toml";
 
-struct TlsFiles {
-  std::string ca = "/etc/standbyctl/pki/ca.crt";  // PEM CA that both ends chain to
-  std::string cert = "/etc/standbyctl/pki/controller.crt";  // this end's certificate
-  std::string key = "/etc/standbyctl/pki/controller.key";   // this end's private key
-};
-
 struct ControllerConfig {
   std::string state_dir = "/var/lib/standbyctl";
-  TlsFiles tls;
+  net::TlsFiles tls{"/etc/standbyctl/pki/ca.crt", "/etc/standbyctl/pki/controller.crt",
+                    "/etc/standbyctl/pki/controller.key"};
 };
 
 enum class PowerDriverKind { kIpmi, kWol, kCommand };
@@ -49,9 +45,9 @@ struct IpmiPower {
   std::string username;
   SecretRef password;
   IpmiCipherSuite cipher_suite = IpmiCipherSuite::kAuto;
-  Duration timeout{5'000};        // per request
-  int retries = 3;                // per request, with backoff
-  Duration min_interval{1'000};   // between commands to the same BMC
+  Duration timeout{5'000};       // per request
+  int retries = 3;               // per request, with backoff
+  Duration min_interval{1'000};  // between commands to the same BMC
 };
 
 struct WolPower {
@@ -79,7 +75,7 @@ struct RestoreMapping {
   std::string source;  // a directory, an archive, or a glob of archives (newest wins)
   std::string target;  // absolute directory on the standby
   std::string canary;  // optional, relative to the source: a file holding its backup time
-  std::optional<Duration> max_age;  // preflight fails when the source is older
+  std::optional<Duration> max_age;           // preflight fails when the source is older
   uint64_t keep_free = uint64_t{512} << 20;  // bytes left free on the target's filesystem
 };
 
@@ -99,9 +95,9 @@ struct PerformanceProbe {
   std::string name;
   std::string primary_url;
   std::string standby_url;
-  int requests = 20;          // per host
-  Duration interval{200};     // between requests to one host
-  Duration timeout{10'000};   // per request
+  int requests = 20;         // per host
+  Duration interval{200};    // between requests to one host
+  Duration timeout{10'000};  // per request
 };
 
 struct StandbyConfig {

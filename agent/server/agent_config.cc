@@ -1,0 +1,127 @@
+#include "agent/server/agent_config.h"
+
+#include <fmt/format.h>
+
+#include "agent/base/config_reader.h"
+
+namespace sb::agent {
+namespace {
+
+using base::Need;
+using base::TableReader;
+
+std::string Resolve(const std::string& config_path, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  size_t slash = config_path.rfind('/');
+  return slash == std::string::npos ? path : config_path.substr(0, slash + 1) + path;
+}
+
+void ReadTls(TableReader& t, const std::string& path, net::TlsFiles* tls) {
+  if (auto v = t.String("ca", Need::kRequired)) tls->ca = Resolve(path, *v);
+  if (auto v = t.String("cert", Need::kRequired)) tls->cert = Resolve(path, *v);
+  if (auto v = t.String("key", Need::kRequired)) tls->key = Resolve(path, *v);
+  t.RejectUnknownKeys();
+}
+
+void ReadLimits(TableReader& t, AgentLimits* limits) {
+  if (auto v = t.Integer("max_connections", 1, 256)) limits->max_connections = int(*v);
+  if (auto v = t.DurationValue("idle_timeout", base::Duration(100))) limits->idle_timeout = *v;
+  if (auto v = t.DurationValue("handshake_timeout", base::Duration(100))) {
+    limits->handshake_timeout = *v;
+  }
+  if (auto v = t.Size("max_frame", 64 * 1024)) {
+    if (*v > (4u << 20)) {
+      t.ErrorAt("max_frame", "must not exceed the protocol's 4MiB");
+    } else {
+      limits->max_frame_bytes = static_cast<uint32_t>(*v);
+    }
+  }
+  if (auto v = t.Size("max_output", 1024)) limits->max_output_bytes = *v;
+  t.RejectUnknownKeys();
+}
+
+void ReadCommand(TableReader& t, AgentConfig* config) {
+  std::optional<std::string> name = t.String("name", Need::kRequired);
+  std::optional<std::vector<std::string>> argv = t.StringArray("argv", Need::kRequired);
+  AllowedCommand command;
+  if (auto d = t.DurationValue("timeout", base::Duration(100))) command.timeout = *d;
+  t.RejectUnknownKeys();
+  if (!name || !argv) return;
+  if ((*argv)[0].empty() || (*argv)[0].front() != '/') {
+    t.ErrorAt("argv", "the program must be an absolute path, so PATH cannot change what runs");
+    return;
+  }
+  command.argv = *argv;
+  if (!config->commands.emplace(*name, command).second) {
+    t.ErrorAt("name", fmt::format("duplicate command name \"{}\"", *name));
+  }
+}
+
+void Read(TableReader root, AgentConfig* config) {
+  if (auto v = root.String("listen", Need::kRequired)) {
+    base::Result<base::Endpoint> ep = base::ParseEndpoint(*v, 7443);
+    if (ep.ok()) {
+      config->listen = *ep;
+    } else {
+      root.ErrorAt("listen", ep.status().message());
+    }
+  }
+  if (auto v = root.String("role", Need::kRequired)) {
+    if (*v == "standby") {
+      config->role = Role::kStandby;
+    } else if (*v == "primary") {
+      config->role = Role::kPrimary;
+    } else {
+      root.ErrorAt("role", fmt::format("unknown role \"{}\" (use standby or primary)", *v));
+    }
+  }
+  if (auto tls = root.Table("tls", Need::kRequired)) ReadTls(*tls, config->path, &config->tls);
+  if (auto v = root.StringArray("data_roots")) {
+    for (const std::string& dir : *v) {
+      if (dir.empty() || dir.front() != '/' || dir == "/") {
+        root.ErrorAt("data_roots", fmt::format("\"{}\" must be an absolute directory other "
+                                               "than /",
+                                               dir));
+      }
+    }
+    config->data_roots = *v;
+  }
+  if (auto v = root.StringArray("shutdown")) config->shutdown = *v;
+  if (auto v = root.DurationValue("shutdown_timeout", base::Duration(1000))) {
+    config->shutdown_timeout = *v;
+  }
+  if (config->role == Role::kPrimary) {
+    // Said at config time, so nobody believes a primary could be written to.
+    if (root.Has("data_roots")) root.ErrorAt("data_roots", "a primary agent never writes");
+    if (root.Has("shutdown")) root.ErrorAt("shutdown", "a primary agent never shuts down");
+  } else if (config->shutdown.empty() && root.Has("role")) {
+    root.Error("missing required key \"shutdown\" (the standby role needs a shutdown command)");
+  }
+  for (TableReader& c : root.TableArray("command")) ReadCommand(c, config);
+  if (auto limits = root.Table("limits")) ReadLimits(*limits, &config->limits);
+  root.RejectUnknownKeys();
+}
+
+base::Result<AgentConfig> Finish(base::ConfigFile& file, const std::string& path) {
+  AgentConfig config;
+  config.path = path;
+  if (file.errors().empty()) Read(file.root(), &config);
+  if (!file.errors().empty()) return file.errors().ToStatus();
+  return config;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) { return role == Role::kStandby ? "standby" : "primary"; }
+
+base::Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  base::ConfigFile file = base::ConfigFile::Load(path);
+  return Finish(file, path);
+}
+
+base::Result<AgentConfig> ParseAgentConfig(std::string_view text, const std::string& path) {
+  base::ConfigFile file = base::ConfigFile::Parse(text, path);
+  return Finish(file, path);
+}
+
+}  // namespace sb::agent

@@ -1,0 +1,56 @@
+// standby-agent's configuration: where it listens, its role, its TLS files,
+// the data roots a restore may write, the allow-listed commands, the
+// shutdown command, and its limits. Read from TOML with the same exact
+// FILE:LINE:COL errors as the controller's config. A plain value.
+
+#ifndef AGENT_SERVER_AGENT_CONFIG_H_
+#define AGENT_SERVER_AGENT_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/base/endpoint.h"
+#include "agent/base/status.h"
+#include "agent/base/units.h"
+#include "agent/net/tls.h"
+
+namespace sb::agent {
+
+enum class Role { kStandby, kPrimary };  // kPrimary never writes or shuts down
+
+std::string_view RoleName(Role role);
+
+struct AllowedCommand {
+  std::vector<std::string> argv;
+  base::Duration timeout{30'000};
+};
+
+struct AgentLimits {
+  int max_connections = 8;
+  base::Duration idle_timeout{120'000};  // no complete frame for this long: close
+  base::Duration handshake_timeout{10'000};
+  uint32_t max_frame_bytes = 4u << 20;
+  uint64_t max_output_bytes = 64 * 1024;  // per stream of a RunCommand
+};
+
+struct AgentConfig {
+  std::string path;
+  base::Endpoint listen;
+  Role role = Role::kStandby;
+  net::TlsFiles tls;
+  std::vector<std::string> data_roots;  // standby only
+  std::vector<std::string> shutdown;    // standby only: argv
+  base::Duration shutdown_timeout{60'000};
+  std::map<std::string, AllowedCommand> commands;
+  AgentLimits limits;
+};
+
+base::Result<AgentConfig> LoadAgentConfig(const std::string& path);
+base::Result<AgentConfig> ParseAgentConfig(std::string_view text, const std::string& path);
+
+}  // namespace sb::agent
+
+#endif  // AGENT_SERVER_AGENT_CONFIG_H_

@@ -1,0 +1,209 @@
+#include "agent/server/agent_server.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/net/channel.h"
+#include "agent/server/session.h"
+
+namespace sb::agent {
+namespace {
+
+constexpr std::chrono::seconds kWriteTimeout{30};
+
+base::Result<int> Listen(const base::Endpoint& endpoint, uint16_t* bound_port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* ai = nullptr;
+  std::string port = std::to_string(endpoint.port);
+  int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &ai);
+  if (rc != 0) {
+    return base::Status::Invalid(
+        fmt::format("cannot resolve listen address {}: {}", endpoint.host, ::gai_strerror(rc)));
+  }
+  int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+    int err = errno;
+    ::freeaddrinfo(ai);
+    if (fd >= 0) ::close(fd);
+    return base::Status::FromErrno(fmt::format("cannot listen on {}", endpoint.ToString()), err);
+  }
+  ::freeaddrinfo(ai);
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *bound_port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return fd;
+}
+
+}  // namespace
+
+AgentServer::AgentServer(const AgentConfig& config, net::TlsContext tls, HostSeams seams)
+    : config_(config), tls_(std::move(tls)), operations_(config, std::move(seams)) {}
+
+AgentServer::~AgentServer() { Stop(); }
+
+base::Status AgentServer::Start() {
+  base::Result<int> fd = Listen(config_.listen, &port_);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *fd;
+  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) return base::Status::FromErrno("pipe", errno);
+  spdlog::info("listening on {}:{} as {} agent", config_.listen.host, port_,
+               RoleName(config_.role));
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return base::Status::Ok();
+}
+
+void AgentServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (wake_pipe_[1] >= 0) {
+    char c = 0;
+    ssize_t ignored = ::write(wake_pipe_[1], &c, 1);
+    (void)ignored;
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Wake every connection thread out of its poll; each closes its own fd.
+    for (Connection& c : connections_) {
+      if (c.wake_fd >= 0) ::shutdown(c.wake_fd, SHUT_RDWR);
+    }
+  }
+  for (Connection& c : connections_) {
+    if (c.thread.joinable()) c.thread.join();
+  }
+  connections_.clear();
+  for (int* fd : {&listen_fd_, &wake_pipe_[0], &wake_pipe_[1]}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+void AgentServer::ReapFinished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->done) {
+      it->thread.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void AgentServer::AcceptLoop() {
+  while (!stopping_.load()) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(fds, 2, 1000);
+    ReapFinished();
+    if (n <= 0 || fds[1].revents != 0) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EINTR) {
+        spdlog::warn("accept failed: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // never spin
+      }
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (static_cast<int>(connections_.size()) >= config_.limits.max_connections) {
+      spdlog::warn("refused connection from {}: already serving {} connections (the limit)",
+                   net::PeerAddress(fd), connections_.size());
+      ++refused_;
+      ::close(fd);
+      continue;
+    }
+    Connection& c = connections_.emplace_back();
+    // Stop() shuts this duplicate down to wake the thread; the thread's own
+    // fd may be closed and its number reused at any time, the duplicate not.
+    c.wake_fd = ::dup(fd);
+    c.thread = std::thread([this, &c, fd] {
+      Serve(fd);
+      std::lock_guard<std::mutex> done_lock(mu_);
+      ::close(c.wake_fd);
+      c.wake_fd = -1;
+      c.done = true;
+    });
+  }
+}
+
+void AgentServer::Serve(int fd) {
+  const std::string peer = net::PeerAddress(fd);
+  const AgentLimits& limits = config_.limits;
+  base::Result<std::unique_ptr<net::TlsStream>> stream =
+      net::TlsStream::Accept(fd, tls_, peer, net::After(limits.handshake_timeout));
+  if (!stream.ok()) {
+    ++refused_;
+    spdlog::warn("refused connection from {}: {}", peer, stream.status().message());
+    return;
+  }
+  const std::string subject = net::PeerSubject((*stream)->ssl());
+  base::Status role = net::CheckPeerRole((*stream)->ssl(), net::PeerRole::kController);
+  if (!role.ok()) {
+    ++refused_;
+    spdlog::warn("refused connection from {}: {}", peer, role.message());
+    return;
+  }
+  spdlog::info("connection from {}, certificate {}", peer, subject);
+
+  net::Channel channel(std::move(*stream), limits.max_frame_bytes);
+  Session session(operations_);
+  while (!stopping_.load()) {
+    base::Result<proto::Frame> frame = channel.ReadFrame(net::After(limits.idle_timeout));
+    if (!frame.ok()) {
+      if (frame.status().code() == base::Code::kTimeout) {
+        spdlog::warn("closing connection from {}: nothing complete received for {}", peer,
+                     base::FormatDuration(limits.idle_timeout));
+      } else if (frame.status().code() == base::Code::kUnavailable) {
+        spdlog::info("connection from {} ended: {}", peer, frame.status().message());
+      } else {
+        spdlog::warn("closing connection from {}: {}", peer, frame.status().message());
+      }
+      return;
+    }
+    if (frame->kind != proto::FrameKind::kMessage) {
+      spdlog::warn(
+          "closing connection from {}: unexpected data chunk (no operation takes data "
+          "in protocol version {})",
+          peer, proto::kProtocolVersion);
+      return;
+    }
+    base::Result<proto::Message> request = proto::DecodeMessage(frame->payload);
+    if (!request.ok()) {
+      spdlog::warn("closing connection from {}: {}", peer, request.status().message());
+      (void)channel.WriteMessage(proto::ErrorReply(0, request.status()),
+                                 net::After(std::chrono::seconds(1)));
+      return;
+    }
+    SessionReply out = session.Handle(*request);
+    if (!out.refusal.empty()) {
+      spdlog::warn("refused {} #{} from {} ({}): {}", request->type, request->id, peer, subject,
+                   out.refusal);
+    }
+    ++served_;
+    base::Status written = channel.WriteMessage(out.reply, net::After(kWriteTimeout));
+    if (!written.ok()) {
+      spdlog::warn("closing connection from {}: {}", peer, written.message());
+      return;
+    }
+    if (out.close) {
+      spdlog::warn("closing connection from {} after refusing {}", peer, request->type);
+      return;
+    }
+  }
+}
+
+}  // namespace sb::agent

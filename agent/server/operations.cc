@@ -1,0 +1,114 @@
+#include "agent/server/operations.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/base/subprocess.h"
+#include "agent/host/host_info.h"
+#include "agent/host/indicators.h"
+
+namespace sb::agent {
+namespace {
+
+proto::Message Reply(const proto::Message& request, nlohmann::json body) {
+  proto::Message reply;
+  reply.id = request.id;
+  reply.type = request.type;
+  reply.body = std::move(body);
+  return reply;
+}
+
+// The command's own timeout, shortened to the request's deadline if sooner.
+std::chrono::milliseconds EffectiveTimeout(const proto::Message& request,
+                                           base::Duration configured) {
+  if (request.deadline_ms && std::chrono::milliseconds(*request.deadline_ms) < configured) {
+    return std::chrono::milliseconds(*request.deadline_ms);
+  }
+  return configured;
+}
+
+}  // namespace
+
+Operations::Operations(const AgentConfig& config, HostSeams seams)
+    : config_(config), seams_(std::move(seams)) {}
+
+std::vector<std::string> Operations::Capabilities() const {
+  std::vector<std::string> caps = {
+      std::string(proto::type::kHello), std::string(proto::type::kPing),
+      std::string(proto::type::kHostInfo), std::string(proto::type::kIndicators),
+      std::string(proto::type::kRunCommand)};
+  if (config_.role == Role::kStandby) caps.emplace_back(proto::type::kShutdown);
+  return caps;
+}
+
+bool Operations::Writes(std::string_view type) { return type == proto::type::kShutdown; }
+
+proto::Message Operations::Hello(const proto::Message& request) const {
+  host::HostInfo info = host::ReadHostInfo(seams_.proc_root, seams_.etc_root);
+  return Reply(request, {{"protocol", proto::kProtocolVersion},
+                         {"agent_version", STANDBY_VERSION},
+                         {"role", RoleName(config_.role)},
+                         {"host_id", info.host_id},
+                         {"boot_id", info.boot_id},
+                         {"capabilities", Capabilities()}});
+}
+
+proto::Message Operations::Ping(const proto::Message& request) const {
+  return Reply(request, nlohmann::json::object());
+}
+
+proto::Message Operations::HostInfo(const proto::Message& request) const {
+  host::HostInfo info = host::ReadHostInfo(seams_.proc_root, seams_.etc_root);
+  return Reply(request, {{"hostname", info.hostname},
+                         {"kernel", info.kernel},
+                         {"uptime_s", info.uptime_s},
+                         {"host_id", info.host_id},
+                         {"boot_id", info.boot_id}});
+}
+
+proto::Message Operations::Indicators(const proto::Message& request) const {
+  return Reply(request, host::ToJson(host::ReadIndicators(seams_.proc_root)));
+}
+
+proto::Message Operations::RunCommand(const proto::Message& request) const {
+  base::Result<std::string> name = proto::BodyField<std::string>(request, "name");
+  if (!name.ok()) return proto::ErrorReply(request.id, name.status());
+  auto it = config_.commands.find(*name);
+  if (it == config_.commands.end()) {
+    return proto::ErrorReply(
+        request.id, base::Status::PermissionDenied(
+                        fmt::format("command \"{}\" is not on this agent's allow-list", *name)));
+  }
+  base::ProcessSpec spec;
+  spec.argv = it->second.argv;
+  spec.timeout = EffectiveTimeout(request, it->second.timeout);
+  spec.max_output_bytes = config_.limits.max_output_bytes;
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  if (!r.ok()) return proto::ErrorReply(request.id, r.status());
+  spdlog::info("ran command {}: {}", *name, r->Describe());
+  return Reply(request, {{"exit_code", r->exit_code},
+                         {"signal", r->term_signal},
+                         {"timed_out", r->timed_out},
+                         {"stdout", r->out},
+                         {"stderr", r->err},
+                         {"truncated", r->output_truncated},
+                         {"duration_ms", r->elapsed.count()}});
+}
+
+proto::Message Operations::Shutdown(const proto::Message& request) const {
+  base::ProcessSpec spec;
+  spec.argv = config_.shutdown;
+  spec.timeout = config_.shutdown_timeout;
+  spec.max_output_bytes = config_.limits.max_output_bytes;
+  spdlog::warn("shutting the host down: running {}", fmt::join(config_.shutdown, " "));
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  if (!r.ok()) return proto::ErrorReply(request.id, r.status());
+  if (!r->success()) {
+    return proto::ErrorReply(
+        request.id, base::Status::FailedPrecondition(
+                        fmt::format("shutdown command failed ({}): {}", r->Describe(), r->err)));
+  }
+  return Reply(request, {{"started", true}});
+}
+
+}  // namespace sb::agent

@@ -1,0 +1,47 @@
+// The agent's operations of protocol version 1, each a function from a
+// request message to a reply. They run on the connection's thread; what they
+// touch on the host goes through the seams in HostSeams. Thread-safe: the
+// same Operations serve every connection.
+
+#ifndef AGENT_SERVER_OPERATIONS_H_
+#define AGENT_SERVER_OPERATIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "agent/proto/message.h"
+#include "agent/server/agent_config.h"
+
+namespace sb::agent {
+
+struct HostSeams {
+  std::string proc_root = "/proc";
+  std::string etc_root = "/etc";
+};
+
+class Operations {
+ public:
+  Operations(const AgentConfig& config, HostSeams seams);
+
+  // The request types this agent serves, as Hello reports them.
+  std::vector<std::string> Capabilities() const;
+  // True for the types that change the host; the primary role refuses them.
+  static bool Writes(std::string_view type);
+
+  proto::Message Hello(const proto::Message& request) const;
+  proto::Message Ping(const proto::Message& request) const;
+  proto::Message HostInfo(const proto::Message& request) const;
+  proto::Message Indicators(const proto::Message& request) const;
+  proto::Message RunCommand(const proto::Message& request) const;
+  proto::Message Shutdown(const proto::Message& request) const;
+
+  const AgentConfig& config() const { return config_; }
+
+ private:
+  AgentConfig config_;
+  HostSeams seams_;
+};
+
+}  // namespace sb::agent
+
+#endif  // AGENT_SERVER_OPERATIONS_H_

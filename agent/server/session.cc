@@ -1,0 +1,66 @@
+#include "agent/server/session.h"
+
+#include <fmt/format.h>
+
+namespace sb::agent {
+
+SessionReply Session::Refuse(const proto::Message& request, base::Status status, bool close) {
+  SessionReply out;
+  out.refusal = status.message();
+  out.reply = proto::ErrorReply(request.id, status);
+  out.close = close;
+  return out;
+}
+
+SessionReply Session::Handle(const proto::Message& request) {
+  namespace type = proto::type;
+  if (!greeted_) {
+    if (request.type != type::kHello) {
+      return Refuse(request,
+                    base::Status::FailedPrecondition(fmt::format(
+                        "expected Hello as the first message, got \"{}\"", request.type)),
+                    true);
+    }
+    auto min = proto::BodyField<int>(request, "protocol_min");
+    auto max = proto::BodyField<int>(request, "protocol_max");
+    if (!min.ok() || !max.ok()) {
+      return Refuse(request, !min.ok() ? min.status() : max.status(), true);
+    }
+    if (*min > proto::kProtocolVersion || *max < proto::kProtocolVersion) {
+      return Refuse(request,
+                    base::Status::FailedPrecondition(fmt::format(
+                        "no common protocol version: the controller speaks {} to {}, this agent "
+                        "speaks {}",
+                        *min, *max, proto::kProtocolVersion)),
+                    true);
+    }
+    greeted_ = true;
+    return {ops_.Hello(request), false, ""};
+  }
+  if (ops_.config().role == Role::kPrimary && Operations::Writes(request.type)) {
+    return Refuse(request,
+                  base::Status::PermissionDenied(fmt::format(
+                      "{} refused: this agent has the primary role, which never writes or "
+                      "shuts down",
+                      request.type)),
+                  false);
+  }
+  if (request.type == type::kPing) return {ops_.Ping(request), false, ""};
+  if (request.type == type::kHostInfo) return {ops_.HostInfo(request), false, ""};
+  if (request.type == type::kIndicators) return {ops_.Indicators(request), false, ""};
+  if (request.type == type::kRunCommand) {
+    proto::Message reply = ops_.RunCommand(request);
+    std::string refusal =
+        reply.type == type::kError ? proto::StatusFromError(reply).message() : std::string();
+    return {std::move(reply), false, refusal};
+  }
+  if (request.type == type::kShutdown) return {ops_.Shutdown(request), false, ""};
+  if (request.type == type::kHello) {
+    return Refuse(request, base::Status::FailedPrecondition("Hello sent twice"), true);
+  }
+  return Refuse(request,
+                base::Status::Invalid(fmt::format("unknown message type \"{}\"", request.type)),
+                true);
+}
+
+}  // namespace sb::agent

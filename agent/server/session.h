@@ -1,0 +1,38 @@
+// One connection's conversation with a controller, without the I/O: Hello
+// must come first and agree on a protocol version; then each request is
+// checked against the role and dispatched to Operations. Pure enough to test
+// without sockets. One Session per connection, used by its thread only.
+
+#ifndef AGENT_SERVER_SESSION_H_
+#define AGENT_SERVER_SESSION_H_
+
+#include <string>
+
+#include "agent/proto/message.h"
+#include "agent/server/operations.h"
+
+namespace sb::agent {
+
+struct SessionReply {
+  proto::Message reply;
+  bool close = false;   // close the connection after sending the reply
+  std::string refusal;  // non-empty when the request was refused: why, for the log
+};
+
+class Session {
+ public:
+  explicit Session(const Operations& operations) : ops_(operations) {}
+
+  SessionReply Handle(const proto::Message& request);
+  bool greeted() const { return greeted_; }
+
+ private:
+  SessionReply Refuse(const proto::Message& request, base::Status status, bool close);
+
+  const Operations& ops_;
+  bool greeted_ = false;
+};
+
+}  // namespace sb::agent
+
+#endif  // AGENT_SERVER_SESSION_H_
