@@ -12,11 +12,12 @@ base::Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const AgentTarge
   if (!stream.ok()) return stream.status();
   std::unique_ptr<AgentClient> client(
       new AgentClient(std::make_unique<net::Channel>(std::move(*stream)), options));
+  client->name_ = fmt::format("agent {} at {}", target.name, target.endpoint.ToString());
   base::Result<nlohmann::json> hello =
       client->Call(proto::type::kHello, {{"protocol_min", proto::kProtocolVersion},
                                          {"protocol_max", proto::kProtocolVersion},
                                          {"client", std::string("standbyctl ") + STANDBY_VERSION}});
-  if (!hello.ok()) return hello.status().WithContext(fmt::format("agent {}", target.name));
+  if (!hello.ok()) return hello.status();
   try {
     AgentHello& h = client->hello_;
     h.protocol = hello->at("protocol").get<int>();
@@ -42,14 +43,16 @@ base::Result<uint64_t> AgentClient::Send(std::string_view type, nlohmann::json b
   m.type = std::string(type);
   m.body = body.is_null() ? nlohmann::json::object() : std::move(body);
   m.deadline_ms = static_cast<uint32_t>(options_.request_timeout.count());
-  SB_RETURN_IF_ERROR(channel_->WriteMessage(m, net::After(options_.request_timeout)));
+  base::Status written = channel_->WriteMessage(m, net::After(options_.request_timeout));
+  if (!written.ok()) return written.WithContext(name_);
   ++in_flight_;
   return m.id;
 }
 
 base::Result<proto::Message> AgentClient::Receive() {
   base::Result<proto::Message> reply = channel_->ReadMessage(net::After(options_.request_timeout));
-  if (reply.ok()) --in_flight_;
+  if (!reply.ok()) return reply.status().WithContext(name_);
+  --in_flight_;
   return reply;
 }
 
@@ -62,7 +65,7 @@ base::Result<nlohmann::json> AgentClient::Call(std::string_view type, nlohmann::
     return base::Status::Invalid(
         fmt::format("agent answered request {} when {} was expected", reply->id, *id));
   }
-  if (reply->type == proto::type::kError) return proto::StatusFromError(*reply);
+  if (reply->type == proto::type::kError) return proto::StatusFromError(*reply);  // as said
   return std::move(reply->body);
 }
 

@@ -69,6 +69,7 @@ class AgentClient {
 
   std::unique_ptr<net::Channel> channel_;
   ClientOptions options_;
+  std::string name_;  // "agent NAME at HOST:PORT", for error messages
   AgentHello hello_;
   uint64_t next_id_ = 1;
   int in_flight_ = 0;

@@ -12,15 +12,14 @@ base::Result<proto::Frame> Channel::ReadFrame(Deadline deadline) {
   for (;;) {
     proto::Frame frame;
     base::Result<bool> got = decoder_.Next(&frame);
-    if (!got.ok()) return got.status().WithContext(stream_->peer());
+    if (!got.ok()) return got.status();
     if (*got) return frame;
     base::Result<size_t> n = stream_->Read(buffer, sizeof buffer, deadline);
     if (!n.ok()) return n.status();
     if (*n == 0) {
       return base::Status::Unavailable(
-          decoder_.buffered() == 0
-              ? fmt::format("{} closed the connection", stream_->peer())
-              : fmt::format("{} closed the connection in the middle of a frame", stream_->peer()));
+          decoder_.buffered() == 0 ? "the peer closed the connection"
+                                   : "the peer closed the connection in the middle of a frame");
     }
     decoder_.Feed(std::string_view(buffer, *n));
   }
@@ -30,8 +29,7 @@ base::Result<proto::Message> Channel::ReadMessage(Deadline deadline) {
   base::Result<proto::Frame> frame = ReadFrame(deadline);
   if (!frame.ok()) return frame.status();
   if (frame->kind != proto::FrameKind::kMessage) {
-    return base::Status::Invalid(
-        fmt::format("{} sent a data chunk where a message was expected", stream_->peer()));
+    return base::Status::Invalid("a data chunk came where a message was expected");
   }
   return proto::DecodeMessage(frame->payload);
 }

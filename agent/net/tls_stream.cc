@@ -109,21 +109,21 @@ base::Result<int> TlsStream::Drive(Op op, Deadline deadline, const char* what) {
     int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       if (!WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-        return base::Status::Timeout(fmt::format("{} with {} timed out", what, peer_));
+        return base::Status::Timeout(fmt::format("{} timed out", what));
       }
       continue;
     }
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
     if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
       if (errno == 0 || errno == ECONNRESET || errno == EPIPE) return 0;  // peer went away
-      return base::Status::FromErrno(fmt::format("{} with {}", what, peer_), errno);
+      return base::Status::FromErrno(what, errno);
     }
     long verify = SSL_get_verify_result(ssl_);
     std::string reason = TakeOpenSslError("TLS error");
     if (verify != X509_V_OK) {
       reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
     }
-    return base::Status::PermissionDenied(fmt::format("{} with {}: {}", what, peer_, reason));
+    return base::Status::PermissionDenied(fmt::format("{} failed: {}", what, reason));
   }
 }
 
@@ -138,11 +138,9 @@ base::Result<std::unique_ptr<TlsStream>> TlsStream::Accept(int fd, const TlsCont
   }
   SSL_set_fd(ssl, fd);
   std::unique_ptr<TlsStream> stream(new TlsStream(fd, ssl, peer));
-  base::Result<int> rc = stream->Drive([&] { return SSL_accept(ssl); }, deadline, "handshake");
+  base::Result<int> rc = stream->Drive([&] { return SSL_accept(ssl); }, deadline, "TLS handshake");
   if (!rc.ok()) return rc.status();
-  if (*rc == 0) {
-    return base::Status::Unavailable(fmt::format("handshake with {}: peer closed", peer));
-  }
+  if (*rc == 0) return base::Status::Unavailable("TLS handshake: the peer closed the connection");
   return stream;
 }
 
@@ -165,11 +163,11 @@ base::Result<std::unique_ptr<TlsStream>> TlsStream::Connect(const base::Endpoint
     return base::Status::Invalid(fmt::format("bad agent name \"{}\"", expected_name));
   }
   std::unique_ptr<TlsStream> stream(new TlsStream(*fd, ssl, endpoint.ToString()));
-  base::Result<int> rc = stream->Drive([&] { return SSL_connect(ssl); }, deadline, "handshake");
-  if (!rc.ok()) return rc.status();
+  base::Result<int> rc = stream->Drive([&] { return SSL_connect(ssl); }, deadline, "TLS handshake");
+  if (!rc.ok()) return rc.status().WithContext(fmt::format("agent at {}", endpoint.ToString()));
   if (*rc == 0) {
-    return base::Status::Unavailable(
-        fmt::format("handshake with {}: the agent closed the connection", endpoint.ToString()));
+    return base::Status::Unavailable(fmt::format(
+        "agent at {}: TLS handshake: the agent closed the connection", endpoint.ToString()));
   }
   base::Status role = CheckPeerRole(ssl, PeerRole::kAgent);
   if (!role.ok()) return role.WithContext(fmt::format("agent at {}", endpoint.ToString()));
@@ -190,7 +188,7 @@ base::Status TlsStream::Write(std::string_view data, Deadline deadline) {
         Drive([&] { return SSL_write(ssl_, data.data(), chunk); }, deadline, "write");
     if (!rc.ok()) return rc.status();
     if (*rc == 0) {
-      return base::Status::Unavailable(fmt::format("write to {}: connection closed", peer_));
+      return base::Status::Unavailable("write: connection closed");
     }
     data.remove_prefix(static_cast<size_t>(*rc));
   }

@@ -66,7 +66,8 @@ void Read(TableReader root, AgentConfig* config) {
       root.ErrorAt("listen", ep.status().message());
     }
   }
-  if (auto v = root.String("role", Need::kRequired)) {
+  std::optional<std::string> role = root.String("role", Need::kRequired);
+  if (auto v = role) {
     if (*v == "standby") {
       config->role = Role::kStandby;
     } else if (*v == "primary") {
@@ -94,7 +95,7 @@ void Read(TableReader root, AgentConfig* config) {
     // Said at config time, so nobody believes a primary could be written to.
     if (root.Has("data_roots")) root.ErrorAt("data_roots", "a primary agent never writes");
     if (root.Has("shutdown")) root.ErrorAt("shutdown", "a primary agent never shuts down");
-  } else if (config->shutdown.empty() && root.Has("role")) {
+  } else if (config->shutdown.empty() && role == "standby") {
     root.Error("missing required key \"shutdown\" (the standby role needs a shutdown command)");
   }
   for (TableReader& c : root.TableArray("command")) ReadCommand(c, config);

@@ -1,0 +1,307 @@
+// The agent's channel against the attacks and bad input it must refuse. In
+// every case the refusal is logged with its reason, and a legitimate
+// controller connected at the same time goes on being served.
+
+#include "agent/server/agent_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "agent/base/subprocess.h"
+#include "tests/support/agent_fixture.h"
+#include "tests/support/log_capture.h"
+
+namespace sb::agent {
+namespace {
+
+using sb::testing::LogCapture;
+using sb::testing::TestAgent;
+using sb::testing::TestPki;
+using std::chrono::milliseconds;
+
+// The real `openssl s_client` as an independent TLS client. Returns its
+// combined output. With `until_closed` it reads until the agent closes, so
+// that it sees the alert a TLS 1.3 server sends after the client finished.
+std::string SClient(const TestAgent& agent, const std::vector<std::string>& extra,
+                    bool until_closed = true) {
+  base::ProcessSpec spec;
+  spec.argv = {"openssl",     "s_client",
+               "-connect",    "127.0.0.1:" + std::to_string(agent.port()),
+               "-servername", "web1-standby"};
+  if (until_closed) spec.argv.push_back("-ign_eof");
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  spec.timeout = std::chrono::seconds(20);
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  REQUIRE(r.ok());
+  return r->out + r->err;
+}
+
+std::vector<std::string> CertArgs(const TestPki& pki, const net::TlsFiles& who) {
+  return {"-CAfile", pki.controller.ca, "-cert", who.cert, "-key", who.key};
+}
+
+// The legitimate controller still gets answers.
+void CheckStillServing(client::AgentClient& controller) {
+  base::Result<nlohmann::json> pong = controller.Call(proto::type::kPing);
+  INFO(pong.status().message());
+  CHECK(pong.ok());
+}
+
+TEST_CASE("agent: a controller with the right certificate is served", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  CHECK(controller->hello().role == "standby");
+  CHECK(controller->hello().protocol == proto::kProtocolVersion);
+  CHECK(controller->hello().capabilities.size() == 6);
+  base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
+  REQUIRE(info.ok());
+  CHECK_FALSE(info->at("hostname").get<std::string>().empty());
+  CHECK(info->at("uptime_s").get<double>() > 0);
+  base::Result<nlohmann::json> out =
+      controller->Call(proto::type::kRunCommand, {{"name", "hello"}});
+  REQUIRE(out.ok());
+  CHECK(out->at("stdout") == "hello from the agent\n");
+  CHECK(out->at("exit_code") == 0);
+  CHECK(logs.WaitFor({"connection from 127.0.0.1:", "CN=controller,OU=standbyctl-controller"}));
+}
+
+TEST_CASE("agent: the openssl s_client with the controller certificate gets in", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  std::string out = SClient(agent, CertArgs(pki, pki.controller), false);
+  CHECK(out.find("Verify return code: 0 (ok)") != std::string::npos);
+  CHECK(out.find("TLSv1.3") != std::string::npos);
+  CHECK(logs.WaitFor({"connection from", "CN=controller"}));
+}
+
+struct CertificateAttack {
+  const char* what;
+  std::function<std::vector<std::string>(const TestPki&)> args;
+  const char* logged;  // the reason the agent must log
+};
+
+TEST_CASE("agent: connections with a bad client certificate are refused", "[agent]") {
+  const CertificateAttack attacks[] = {
+      {"no client certificate",
+       [](const TestPki& p) {
+         return std::vector<std::string>{"-CAfile", p.controller.ca};
+       },
+       "peer did not return a certificate"},
+      {"a certificate from another CA",
+       [](const TestPki& p) { return CertArgs(p, p.other_ca_controller); },
+       "certificate verify failed (unable to get local issuer certificate)"},
+      {"an expired certificate", [](const TestPki& p) { return CertArgs(p, p.expired_controller); },
+       "certificate verify failed (certificate has expired)"},
+      {"an agent's certificate presented as a controller's",
+       [](const TestPki& p) { return CertArgs(p, p.agent_as_client); },
+       "certificate verify failed (unsuitable certificate purpose)"},
+  };
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  for (const CertificateAttack& attack : attacks) {
+    SECTION(attack.what) {
+      int refused = agent.server().connections_refused();
+      std::string out = SClient(agent, attack.args(pki));
+      INFO(out);
+      INFO(logs.Dump());
+      CHECK(logs.WaitFor({"refused connection from 127.0.0.1:", attack.logged}));
+      CHECK(agent.server().connections_refused() == refused + 1);
+      CHECK(out.find("alert") != std::string::npos);
+      CheckStillServing(*controller);
+    }
+  }
+}
+
+TEST_CASE("agent: a TLS 1.2-only client is refused", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  std::vector<std::string> args = CertArgs(pki, pki.controller);
+  args.push_back("-tls1_2");
+  std::string out = SClient(agent, args);
+  INFO(out);
+  CHECK(logs.WaitFor({"refused connection from", "unsupported protocol"}));
+  CHECK(out.find("Cipher is (NONE)") != std::string::npos);
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: plain TCP garbage is refused at the handshake", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(agent.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const char garbage[] = "GET / HTTP/1.0\r\n\r\n";
+  REQUIRE(::write(fd, garbage, sizeof garbage - 1) > 0);
+  char buf[256];
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t n;
+  do {  // read until the agent closes: an alert, then EOF (or a reset)
+    n = ::read(fd, buf, sizeof buf);
+  } while (n > 0);
+  int err = errno;
+  ::close(fd);
+  CHECK((n == 0 || err == ECONNRESET));
+  CHECK(logs.WaitFor({"refused connection from", "http request"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: an oversized frame closes the connection", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  auto attacker = agent.Controller();
+  // A header announcing a 100 MB message.
+  const std::string header("\x06\x00\x00\x00\x01", 5);
+  REQUIRE(attacker->channel().WriteRaw(header, net::After(milliseconds(2000))).ok());
+  base::Result<proto::Frame> reply = attacker->channel().ReadFrame(net::After(milliseconds(5000)));
+  CHECK(reply.status().code() == base::Code::kUnavailable);  // closed on us
+  CHECK(logs.WaitFor({"closing connection from", "frame of 100663296 bytes is over the limit"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a truncated frame followed by silence is closed at the idle timeout", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby, milliseconds(500));
+  auto attacker = agent.Controller();
+  const std::string partial(
+      "\x00\x00\x00\x64\x01"
+      "0123456789",
+      15);  // 10 of 100 bytes
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(attacker->channel().WriteRaw(partial, net::After(milliseconds(2000))).ok());
+  base::Result<proto::Frame> reply = attacker->channel().ReadFrame(net::After(milliseconds(5000)));
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(reply.status().code() == base::Code::kUnavailable);
+  CHECK(waited >= milliseconds(400));
+  CHECK(waited < milliseconds(4000));
+  CHECK(logs.WaitFor({"closing connection from", "nothing complete received for 500ms"}));
+  auto controller = agent.Controller();
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: an unknown message type is refused and the connection closed", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  auto attacker = agent.Controller();
+  base::Result<nlohmann::json> r = attacker->Call("Frobnicate");
+  CHECK(r.status().message() == "unknown message type \"Frobnicate\"");
+  CHECK(attacker->Call(proto::type::kPing).status().code() == base::Code::kUnavailable);
+  CHECK(logs.WaitFor({"refused Frobnicate", "unknown message type"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a message that is not valid CBOR closes the connection", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  auto attacker = agent.Controller();
+  std::string frame;
+  proto::AppendFrame(proto::FrameKind::kMessage, "\xff\xfe not cbor", &frame);
+  REQUIRE(attacker->channel().WriteRaw(frame, net::After(milliseconds(2000))).ok());
+  base::Result<proto::Message> reply =
+      attacker->channel().ReadMessage(net::After(milliseconds(5000)));
+  REQUIRE(reply.ok());
+  CHECK(reply->type == "Error");
+  CHECK(logs.WaitFor({"closing connection from", "message is not valid CBOR"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a command that is not on the allow-list is refused", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  base::Result<nlohmann::json> r = controller->Call(proto::type::kRunCommand, {{"name", "rm-rf"}});
+  CHECK(r.status().code() == base::Code::kPermissionDenied);
+  CHECK(r.status().message() == "command \"rm-rf\" is not on this agent's allow-list");
+  CHECK(logs.WaitFor({"refused RunCommand", "rm-rf"}));
+  CheckStillServing(*controller);  // a refusal, not a protocol violation: still open
+}
+
+TEST_CASE("agent: an allow-listed command past its timeout is killed and reported", "[agent]") {
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  base::Result<nlohmann::json> r = controller->Call(proto::type::kRunCommand, {{"name", "sleep"}});
+  REQUIRE(r.ok());
+  CHECK(r->at("timed_out") == true);
+  CHECK(r->at("duration_ms").get<int>() < 5000);
+}
+
+TEST_CASE("agent: the primary role refuses shutdown and logs it", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent primary(pki, Role::kPrimary);
+  auto controller = primary.Controller();
+  CHECK(controller->hello().role == "primary");
+  base::Result<nlohmann::json> r = controller->Call(proto::type::kShutdown);
+  CHECK(r.status().code() == base::Code::kPermissionDenied);
+  CHECK(r.status().message() ==
+        "Shutdown refused: this agent has the primary role, which never writes or shuts down");
+  CHECK(logs.WaitFor({"refused Shutdown", "primary role"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: the standby role runs its shutdown command", "[agent]") {
+  TestPki pki;
+  TestAgent standby(pki, Role::kStandby);
+  auto controller = standby.Controller();
+  base::Result<nlohmann::json> r = controller->Call(proto::type::kShutdown);
+  REQUIRE(r.ok());
+  CHECK(::access(standby.shutdown_marker().c_str(), F_OK) == 0);
+}
+
+TEST_CASE("agent: the controller refuses an agent with the wrong name", "[agent]") {
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  base::Result<net::TlsContext> tls = net::TlsContext::ForClient(pki.controller);
+  REQUIRE(tls.ok());
+  base::Result<std::unique_ptr<client::AgentClient>> c =
+      client::AgentClient::Connect({agent.endpoint(), "db-standby"}, *tls);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message().find("hostname mismatch") != std::string::npos);
+}
+
+TEST_CASE("agent: pipelined requests are answered in order", "[agent]") {
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 50; ++i) {
+    base::Result<uint64_t> id = controller->Send(proto::type::kPing);
+    REQUIRE(id.ok());
+    ids.push_back(*id);
+  }
+  CHECK(controller->in_flight() == 50);
+  for (uint64_t id : ids) {
+    base::Result<proto::Message> reply = controller->Receive();
+    REQUIRE(reply.ok());
+    CHECK(reply->id == id);
+  }
+  CHECK(controller->in_flight() == 0);
+}
+
+}  // namespace
+}  // namespace sb::agent
