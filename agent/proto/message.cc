@@ -12,7 +12,8 @@ using nlohmann::json;
 // the library's own, but stops the parse once the depth passes the limit.
 class BoundedDomBuilder {
  public:
-  explicit BoundedDomBuilder(json* root) : dom_(*root, /*allow_exceptions=*/false) {}
+  BoundedDomBuilder(json* root, size_t input_bytes)
+      : dom_(*root, /*allow_exceptions=*/false), input_bytes_(input_bytes) {}
 
   bool null() { return dom_.null(); }
   bool boolean(bool v) { return dom_.boolean(v); }
@@ -23,13 +24,13 @@ class BoundedDomBuilder {
   }
   bool string(json::string_t& v) { return dom_.string(v); }
   bool binary(json::binary_t& v) { return dom_.binary(v); }
-  bool start_object(std::size_t n) { return Enter() && dom_.start_object(n); }
+  bool start_object(std::size_t n) { return Enter() && Fits(n) && dom_.start_object(n); }
   bool key(json::string_t& v) { return dom_.key(v); }
   bool end_object() {
     --depth_;
     return dom_.end_object();
   }
-  bool start_array(std::size_t n) { return Enter() && dom_.start_array(n); }
+  bool start_array(std::size_t n) { return Enter() && Fits(n) && dom_.start_array(n); }
   bool end_array() {
     --depth_;
     return dom_.end_array();
@@ -51,7 +52,19 @@ class BoundedDomBuilder {
     return true;
   }
 
+  // A declared element count larger than the input cannot be honest; the
+  // DOM parser would throw on a count over max_size() (found by fuzzing).
+  bool Fits(std::size_t n) {
+    if (n != static_cast<std::size_t>(-1) && n > input_bytes_) {
+      error_ = fmt::format("a container declares {} elements in a {}-byte message", n,
+                           input_bytes_);
+      return false;
+    }
+    return true;
+  }
+
   nlohmann::detail::json_sax_dom_parser<json> dom_;
+  size_t input_bytes_;
   int depth_ = 0;
   bool too_deep_ = false;
   std::string error_;
@@ -68,9 +81,16 @@ std::string EncodeMessage(const Message& m) {
 
 base::Result<Message> DecodeMessage(std::string_view payload) {
   json j;
-  BoundedDomBuilder builder(&j);
-  bool ok = json::sax_parse(payload.begin(), payload.end(), &builder, json::input_format_t::cbor,
-                            /*strict=*/true);
+  BoundedDomBuilder builder(&j, payload.size());
+  bool ok = false;
+  try {
+    ok = json::sax_parse(payload.begin(), payload.end(), &builder, json::input_format_t::cbor,
+                         /*strict=*/true);
+  } catch (const json::exception& e) {
+    // The library throws in a few places even when told not to; an untrusted
+    // message must never take the process down.
+    return base::Status::Invalid(fmt::format("message is not valid CBOR ({})", e.what()));
+  }
   if (builder.too_deep()) {
     return base::Status::Invalid(
         fmt::format("message nests deeper than {} levels", kMaxNestingDepth));

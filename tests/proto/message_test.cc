@@ -62,6 +62,15 @@ TEST_CASE("message: deep nesting is refused without exhausting the stack", "[mes
   CHECK(m.status().message() == "message nests deeper than 16 levels");
 }
 
+TEST_CASE("message: inputs the fuzzer found are refused, not thrown", "[message]") {
+  // An array declaring 0x3ffd8bb18d967970 elements made nlohmann throw
+  // out_of_range past allow_exceptions=false, which terminated the process.
+  const std::string huge_array("\x9b\x9b\x3f\xfd\x8b\xb1\x8d\x96\x79\x70", 10);
+  base::Result<Message> m = DecodeMessage(huge_array);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().message().starts_with("message is not valid CBOR"));
+}
+
 TEST_CASE("message: an error reply carries its code and message back", "[message]") {
   Message reply = ErrorReply(9, base::Status::PermissionDenied("no"));
   CHECK(reply.type == "Error");
