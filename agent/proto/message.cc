@@ -2,75 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "agent/proto/cbor_shape.h"
+
 namespace sb::proto {
-namespace {
-
 using nlohmann::json;
-
-// nlohmann's CBOR reader recurses once per nesting level, so a frame of
-// nested arrays could exhaust the stack. This SAX handler builds the DOM like
-// the library's own, but stops the parse once the depth passes the limit.
-class BoundedDomBuilder {
- public:
-  BoundedDomBuilder(json* root, size_t input_bytes)
-      : dom_(*root, /*allow_exceptions=*/false), input_bytes_(input_bytes) {}
-
-  bool null() { return dom_.null(); }
-  bool boolean(bool v) { return dom_.boolean(v); }
-  bool number_integer(json::number_integer_t v) { return dom_.number_integer(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return dom_.number_unsigned(v); }
-  bool number_float(json::number_float_t v, const json::string_t& s) {
-    return dom_.number_float(v, s);
-  }
-  bool string(json::string_t& v) { return dom_.string(v); }
-  bool binary(json::binary_t& v) { return dom_.binary(v); }
-  bool start_object(std::size_t n) { return Enter() && Fits(n) && dom_.start_object(n); }
-  bool key(json::string_t& v) { return dom_.key(v); }
-  bool end_object() {
-    --depth_;
-    return dom_.end_object();
-  }
-  bool start_array(std::size_t n) { return Enter() && Fits(n) && dom_.start_array(n); }
-  bool end_array() {
-    --depth_;
-    return dom_.end_array();
-  }
-  bool parse_error(std::size_t position, const std::string&, const json::exception& e) {
-    error_ = fmt::format("bad CBOR at byte {}: {}", position, e.what());
-    return false;
-  }
-
-  bool too_deep() const { return too_deep_; }
-  const std::string& error() const { return error_; }
-
- private:
-  bool Enter() {
-    if (++depth_ > kMaxNestingDepth) {
-      too_deep_ = true;
-      return false;
-    }
-    return true;
-  }
-
-  // A declared element count larger than the input cannot be honest; the
-  // DOM parser would throw on a count over max_size() (found by fuzzing).
-  bool Fits(std::size_t n) {
-    if (n != static_cast<std::size_t>(-1) && n > input_bytes_) {
-      error_ = fmt::format("a container declares {} elements in a {}-byte message", n,
-                           input_bytes_);
-      return false;
-    }
-    return true;
-  }
-
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  size_t input_bytes_;
-  int depth_ = 0;
-  bool too_deep_ = false;
-  std::string error_;
-};
-
-}  // namespace
 
 std::string EncodeMessage(const Message& m) {
   json j = {{"id", m.id}, {"type", m.type}, {"body", m.body}};
@@ -80,26 +15,23 @@ std::string EncodeMessage(const Message& m) {
 }
 
 base::Result<Message> DecodeMessage(std::string_view payload) {
+  // Checked first by a walk that cannot recurse: nlohmann's reader can.
+  base::Status shape = CheckCborShape(payload, kMaxNestingDepth);
+  if (!shape.ok()) {
+    if (shape.message().starts_with("message nests")) return shape;
+    return base::Status::Invalid(fmt::format("message is not valid CBOR ({})", shape.message()));
+  }
   json j;
-  BoundedDomBuilder builder(&j, payload.size());
-  bool ok = false;
   try {
-    ok = json::sax_parse(payload.begin(), payload.end(), &builder, json::input_format_t::cbor,
-                         /*strict=*/true);
+    j = json::from_cbor(payload.begin(), payload.end(), /*strict=*/true,
+                        /*allow_exceptions=*/false);
   } catch (const json::exception& e) {
-    // The library throws in a few places even when told not to; an untrusted
-    // message must never take the process down.
+    // The library throws in a few places even when told not to (a declared
+    // size over max_size(), found by fuzzing); an untrusted message must
+    // never take the process down.
     return base::Status::Invalid(fmt::format("message is not valid CBOR ({})", e.what()));
   }
-  if (builder.too_deep()) {
-    return base::Status::Invalid(
-        fmt::format("message nests deeper than {} levels", kMaxNestingDepth));
-  }
-  if (!ok) {
-    return base::Status::Invalid(
-        fmt::format("message is not valid CBOR ({})",
-                    builder.error().empty() ? std::string("parse stopped") : builder.error()));
-  }
+  if (j.is_discarded()) return base::Status::Invalid("message is not valid CBOR");
   if (!j.is_object()) return base::Status::Invalid("message is not a CBOR map");
   Message m;
   for (auto& [key, value] : j.items()) {

@@ -54,5 +54,14 @@ TEST_CASE("agent config: bad input is reported at its place", "[agent_config]") 
   }
 }
 
+TEST_CASE("agent config: the example agent configurations are valid", "[agent_config]") {
+  for (const char* name : {"agent-standby.toml", "agent-primary.toml"}) {
+    INFO(name);
+    base::Result<AgentConfig> c = LoadAgentConfig(std::string(SOURCE_DIR "/schedules/") + name);
+    INFO(c.status().message());
+    CHECK(c.ok());
+  }
+}
+
 }  // namespace
 }  // namespace sb::agent
