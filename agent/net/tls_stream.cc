@@ -100,13 +100,42 @@ std::string PeerAddress(int fd) {
 
 TlsStream::~TlsStream() { Close(); }
 
+// Records are encrypted into a memory BIO and sent from here in large
+// writes: a socket BIO would make one system call per 16 KiB record, which
+// on a VM costs more than the encryption.
+base::Status TlsStream::FlushOut(Deadline deadline) {
+  for (;;) {
+    int n = BIO_read(wbio_, out_buffer_.data(), static_cast<int>(out_buffer_.size()));
+    if (n <= 0) return base::Status::Ok();
+    size_t off = 0;
+    while (off < static_cast<size_t>(n)) {
+      ssize_t sent =
+          ::send(fd_, out_buffer_.data() + off, static_cast<size_t>(n) - off, MSG_NOSIGNAL);
+      if (sent > 0) {
+        off += static_cast<size_t>(sent);
+      } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!WaitFor(fd_, POLLOUT, deadline)) return base::Status::Timeout("send timed out");
+      } else if (sent < 0 && errno != EINTR) {
+        return base::Status::FromErrno("send", errno);
+      }
+    }
+  }
+}
+
 template <typename Op>
 base::Result<int> TlsStream::Drive(Op op, Deadline deadline, const char* what) {
   for (;;) {
     ERR_clear_error();
     int rc = op();
-    if (rc > 0) return rc;
-    int err = SSL_get_error(ssl_, rc);
+    const int op_errno = errno;  // before FlushOut's send() can change it
+    int err = rc > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, rc);
+    // Whatever the call produced (records, alerts) goes out now, even when
+    // it failed: a refused peer deserves the alert that says why.
+    base::Status flushed = FlushOut(deadline);
+    if (rc > 0) {
+      if (!flushed.ok()) return flushed;
+      return rc;
+    }
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       if (!WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
         return base::Status::Timeout(fmt::format("{} timed out", what));
@@ -115,8 +144,8 @@ base::Result<int> TlsStream::Drive(Op op, Deadline deadline, const char* what) {
     }
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
     if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-      if (errno == 0 || errno == ECONNRESET || errno == EPIPE) return 0;  // peer went away
-      return base::Status::FromErrno(what, errno);
+      if (op_errno == 0 || op_errno == ECONNRESET || op_errno == EPIPE) return 0;  // peer gone
+      return base::Status::FromErrno(what, op_errno);
     }
     long verify = SSL_get_verify_result(ssl_);
     std::string reason = TakeOpenSslError("TLS error");
@@ -136,7 +165,6 @@ base::Result<std::unique_ptr<TlsStream>> TlsStream::Accept(int fd, const TlsCont
     ::close(fd);
     return base::Status::Internal(TakeOpenSslError("SSL_new failed"));
   }
-  SSL_set_fd(ssl, fd);
   std::unique_ptr<TlsStream> stream(new TlsStream(fd, ssl, peer));
   base::Result<int> rc = stream->Drive([&] { return SSL_accept(ssl); }, deadline, "TLS handshake");
   if (!rc.ok()) return rc.status();
@@ -155,7 +183,6 @@ base::Result<std::unique_ptr<TlsStream>> TlsStream::Connect(const base::Endpoint
     ::close(*fd);
     return base::Status::Internal(TakeOpenSslError("SSL_new failed"));
   }
-  SSL_set_fd(ssl, *fd);
   SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   if (SSL_set1_host(ssl, expected_name.c_str()) != 1) {
     SSL_free(ssl);
@@ -195,9 +222,17 @@ base::Status TlsStream::Write(std::string_view data, Deadline deadline) {
   return base::Status::Ok();
 }
 
+TlsStream::TlsStream(int fd, SSL* ssl, std::string peer)
+    : fd_(fd), ssl_(ssl), peer_(std::move(peer)), out_buffer_(256 * 1024) {
+  BIO* rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+  wbio_ = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl_, rbio, wbio_);  // the SSL owns both
+}
+
 void TlsStream::Close() {
   if (ssl_ != nullptr) {
-    SSL_shutdown(ssl_);  // one try: the socket is non-blocking, so this never waits
+    SSL_shutdown(ssl_);  // close_notify, sent if the socket takes it at once
+    (void)FlushOut(Clock::now());
     SSL_free(ssl_);
     ssl_ = nullptr;
   }

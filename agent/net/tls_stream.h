@@ -11,10 +11,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/base/endpoint.h"
 #include "agent/base/status.h"
 #include "agent/net/tls.h"
+
+typedef struct bio_st BIO;
 
 namespace sb::net {
 
@@ -55,14 +58,17 @@ class TlsStream {
   const std::string& peer() const { return peer_; }  // "host:port"
 
  private:
-  TlsStream(int fd, SSL* ssl, std::string peer) : fd_(fd), ssl_(ssl), peer_(std::move(peer)) {}
+  TlsStream(int fd, SSL* ssl, std::string peer);
+  base::Status FlushOut(Deadline deadline);
   // Runs `op` (an SSL call) until it succeeds, fails, or the deadline passes.
   template <typename Op>
   base::Result<int> Drive(Op op, Deadline deadline, const char* what);
 
   int fd_;
   SSL* ssl_;
+  BIO* wbio_ = nullptr;  // owned by ssl_
   std::string peer_;
+  std::vector<char> out_buffer_;
 };
 
 // "host:port" of a connected socket's peer.

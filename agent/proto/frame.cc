@@ -1,6 +1,7 @@
 #include "agent/proto/frame.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -47,8 +48,27 @@ base::Status ParseChunk(std::string_view payload, uint64_t* request_id, std::str
 FrameDecoder::FrameDecoder(uint32_t max_frame_bytes)
     : max_frame_bytes_(std::min(max_frame_bytes, kMaxFrameBytes)) {}
 
+void FrameDecoder::Feed(std::string_view bytes) {
+  std::memcpy(PrepareWrite(bytes.size()), bytes.data(), bytes.size());
+  Commit(bytes.size());
+}
+
+char* FrameDecoder::PrepareWrite(size_t min_bytes) {
+  // Drop what was consumed before growing, so the buffer stays bounded by
+  // about one frame plus one read.
+  if (consumed_ > 0 && (consumed_ == filled_ || buffer_.size() - filled_ < min_bytes)) {
+    std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+    filled_ -= consumed_;
+    consumed_ = 0;
+  }
+  if (buffer_.size() - filled_ < min_bytes) buffer_.resize(filled_ + min_bytes);
+  return buffer_.data() + filled_;
+}
+
+void FrameDecoder::Commit(size_t bytes) { filled_ += bytes; }
+
 base::Result<bool> FrameDecoder::Next(Frame* frame) {
-  std::string_view pending = std::string_view(buffer_).substr(consumed_);
+  std::string_view pending(buffer_.data() + consumed_, filled_ - consumed_);
   if (pending.size() < kFrameHeaderBytes) return false;
   const uint32_t length = static_cast<uint32_t>(GetBigEndian(pending, 4));
   const uint8_t kind = static_cast<uint8_t>(pending[4]);
@@ -67,11 +87,6 @@ base::Result<bool> FrameDecoder::Next(Frame* frame) {
   frame->kind = static_cast<FrameKind>(kind);
   frame->payload.assign(pending.substr(kFrameHeaderBytes, length));
   consumed_ += kFrameHeaderBytes + length;
-  // Compact once the consumed prefix dominates, so the buffer stays bounded.
-  if (consumed_ > 64 * 1024 && consumed_ * 2 > buffer_.size()) {
-    buffer_.erase(0, consumed_);
-    consumed_ = 0;
-  }
   return true;
 }
 

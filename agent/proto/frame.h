@@ -45,7 +45,12 @@ class FrameDecoder {
   // `max_frame_bytes` may lower, never raise, kMaxFrameBytes.
   explicit FrameDecoder(uint32_t max_frame_bytes = kMaxFrameBytes);
 
-  void Feed(std::string_view bytes) { buffer_.append(bytes); }
+  void Feed(std::string_view bytes);
+
+  // Zero-copy feeding: a writable area of at least `min_bytes` at the end of
+  // the buffer, then Commit() of how many bytes were written into it.
+  char* PrepareWrite(size_t min_bytes);
+  void Commit(size_t bytes);
 
   // Takes the next complete frame into `*frame` and returns true; returns
   // false when more bytes are needed. A bad header (unknown kind, length over
@@ -53,12 +58,13 @@ class FrameDecoder {
   base::Result<bool> Next(Frame* frame);
 
   // Bytes received but not yet returned as frames.
-  size_t buffered() const { return buffer_.size() - consumed_; }
+  size_t buffered() const { return filled_ - consumed_; }
 
  private:
   uint32_t max_frame_bytes_;
   std::string buffer_;
-  size_t consumed_ = 0;
+  size_t filled_ = 0;    // bytes of buffer_ holding data (the rest is write room)
+  size_t consumed_ = 0;  // bytes of that data already returned as frames
 };
 
 }  // namespace sb::proto
