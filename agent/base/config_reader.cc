@@ -62,16 +62,26 @@ Status ConfigErrors::ToStatus() const {
 
 std::string_view TomlTypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "table";
-    case toml::node_type::array: return "array";
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -152,8 +162,7 @@ std::optional<bool> TableReader::Bool(std::string_view key, Need need) {
   return node->as_boolean()->get();
 }
 
-std::optional<Duration> TableReader::DurationValue(std::string_view key, Duration min,
-                                                   Need need) {
+std::optional<Duration> TableReader::DurationValue(std::string_view key, Duration min, Need need) {
   const toml::node* node = Get(key, need);
   if (node == nullptr) return std::nullopt;
   if (!node->is_string()) {
@@ -192,15 +201,14 @@ std::optional<uint64_t> TableReader::Size(std::string_view key, uint64_t min, Ne
     return std::nullopt;
   }
   if (*size < min) {
-    ErrorAt(key, fmt::format("{} is too small; the minimum is {}", FormatSize(*size),
-                             FormatSize(min)));
+    ErrorAt(key,
+            fmt::format("{} is too small; the minimum is {}", FormatSize(*size), FormatSize(min)));
     return std::nullopt;
   }
   return *size;
 }
 
-std::optional<std::vector<std::string>> TableReader::StringArray(std::string_view key,
-                                                                 Need need) {
+std::optional<std::vector<std::string>> TableReader::StringArray(std::string_view key, Need need) {
   const toml::node* node = Get(key, need);
   if (node == nullptr) return std::nullopt;
   const toml::array* array = node->as_array();
@@ -212,9 +220,8 @@ std::optional<std::vector<std::string>> TableReader::StringArray(std::string_vie
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = *array->get(i);
     if (!element.is_string()) {
-      errors_->Add(element.source(),
-                   fmt::format("{}[{}]: expected a string, got {}", PathOf(key), i,
-                               TomlTypeName(element)));
+      errors_->Add(element.source(), fmt::format("{}[{}]: expected a string, got {}", PathOf(key),
+                                                 i, TomlTypeName(element)));
       return std::nullopt;
     }
     values.push_back(element.as_string()->get());
@@ -246,8 +253,7 @@ std::vector<TableReader> TableReader::TableArray(std::string_view key, Need need
     return tables;
   }
   for (size_t i = 0; i < array->size(); ++i) {
-    tables.emplace_back(*array->get(i)->as_table(), fmt::format("{}[{}]", PathOf(key), i),
-                        errors_);
+    tables.emplace_back(*array->get(i)->as_table(), fmt::format("{}[{}]", PathOf(key), i), errors_);
   }
   return tables;
 }
@@ -274,6 +280,12 @@ void TableReader::RejectUnknownKeys() {
     std::string where = path_.empty() ? std::string() : fmt::format("[{}]: ", path_);
     errors_->Add(key.source(), where + message);
   }
+}
+
+std::string ResolveConfigPath(const std::string& config_path, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  size_t slash = config_path.rfind('/');
+  return slash == std::string::npos ? path : config_path.substr(0, slash + 1) + path;
 }
 
 ConfigFile::ConfigFile(std::string path)

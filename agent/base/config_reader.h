@@ -137,6 +137,21 @@ class ConfigFile {
 // The TOML name of a node's type: "string", "integer", "table", ...
 std::string_view TomlTypeName(const toml::node& node);
 
+// A relative `path` written in the config at `config_path` is taken relative
+// to that file's directory; an absolute one is returned as it is.
+std::string ResolveConfigPath(const std::string& config_path, const std::string& path);
+
+// Reads a whole config of type T (which has a `path` member) from `file`
+// with `read(TableReader root, T* out)`; returns it, or every error found.
+template <typename T, typename ReadFn>
+Result<T> ReadWholeConfig(ConfigFile& file, const std::string& path, ReadFn read) {
+  T value;
+  value.path = path;
+  if (file.errors().empty()) read(file.root(), &value);
+  if (!file.errors().empty()) return file.errors().ToStatus();
+  return value;
+}
+
 }  // namespace sb::base
 
 #endif  // AGENT_BASE_CONFIG_READER_H_

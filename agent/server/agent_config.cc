@@ -10,16 +10,10 @@ namespace {
 using base::Need;
 using base::TableReader;
 
-std::string Resolve(const std::string& config_path, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  size_t slash = config_path.rfind('/');
-  return slash == std::string::npos ? path : config_path.substr(0, slash + 1) + path;
-}
-
 void ReadTls(TableReader& t, const std::string& path, net::TlsFiles* tls) {
-  if (auto v = t.String("ca", Need::kRequired)) tls->ca = Resolve(path, *v);
-  if (auto v = t.String("cert", Need::kRequired)) tls->cert = Resolve(path, *v);
-  if (auto v = t.String("key", Need::kRequired)) tls->key = Resolve(path, *v);
+  if (auto v = t.String("ca", Need::kRequired)) tls->ca = base::ResolveConfigPath(path, *v);
+  if (auto v = t.String("cert", Need::kRequired)) tls->cert = base::ResolveConfigPath(path, *v);
+  if (auto v = t.String("key", Need::kRequired)) tls->key = base::ResolveConfigPath(path, *v);
   t.RejectUnknownKeys();
 }
 
@@ -103,26 +97,18 @@ void Read(TableReader root, AgentConfig* config) {
   root.RejectUnknownKeys();
 }
 
-base::Result<AgentConfig> Finish(base::ConfigFile& file, const std::string& path) {
-  AgentConfig config;
-  config.path = path;
-  if (file.errors().empty()) Read(file.root(), &config);
-  if (!file.errors().empty()) return file.errors().ToStatus();
-  return config;
-}
-
 }  // namespace
 
 std::string_view RoleName(Role role) { return role == Role::kStandby ? "standby" : "primary"; }
 
 base::Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Load(path);
-  return Finish(file, path);
+  return base::ReadWholeConfig<AgentConfig>(file, path, Read);
 }
 
 base::Result<AgentConfig> ParseAgentConfig(std::string_view text, const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Parse(text, path);
-  return Finish(file, path);
+  return base::ReadWholeConfig<AgentConfig>(file, path, Read);
 }
 
 }  // namespace sb::agent

@@ -17,14 +17,6 @@ namespace {
 using base::Need;
 using base::TableReader;
 
-// Joins a relative path from the config onto the config file's directory.
-std::string Resolve(const std::string& config_path, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  size_t slash = config_path.rfind('/');
-  if (slash == std::string::npos) return path;
-  return config_path.substr(0, slash + 1) + path;
-}
-
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -96,7 +88,7 @@ std::optional<std::string> ReadPath(TableReader& t, std::string_view key, Need n
       t.ErrorAt(key, fmt::format("\"{}\" must be an absolute path", *path));
       return std::nullopt;
     }
-    return Resolve(config_path, *path);
+    return base::ResolveConfigPath(config_path, *path);
   }
   return path;
 }
@@ -137,8 +129,7 @@ std::optional<SecretRef> ReadSecret(TableReader& t, std::string_view prefix, Nee
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> ReadArgv(TableReader& t, std::string_view key,
-                                                 Need need) {
+std::optional<std::vector<std::string>> ReadArgv(TableReader& t, std::string_view key, Need need) {
   std::optional<std::vector<std::string>> argv = t.StringArray(key, need);
   if (argv && !argv->empty() && (*argv)[0].empty()) {
     t.ErrorAt(key, "the program name (first element) is empty");
@@ -175,8 +166,7 @@ void ReadIpmi(TableReader& t, const std::string& config_path, IpmiPower* ipmi) {
 void ReadWol(TableReader& t, const std::string& config_path, WolPower* wol) {
   if (auto mac = t.String("mac", Need::kRequired)) {
     if (!ParseMac(*mac, &wol->mac)) {
-      t.ErrorAt("mac", fmt::format("\"{}\" is not a MAC address like \"52:54:00:12:34:56\"",
-                                   *mac));
+      t.ErrorAt("mac", fmt::format("\"{}\" is not a MAC address like \"52:54:00:12:34:56\"", *mac));
     }
   }
   if (auto b = t.String("broadcast")) {
@@ -214,8 +204,8 @@ void ReadPower(TableReader& t, const std::string& config_path, PowerConfig* powe
     power->driver = PowerDriverKind::kCommand;
     ReadCommandPower(t, &power->command);
   } else {
-    t.ErrorAt("driver", fmt::format("unknown power driver \"{}\" (use ipmi, wol or command)",
-                                    *driver));
+    t.ErrorAt("driver",
+              fmt::format("unknown power driver \"{}\" (use ipmi, wol or command)", *driver));
     return;  // the other keys belong to a driver we do not know
   }
   t.RejectUnknownKeys();
@@ -326,9 +316,9 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   if (auto d = t.DurationValue("shutdown_timeout", Duration(1'000))) s->shutdown_timeout = *d;
   if (auto d = t.DurationValue("lease", Duration(10'000))) s->lease = *d;
   if (s->lease >= s->max_exposure && t.Has("lease")) {
-    t.ErrorAt("lease", fmt::format("the lease ({}) must be shorter than max_exposure ({})",
-                                   base::FormatDuration(s->lease),
-                                   base::FormatDuration(s->max_exposure)));
+    t.ErrorAt("lease",
+              fmt::format("the lease ({}) must be shorter than max_exposure ({})",
+                          base::FormatDuration(s->lease), base::FormatDuration(s->max_exposure)));
   }
   if (auto power = t.Table("power", Need::kRequired)) ReadPower(*power, config_path, &s->power);
 
@@ -414,8 +404,9 @@ void ReadConfig(TableReader root, Config* config) {
   CheckUnique(standbys, config->standbys, "standby");
   for (size_t i = 0; i < standbys.size(); ++i) {
     if (!config->standbys[i].probes.empty() && !config->primary) {
-      standbys[i].ErrorAt("probe", "performance probes compare with the primary; add a "
-                                   "[primary] section");
+      standbys[i].ErrorAt("probe",
+                          "performance probes compare with the primary; add a "
+                          "[primary] section");
     }
   }
 
@@ -423,14 +414,6 @@ void ReadConfig(TableReader root, Config* config) {
   for (TableReader& s : schedules) ReadSchedule(s, *config, &config->schedules.emplace_back());
   CheckUnique(schedules, config->schedules, "schedule");
   root.RejectUnknownKeys();
-}
-
-base::Result<Config> Finish(base::ConfigFile& file, const std::string& path) {
-  Config config;
-  config.path = path;
-  if (file.errors().empty()) ReadConfig(file.root(), &config);
-  if (!file.errors().empty()) return file.errors().ToStatus();
-  return config;
 }
 
 }  // namespace
@@ -444,19 +427,22 @@ const StandbyConfig* Config::FindStandby(std::string_view name) const {
 
 base::Result<Config> LoadConfig(const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Load(path);
-  return Finish(file, path);
+  return base::ReadWholeConfig<Config>(file, path, ReadConfig);
 }
 
 base::Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Parse(text, path);
-  return Finish(file, path);
+  return base::ReadWholeConfig<Config>(file, path, ReadConfig);
 }
 
 std::string_view PowerDriverName(PowerDriverKind kind) {
   switch (kind) {
-    case PowerDriverKind::kIpmi: return "ipmi";
-    case PowerDriverKind::kWol: return "wol";
-    case PowerDriverKind::kCommand: return "command";
+    case PowerDriverKind::kIpmi:
+      return "ipmi";
+    case PowerDriverKind::kWol:
+      return "wol";
+    case PowerDriverKind::kCommand:
+      return "command";
   }
   return "unknown";
 }
