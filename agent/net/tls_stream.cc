@@ -83,6 +83,34 @@ base::Result<int> ConnectTcp(const base::Endpoint& endpoint, Deadline deadline) 
       fmt::format("cannot connect to {}: {}", endpoint.ToString(), last_error));
 }
 
+// A write-only BIO that appends to a std::string (set with BIO_set_data).
+int OutgoingWrite(BIO* bio, const char* data, int size) {
+  static_cast<std::string*>(BIO_get_data(bio))->append(data, static_cast<size_t>(size));
+  return size;
+}
+
+long OutgoingCtrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(static_cast<std::string*>(BIO_get_data(bio))->size());
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* OutgoingBioMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sb outgoing");
+    BIO_meth_set_write(m, OutgoingWrite);
+    BIO_meth_set_ctrl(m, OutgoingCtrl);
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 std::string PeerAddress(int fd) {
@@ -100,26 +128,27 @@ std::string PeerAddress(int fd) {
 
 TlsStream::~TlsStream() { Close(); }
 
-// Records are encrypted into a memory BIO and sent from here in large
-// writes: a socket BIO would make one system call per 16 KiB record, which
-// on a VM costs more than the encryption.
+// Records are collected by a BIO that appends them to outgoing_ and are sent
+// from there in large writes: a socket BIO makes one system call per 16 KiB
+// record, which on a VM costs more than the encryption.
 base::Status TlsStream::FlushOut(Deadline deadline) {
-  for (;;) {
-    int n = BIO_read(wbio_, out_buffer_.data(), static_cast<int>(out_buffer_.size()));
-    if (n <= 0) return base::Status::Ok();
-    size_t off = 0;
-    while (off < static_cast<size_t>(n)) {
-      ssize_t sent =
-          ::send(fd_, out_buffer_.data() + off, static_cast<size_t>(n) - off, MSG_NOSIGNAL);
-      if (sent > 0) {
-        off += static_cast<size_t>(sent);
-      } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!WaitFor(fd_, POLLOUT, deadline)) return base::Status::Timeout("send timed out");
-      } else if (sent < 0 && errno != EINTR) {
-        return base::Status::FromErrno("send", errno);
+  size_t off = 0;
+  while (off < outgoing_.size()) {
+    ssize_t sent = ::send(fd_, outgoing_.data() + off, outgoing_.size() - off, MSG_NOSIGNAL);
+    if (sent > 0) {
+      off += static_cast<size_t>(sent);
+    } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(fd_, POLLOUT, deadline)) {
+        outgoing_.erase(0, off);
+        return base::Status::Timeout("send timed out");
       }
+    } else if (sent < 0 && errno != EINTR) {
+      outgoing_.clear();
+      return base::Status::FromErrno("send", errno);
     }
   }
+  outgoing_.clear();
+  return base::Status::Ok();
 }
 
 template <typename Op>
@@ -223,10 +252,13 @@ base::Status TlsStream::Write(std::string_view data, Deadline deadline) {
 }
 
 TlsStream::TlsStream(int fd, SSL* ssl, std::string peer)
-    : fd_(fd), ssl_(ssl), peer_(std::move(peer)), out_buffer_(256 * 1024) {
+    : fd_(fd), ssl_(ssl), peer_(std::move(peer)) {
+  outgoing_.reserve(1 << 20);
   BIO* rbio = BIO_new_socket(fd, BIO_NOCLOSE);
-  wbio_ = BIO_new(BIO_s_mem());
-  SSL_set_bio(ssl_, rbio, wbio_);  // the SSL owns both
+  BIO* wbio = BIO_new(OutgoingBioMethod());
+  BIO_set_data(wbio, &outgoing_);
+  BIO_set_init(wbio, 1);
+  SSL_set_bio(ssl_, rbio, wbio);  // the SSL owns both
 }
 
 void TlsStream::Close() {

@@ -66,9 +66,8 @@ class TlsStream {
 
   int fd_;
   SSL* ssl_;
-  BIO* wbio_ = nullptr;  // owned by ssl_
   std::string peer_;
-  std::vector<char> out_buffer_;
+  std::string outgoing_;  // encrypted records not yet sent; see FlushOut
 };
 
 // "host:port" of a connected socket's peer.

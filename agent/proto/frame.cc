@@ -85,7 +85,7 @@ base::Result<bool> FrameDecoder::Next(Frame* frame) {
   }
   if (pending.size() < kFrameHeaderBytes + length) return false;
   frame->kind = static_cast<FrameKind>(kind);
-  frame->payload.assign(pending.substr(kFrameHeaderBytes, length));
+  frame->payload = pending.substr(kFrameHeaderBytes, length);
   consumed_ += kFrameHeaderBytes + length;
   return true;
 }

@@ -27,9 +27,12 @@ inline constexpr uint32_t kMaxMessageBytes = 1u << 20;  // message frames
 
 enum class FrameKind : uint8_t { kMessage = 1, kChunk = 2 };
 
+// A decoded frame. `payload` points into the decoder's buffer and is valid
+// only until the decoder (or the Channel holding it) is called again: copy
+// what must outlive that. Bulk data is thereby never copied on its way in.
 struct Frame {
   FrameKind kind = FrameKind::kMessage;
-  std::string payload;
+  std::string_view payload;
 };
 
 // Appends the encoding of a frame to `out`.
