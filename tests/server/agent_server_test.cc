@@ -121,6 +121,38 @@ TEST_CASE("agent: connections with a bad client certificate are refused", "[agen
   }
 }
 
+// A certificate from the right CA, fit for client authentication, whose OU
+// names the agent role: only the role check itself can refuse it. Made with
+// the openssl command line, as an attacker holding the CA key might.
+TEST_CASE("agent: a client certificate without the controller role is refused", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  const std::string key = pki.dir.Sub("wrong-role.key");
+  const std::string csr = pki.dir.Sub("wrong-role.csr");
+  const std::string cert = pki.dir.Sub("wrong-role.crt");
+  const std::string ext = pki.dir.Write("ext.cnf", "extendedKeyUsage = clientAuth\n");
+  for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+           {"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key},
+           {"openssl", "req", "-new", "-key", key, "-subj",
+            "/O=standbyctl/OU=standbyctl-agent/CN=sneaky", "-out", csr},
+           {"openssl", "x509", "-req", "-in", csr, "-CA", pki.Path("ca.crt"), "-CAkey",
+            pki.Path("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", cert}}) {
+    base::ProcessSpec spec;
+    spec.argv = argv;
+    base::Result<base::ProcessResult> r = base::RunProcess(spec);
+    REQUIRE(r.ok());
+    INFO(r->err);
+    REQUIRE(r->exit_code == 0);
+  }
+  std::string out = SClient(agent, {"-CAfile", pki.Path("ca.crt"), "-cert", cert, "-key", key});
+  INFO(out);
+  CHECK(logs.WaitFor({"refused connection from", "CN=sneaky,OU=standbyctl-agent,O=standbyctl",
+                      "has role \"standbyctl-agent\", not \"standbyctl-controller\""}));
+  CheckStillServing(*controller);
+}
+
 TEST_CASE("agent: a TLS 1.2-only client is refused", "[agent]") {
   LogCapture logs;
   TestPki pki;
