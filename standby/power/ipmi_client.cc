@@ -1,0 +1,415 @@
+#include "standby/power/ipmi_client.h"
+
+#include <netdb.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "standby/power/rmcp.h"
+
+namespace sb::power {
+namespace {
+
+using base::Result;
+using base::Status;
+using rmcp::Bytes;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint8_t kNetFnChassis = 0x00;
+constexpr uint8_t kNetFnApp = 0x06;
+constexpr uint8_t kCmdGetChannelAuthCaps = 0x38;
+constexpr uint8_t kCmdSetSessionPrivilege = 0x3B;
+constexpr uint8_t kCmdCloseSession = 0x3C;
+constexpr uint8_t kCmdGetChassisStatus = 0x01;
+constexpr uint8_t kCmdChassisControl = 0x02;
+
+// One lock and one clock per BMC: never two sessions at once, and a minimum
+// interval between commands, whoever in this process sends them.
+struct BmcGate {
+  std::mutex mu;
+  Clock::time_point last_command{};
+};
+
+BmcGate& GateFor(const base::Endpoint& bmc) {
+  static std::mutex map_mu;
+  static std::map<std::string, BmcGate> gates;
+  std::lock_guard<std::mutex> lock(map_mu);
+  return gates[bmc.ToString()];
+}
+
+Bytes Random(size_t n) {
+  Bytes b(n, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(b.data()), static_cast<int>(n));
+  return b;
+}
+
+void PutLe32(uint32_t v, Bytes* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// A UDP socket connected to the BMC.
+class Datagrams {
+ public:
+  ~Datagrams() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Open(const base::Endpoint& bmc) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* ai = nullptr;
+    std::string port = std::to_string(bmc.port);
+    int rc = ::getaddrinfo(bmc.host.c_str(), port.c_str(), &hints, &ai);
+    if (rc != 0) {
+      return Status::Unavailable(
+          fmt::format("cannot resolve BMC {}: {}", bmc.host, ::gai_strerror(rc)));
+    }
+    fd_ = ::socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    rc = fd_ < 0 ? -1 : ::connect(fd_, ai->ai_addr, ai->ai_addrlen);
+    int err = errno;
+    ::freeaddrinfo(ai);
+    if (rc != 0) return Status::FromErrno(fmt::format("BMC {}", bmc.ToString()), err);
+    return Status::Ok();
+  }
+
+  // Sends `packet` and returns the first reply `accept` takes, waiting up to
+  // `timeout`. Replies it does not take (late answers to earlier attempts)
+  // are dropped.
+  template <typename Accept>
+  Result<Bytes> Exchange(const Bytes& packet, std::chrono::milliseconds timeout, Accept accept) {
+    if (::send(fd_, packet.data(), packet.size(), 0) < 0) {
+      return Status::FromErrno("send to BMC", errno);
+    }
+    const Clock::time_point deadline = Clock::now() + timeout;
+    char buf[2048];
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return Status::Timeout("no reply");
+      pollfd p{fd_, POLLIN, 0};
+      int n = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (n <= 0) continue;
+      ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+      if (got < 0) {
+        // ECONNREFUSED: nothing listens there (ICMP port unreachable).
+        if (errno == ECONNREFUSED) return Status::Unavailable("connection refused");
+        continue;
+      }
+      Bytes reply(buf, static_cast<size_t>(got));
+      if (accept(reply)) return reply;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class Session {
+ public:
+  Session(const IpmiTarget& target, Datagrams* net) : target_(target), net_(net) {}
+
+  std::string Where() const { return fmt::format("BMC {}", target_.bmc.ToString()); }
+
+  // Sends a pre-session packet with retries and backoff; returns the reply.
+  template <typename Accept>
+  Result<Bytes> Send(const Bytes& packet, Accept accept, std::string_view step) {
+    std::chrono::milliseconds timeout = target_.timeout;
+    for (int attempt = 0;; ++attempt) {
+      Result<Bytes> reply = net_->Exchange(packet, timeout, accept);
+      if (reply.ok() || reply.status().code() != base::Code::kTimeout ||
+          attempt >= target_.retries) {
+        if (!reply.ok()) {
+          return Status(reply.status().code(),
+                        fmt::format("{}: {}: {} after {} attempts", Where(), step,
+                                    reply.status().message(), attempt + 1));
+        }
+        return reply;
+      }
+      spdlog::debug("{}: {}: no reply within {} ms, trying again", Where(), step, timeout.count());
+      timeout = std::min(timeout * 2, target_.timeout * 4);  // backoff, bounded
+    }
+  }
+
+  Status Open(rmcp::CipherSuite suite) {
+    secrets_ = {};
+    secrets_.suite = suite;
+    Result<Bytes> kuid = rmcp::PasswordKey(target_.password.reveal());
+    if (!kuid.ok()) return kuid.status();
+    secrets_.kuid = *kuid;
+    secrets_.username = target_.username;
+    secrets_.role = rmcp::kNameOnlyLookup | rmcp::kPrivilegeOperator;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&secrets_.console_id), 4);
+    secrets_.console_id |= 1;  // never zero
+    secrets_.console_random = Random(16);
+
+    // Open Session: propose the suite's three algorithms.
+    const bool sha256 = suite == rmcp::CipherSuite::kSuite17;
+    Bytes open;
+    open += '\x01';  // message tag
+    open += static_cast<char>(rmcp::kPrivilegeOperator);
+    open += std::string(2, '\0');
+    PutLe32(secrets_.console_id, &open);
+    open += Bytes("\x00\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x03 : 0x01) + Bytes(3, '\0');
+    open += Bytes("\x01\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x04 : 0x01) + Bytes(3, '\0');
+    open += Bytes("\x02\x00\x00\x08", 4) + static_cast<char>(0x01) + Bytes(3, '\0');
+    Result<rmcp::Packet> reply =
+        SendPreSession(rmcp::kOpenSessionRequest, open, rmcp::kOpenSessionResponse, "open session");
+    if (!reply.ok()) return reply.status();
+    const Bytes& r = reply->payload;
+    if (r.size() < 2)
+      return Status::Invalid(fmt::format("{}: short open session response", Where()));
+    if (r[1] != 0) return OpenSessionRefused(static_cast<uint8_t>(r[1]));
+    if (r.size() < 36)
+      return Status::Invalid(fmt::format("{}: short open session response", Where()));
+    secrets_.bmc_id = GetLe32(r, 8);
+
+    // RAKP 1 and 2: prove the BMC knows the password.
+    Bytes rakp1 = Bytes("\x02\x00\x00\x00", 4);
+    PutLe32(secrets_.bmc_id, &rakp1);
+    rakp1 += secrets_.console_random;
+    rakp1 += static_cast<char>(secrets_.role);
+    rakp1 += std::string(2, '\0');
+    rakp1 += static_cast<char>(secrets_.username.size());
+    rakp1 += secrets_.username;
+    reply = SendPreSession(rmcp::kRakp1, rakp1, rmcp::kRakp2, "RAKP 1");
+    if (!reply.ok()) return reply.status();
+    const Bytes& r2 = reply->payload;
+    if (r2.size() >= 2 && r2[1] != 0) return LoginRefused(static_cast<uint8_t>(r2[1]), "RAKP 2");
+    const size_t code_len = sha256 ? 32 : 20;
+    if (r2.size() < 40 + code_len) return Status::Invalid(fmt::format("{}: short RAKP 2", Where()));
+    secrets_.bmc_random = r2.substr(8, 16);
+    secrets_.bmc_guid = r2.substr(24, 16);
+    if (r2.substr(40, code_len) != rmcp::Rakp2AuthCode(secrets_)) {
+      return Status::PermissionDenied(fmt::format(
+          "{}: login as \"{}\" failed: the BMC's proof of the password did not match (wrong "
+          "password?); not retried",
+          Where(), target_.username));
+    }
+    rmcp::DeriveKeys(&secrets_);
+
+    // RAKP 3 and 4: prove we know it, and check the BMC's session key.
+    Bytes rakp3 = Bytes("\x03\x00\x00\x00", 4);
+    PutLe32(secrets_.bmc_id, &rakp3);
+    rakp3 += rmcp::Rakp3AuthCode(secrets_);
+    reply = SendPreSession(rmcp::kRakp3, rakp3, rmcp::kRakp4, "RAKP 3");
+    if (!reply.ok()) return reply.status();
+    const Bytes& r4 = reply->payload;
+    if (r4.size() >= 2 && r4[1] != 0) return LoginRefused(static_cast<uint8_t>(r4[1]), "RAKP 4");
+    const size_t icv_len = rmcp::IntegrityLength(suite);
+    if (r4.size() < 8 + icv_len || r4.substr(8, icv_len) != rmcp::Rakp4Icv(secrets_)) {
+      return Status::PermissionDenied(fmt::format("{}: RAKP 4 integrity check failed", Where()));
+    }
+    open_ = true;
+    return Status::Ok();
+  }
+
+  Result<rmcp::IpmiResponse> Request(uint8_t netfn, uint8_t cmd, std::string_view data,
+                                     std::string_view what) {
+    const uint8_t rq_seq = static_cast<uint8_t>(++rq_seq_ & 0x3f);
+    std::chrono::milliseconds timeout = target_.timeout;
+    for (int attempt = 0;; ++attempt) {
+      Bytes packet =
+          rmcp::EncodeSessionRequest(secrets_, ++sequence_, netfn, cmd, rq_seq, data, Random(16));
+      rmcp::IpmiResponse response;
+      Result<Bytes> reply = net_->Exchange(packet, timeout, [&](const Bytes& d) {
+        Result<rmcp::Packet> p = rmcp::DecodePacket(d, &secrets_);
+        if (!p.ok() || p->type != rmcp::kIpmiMessage) return false;
+        Result<rmcp::IpmiResponse> r = rmcp::DecodeIpmiResponse(p->payload);
+        if (!r.ok() || r->rq_seq != rq_seq || r->cmd != cmd) return false;
+        response = std::move(*r);
+        return true;
+      });
+      if (reply.ok()) {
+        if (response.completion != 0) {
+          return Status::FailedPrecondition(fmt::format("{}: {} refused: {}", Where(), what,
+                                                        rmcp::CompletionText(response.completion)));
+        }
+        return response;
+      }
+      if (reply.status().code() != base::Code::kTimeout || attempt >= target_.retries) {
+        return Status(reply.status().code(),
+                      fmt::format("{}: {}: {} after {} attempts", Where(), what,
+                                  reply.status().message(), attempt + 1));
+      }
+      timeout = std::min(timeout * 2, target_.timeout * 4);
+    }
+  }
+
+  // Close Session, best effort: one attempt with a short wait, since the
+  // BMC times idle sessions out anyway.
+  void Close() {
+    if (!open_) return;
+    open_ = false;
+    Bytes data;
+    PutLe32(secrets_.bmc_id, &data);
+    Result<rmcp::IpmiResponse> r = Request(kNetFnApp, kCmdCloseSession, data, "close session");
+    if (!r.ok()) spdlog::warn("{}", r.status().message());
+  }
+
+  bool open() const { return open_; }
+
+ private:
+  static uint32_t GetLe32(const Bytes& b, size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i)
+      v |= static_cast<uint32_t>(static_cast<uint8_t>(b[at + i])) << (8 * i);
+    return v;
+  }
+
+  Result<rmcp::Packet> SendPreSession(rmcp::PayloadType type, const Bytes& payload,
+                                      rmcp::PayloadType want, std::string_view step) {
+    Bytes packet = rmcp::EncodePreSession(type, payload);
+    rmcp::Packet out;
+    Result<Bytes> reply = Send(
+        packet,
+        [&](const Bytes& d) {
+          Result<rmcp::Packet> p = rmcp::DecodePacket(d, nullptr);
+          // Ours when the tag matches and, unless it is an error (which may be
+          // just tag and status), it names our console session id.
+          if (!p.ok() || p->type != want || p->payload.size() < 2 || p->payload[0] != payload[0]) {
+            return false;
+          }
+          if (p->payload[1] == 0 &&
+              (p->payload.size() < 8 || GetLe32(p->payload, 4) != secrets_.console_id)) {
+            return false;
+          }
+          out = std::move(*p);
+          return true;
+        },
+        step);
+    if (!reply.ok()) return reply.status();
+    return out;
+  }
+
+  Status OpenSessionRefused(uint8_t code) {
+    return Status((code >= 0x04 && code <= 0x07) || code == 0x10 || code == 0x11
+                      ? base::Code::kFailedPrecondition
+                      : base::Code::kUnavailable,
+                  fmt::format("{}: open session refused: {} (cipher suite {})", Where(),
+                              rmcp::StatusCodeText(code), static_cast<int>(secrets_.suite)));
+  }
+
+  Status LoginRefused(uint8_t code, std::string_view step) {
+    return Status::PermissionDenied(
+        fmt::format("{}: login as \"{}\" refused in {}: {}; not retried", Where(), target_.username,
+                    step, rmcp::StatusCodeText(code)));
+  }
+
+  const IpmiTarget& target_;
+  Datagrams* net_;
+  rmcp::SessionSecrets secrets_;
+  uint32_t sequence_ = 0;
+  uint8_t rq_seq_ = 0;
+  bool open_ = false;
+};
+
+// Gets the channel's authentication capabilities: a liveness and sanity
+// check of the BMC before any session, as the mature tools do.
+Status CheckChannel(const IpmiTarget& target, Session* session) {
+  // Channel 0x0E (this one) with the IPMI v2.0 bit; operator privilege.
+  Bytes request =
+      rmcp::EncodeV15Request(kNetFnApp, kCmdGetChannelAuthCaps, 0, Bytes("\x8e\x03", 2));
+  Result<Bytes> reply = session->Send(
+      request, [](const Bytes& d) { return rmcp::DecodeV15Response(d).ok(); },
+      "get channel authentication capabilities");
+  if (!reply.ok()) return reply.status();
+  Result<rmcp::IpmiResponse> r = rmcp::DecodeV15Response(*reply);
+  if (r->completion != 0 || r->data.size() < 3) {
+    return Status::Unavailable(fmt::format("BMC {}: channel authentication capabilities: {}",
+                                           target.bmc.ToString(),
+                                           rmcp::CompletionText(r->completion)));
+  }
+  if ((static_cast<uint8_t>(r->data[1]) & 0x80) == 0) {
+    return Status::FailedPrecondition(
+        fmt::format("BMC {} does not support IPMI v2.0 (RMCP+)", target.bmc.ToString()));
+  }
+  return Status::Ok();
+}
+
+// Runs `command` inside a session, holding the BMC's gate throughout.
+template <typename Command>
+Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
+  BmcGate& gate = GateFor(target.bmc);
+  std::lock_guard<std::mutex> lock(gate.mu);
+  std::this_thread::sleep_until(gate.last_command + target.min_interval);
+  struct Stamp {
+    BmcGate& g;
+    ~Stamp() { g.last_command = Clock::now(); }
+  } stamp{gate};
+
+  Datagrams net;
+  SB_RETURN_IF_ERROR(net.Open(target.bmc));
+  Session session(target, &net);
+  SB_RETURN_IF_ERROR(CheckChannel(target, &session));
+  std::vector<rmcp::CipherSuite> suites;
+  if (target.suite != config::IpmiCipherSuite::kSuite3)
+    suites.push_back(rmcp::CipherSuite::kSuite17);
+  if (target.suite != config::IpmiCipherSuite::kSuite17)
+    suites.push_back(rmcp::CipherSuite::kSuite3);
+  Status opened;
+  for (rmcp::CipherSuite suite : suites) {
+    opened = session.Open(suite);
+    if (opened.ok()) {
+      *suite_used = static_cast<int>(suite);
+      break;
+    }
+    // Only an algorithm the BMC lacks moves on to the next suite.
+    if (opened.code() != base::Code::kFailedPrecondition) return opened;
+    spdlog::debug("{}; trying the next cipher suite", opened.message());
+  }
+  if (!opened.ok()) return opened;
+  Status result = session
+                      .Request(kNetFnApp, kCmdSetSessionPrivilege,
+                               Bytes(1, static_cast<char>(rmcp::kPrivilegeOperator)),
+                               "set session privilege to OPERATOR")
+                      .status();
+  if (result.ok()) result = command(session);
+  session.Close();
+  return result;
+}
+
+}  // namespace
+
+Result<ChassisStatus> GetChassisStatus(const IpmiTarget& target) {
+  ChassisStatus status;
+  Status s = WithSession(
+      target,
+      [&](Session& session) {
+        Result<rmcp::IpmiResponse> r =
+            session.Request(kNetFnChassis, kCmdGetChassisStatus, {}, "get chassis status");
+        if (!r.ok()) return r.status();
+        if (r->data.empty()) {
+          return Status::Invalid(fmt::format("{}: empty chassis status", session.Where()));
+        }
+        status.power_on = (static_cast<uint8_t>(r->data[0]) & 0x01) != 0;
+        return Status::Ok();
+      },
+      &status.cipher_suite);
+  if (!s.ok()) return s;
+  return status;
+}
+
+Status ChassisControl(const IpmiTarget& target, ChassisAction action) {
+  int suite = 0;
+  return WithSession(
+      target,
+      [&](Session& session) {
+        return session
+            .Request(kNetFnChassis, kCmdChassisControl, Bytes(1, static_cast<char>(action)),
+                     "chassis control")
+            .status();
+      },
+      &suite);
+}
+
+}  // namespace sb::power

@@ -1,0 +1,39 @@
+// Test support: OpenIPMI's ipmi_sim as a real BMC on 127.0.0.1, with a user
+// "admin" and a chassis_control script that starts a process on power on,
+// stops it on power off, and reports power from its pid file.
+
+#ifndef TESTS_SUPPORT_IPMI_SIM_H_
+#define TESTS_SUPPORT_IPMI_SIM_H_
+
+#include <memory>
+#include <string>
+
+#include "tests/support/background_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace sb::testing {
+
+class IpmiSim {
+ public:
+  static constexpr const char* kUser = "admin";
+  static constexpr const char* kPassword = "s3cret-bmc";
+
+  IpmiSim();   // starts ipmi_sim and waits until it answers
+  ~IpmiSim();  // stops it and the chassis process, by pid
+
+  int port() const { return port_; }
+  // The pid of the "host" process while the chassis is on, or 0.
+  int HostPid() const;
+  // Lines the chassis_control script was called with.
+  std::string Calls() const;
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<BackgroundProcess> sim_;
+};
+
+}  // namespace sb::testing
+
+#endif  // TESTS_SUPPORT_IPMI_SIM_H_
