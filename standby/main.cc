@@ -45,6 +45,7 @@ int Run(int argc, char** argv) {
   sb::cli::AddHistoryCommand(app, options, &action);
   sb::cli::AddPkiCommand(app, options, &action);
   sb::cli::AddAgentCommand(app, options, &action);
+  sb::cli::AddPowerCommand(app, options, &action);
 
   try {
     app.parse(argc, argv);

@@ -54,6 +54,7 @@ void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPkiCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

@@ -1,0 +1,94 @@
+#include "standby/power/confirmed_off.h"
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/base/units.h"
+
+namespace sb::power {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Recorder {
+  OffReport* report;
+  void operator()(std::string step) {
+    spdlog::info("power off: {}", step);
+    report->steps.push_back(std::move(step));
+  }
+};
+
+// Polls until the driver reports off or `limit` passes. Returns the reading
+// that showed off, or the last thing seen as an error.
+base::Result<PowerReading> WaitForOff(PowerDriver& driver, std::chrono::milliseconds limit,
+                                      std::chrono::milliseconds interval, Recorder& record) {
+  const Clock::time_point deadline = Clock::now() + limit;
+  std::string last = "no reading";
+  for (;;) {
+    base::Result<PowerReading> r = driver.Status();
+    if (r.ok() && r->state == PowerState::kOff) return r;
+    last = r.ok() ? fmt::format("still on ({})", r->how) : r.status().message();
+    if (Clock::now() + interval > deadline) break;
+    std::this_thread::sleep_for(interval);
+  }
+  record(fmt::format("not off after {}: {}", base::FormatDuration(limit), last));
+  return base::Status::Timeout(last);
+}
+
+}  // namespace
+
+base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
+                                          const OffOptions& options) {
+  OffReport report;
+  Recorder record{&report};
+  base::Result<PowerReading> now = driver.Status();
+  if (now.ok() && now->state == PowerState::kOff) {
+    record(fmt::format("already off ({})", now->how));
+    report.confirmed = *now;
+    return report;
+  }
+  report.was_on = true;
+  record(now.ok() ? fmt::format("on ({})", now->how)
+                  : fmt::format("state unknown: {}", now.status().message()));
+
+  base::Status asked = agent.Shutdown();
+  if (asked.ok()) {
+    record("the agent accepted the shutdown request");
+    base::Result<PowerReading> off =
+        WaitForOff(driver, options.graceful_timeout, options.poll_interval, record);
+    if (off.ok()) {
+      record(fmt::format("off ({})", off->how));
+      report.graceful = true;
+      report.confirmed = *off;
+      return report;
+    }
+  } else {
+    record(fmt::format("graceful shutdown through the agent failed: {}", asked.message()));
+  }
+
+  base::Status hard = driver.Off();
+  if (!hard.ok()) {
+    record(fmt::format("hard power off failed: {}", hard.message()));
+    return base::Status(hard.code(),
+                        fmt::format("the standby may still be on: graceful shutdown did not "
+                                    "confirm off and the hard power off failed: {}",
+                                    hard.message()));
+  }
+  record(fmt::format("hard power off sent through {}", driver.name()));
+  report.hard = true;
+  base::Result<PowerReading> off =
+      WaitForOff(driver, options.hard_timeout, options.poll_interval, record);
+  if (!off.ok()) {
+    return base::Status::Timeout(fmt::format(
+        "the standby may still be on: it never reported off after a hard power off ({}); "
+        "check it by hand",
+        off.status().message()));
+  }
+  record(fmt::format("off ({})", off->how));
+  report.confirmed = *off;
+  return report;
+}
+
+}  // namespace sb::power

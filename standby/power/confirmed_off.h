@@ -1,0 +1,43 @@
+// Powering a standby off and making sure it is off: the exposure window ends
+// only when the off is confirmed.
+//
+//   1. already off?  done.
+//   2. graceful: the agent runs its shutdown command; poll until off, up to
+//      the standby's shutdown_timeout.
+//   3. hard: the power driver's hard off; poll until off, up to hard_timeout.
+//   4. still not off: fail loudly, naming what was last seen.
+//
+// Every step is logged and recorded in the report. Blocks the calling thread.
+
+#ifndef STANDBY_POWER_CONFIRMED_OFF_H_
+#define STANDBY_POWER_CONFIRMED_OFF_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "standby/power/power_driver.h"
+
+namespace sb::power {
+
+struct OffOptions {
+  std::chrono::milliseconds graceful_timeout{300'000};
+  std::chrono::milliseconds hard_timeout{60'000};
+  std::chrono::milliseconds poll_interval{2'000};
+};
+
+struct OffReport {
+  PowerReading confirmed;  // the reading that showed off
+  bool was_on = false;
+  bool graceful = false;           // the agent's shutdown did it
+  bool hard = false;               // the hard power off was needed
+  std::vector<std::string> steps;  // what was done and seen, in order
+};
+
+// On failure the message says the standby may still be on and what was seen.
+base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
+                                          const OffOptions& options);
+
+}  // namespace sb::power
+
+#endif  // STANDBY_POWER_CONFIRMED_OFF_H_
