@@ -180,6 +180,7 @@ void ReadWol(TableReader& t, const std::string& config_path, WolPower* wol) {
   if (auto p = t.Integer("port", 1, 65535)) wol->port = static_cast<uint16_t>(*p);
   if (auto i = t.String("interface")) wol->interface = *i;
   if (auto n = t.Integer("packets", 1, 10)) wol->packets = static_cast<int>(*n);
+  wol->probe = ReadEndpoint(t, "probe", 0, Need::kOptional);
   wol->secureon = ReadSecret(t, "secureon", Need::kOptional, config_path);
 }
 

@@ -57,6 +57,7 @@ struct WolPower {
   std::string interface;  // empty: let routing choose
   std::optional<SecretRef> secureon;
   int packets = 3;
+  std::optional<base::Endpoint> probe;  // a TCP port that answers when the host is up
 };
 
 struct CommandPower {

@@ -12,9 +12,12 @@ namespace sb::config {
 
 std::string SecretRef::Describe() const {
   switch (kind) {
-    case Kind::kFile: return fmt::format("file {}", name);
-    case Kind::kEnv: return fmt::format("environment variable {}", name);
-    case Kind::kNone: break;
+    case Kind::kFile:
+      return fmt::format("file {}", name);
+    case Kind::kEnv:
+      return fmt::format("environment variable {}", name);
+    case Kind::kNone:
+      break;
   }
   return "no secret";
 }
@@ -36,8 +39,8 @@ base::Status CheckSecretFile(const std::string& path) {
   unsigned mode = st.st_mode & 07777;
   if ((mode & 077) != 0) {
     return base::Status::PermissionDenied(fmt::format(
-        "password file {} is accessible by group or others (mode {:04o}); run: chmod 600 {}",
-        path, mode, path));
+        "password file {} is accessible by group or others (mode {:04o}); run: chmod 600 {}", path,
+        mode, path));
   }
   if (st.st_size == 0) {
     return base::Status::Invalid(fmt::format("password file {} is empty", path));
@@ -67,7 +70,8 @@ base::Result<Secret> LoadSecret(const SecretRef& ref) {
       }
       return Secret(value);
     }
-    case SecretRef::Kind::kNone: break;
+    case SecretRef::Kind::kNone:
+      break;
   }
   return base::Status::Invalid("no secret configured");
 }

@@ -120,14 +120,14 @@ class Session {
 
   std::string Where() const { return fmt::format("BMC {}", target_.bmc.ToString()); }
 
-  // Sends a pre-session packet with retries and backoff; returns the reply.
+  // Sends a pre-session packet, up to `attempts` times with backoff from
+  // `timeout`; returns the reply.
   template <typename Accept>
-  Result<Bytes> Send(const Bytes& packet, Accept accept, std::string_view step) {
-    std::chrono::milliseconds timeout = target_.timeout;
+  Result<Bytes> Send(const Bytes& packet, Accept accept, std::string_view step, int attempts,
+                     std::chrono::milliseconds timeout) {
     for (int attempt = 0;; ++attempt) {
       Result<Bytes> reply = net_->Exchange(packet, timeout, accept);
-      if (reply.ok() || reply.status().code() != base::Code::kTimeout ||
-          attempt >= target_.retries) {
+      if (reply.ok() || reply.status().code() != base::Code::kTimeout || attempt + 1 >= attempts) {
         if (!reply.ok()) {
           return Status(reply.status().code(),
                         fmt::format("{}: {}: {} after {} attempts", Where(), step,
@@ -140,7 +140,10 @@ class Session {
     }
   }
 
-  Status Open(rmcp::CipherSuite suite) {
+  // One handshake, each step sent once: a lost step restarts the whole
+  // handshake (WithSession does that), since the BMC's state for it is gone.
+  Status Open(rmcp::CipherSuite suite, std::chrono::milliseconds timeout) {
+    handshake_timeout_ = timeout;
     secrets_ = {};
     secrets_.suite = suite;
     Result<Bytes> kuid = rmcp::PasswordKey(target_.password.reveal());
@@ -286,7 +289,7 @@ class Session {
           out = std::move(*p);
           return true;
         },
-        step);
+        step, 1, handshake_timeout_);
     if (!reply.ok()) return reply.status();
     return out;
   }
@@ -311,6 +314,7 @@ class Session {
   uint32_t sequence_ = 0;
   uint8_t rq_seq_ = 0;
   bool open_ = false;
+  std::chrono::milliseconds handshake_timeout_{0};
 };
 
 // Gets the channel's authentication capabilities: a liveness and sanity
@@ -321,7 +325,7 @@ Status CheckChannel(const IpmiTarget& target, Session* session) {
       rmcp::EncodeV15Request(kNetFnApp, kCmdGetChannelAuthCaps, 0, Bytes("\x8e\x03", 2));
   Result<Bytes> reply = session->Send(
       request, [](const Bytes& d) { return rmcp::DecodeV15Response(d).ok(); },
-      "get channel authentication capabilities");
+      "get channel authentication capabilities", target.retries + 1, target.timeout);
   if (!reply.ok()) return reply.status();
   Result<rmcp::IpmiResponse> r = rmcp::DecodeV15Response(*reply);
   if (r->completion != 0 || r->data.size() < 3) {
@@ -358,7 +362,13 @@ Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
     suites.push_back(rmcp::CipherSuite::kSuite3);
   Status opened;
   for (rmcp::CipherSuite suite : suites) {
-    opened = session.Open(suite);
+    std::chrono::milliseconds timeout = target.timeout;
+    for (int attempt = 0;; ++attempt) {
+      opened = session.Open(suite, timeout);
+      if (opened.code() != base::Code::kTimeout || attempt >= target.retries) break;
+      spdlog::debug("{}; starting the handshake over", opened.message());
+      timeout = std::min(timeout * 2, target.timeout * 4);  // backoff, bounded
+    }
     if (opened.ok()) {
       *suite_used = static_cast<int>(suite);
       break;

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,6 +51,29 @@ std::string MagicPacket(const std::array<uint8_t, 6>& mac, const std::string& se
   return packet;
 }
 
+// True when something accepts a TCP connection at `ep` within two seconds.
+bool TcpAnswers(const base::Endpoint& ep) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* ai = nullptr;
+  if (::getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &ai) != 0) {
+    return false;
+  }
+  int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  bool up = false;
+  if (fd >= 0 && (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    up = ::poll(&p, 1, 2000) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+         err == 0;
+  }
+  if (fd >= 0) ::close(fd);
+  ::freeaddrinfo(ai);
+  return up;
+}
+
 class WolDriver final : public PowerDriver {
  public:
   WolDriver(config::WolPower wol, std::string secureon, HostAgent* agent)
@@ -56,10 +81,17 @@ class WolDriver final : public PowerDriver {
   std::string_view name() const override { return "wol"; }
 
   Result<PowerReading> Status() override {
-    // WoL has no back channel: the agent answering is the only sign of life.
-    bool up = agent_->Reachable();
-    return PowerReading{up ? PowerState::kOn : PowerState::kOff,
-                        up ? "its agent answered" : "its agent did not answer"};
+    // WoL has no back channel: the agent answering, or the configured TCP
+    // port accepting, are the only signs of life.
+    if (agent_->Reachable()) return PowerReading{PowerState::kOn, "its agent answered"};
+    if (!wol_.probe) return PowerReading{PowerState::kOff, "its agent did not answer"};
+    const std::string where = wol_.probe->ToString();
+    if (TcpAnswers(*wol_.probe)) {
+      return PowerReading{PowerState::kOn,
+                          fmt::format("its agent did not answer, but TCP {} did", where)};
+    }
+    return PowerReading{PowerState::kOff,
+                        fmt::format("neither its agent nor TCP {} answered", where)};
   }
 
   base::Status On() override {

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
@@ -137,6 +140,75 @@ TEST_CASE("ipmi: nothing listening is refused at once", "[ipmi]") {
   base::Result<ChassisStatus> status = GetChassisStatus(t);
   REQUIRE_FALSE(status.ok());
   CHECK(status.status().message().find("connection refused") != std::string::npos);
+}
+
+// A lossy link between client and BMC: forwards UDP both ways and drops the
+// first Open Session request, as a congested network might.
+class LossyLink {
+ public:
+  explicit LossyLink(int bmc_port) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    bmc_ = addr;
+    bmc_.sin_port = htons(static_cast<uint16_t>(bmc_port));
+    timeval tv{0, 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~LossyLink() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int open_requests() const { return open_requests_; }
+
+ private:
+  void Run() {
+    sockaddr_in client{};
+    while (!stop_) {
+      char buf[2048];
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0) continue;
+      if (from.sin_port == bmc_.sin_port) {
+        ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&client),
+                 sizeof client);
+        continue;
+      }
+      client = from;
+      if (n > 5 && buf[4] == 0x06 && buf[5] == 0x10 && open_requests_++ == 0) continue;  // lost
+      ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&bmc_),
+               sizeof bmc_);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  sockaddr_in bmc_{};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> open_requests_{0};
+  std::thread thread_;
+};
+
+TEST_CASE("ipmi: a lost handshake message starts the handshake over", "[ipmi]") {
+  IpmiSim sim;
+  LossyLink link(sim.port());
+  IpmiTarget t = Target(sim);
+  t.bmc.port = link.port();
+  t.suite = config::IpmiCipherSuite::kSuite3;
+  t.timeout = milliseconds(300);
+  base::Result<ChassisStatus> status = GetChassisStatus(t);
+  INFO(status.status().message());
+  REQUIRE(status.ok());
+  CHECK(link.open_requests() == 2);
 }
 
 TEST_CASE("ipmi: fifty commands in a row leave no session open", "[ipmi]") {

@@ -162,6 +162,30 @@ TEST_CASE("wol: the magic packet arrives exactly as specified", "[power]") {
   CHECK((*driver)->Off().code() == base::Code::kFailedPrecondition);
 }
 
+TEST_CASE("wol: a TCP probe tells a host that is up but whose agent is not", "[power]") {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  config::StandbyConfig s = WolStandby(9);
+  s.power.wol.probe = base::Endpoint{"127.0.0.1", ntohs(addr.sin_port)};
+  FakeAgent agent;
+  auto driver = MakePowerDriver(s, &agent);
+  REQUIRE(driver.ok());
+  base::Result<PowerReading> r = (*driver)->Status();
+  REQUIRE(r.ok());
+  CHECK(r->state == PowerState::kOn);
+  CHECK(r->how == "its agent did not answer, but TCP 127.0.0.1:" +
+                      std::to_string(ntohs(addr.sin_port)) + " did");
+  ::close(listener);
+  r = (*driver)->Status();
+  CHECK(r->state == PowerState::kOff);
+}
+
 TEST_CASE("command driver: exit codes and the status word", "[power]") {
   TempDir dir;
   std::string state = dir.Sub("state");
