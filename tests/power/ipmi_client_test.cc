@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
+#include "tests/support/background_process.h"
 #include "tests/support/ipmi_sim.h"
 
 namespace sb::power {
@@ -107,15 +108,10 @@ TEST_CASE("ipmi: pinning suite 17 on a BMC without it says so", "[ipmi]") {
 TEST_CASE("ipmi: a BMC that never answers times out within the bound", "[ipmi]") {
   // A bound UDP socket that reads nothing: datagrams vanish, as with a
   // powered-down BMC behind a switch.
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t port = 0;
+  int fd = sb::testing::BindLoopback(SOCK_DGRAM, &port);
   IpmiTarget t;
-  t.bmc = {"127.0.0.1", ntohs(addr.sin_port)};
+  t.bmc = {"127.0.0.1", port};
   t.username = "admin";
   t.password = config::Secret("x");
   t.timeout = milliseconds(200);
@@ -147,15 +143,9 @@ TEST_CASE("ipmi: nothing listening is refused at once", "[ipmi]") {
 class LossyLink {
  public:
   explicit LossyLink(int bmc_port) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    bmc_ = addr;
+    fd_ = sb::testing::BindLoopback(SOCK_DGRAM, &port_);
+    bmc_.sin_family = AF_INET;
+    bmc_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bmc_.sin_port = htons(static_cast<uint16_t>(bmc_port));
     timeval tv{0, 100'000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "standby/power/confirmed_off.h"
+#include "tests/support/background_process.h"
 #include "tests/support/ipmi_sim.h"
 #include "tests/support/temp_dir.h"
 
@@ -131,18 +132,13 @@ config::StandbyConfig WolStandby(uint16_t port) {
 }
 
 TEST_CASE("wol: the magic packet arrives exactly as specified", "[power]") {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t port = 0;
+  int fd = sb::testing::BindLoopback(SOCK_DGRAM, &port);
   timeval tv{2, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
   FakeAgent agent;
-  auto driver = MakePowerDriver(WolStandby(ntohs(addr.sin_port)), &agent);
+  auto driver = MakePowerDriver(WolStandby(port), &agent);
   REQUIRE(driver.ok());
   REQUIRE((*driver)->On().ok());
   std::string expected(6, '\xff');
@@ -163,24 +159,18 @@ TEST_CASE("wol: the magic packet arrives exactly as specified", "[power]") {
 }
 
 TEST_CASE("wol: a TCP probe tells a host that is up but whose agent is not", "[power]") {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  uint16_t port = 0;
+  int listener = sb::testing::BindLoopback(SOCK_STREAM, &port);
   REQUIRE(::listen(listener, 4) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
   config::StandbyConfig s = WolStandby(9);
-  s.power.wol.probe = base::Endpoint{"127.0.0.1", ntohs(addr.sin_port)};
+  s.power.wol.probe = base::Endpoint{"127.0.0.1", port};
   FakeAgent agent;
   auto driver = MakePowerDriver(s, &agent);
   REQUIRE(driver.ok());
   base::Result<PowerReading> r = (*driver)->Status();
   REQUIRE(r.ok());
   CHECK(r->state == PowerState::kOn);
-  CHECK(r->how == "its agent did not answer, but TCP 127.0.0.1:" +
-                      std::to_string(ntohs(addr.sin_port)) + " did");
+  CHECK(r->how == "its agent did not answer, but TCP 127.0.0.1:" + std::to_string(port) + " did");
   ::close(listener);
   r = (*driver)->Status();
   CHECK(r->state == PowerState::kOff);

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -31,6 +33,10 @@ bool WaitForPort(const std::string& host, int port, int timeout_ms = 10'000);
 
 // A port that was free a moment ago on 127.0.0.1.
 int FreePort();
+
+// A socket of `type` (SOCK_STREAM or SOCK_DGRAM) bound to 127.0.0.1 on a free
+// port, which goes to `*port`. The caller closes it.
+int BindLoopback(int type, uint16_t* port);
 
 }  // namespace sb::testing
 
