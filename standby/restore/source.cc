@@ -1,0 +1,239 @@
+#include "standby/restore/source.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace sb::restore {
+namespace {
+
+using base::Result;
+using base::Status;
+
+int64_t MtimeNs(const struct stat& st) {
+  return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// "./a/b/" -> "a/b"; "./" -> "".
+std::string Normalize(std::string_view path) {
+  while (path.starts_with("./")) path.remove_prefix(2);
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == ".") return "";
+  return std::string(path);
+}
+
+}  // namespace
+
+std::string_view EntryTypeName(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDirectory:
+      return "directory";
+    case EntryType::kSymlink:
+      return "symlink";
+    case EntryType::kHardlink:
+      return "hard link";
+  }
+  return "entry";
+}
+
+Status CheckRelativePath(std::string_view path) {
+  if (path.empty()) return Status::Invalid("empty path");
+  if (path.size() > 4096) return Status::Invalid("path longer than 4096 bytes");
+  if (path.find('\0') != std::string_view::npos) return Status::Invalid("path contains a NUL byte");
+  if (path.front() == '/') return Status::Invalid("absolute path");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    std::string_view part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part == "..") return Status::Invalid("path climbs out with \"..\"");
+    if (part.empty() || part == ".") return Status::Invalid("path is not normalized");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+Result<ResolvedSource> ResolveSource(const std::string& configured) {
+  std::string path = configured;
+  if (configured.find_first_of("*?[") != std::string::npos) {
+    glob_t g{};
+    int rc = ::glob(configured.c_str(), GLOB_NOSORT, nullptr, &g);
+    if (rc != 0) {
+      ::globfree(&g);
+      return Status::NotFound(fmt::format("no file matches the source {}", configured));
+    }
+    int64_t newest = -1;
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      struct stat st;
+      if (::stat(g.gl_pathv[i], &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      // Newest wins; on equal times the later name, so the choice is stable.
+      if (MtimeNs(st) > newest || (MtimeNs(st) == newest && g.gl_pathv[i] > path)) {
+        newest = MtimeNs(st);
+        path = g.gl_pathv[i];
+      }
+    }
+    ::globfree(&g);
+    if (newest < 0) {
+      return Status::NotFound(fmt::format("no regular file matches the source {}", configured));
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::FromErrno(fmt::format("backup source {}", path), errno);
+  }
+  ResolvedSource r;
+  r.path = path;
+  if (S_ISDIR(st.st_mode)) {
+    r.kind = ResolvedSource::Kind::kDirectory;
+    while (r.path.size() > 1 && r.path.back() == '/') r.path.pop_back();
+  } else if (S_ISREG(st.st_mode)) {
+    r.kind = ResolvedSource::Kind::kArchive;
+    r.file_mtime_ns = MtimeNs(st);
+  } else {
+    return Status::Invalid(
+        fmt::format("backup source {} is neither a directory nor an archive file", path));
+  }
+  return r;
+}
+
+Result<std::unique_ptr<SourceReader>> SourceReader::Open(const ResolvedSource& source) {
+  archive* a = nullptr;
+  int rc = ARCHIVE_OK;
+  if (source.kind == ResolvedSource::Kind::kDirectory) {
+    a = archive_read_disk_new();
+    archive_read_disk_set_symlink_physical(a);  // a symlink is an entry, never followed
+    archive_read_disk_set_behavior(
+        a, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
+    rc = archive_read_disk_open(a, source.path.c_str());
+  } else {
+    a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    rc = archive_read_open_filename(a, source.path.c_str(), 256 * 1024);
+  }
+  if (rc != ARCHIVE_OK) {
+    std::string why = archive_error_string(a) ? archive_error_string(a) : "unreadable";
+    archive_free(a);
+    return Status::Invalid(fmt::format("backup source {}: {}", source.path, why));
+  }
+  return std::unique_ptr<SourceReader>(new SourceReader(source, a));
+}
+
+SourceReader::~SourceReader() { archive_free(a_); }
+
+Status SourceReader::Fail(std::string_view entry, std::string_view why) const {
+  return Status::Invalid(
+      fmt::format("backup source {}: entry \"{}\": {}", source_.path, entry, why));
+}
+
+Status SourceReader::CheckEntry(const SourceEntry& e) {
+  Status path = CheckRelativePath(e.path);
+  if (!path.ok()) return Fail(e.path, path.message());
+  // A file written through a symlink the source made would land wherever
+  // the symlink points: refuse any path below one.
+  for (size_t slash = e.path.find('/'); slash != std::string::npos;
+       slash = e.path.find('/', slash + 1)) {
+    std::string_view prefix = std::string_view(e.path).substr(0, slash);
+    if (symlinks_.count(prefix) > 0) {
+      return Fail(e.path, fmt::format("passes through the symlink \"{}\"", prefix));
+    }
+  }
+  if (e.type == EntryType::kHardlink) {
+    Status target = CheckRelativePath(e.link_target);
+    if (!target.ok()) {
+      return Fail(e.path,
+                  fmt::format("hard link target \"{}\": {}", e.link_target, target.message()));
+    }
+    if (seen_.count(e.link_target) == 0) {
+      return Fail(e.path,
+                  fmt::format("hard link to \"{}\", which is not an earlier entry", e.link_target));
+    }
+  }
+  if (e.type == EntryType::kSymlink && e.link_target.empty()) {
+    return Fail(e.path, "symlink without a target");
+  }
+  return Status::Ok();
+}
+
+Result<bool> SourceReader::Next(SourceEntry* e) {
+  for (;;) {
+    archive_entry* ae = nullptr;
+    int rc = archive_read_next_header(a_, &ae);
+    if (rc == ARCHIVE_EOF) return false;
+    if (rc < ARCHIVE_WARN) {
+      return Status::Invalid(
+          fmt::format("backup source {}: {}", source_.path,
+                      archive_error_string(a_) ? archive_error_string(a_) : "unreadable"));
+    }
+    const bool disk = source_.kind == ResolvedSource::Kind::kDirectory;
+    if (disk) archive_read_disk_descend(a_);
+    const char* raw = archive_entry_pathname(ae);
+    if (raw == nullptr) return Fail("?", "entry without a path");
+    std::string_view name(raw);
+    if (disk) {
+      // Disk entries carry the root in front.
+      if (name == source_.path) continue;
+      if (!name.starts_with(source_.path + "/")) return Fail(name, "outside the source");
+      name.remove_prefix(source_.path.size() + 1);
+    }
+    *e = SourceEntry();
+    e->path = Normalize(name);
+    if (e->path.empty()) continue;  // the archive's "./"
+    e->mode = archive_entry_perm(ae);
+    e->mtime_ns = int64_t{archive_entry_mtime(ae)} * 1'000'000'000 + archive_entry_mtime_nsec(ae);
+    e->uid = archive_entry_uid(ae);
+    e->gid = archive_entry_gid(ae);
+    if (const char* hard = archive_entry_hardlink(ae); hard != nullptr && !disk) {
+      e->type = EntryType::kHardlink;
+      e->link_target = Normalize(hard);
+    } else {
+      switch (archive_entry_filetype(ae)) {
+        case AE_IFREG:
+          e->type = EntryType::kFile;
+          e->size = static_cast<uint64_t>(archive_entry_size(ae));
+          break;
+        case AE_IFDIR:
+          e->type = EntryType::kDirectory;
+          break;
+        case AE_IFLNK:
+          e->type = EntryType::kSymlink;
+          e->link_target = archive_entry_symlink(ae) ? archive_entry_symlink(ae) : "";
+          break;
+        case AE_IFCHR:
+        case AE_IFBLK:
+          return Fail(e->path, "device nodes are not restored");
+        case AE_IFIFO:
+          return Fail(e->path, "FIFOs are not restored");
+        case AE_IFSOCK:
+          return Fail(e->path, "sockets are not restored");
+        default:
+          return Fail(e->path, "unknown file type");
+      }
+    }
+    SB_RETURN_IF_ERROR(CheckEntry(*e));
+    seen_.insert(e->path);
+    if (e->type == EntryType::kSymlink) symlinks_.insert(e->path);
+    newest_mtime_ns_ = std::max(newest_mtime_ns_, e->mtime_ns);
+    return true;
+  }
+}
+
+Result<size_t> SourceReader::Read(char* buffer, size_t size) {
+  la_ssize_t n = archive_read_data(a_, buffer, size);
+  if (n < 0) {
+    return Status::Invalid(
+        fmt::format("backup source {}: {}", source_.path,
+                    archive_error_string(a_) ? archive_error_string(a_) : "unreadable data"));
+  }
+  return static_cast<size_t>(n);
+}
+
+}  // namespace sb::restore

@@ -1,0 +1,89 @@
+// Backup sources, read without extracting anything to disk: a directory tree
+// (a backup mirror) or an archive (tar, tar.gz, tar.xz, tar.zst, as GNU tar
+// makes them), both through libarchive. A configured source may be a glob;
+// its newest match is used.
+//
+// Every entry is checked as it is read: its path must be relative and
+// normalized (no "..", no NUL, not absolute), it must not pass through a
+// symlink the source itself contains, hard links must point at an earlier
+// entry of the same source, and only files, directories and symlinks are
+// allowed (no device nodes, FIFOs or sockets). Bad entries are errors that
+// name the source and the entry: nothing is ever written because of them.
+//
+// A SourceReader streams: entries in the source's order, each file's data
+// read in pieces. One thread.
+
+#ifndef STANDBY_RESTORE_SOURCE_H_
+#define STANDBY_RESTORE_SOURCE_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "agent/base/status.h"
+
+struct archive;
+
+namespace sb::restore {
+
+enum class EntryType { kFile, kDirectory, kSymlink, kHardlink };
+
+std::string_view EntryTypeName(EntryType type);
+
+struct SourceEntry {
+  std::string path;  // relative, normalized: "www/index.html"
+  EntryType type = EntryType::kFile;
+  uint32_t mode = 0;  // permission bits
+  int64_t mtime_ns = 0;
+  int64_t uid = 0, gid = 0;
+  uint64_t size = 0;        // files
+  std::string link_target;  // symlinks: as stored; hard links: an earlier entry's path
+};
+
+// Checks a path that came from a source or a message. The message says what
+// is wrong with it.
+base::Status CheckRelativePath(std::string_view path);
+
+struct ResolvedSource {
+  enum class Kind { kDirectory, kArchive };
+  Kind kind = Kind::kDirectory;
+  std::string path;           // the directory, or the archive chosen
+  int64_t file_mtime_ns = 0;  // the archive file's own time (0 for directories)
+};
+
+// Resolves a configured source: an existing directory, an archive, or a glob
+// whose newest match (by modification time) is used.
+base::Result<ResolvedSource> ResolveSource(const std::string& configured);
+
+class SourceReader {
+ public:
+  static base::Result<std::unique_ptr<SourceReader>> Open(const ResolvedSource& source);
+  ~SourceReader();
+
+  // The next entry; false at the end of the source.
+  base::Result<bool> Next(SourceEntry* entry);
+  // Reads the current file's data into `buffer`; 0 at its end.
+  base::Result<size_t> Read(char* buffer, size_t size);
+
+  // The newest modification time among the entries read so far: with the
+  // archive's own time, what the source's age (the RPO input) is taken from.
+  int64_t newest_mtime_ns() const { return newest_mtime_ns_; }
+  const ResolvedSource& source() const { return source_; }
+
+ private:
+  SourceReader(ResolvedSource source, archive* a) : source_(std::move(source)), a_(a) {}
+  base::Status Fail(std::string_view entry, std::string_view why) const;
+  base::Status CheckEntry(const SourceEntry& entry);
+
+  ResolvedSource source_;
+  archive* a_;
+  std::set<std::string, std::less<>> seen_;      // every path so far
+  std::set<std::string, std::less<>> symlinks_;  // symlink paths so far
+  int64_t newest_mtime_ns_ = 0;
+};
+
+}  // namespace sb::restore
+
+#endif  // STANDBY_RESTORE_SOURCE_H_

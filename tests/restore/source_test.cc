@@ -1,0 +1,237 @@
+// Backup sources: a directory and archives made by GNU tar read the same,
+// and crafted archives (made with GNU tar -P and Python's tarfile) are
+// refused entry by entry with the reason.
+
+#include "standby/restore/source.h"
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <map>
+
+#include <catch2/catch.hpp>
+
+#include "agent/base/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace sb::restore {
+namespace {
+
+using sb::testing::TempDir;
+
+struct Seen {
+  EntryType type;
+  std::string data_or_target;
+  uint32_t mode;
+  int64_t mtime_s;
+  bool operator==(const Seen&) const = default;
+};
+
+base::Result<std::map<std::string, Seen>> ReadAll(const std::string& configured) {
+  base::Result<ResolvedSource> source = ResolveSource(configured);
+  if (!source.ok()) return source.status();
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
+  if (!reader.ok()) return reader.status();
+  std::map<std::string, Seen> out;
+  SourceEntry e;
+  for (;;) {
+    base::Result<bool> more = (*reader)->Next(&e);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    std::string data = e.link_target;
+    if (e.type == EntryType::kFile) {
+      char buf[4096];
+      for (;;) {
+        base::Result<size_t> n = (*reader)->Read(buf, sizeof buf);
+        if (!n.ok()) return n.status();
+        if (*n == 0) break;
+        data.append(buf, *n);
+      }
+      REQUIRE(data.size() == e.size);
+    }
+    out[e.path] = {e.type, data, e.mode, e.mtime_ns / 1'000'000'000};
+  }
+  return out;
+}
+
+void Run(const std::vector<std::string>& argv) {
+  base::ProcessSpec spec;
+  spec.argv = argv;
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  REQUIRE(r.ok());
+  INFO(argv[0] << ": " << r->err);
+  REQUIRE(r->exit_code == 0);
+}
+
+// A small backup: nested files, an empty directory, a symlink, a larger file.
+void MakeTree(const TempDir& dir) {
+  dir.Write("src/www/index.html", "<h1>hello</h1>\n", 0644);
+  dir.Write("src/www/app/config.ini", "[app]\nport = 8080\n", 0600);
+  std::string big(100'000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  dir.Write("src/data.bin", big, 0640);
+  REQUIRE(::mkdir(dir.Sub("src/empty").c_str(), 0750) == 0);
+  REQUIRE(::symlink("www/index.html", dir.Sub("src/current").c_str()) == 0);
+}
+
+TEST_CASE("source: a directory and GNU tar archives of it read the same", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  base::Result<std::map<std::string, Seen>> tree = ReadAll(dir.Sub("src"));
+  REQUIRE(tree.ok());
+  CHECK(tree->size() == 7);  // www, www/index.html, www/app, config.ini, data.bin, empty, current
+  CHECK(tree->at("current").type == EntryType::kSymlink);
+  CHECK(tree->at("current").data_or_target == "www/index.html");
+  CHECK(tree->at("empty").type == EntryType::kDirectory);
+  CHECK(tree->at("www/app/config.ini").mode == 0600);
+  CHECK(tree->at("data.bin").data_or_target.size() == 100'000);
+
+  const std::vector<std::pair<std::string, std::string>> formats = {
+      {"tar", "-cf"}, {"tar.gz", "-czf"}, {"tar.xz", "-cJf"}, {"tar.zst", "--zstd -cf"}};
+  for (const auto& [ext, flags] : formats) {
+    DYNAMIC_SECTION("from ." << ext) {
+      std::string archive = dir.Sub("backup." + ext);
+      std::vector<std::string> argv = {"tar", "-C", dir.Sub("src")};
+      if (flags.starts_with("--zstd")) {
+        argv.insert(argv.end(), {"--zstd", "-cf", archive, "."});
+      } else {
+        argv.insert(argv.end(), {flags, archive, "."});
+      }
+      Run(argv);
+      base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
+      INFO(read.status().message());
+      REQUIRE(read.ok());
+      CHECK(*read == *tree);
+    }
+  }
+}
+
+TEST_CASE("source: a glob uses its newest match", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  for (const char* name : {"web-1.tar", "web-2.tar", "web-3.tar"}) {
+    Run({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub(name), "www"});
+  }
+  // web-2 is the newest by time, though not by name.
+  timeval times[2] = {{2'000'000'000, 0}, {2'000'000'000, 0}};
+  REQUIRE(::utimes(dir.Sub("web-2.tar").c_str(), times) == 0);
+  base::Result<ResolvedSource> r = ResolveSource(dir.Sub("web-*.tar"));
+  REQUIRE(r.ok());
+  CHECK(r->path == dir.Sub("web-2.tar"));
+  CHECK(r->kind == ResolvedSource::Kind::kArchive);
+  CHECK(r->file_mtime_ns == int64_t{2'000'000'000} * 1'000'000'000);
+
+  base::Result<ResolvedSource> none = ResolveSource(dir.Sub("db-*.tar.zst"));
+  CHECK(none.status().message() == "no file matches the source " + dir.Sub("db-*.tar.zst"));
+  CHECK(ResolveSource("/dev/null").status().message() ==
+        "backup source /dev/null is neither a directory nor an archive file");
+  CHECK(ResolveSource(dir.Sub("gone")).status().message() ==
+        "backup source " + dir.Sub("gone") + ": No such file or directory");
+}
+
+// Crafts an archive with Python's tarfile, which writes what GNU tar refuses to.
+constexpr const char* kCraft = R"py(
+import io, sys, tarfile
+path, kind = sys.argv[1], sys.argv[2]
+with tarfile.open(path, "w") as t:
+    def add(name, type=tarfile.REGTYPE, data=b"x", link=""):
+        i = tarfile.TarInfo(name); i.type = type; i.linkname = link
+        i.size = len(data) if type == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+    if kind == "hardlink-etc":
+        add("ok.txt"); add("passwd", tarfile.LNKTYPE, link="/etc/passwd")
+    elif kind == "hardlink-later":
+        add("a", tarfile.LNKTYPE, link="b"); add("b")
+    elif kind == "device":
+        i = tarfile.TarInfo("dev/mem"); i.type = tarfile.CHRTYPE; i.devmajor = 1; i.devminor = 1
+        t.addfile(i)
+    elif kind == "symlink-then-file":
+        add("etc", tarfile.SYMTYPE, link="/etc"); add("etc/cron.d/evil", data=b"* * * * * root sh\n")
+    elif kind == "dotdot":
+        add("www/../../outside")
+)py";
+
+TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  struct Row {
+    const char* kind;
+    const char* entry;
+    const char* why;
+  } rows[] = {
+      {"hardlink-etc", "passwd", "hard link target \"/etc/passwd\": absolute path"},
+      {"hardlink-later", "a", "hard link to \"b\", which is not an earlier entry"},
+      {"device", "dev/mem", "device nodes are not restored"},
+      {"symlink-then-file", "etc/cron.d/evil", "passes through the symlink \"etc\""},
+      {"dotdot", "www/../../outside", "path climbs out with \"..\""},
+  };
+  for (const Row& row : rows) {
+    DYNAMIC_SECTION(row.kind) {
+      std::string archive = dir.Sub(std::string(row.kind) + ".tar");
+      Run({"python3", "-c", kCraft, archive, row.kind});
+      base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
+      REQUIRE_FALSE(read.ok());
+      CHECK(read.status().message() ==
+            "backup source " + archive + ": entry \"" + row.entry + "\": " + row.why);
+    }
+  }
+}
+
+TEST_CASE("source: GNU tar -P archives with absolute and parent paths are refused", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  std::string absolute = dir.Sub("absolute.tar");
+  Run({"tar", "-P", "-cf", absolute, dir.Sub("src/www/index.html")});
+  base::Result<std::map<std::string, Seen>> read = ReadAll(absolute);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().message().ends_with("\": absolute path"));
+
+  std::string parent = dir.Sub("parent.tar");
+  Run({"tar", "-P", "-C", dir.Sub("src/www"), "-cf", parent, "../data.bin"});
+  read = ReadAll(parent);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().message() ==
+        "backup source " + parent + ": entry \"../data.bin\": path climbs out with \"..\"");
+}
+
+TEST_CASE("source: truncated and corrupt archives are clear errors", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  std::string archive = dir.Sub("backup.tar.gz");
+  Run({"tar", "-C", dir.Sub("src"), "-czf", archive, "."});
+  struct stat st;
+  REQUIRE(::stat(archive.c_str(), &st) == 0);
+  REQUIRE(::truncate(archive.c_str(), st.st_size / 2) == 0);
+  base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().message().starts_with("backup source " + archive + ": "));
+
+  std::string garbage = dir.Write("garbage.tar.zst", std::string(5000, 'z'));
+  read = ReadAll(garbage);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().message().starts_with("backup source " + garbage + ": "));
+}
+
+TEST_CASE("source: a FIFO in a backup directory is refused", "[source]") {
+  TempDir dir;
+  MakeTree(dir);
+  REQUIRE(::mkfifo(dir.Sub("src/www/pipe").c_str(), 0600) == 0);
+  base::Result<std::map<std::string, Seen>> read = ReadAll(dir.Sub("src"));
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().message() ==
+        "backup source " + dir.Sub("src") + ": entry \"www/pipe\": FIFOs are not restored");
+}
+
+TEST_CASE("source: relative paths are checked", "[source]") {
+  CHECK(CheckRelativePath("www/index.html").ok());
+  CHECK(CheckRelativePath("").message() == "empty path");
+  CHECK(CheckRelativePath("/etc").message() == "absolute path");
+  CHECK(CheckRelativePath("a/../b").message() == "path climbs out with \"..\"");
+  CHECK(CheckRelativePath("a//b").message() == "path is not normalized");
+  CHECK(CheckRelativePath("a/./b").message() == "path is not normalized");
+  CHECK(CheckRelativePath(std::string("a\0b", 3)).message() == "path contains a NUL byte");
+}
+
+}  // namespace
+}  // namespace sb::restore
