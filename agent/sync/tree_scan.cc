@@ -1,0 +1,144 @@
+#include "agent/sync/tree_scan.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace sb::sync {
+namespace {
+
+using base::Status;
+
+struct Walker {
+  const ScanOptions& options;
+  std::string root;
+  dev_t device = 0;
+  std::vector<ManifestEntry> out;
+
+  Status Error(const std::string& path, std::string_view why) const {
+    return Status::Invalid(fmt::format("{}/{}: {}", root, path, why));
+  }
+
+  Status HashFile(int dir_fd, const char* name, const std::string& path, ManifestEntry* e) {
+    int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+    Sha256 sha;
+    char buf[256 * 1024];
+    uint64_t total = 0;
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        return Status::FromErrno(fmt::format("{}/{}", root, path), err);
+      }
+      if (n == 0) break;
+      sha.Update(buf, static_cast<size_t>(n));
+      total += static_cast<uint64_t>(n);
+    }
+    ::close(fd);
+    if (total != e->size) return Error(path, "changed while it was being read");
+    e->sha256 = sha.HexDigest();
+    return Status::Ok();
+  }
+
+  // Walks the directory open as `dir_fd` (owned), whose path is `prefix`.
+  Status Walk(int dir_fd, const std::string& prefix, int depth) {
+    if (depth > options.max_depth) {
+      ::close(dir_fd);
+      return Error(prefix, fmt::format("deeper than {} levels", options.max_depth));
+    }
+    DIR* dir = ::fdopendir(dir_fd);
+    if (dir == nullptr) {
+      ::close(dir_fd);
+      return Status::FromErrno(fmt::format("{}/{}", root, prefix), errno);
+    }
+    Status result;
+    while (dirent* d = ::readdir(dir)) {
+      std::string name = d->d_name;
+      if (name == "." || name == "..") continue;
+      if (out.size() >= options.max_entries) {
+        result = Error(prefix, fmt::format("more than {} entries", options.max_entries));
+        break;
+      }
+      std::string path = prefix.empty() ? name : prefix + "/" + name;
+      struct stat st;
+      if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed while we looked
+        result = Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+        break;
+      }
+      ManifestEntry e;
+      e.path = path;
+      e.mode = st.st_mode & 07777;
+      e.mtime_s = st.st_mtim.tv_sec;
+      if (S_ISREG(st.st_mode)) {
+        e.type = NodeType::kFile;
+        e.size = static_cast<uint64_t>(st.st_size);
+        if (options.hash_files) {
+          result = HashFile(::dirfd(dir), name.c_str(), path, &e);
+          if (!result.ok()) break;
+        }
+        out.push_back(std::move(e));
+      } else if (S_ISLNK(st.st_mode)) {
+        e.type = NodeType::kSymlink;
+        std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+        ssize_t n = ::readlinkat(::dirfd(dir), name.c_str(), target.data(), target.size());
+        if (n < 0) {
+          result = Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+          break;
+        }
+        target.resize(static_cast<size_t>(n));
+        e.link_target = std::move(target);
+        out.push_back(std::move(e));
+      } else if (S_ISDIR(st.st_mode)) {
+        e.type = NodeType::kDirectory;
+        out.push_back(std::move(e));
+        if (st.st_dev != device) {
+          result = Error(path, "is another filesystem mounted inside the target");
+          break;
+        }
+        int child =
+            ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child < 0) {
+          result = Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+          break;
+        }
+        result = Walk(child, path, depth + 1);
+        if (!result.ok()) break;
+      } else {
+        result = Error(path, "is a device, FIFO or socket; a restore target holds none");
+        break;
+      }
+    }
+    ::closedir(dir);
+    return result;
+  }
+};
+
+}  // namespace
+
+base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
+                                                  const ScanOptions& options) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::vector<ManifestEntry>();
+    if (errno == ELOOP || errno == ENOTDIR) {
+      return Status::Invalid(fmt::format("{}: is a symlink or not a directory", root));
+    }
+    return Status::FromErrno(root, errno);
+  }
+  struct stat st;
+  ::fstat(fd, &st);
+  Walker w{options, root, st.st_dev, {}};
+  SB_RETURN_IF_ERROR(w.Walk(fd, "", 0));
+  return std::move(w.out);
+}
+
+}  // namespace sb::sync

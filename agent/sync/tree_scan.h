@@ -1,0 +1,32 @@
+// Scanning a tree on disk into a manifest (manifest.h), as the agent does to
+// learn what a restore target holds. The walk never follows a symlink (each
+// directory is opened with O_NOFOLLOW relative to its parent), stays on the
+// root's filesystem, and is bounded in depth and entries. Special files
+// (devices, FIFOs, sockets) are reported as errors naming them: a restore
+// target should never hold one. One thread.
+
+#ifndef AGENT_SYNC_TREE_SCAN_H_
+#define AGENT_SYNC_TREE_SCAN_H_
+
+#include <string>
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/sync/manifest.h"
+
+namespace sb::sync {
+
+struct ScanOptions {
+  bool hash_files = true;  // compute each file's SHA-256
+  int max_depth = 256;
+  size_t max_entries = 10'000'000;
+};
+
+// Scans everything below `root` (not `root` itself). A missing root is an
+// empty tree; a root that is a symlink or not a directory is an error.
+base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
+                                                  const ScanOptions& options = {});
+
+}  // namespace sb::sync
+
+#endif  // AGENT_SYNC_TREE_SCAN_H_

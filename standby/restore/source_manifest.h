@@ -1,0 +1,21 @@
+// The manifest of a backup source (agent/sync/manifest.h), computed while
+// reading it once: what the target must equal after a restore. Hard links
+// become files with their target's content, as they are on disk.
+
+#ifndef STANDBY_RESTORE_SOURCE_MANIFEST_H_
+#define STANDBY_RESTORE_SOURCE_MANIFEST_H_
+
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/sync/manifest.h"
+#include "standby/restore/source.h"
+
+namespace sb::restore {
+
+// Reads `reader` to its end. Errors are the reader's (bad entries, bad data).
+base::Result<std::vector<sync::ManifestEntry>> ManifestOf(SourceReader& reader);
+
+}  // namespace sb::restore
+
+#endif  // STANDBY_RESTORE_SOURCE_MANIFEST_H_
