@@ -64,9 +64,13 @@ IpmiSim::IpmiSim() {
   // Ready when ipmitool gets an answer; bounded.
   for (int i = 0; i < 50; ++i) {
     base::ProcessSpec spec;
-    spec.argv = {"ipmitool", "-I",    "lanplus", "-H", "127.0.0.1", "-p", std::to_string(port_),
-                 "-U",       kUser,   "-E",      "-R", "1",         "-N", "1",
-                 "chassis",  "power", "status"};
+    spec.argv = {"ipmitool",  "-I",      "lanplus",
+                 "-C",        "3",       "-H",
+                 "127.0.0.1", "-p",      std::to_string(port_),
+                 "-U",        kUser,     "-E",
+                 "-R",        "1",       "-N",
+                 "1",         "chassis", "power",
+                 "status"};
     spec.env = {{"IPMI_PASSWORD", kPassword}};
     spec.timeout = std::chrono::seconds(5);
     base::Result<base::ProcessResult> r = base::RunProcess(spec);
