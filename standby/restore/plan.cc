@@ -1,0 +1,111 @@
+#include "standby/restore/plan.h"
+
+#include <algorithm>
+
+namespace sb::restore {
+namespace {
+
+using sync::ManifestEntry;
+using sync::NodeType;
+
+bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
+
+bool SameMetadata(const ManifestEntry& s, const ManifestEntry& t) {
+  return s.mode == t.mode && s.mtime_s == t.mtime_s;
+}
+
+class Planner {
+ public:
+  Planner(const std::map<std::string, std::string>& hardlinks, const PlanOptions& options)
+      : hardlinks_(hardlinks), options_(options) {}
+
+  void Add(std::string path, Action action, uint64_t bytes = 0, std::string link_to = {}) {
+    plan_.totals[static_cast<size_t>(action)].count++;
+    plan_.totals[static_cast<size_t>(action)].bytes += bytes;
+    plan_.entries.push_back({std::move(path), action, bytes, std::move(link_to)});
+  }
+
+  // A source entry the target does not have (in this form).
+  void AddNew(const ManifestEntry& s) {
+    if (auto it = hardlinks_.find(s.path); it != hardlinks_.end()) {
+      Add(s.path, Action::kHardlink, 0, it->second);
+      return;
+    }
+    switch (s.type) {
+      case NodeType::kDirectory:
+        Add(s.path, Action::kDirectory);
+        break;
+      case NodeType::kSymlink:
+        Add(s.path, Action::kSymlink);
+        break;
+      case NodeType::kFile:
+        Add(s.path, Action::kNew, s.size);
+        break;
+    }
+  }
+
+  void Compare(const ManifestEntry& s, const ManifestEntry& t) {
+    if (s.type != t.type) {
+      Add(t.path, Action::kDelete);
+      AddNew(s);
+      return;
+    }
+    if (hardlinks_.count(s.path) > 0) {
+      AddNew(s);  // re-linked every time: cheap, and the link is then certain
+      return;
+    }
+    switch (s.type) {
+      case NodeType::kDirectory:
+        Add(s.path, SameMetadata(s, t) ? Action::kUnchanged : Action::kMetadata);
+        break;
+      case NodeType::kSymlink:
+        Add(s.path, s.link_target == t.link_target ? Action::kUnchanged : Action::kSymlink);
+        break;
+      case NodeType::kFile:
+        if (s.sha256 == t.sha256 && s.size == t.size) {
+          Add(s.path, SameMetadata(s, t) ? Action::kUnchanged : Action::kMetadata);
+        } else if (s.size < options_.whole_file_below || t.size == 0) {
+          Add(s.path, Action::kWhole, s.size);
+        } else {
+          Add(s.path, Action::kDelta, s.size);
+        }
+        break;
+    }
+  }
+
+  Plan Take() { return std::move(plan_); }
+
+ private:
+  const std::map<std::string, std::string>& hardlinks_;
+  const PlanOptions& options_;
+  Plan plan_;
+};
+
+}  // namespace
+
+std::string_view ActionName(Action action) {
+  static constexpr std::string_view kNames[kActionCount] = {
+      "unchanged", "metadata only", "delta",   "whole file", "new",
+      "delete",    "directory",     "symlink", "hard link"};
+  return kNames[static_cast<size_t>(action)];
+}
+
+Plan MakePlan(std::vector<ManifestEntry> source, std::vector<ManifestEntry> target,
+              const std::map<std::string, std::string>& hardlinks, const PlanOptions& options) {
+  std::sort(source.begin(), source.end(), ByPath);
+  std::sort(target.begin(), target.end(), ByPath);
+  Planner planner(hardlinks, options);
+  size_t i = 0, j = 0;
+  while (i < source.size() || j < target.size()) {
+    if (j == target.size() || (i < source.size() && source[i].path < target[j].path)) {
+      planner.AddNew(source[i++]);
+    } else if (i == source.size() || target[j].path < source[i].path) {
+      planner.Add(target[j++].path, Action::kDelete);
+    } else {
+      planner.Compare(source[i++], target[j++]);
+    }
+  }
+  return planner.Take();
+}
+
+}  // namespace sb::restore
