@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/sync/path.h"
+
 namespace sb::restore {
 namespace {
 
@@ -41,24 +43,6 @@ std::string_view EntryTypeName(EntryType type) {
       return "hard link";
   }
   return "entry";
-}
-
-Status CheckRelativePath(std::string_view path) {
-  if (path.empty()) return Status::Invalid("empty path");
-  if (path.size() > 4096) return Status::Invalid("path longer than 4096 bytes");
-  if (path.find('\0') != std::string_view::npos) return Status::Invalid("path contains a NUL byte");
-  if (path.front() == '/') return Status::Invalid("absolute path");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    std::string_view part = path.substr(
-        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (part == "..") return Status::Invalid("path climbs out with \"..\"");
-    if (part.empty() || part == ".") return Status::Invalid("path is not normalized");
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return Status::Ok();
 }
 
 Result<ResolvedSource> ResolveSource(const std::string& configured) {
@@ -135,7 +119,7 @@ Status SourceReader::Fail(std::string_view entry, std::string_view why) const {
 }
 
 Status SourceReader::CheckEntry(const SourceEntry& e) {
-  Status path = CheckRelativePath(e.path);
+  Status path = sync::CheckRelativePath(e.path);
   if (!path.ok()) return Fail(e.path, path.message());
   // A file written through a symlink the source made would land wherever
   // the symlink points: refuse any path below one.
@@ -147,7 +131,7 @@ Status SourceReader::CheckEntry(const SourceEntry& e) {
     }
   }
   if (e.type == EntryType::kHardlink) {
-    Status target = CheckRelativePath(e.link_target);
+    Status target = sync::CheckRelativePath(e.link_target);
     if (!target.ok()) {
       return Fail(e.path,
                   fmt::format("hard link target \"{}\": {}", e.link_target, target.message()));

@@ -42,10 +42,6 @@ struct SourceEntry {
   std::string link_target;  // symlinks: as stored; hard links: an earlier entry's path
 };
 
-// Checks a path that came from a source or a message. The message says what
-// is wrong with it.
-base::Status CheckRelativePath(std::string_view path);
-
 struct ResolvedSource {
   enum class Kind { kDirectory, kArchive };
   Kind kind = Kind::kDirectory;

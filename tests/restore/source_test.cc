@@ -223,15 +223,5 @@ TEST_CASE("source: a FIFO in a backup directory is refused", "[source]") {
         "backup source " + dir.Sub("src") + ": entry \"www/pipe\": FIFOs are not restored");
 }
 
-TEST_CASE("source: relative paths are checked", "[source]") {
-  CHECK(CheckRelativePath("www/index.html").ok());
-  CHECK(CheckRelativePath("").message() == "empty path");
-  CHECK(CheckRelativePath("/etc").message() == "absolute path");
-  CHECK(CheckRelativePath("a/../b").message() == "path climbs out with \"..\"");
-  CHECK(CheckRelativePath("a//b").message() == "path is not normalized");
-  CHECK(CheckRelativePath("a/./b").message() == "path is not normalized");
-  CHECK(CheckRelativePath(std::string("a\0b", 3)).message() == "path contains a NUL byte");
-}
-
 }  // namespace
 }  // namespace sb::restore

@@ -1,0 +1,40 @@
+#include "agent/sync/path.h"
+
+#include <fmt/format.h>
+
+namespace sb::sync {
+
+base::Status CheckRelativePath(std::string_view path) {
+  using base::Status;
+  if (path.empty()) return Status::Invalid("empty path");
+  if (path.size() > 4096) return Status::Invalid("path longer than 4096 bytes");
+  if (path.find('\0') != std::string_view::npos) return Status::Invalid("path contains a NUL byte");
+  if (path.front() == '/') return Status::Invalid("absolute path");
+  size_t start = 0;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    std::string_view part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part == "..") return Status::Invalid("path climbs out with \"..\"");
+    if (part.empty() || part == ".") return Status::Invalid("path is not normalized");
+    if (slash == std::string_view::npos) return Status::Ok();
+    start = slash + 1;
+  }
+}
+
+base::Status CheckUnderRoots(std::string_view path, const std::vector<std::string>& roots) {
+  if (path.empty() || path.front() != '/') {
+    return base::Status::Invalid(fmt::format("\"{}\" is not an absolute path", path));
+  }
+  base::Status shape = CheckRelativePath(path.substr(1));
+  if (!shape.ok()) return shape.WithContext(std::string(path));
+  for (const std::string& root : roots) {
+    if (path == root || (path.starts_with(root) && path[root.size()] == '/')) {
+      return base::Status::Ok();
+    }
+  }
+  return base::Status::PermissionDenied(
+      fmt::format("{} is not under this agent's data_roots", path));
+}
+
+}  // namespace sb::sync
