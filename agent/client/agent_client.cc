@@ -56,6 +56,13 @@ base::Result<proto::Message> AgentClient::Receive() {
   return reply;
 }
 
+base::Result<proto::Message> AgentClient::ReceivePart() {
+  base::Result<proto::Message> part = channel_->ReadMessage(net::After(options_.request_timeout));
+  if (!part.ok()) return part.status().WithContext(name_);
+  if (part->type == proto::type::kError) --in_flight_;  // an error ends the reply
+  return part;
+}
+
 base::Result<nlohmann::json> AgentClient::Call(std::string_view type, nlohmann::json body) {
   base::Result<uint64_t> id = Send(type, std::move(body));
   if (!id.ok()) return id.status();

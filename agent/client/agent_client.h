@@ -60,6 +60,11 @@ class AgentClient {
   base::Result<proto::Message> Receive();
   int in_flight() const { return in_flight_; }
 
+  // Multi-part replies (Scan): ReceivePart reads each part without counting
+  // the request as answered; FinishReply marks it answered after the last.
+  base::Result<proto::Message> ReceivePart();
+  void FinishReply() { --in_flight_; }
+
   // For tests that must speak badly on purpose.
   net::Channel& channel() { return *channel_; }
 

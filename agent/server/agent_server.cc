@@ -194,7 +194,12 @@ void AgentServer::Serve(int fd) {
                    out.refusal);
     }
     ++served_;
-    base::Status written = channel.WriteMessage(out.reply, net::After(kWriteTimeout));
+    base::Status written;
+    for (const proto::Message& part : out.parts) {
+      written = channel.WriteMessage(part, net::After(kWriteTimeout));
+      if (!written.ok()) break;
+    }
+    if (written.ok()) written = channel.WriteMessage(out.reply, net::After(kWriteTimeout));
     if (!written.ok()) {
       spdlog::warn("closing connection from {}: {}", peer, written.message());
       return;

@@ -6,6 +6,9 @@
 #include "agent/base/subprocess.h"
 #include "agent/host/host_info.h"
 #include "agent/host/indicators.h"
+#include "agent/sync/manifest_codec.h"
+#include "agent/sync/path.h"
+#include "agent/sync/tree_scan.h"
 
 namespace sb::agent {
 namespace {
@@ -37,7 +40,10 @@ std::vector<std::string> Operations::Capabilities() const {
       std::string(proto::type::kHello), std::string(proto::type::kPing),
       std::string(proto::type::kHostInfo), std::string(proto::type::kIndicators),
       std::string(proto::type::kRunCommand)};
-  if (config_.role == Role::kStandby) caps.emplace_back(proto::type::kShutdown);
+  if (config_.role == Role::kStandby) {
+    caps.emplace_back(proto::type::kShutdown);
+    caps.emplace_back(proto::type::kScan);
+  }
   return caps;
 }
 
@@ -109,6 +115,27 @@ proto::Message Operations::Shutdown(const proto::Message& request) const {
                         fmt::format("shutdown command failed ({}): {}", r->Describe(), r->err)));
   }
   return Reply(request, {{"started", true}});
+}
+
+proto::Message Operations::Scan(const proto::Message& request,
+                                std::vector<proto::Message>* parts) const {
+  base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
+  if (!root.ok()) return proto::ErrorReply(request.id, root.status());
+  base::Status allowed = sync::CheckUnderRoots(*root, config_.data_roots);
+  if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
+  base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root);
+  if (!entries.ok()) return proto::ErrorReply(request.id, entries.status());
+  nlohmann::json batch = nlohmann::json::array();
+  for (const sync::ManifestEntry& e : *entries) {
+    batch.push_back(sync::EncodeEntry(e));
+    if (batch.size() == kScanEntriesPerPart) {
+      parts->push_back(Reply(request, {{"entries", std::move(batch)}, {"more", true}}));
+      batch = nlohmann::json::array();
+    }
+  }
+  spdlog::info("scanned {}: {} entries", *root, entries->size());
+  return Reply(request,
+               {{"entries", std::move(batch)}, {"more", false}, {"count", entries->size()}});
 }
 
 }  // namespace sb::agent

@@ -6,6 +6,7 @@
 #ifndef AGENT_SERVER_OPERATIONS_H_
 #define AGENT_SERVER_OPERATIONS_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,11 @@ class Operations {
   proto::Message Indicators(const proto::Message& request) const;
   proto::Message RunCommand(const proto::Message& request) const;
   proto::Message Shutdown(const proto::Message& request) const;
+  // A manifest of `root` (a data root or below): replies go in parts of at
+  // most kScanEntriesPerPart entries, all but the last into `parts`.
+  proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts) const;
+
+  static constexpr size_t kScanEntriesPerPart = 2000;  // keeps a part far below 1 MiB
 
   const AgentConfig& config() const { return config_; }
 

@@ -12,6 +12,14 @@ SessionReply Session::Refuse(const proto::Message& request, base::Status status,
   return out;
 }
 
+SessionReply Session::Answer(proto::Message reply) {
+  SessionReply out;
+  // An operation's own Error reply is a refusal too, and is logged as one.
+  if (reply.type == proto::type::kError) out.refusal = proto::StatusFromError(reply).message();
+  out.reply = std::move(reply);
+  return out;
+}
+
 SessionReply Session::Handle(const proto::Message& request) {
   namespace type = proto::type;
   if (!greeted_) {
@@ -35,7 +43,7 @@ SessionReply Session::Handle(const proto::Message& request) {
                     true);
     }
     greeted_ = true;
-    return {ops_.Hello(request), false, ""};
+    return Answer(ops_.Hello(request));
   }
   if (ops_.config().role == Role::kPrimary && Operations::Writes(request.type)) {
     return Refuse(request,
@@ -45,16 +53,17 @@ SessionReply Session::Handle(const proto::Message& request) {
                       request.type)),
                   false);
   }
-  if (request.type == type::kPing) return {ops_.Ping(request), false, ""};
-  if (request.type == type::kHostInfo) return {ops_.HostInfo(request), false, ""};
-  if (request.type == type::kIndicators) return {ops_.Indicators(request), false, ""};
-  if (request.type == type::kRunCommand) {
-    proto::Message reply = ops_.RunCommand(request);
-    std::string refusal =
-        reply.type == type::kError ? proto::StatusFromError(reply).message() : std::string();
-    return {std::move(reply), false, refusal};
+  if (request.type == type::kPing) return Answer(ops_.Ping(request));
+  if (request.type == type::kHostInfo) return Answer(ops_.HostInfo(request));
+  if (request.type == type::kIndicators) return Answer(ops_.Indicators(request));
+  if (request.type == type::kRunCommand) return Answer(ops_.RunCommand(request));
+  if (request.type == type::kShutdown) return Answer(ops_.Shutdown(request));
+  if (request.type == type::kScan) {
+    std::vector<proto::Message> parts;
+    SessionReply out = Answer(ops_.Scan(request, &parts));
+    out.parts = std::move(parts);
+    return out;
   }
-  if (request.type == type::kShutdown) return {ops_.Shutdown(request), false, ""};
   if (request.type == type::kHello) {
     return Refuse(request, base::Status::FailedPrecondition("Hello sent twice"), true);
   }

@@ -7,6 +7,7 @@
 #define AGENT_SERVER_SESSION_H_
 
 #include <string>
+#include <vector>
 
 #include "agent/proto/message.h"
 #include "agent/server/operations.h"
@@ -14,6 +15,7 @@
 namespace sb::agent {
 
 struct SessionReply {
+  std::vector<proto::Message> parts;  // sent before `reply` (multi-part replies)
   proto::Message reply;
   bool close = false;   // close the connection after sending the reply
   std::string refusal;  // non-empty when the request was refused: why, for the log
@@ -28,6 +30,7 @@ class Session {
 
  private:
   SessionReply Refuse(const proto::Message& request, base::Status status, bool close);
+  SessionReply Answer(proto::Message reply);
 
   const Operations& ops_;
   bool greeted_ = false;

@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
+#include "agent/client/remote_scan.h"
+#include "agent/sync/tree_scan.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/log_capture.h"
 
@@ -58,7 +61,7 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   auto controller = agent.Controller();
   CHECK(controller->hello().role == "standby");
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
-  CHECK(controller->hello().capabilities.size() == 6);
+  CHECK(controller->hello().capabilities.size() == 7);
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
   CHECK_FALSE(info->at("hostname").get<std::string>().empty());
@@ -314,6 +317,46 @@ TEST_CASE("agent: the controller refuses an agent with the wrong name", "[agent]
       client::AgentClient::Connect({agent.endpoint(), "db-standby"}, *tls);
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().message().find("hostname mismatch") != std::string::npos);
+}
+
+TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") {
+  TestPki pki;
+  sb::testing::TempDir data;
+  // More entries than one part holds.
+  for (int i = 0; i < 2500; ++i) data.Write(fmt::format("d{}/f{}", i % 10, i), std::to_string(i));
+  TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
+  auto controller = agent.Controller();
+  base::Result<std::vector<sync::ManifestEntry>> remote =
+      client::ScanRemote(*controller, data.path());
+  INFO(remote.status().message());
+  REQUIRE(remote.ok());
+  CHECK(remote->size() == 2510);
+  base::Result<std::vector<sync::ManifestEntry>> local = sync::ScanTree(data.path());
+  REQUIRE(local.ok());
+  CHECK(sync::ManifestDigest(*remote) == sync::ManifestDigest(*local));
+  CHECK(controller->in_flight() == 0);
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a scan outside the data roots is refused", "[agent]") {
+  LogCapture logs;
+  TestPki pki;
+  sb::testing::TempDir data;
+  TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
+  auto controller = agent.Controller();
+  for (const std::string& root : {std::string("/etc"), data.path() + "/../..", data.path() + "x"}) {
+    base::Result<std::vector<sync::ManifestEntry>> r = client::ScanRemote(*controller, root);
+    INFO(root);
+    REQUIRE_FALSE(r.ok());
+  }
+  CHECK(client::ScanRemote(*controller, "/etc").status().message() ==
+        "/etc is not under this agent's data_roots");
+  CHECK(logs.WaitFor({"refused Scan", "/etc is not under this agent's data_roots"}));
+  CheckStillServing(*controller);
+  TestAgent primary(pki, Role::kPrimary);
+  auto to_primary = primary.Controller();
+  CHECK(client::ScanRemote(*to_primary, data.path()).status().code() ==
+        base::Code::kPermissionDenied);
 }
 
 TEST_CASE("agent: pipelined requests are answered in order", "[agent]") {

@@ -35,9 +35,11 @@ TestPki::TestPki() {
   other_ca_controller = Issue(other, net::PeerRole::kController, "controller");
 }
 
-TestAgent::TestAgent(const TestPki& pki, agent::Role role, std::chrono::milliseconds idle)
+TestAgent::TestAgent(const TestPki& pki, agent::Role role, std::chrono::milliseconds idle,
+                     std::vector<std::string> data_roots)
     : pki_(pki), role_(role), shutdown_marker_(pki.dir.Sub("shutdown-ran")) {
   agent::AgentConfig config;
+  config.data_roots = std::move(data_roots);
   config.listen = {"127.0.0.1", 0};
   config.role = role;
   config.tls = role == agent::Role::kStandby ? pki.standby_agent : pki.primary_agent;

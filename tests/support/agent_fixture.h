@@ -28,7 +28,8 @@ class TestAgent {
  public:
   // Starts an agent with `role` and a short idle timeout on 127.0.0.1:0.
   TestAgent(const TestPki& pki, agent::Role role,
-            std::chrono::milliseconds idle_timeout = std::chrono::seconds(30));
+            std::chrono::milliseconds idle_timeout = std::chrono::seconds(30),
+            std::vector<std::string> data_roots = {});
   ~TestAgent();
 
   uint16_t port() const { return server_->port(); }

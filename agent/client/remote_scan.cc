@@ -1,0 +1,40 @@
+#include "agent/client/remote_scan.h"
+
+#include <fmt/format.h>
+
+#include "agent/sync/manifest_codec.h"
+
+namespace sb::client {
+
+base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
+                                                          const std::string& root) {
+  base::Result<uint64_t> id = agent.Send(proto::type::kScan, {{"root", root}});
+  if (!id.ok()) return id.status();
+  std::vector<sync::ManifestEntry> entries;
+  for (;;) {
+    base::Result<proto::Message> part = agent.ReceivePart();
+    if (!part.ok()) return part.status();
+    if (part->type == proto::type::kError) return proto::StatusFromError(*part);
+    if (part->id != *id || part->type != proto::type::kScan) {
+      return base::Status::Invalid(
+          fmt::format("agent answered {} #{} to Scan #{}", part->type, part->id, *id));
+    }
+    auto list = part->body.find("entries");
+    auto more = part->body.find("more");
+    if (list == part->body.end() || !list->is_array() || more == part->body.end() ||
+        !more->is_boolean()) {
+      return base::Status::Invalid("agent sent a malformed Scan reply");
+    }
+    for (const nlohmann::json& j : *list) {
+      base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);
+      if (!e.ok()) return e.status().WithContext(fmt::format("scan of {}", root));
+      entries.push_back(std::move(*e));
+    }
+    if (!more->get<bool>()) {
+      agent.FinishReply();
+      return entries;
+    }
+  }
+}
+
+}  // namespace sb::client
