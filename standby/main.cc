@@ -46,6 +46,7 @@ int Run(int argc, char** argv) {
   sb::cli::AddPkiCommand(app, options, &action);
   sb::cli::AddAgentCommand(app, options, &action);
   sb::cli::AddPowerCommand(app, options, &action);
+  sb::cli::AddRestoreCommand(app, options, &action);
 
   try {
     app.parse(argc, argv);

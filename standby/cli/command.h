@@ -55,6 +55,7 @@ void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPkiCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddRestoreCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

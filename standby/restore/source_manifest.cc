@@ -4,7 +4,8 @@
 
 namespace sb::restore {
 
-base::Result<std::vector<sync::ManifestEntry>> ManifestOf(SourceReader& reader) {
+base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
+    SourceReader& reader, std::map<std::string, std::string>* hardlinks) {
   std::vector<sync::ManifestEntry> out;
   std::map<std::string, size_t, std::less<>> index;  // path -> position in out
   std::string buffer(256 * 1024, '\0');
@@ -29,6 +30,7 @@ base::Result<std::vector<sync::ManifestEntry>> ManifestOf(SourceReader& reader) 
         // The source reader has checked that the target came earlier.
         m = out[index.at(e.link_target)];
         m.path = e.path;
+        if (hardlinks != nullptr) (*hardlinks)[e.path] = e.link_target;
         break;
       }
       case EntryType::kFile: {

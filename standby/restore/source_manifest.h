@@ -5,6 +5,8 @@
 #ifndef STANDBY_RESTORE_SOURCE_MANIFEST_H_
 #define STANDBY_RESTORE_SOURCE_MANIFEST_H_
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "agent/base/status.h"
@@ -14,7 +16,9 @@
 namespace sb::restore {
 
 // Reads `reader` to its end. Errors are the reader's (bad entries, bad data).
-base::Result<std::vector<sync::ManifestEntry>> ManifestOf(SourceReader& reader);
+// When `hardlinks` is given, each hard link's path maps to the path it names.
+base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
+    SourceReader& reader, std::map<std::string, std::string>* hardlinks = nullptr);
 
 }  // namespace sb::restore
 
