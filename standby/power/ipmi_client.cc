@@ -216,8 +216,11 @@ class Session {
     return Status::Ok();
   }
 
+  // Sends an in-session request; a timeout resends it up to `retries` more
+  // times (the target's own count when negative), with backoff.
   Result<rmcp::IpmiResponse> Request(uint8_t netfn, uint8_t cmd, std::string_view data,
-                                     std::string_view what) {
+                                     std::string_view what, int retries = -1) {
+    if (retries < 0) retries = target_.retries;
     const uint8_t rq_seq = static_cast<uint8_t>(++rq_seq_ & 0x3f);
     std::chrono::milliseconds timeout = target_.timeout;
     for (int attempt = 0;; ++attempt) {
@@ -239,7 +242,7 @@ class Session {
         }
         return response;
       }
-      if (reply.status().code() != base::Code::kTimeout || attempt >= target_.retries) {
+      if (reply.status().code() != base::Code::kTimeout || attempt >= retries) {
         return Status(reply.status().code(),
                       fmt::format("{}: {}: {} after {} attempts", Where(), what,
                                   reply.status().message(), attempt + 1));
@@ -248,14 +251,15 @@ class Session {
     }
   }
 
-  // Close Session, best effort: one attempt with a short wait, since the
+  // Close Session, best effort: one attempt within the timeout, since the
   // BMC times idle sessions out anyway.
   void Close() {
     if (!open_) return;
     open_ = false;
     Bytes data;
     PutLe32(secrets_.bmc_id, &data);
-    Result<rmcp::IpmiResponse> r = Request(kNetFnApp, kCmdCloseSession, data, "close session");
+    Result<rmcp::IpmiResponse> r =
+        Request(kNetFnApp, kCmdCloseSession, data, "close session", /*retries=*/0);
     if (!r.ok()) spdlog::warn("{}", r.status().message());
   }
 
