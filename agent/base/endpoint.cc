@@ -49,8 +49,8 @@ Result<Endpoint> ParseEndpoint(std::string_view text, uint16_t default_port) {
     ep.host = std::string(text.substr(0, colon));
     if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
     if (!ValidHostName(ep.host)) {
-      return Status::Invalid(fmt::format("\"{}\": \"{}\" is not a host name or address", text,
-                                         ep.host));
+      return Status::Invalid(
+          fmt::format("\"{}\": \"{}\" is not a host name or address", text, ep.host));
     }
   }
   if (port_text.empty()) {
@@ -64,8 +64,8 @@ Result<Endpoint> ParseEndpoint(std::string_view text, uint16_t default_port) {
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
       port > 65535) {
-    return Status::Invalid(fmt::format("\"{}\": port \"{}\" is not a number from 1 to 65535",
-                                       text, port_text));
+    return Status::Invalid(
+        fmt::format("\"{}\": port \"{}\" is not a number from 1 to 65535", text, port_text));
   }
   ep.port = static_cast<uint16_t>(port);
   return ep;

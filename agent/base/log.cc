@@ -5,10 +5,10 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace sb::base {
 namespace {
@@ -25,8 +25,7 @@ class JsonFormatter final : public spdlog::formatter {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs);
     nlohmann::json line = {
         {"ts", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z",
-                           fmt::gmtime(static_cast<std::time_t>(secs.count())),
-                           micros.count())},
+                           fmt::gmtime(static_cast<std::time_t>(secs.count())), micros.count())},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                               spdlog::level::to_string_view(msg.level).size())},
         {"program", program_},

@@ -8,16 +8,26 @@ namespace sb::base {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kIoError: return "io error";
-    case Code::kCorruption: return "corruption";
-    case Code::kPermissionDenied: return "permission denied";
-    case Code::kTimeout: return "timeout";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kInternal: return "internal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kIoError:
+      return "io error";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kPermissionDenied:
+      return "permission denied";
+    case Code::kTimeout:
+      return "timeout";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -44,9 +44,7 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
-  static Status PermissionDenied(std::string m) {
-    return {Code::kPermissionDenied, std::move(m)};
-  }
+  static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   static Status Timeout(std::string m) { return {Code::kTimeout, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
@@ -75,7 +73,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok());
   }
@@ -102,10 +100,10 @@ class [[nodiscard]] Result {
 }  // namespace sb::base
 
 // Returns early from the enclosing function when `expr` is a non-ok Status.
-#define SB_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::sb::base::Status sb_status_ = (expr);       \
-    if (!sb_status_.ok()) return sb_status_;      \
+#define SB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::sb::base::Status sb_status_ = (expr);  \
+    if (!sb_status_.ok()) return sb_status_; \
   } while (0)
 
 #endif  // AGENT_BASE_STATUS_H_

@@ -144,10 +144,10 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     if (!err_open) fds[1].fd = -1;
     int ready = ::poll(fds, 3, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
     if (ready < 0 && errno != EINTR) break;
-    if (fds[0].revents) out_open = Drain(out.fd[0], &result.out, spec.max_output_bytes,
-                                         &result.output_truncated);
-    if (fds[1].revents) err_open = Drain(err.fd[0], &result.err, spec.max_output_bytes,
-                                         &result.output_truncated);
+    if (fds[0].revents)
+      out_open = Drain(out.fd[0], &result.out, spec.max_output_bytes, &result.output_truncated);
+    if (fds[1].revents)
+      err_open = Drain(err.fd[0], &result.err, spec.max_output_bytes, &result.output_truncated);
     if (in.fd[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t n = ::write(in.fd[1], spec.stdin_data.data() + stdin_written,
                           spec.stdin_data.size() - stdin_written);

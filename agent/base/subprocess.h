@@ -29,9 +29,9 @@ struct ProcessSpec {
 };
 
 struct ProcessResult {
-  int exit_code = -1;       // when the child exited
-  int term_signal = 0;      // when a signal ended it
-  bool timed_out = false;   // killed by us at the deadline
+  int exit_code = -1;      // when the child exited
+  int term_signal = 0;     // when a signal ended it
+  bool timed_out = false;  // killed by us at the deadline
   bool output_truncated = false;
   std::string out;
   std::string err;

@@ -38,8 +38,8 @@ std::string_view TakeUnit(std::string_view* s) {
 }  // namespace
 
 Result<Duration> ParseDuration(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, int64_t>, 5> kUnitsMs = {{
-      {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000}}};
+  static constexpr std::array<std::pair<std::string_view, int64_t>, 5> kUnitsMs = {
+      {{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000}}};
   const std::string expected = "expected a duration like \"30s\", \"45m\" or \"1h30m\"";
   if (text.empty()) return Status::Invalid(fmt::format("empty duration; {}", expected));
   if (text.front() == '-') {
@@ -124,8 +124,8 @@ Result<uint64_t> ParseSize(std::string_view text) {
   }
   if (scale == 0) {
     return Status::Invalid(fmt::format(
-        "size \"{}\" has unknown unit \"{}\" (use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)",
-        text, unit));
+        "size \"{}\" has unknown unit \"{}\" (use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)", text,
+        unit));
   }
   if (n > std::numeric_limits<uint64_t>::max() / scale) {
     return Status::Invalid(fmt::format("size \"{}\" is too large", text));

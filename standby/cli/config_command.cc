@@ -1,8 +1,8 @@
 // `standbyctl config check FILE`: validates a configuration file and prints
 // every error as FILE:LINE:COL: message.
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "standby/cli/command.h"
 
@@ -22,8 +22,7 @@ int CheckConfig(const std::string& path) {
     restores += s.restores.size();
   }
   fmt::print("{}: ok ({} standby, {} restore mapping, {} smoke check, {} probe, {} schedule)\n",
-             path, config->standbys.size(), restores, checks, probes,
-             config->schedules.size());
+             path, config->standbys.size(), restores, checks, probes, config->schedules.size());
   return kExitOk;
 }
 

@@ -2,8 +2,8 @@
 
 #include <ctime>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "agent/base/units.h"
@@ -72,9 +72,9 @@ void PrintTable(const std::vector<store::DrillRecord>& drills) {
       reason = fmt::format("{}: {}", d.outcome.failed_phase, reason);
     }
     std::string row = fmt::format(
-        fmt::runtime(kRow), d.id, d.start.standby, d.start.kind,
-        FormatWallUtc(d.start.at.wall_ms), store::DrillResultName(d.outcome.result),
-        OptionalDuration(d.outcome.rto_ms), OptionalDuration(d.outcome.exposure_ms), reason);
+        fmt::runtime(kRow), d.id, d.start.standby, d.start.kind, FormatWallUtc(d.start.at.wall_ms),
+        store::DrillResultName(d.outcome.result), OptionalDuration(d.outcome.rto_ms),
+        OptionalDuration(d.outcome.exposure_ms), reason);
     while (row.size() > 1 && row[row.size() - 2] == ' ') row.erase(row.size() - 2, 1);
     fmt::print("{}", row);
   }

@@ -19,16 +19,18 @@ struct Field {
 constexpr Field kMinute{"minute", 0, 59, {}};
 constexpr Field kHour{"hour", 0, 23, {}};
 constexpr Field kDayOfMonth{"day of month", 1, 31, {}};
-constexpr Field kMonth{"month", 1, 12,
-                       {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                        "nov", "dec"}};
+constexpr Field kMonth{
+    "month",
+    1,
+    12,
+    {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}};
 // 7 is accepted as Sunday, like every cron since Vixie's.
 constexpr Field kDayOfWeek{"day of week", 0, 7, {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}};
 
 base::Result<int> ParseValue(const Field& field, std::string_view text) {
   for (size_t i = 0; i < field.names.size() && !field.names[i].empty(); ++i) {
-    if (text.size() == 3 && std::tolower(static_cast<unsigned char>(text[0])) ==
-                                field.names[i][0] &&
+    if (text.size() == 3 &&
+        std::tolower(static_cast<unsigned char>(text[0])) == field.names[i][0] &&
         std::tolower(static_cast<unsigned char>(text[1])) == field.names[i][1] &&
         std::tolower(static_cast<unsigned char>(text[2])) == field.names[i][2]) {
       return field.min + static_cast<int>(i);
@@ -40,8 +42,8 @@ base::Result<int> ParseValue(const Field& field, std::string_view text) {
     return base::Status::Invalid(fmt::format("{}: \"{}\" is not a number", field.name, text));
   }
   if (value < field.min || value > field.max) {
-    return base::Status::Invalid(fmt::format("{}: {} is out of range {}-{}", field.name, value,
-                                             field.min, field.max));
+    return base::Status::Invalid(
+        fmt::format("{}: {} is out of range {}-{}", field.name, value, field.min, field.max));
   }
   return value;
 }
@@ -52,20 +54,18 @@ base::Status ParseField(const Field& field, std::string_view text, std::bitset<N
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string_view part = text.substr(start, comma == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : comma - start);
+    std::string_view part = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (part.empty()) {
-      return base::Status::Invalid(fmt::format("{}: empty list element in \"{}\"", field.name,
-                                               text));
+      return base::Status::Invalid(
+          fmt::format("{}: empty list element in \"{}\"", field.name, text));
     }
     int step = 1;
     if (size_t slash = part.find('/'); slash != std::string_view::npos) {
       std::string_view step_text = part.substr(slash + 1);
-      auto [end, ec] = std::from_chars(step_text.data(), step_text.data() + step_text.size(),
-                                       step);
-      if (step_text.empty() || ec != std::errc() ||
-          end != step_text.data() + step_text.size() || step < 1 || step > field.max) {
+      auto [end, ec] = std::from_chars(step_text.data(), step_text.data() + step_text.size(), step);
+      if (step_text.empty() || ec != std::errc() || end != step_text.data() + step_text.size() ||
+          step < 1 || step > field.max) {
         return base::Status::Invalid(fmt::format("{}: bad step \"{}\"", field.name, step_text));
       }
       part = part.substr(0, slash);
@@ -130,9 +130,9 @@ base::Result<CronSpec> ParseCron(std::string_view expression) {
     if (i > start) fields.push_back(text.substr(start, i - start));
   }
   if (fields.size() != 5) {
-    return base::Status::Invalid(fmt::format(
-        "\"{}\" has {} fields; expected 5 (minute hour day-of-month month day-of-week)",
-        expression, fields.size()));
+    return base::Status::Invalid(
+        fmt::format("\"{}\" has {} fields; expected 5 (minute hour day-of-month month day-of-week)",
+                    expression, fields.size()));
   }
   CronSpec spec;
   SB_RETURN_IF_ERROR(ParseField(kMinute, fields[0], &spec.minutes));
