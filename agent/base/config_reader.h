@@ -48,7 +48,6 @@ class ConfigErrors {
   const std::vector<ConfigError>& list() const { return errors_; }
   // The errors sorted by line and column, as `config check` prints them.
   std::vector<ConfigError> InFileOrder() const;
-  const std::string& file() const { return file_; }
 
   // All errors in file order joined by newlines, as one kInvalidArgument Status.
   Status ToStatus() const;

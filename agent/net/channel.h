@@ -30,7 +30,6 @@ class Channel {
   // Writes bytes as they are: for tests that need to send broken frames.
   base::Status WriteRaw(std::string_view bytes, Deadline deadline);
 
-  TlsStream& stream() { return *stream_; }
   void Close() { stream_->Close(); }
 
  private:

@@ -44,6 +44,8 @@ void SetSocketOptions(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 }
 
+}  // namespace
+
 base::Result<int> ConnectTcp(const base::Endpoint& endpoint, Deadline deadline) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -110,8 +112,6 @@ const BIO_METHOD* OutgoingBioMethod() {
   }();
   return method;
 }
-
-}  // namespace
 
 std::string PeerAddress(int fd) {
   sockaddr_storage addr{};

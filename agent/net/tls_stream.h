@@ -73,6 +73,10 @@ class TlsStream {
 // "host:port" of a connected socket's peer.
 std::string PeerAddress(int fd);
 
+// A non-blocking TCP socket connected to `endpoint` (each of its addresses
+// tried in turn) by `deadline`. The caller closes it.
+base::Result<int> ConnectTcp(const base::Endpoint& endpoint, Deadline deadline);
+
 }  // namespace sb::net
 
 #endif  // AGENT_NET_TLS_STREAM_H_

@@ -193,7 +193,6 @@ void AgentServer::Serve(int fd) {
       spdlog::warn("refused {} #{} from {} ({}): {}", request->type, request->id, peer, subject,
                    out.refusal);
     }
-    ++served_;
     base::Status written;
     for (const proto::Message& part : out.parts) {
       written = channel.WriteMessage(part, net::After(kWriteTimeout));

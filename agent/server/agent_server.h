@@ -38,7 +38,6 @@ class AgentServer {
 
   // Counters for tests and logs.
   int connections_refused() const { return refused_.load(); }
-  int requests_served() const { return served_.load(); }
 
  private:
   struct Connection {
@@ -60,7 +59,6 @@ class AgentServer {
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> refused_{0};
-  std::atomic<int> served_{0};
   std::mutex mu_;
   std::list<Connection> connections_;  // guarded by mu_
 };

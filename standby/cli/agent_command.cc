@@ -40,27 +40,34 @@ base::Result<std::unique_ptr<client::AgentClient>> ConnectTo(const config::Confi
   return client::AgentClient::Connect(*target, *tls);
 }
 
-// Bad configuration is a usage error (2); an agent that cannot be reached or
-// refuses is a failed check (1).
-int ReportAgentError(const base::Status& status) {
-  fmt::print(stderr, "standbyctl: {}\n", status.message());
-  return status.code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailed;
+// Connects to `host`'s agent and sends one request. Returns kExitOk with the
+// agent and its reply, or the exit code after reporting: bad configuration
+// is a usage error (2), an agent that cannot be reached or refuses is a
+// failed check (1).
+int AskAgent(const GlobalOptions& global, const std::string& host, std::string_view type,
+             std::unique_ptr<client::AgentClient>* agent, nlohmann::json* reply) {
+  std::optional<config::Config> config = LoadConfigOrReport(global);
+  if (!config) return kExitUsage;
+  base::Result<std::unique_ptr<client::AgentClient>> connected = ConnectTo(*config, host);
+  if (!connected.ok()) return ReportFailure(connected.status());
+  base::Result<nlohmann::json> answer = (*connected)->Call(type);
+  if (!answer.ok()) return ReportFailure(answer.status());
+  *agent = std::move(*connected);
+  *reply = std::move(*answer);
+  return kExitOk;
 }
 
 int Ping(const GlobalOptions& global, const AgentArgs& args) {
   auto start = std::chrono::steady_clock::now();
-  std::optional<config::Config> config = LoadConfigOrReport(global);
-  if (!config) return kExitUsage;
-  base::Result<std::unique_ptr<client::AgentClient>> agent = ConnectTo(*config, args.host);
-  if (!agent.ok()) return ReportAgentError(agent.status());
-  base::Result<nlohmann::json> info = (*agent)->Call(proto::type::kHostInfo);
-  if (!info.ok()) return ReportAgentError(info.status());
+  std::unique_ptr<client::AgentClient> agent;
+  nlohmann::json info;
+  if (int code = AskAgent(global, args.host, proto::type::kHostInfo, &agent, &info)) return code;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
-  const client::AgentHello& hello = (*agent)->hello();
+  const client::AgentHello& hello = agent->hello();
   if (args.json) {
-    nlohmann::json out = *info;
+    nlohmann::json out = info;
     out["role"] = hello.role;
     out["agent_version"] = hello.agent_version;
     out["protocol"] = hello.protocol;
@@ -71,25 +78,21 @@ int Ping(const GlobalOptions& global, const AgentArgs& args) {
   }
   fmt::print("{}: {} agent {} (protocol {}) on {}, up {}, answered in {} ms\n", args.host,
              hello.role, hello.agent_version, hello.protocol,
-             info->value("hostname", std::string("?")),
+             info.value("hostname", std::string("?")),
              base::FormatDuration(
-                 base::Duration(static_cast<int64_t>(info->value("uptime_s", 0.0) * 1000))),
+                 base::Duration(static_cast<int64_t>(info.value("uptime_s", 0.0) * 1000))),
              ms);
   return kExitOk;
 }
 
 int Indicators(const GlobalOptions& global, const AgentArgs& args) {
-  std::optional<config::Config> config = LoadConfigOrReport(global);
-  if (!config) return kExitUsage;
-  base::Result<std::unique_ptr<client::AgentClient>> agent = ConnectTo(*config, args.host);
-  if (!agent.ok()) return ReportAgentError(agent.status());
-  base::Result<nlohmann::json> ind = (*agent)->Call(proto::type::kIndicators);
-  if (!ind.ok()) return ReportAgentError(ind.status());
+  std::unique_ptr<client::AgentClient> agent;
+  nlohmann::json j;
+  if (int code = AskAgent(global, args.host, proto::type::kIndicators, &agent, &j)) return code;
   if (args.json) {
-    fmt::print("{}\n", ind->dump(2));
+    fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
-  const nlohmann::json& j = *ind;
   fmt::print("{} indicators\n", args.host);
   fmt::print("  load            {} {} {}\n", j["load"][0].get<double>(), j["load"][1].get<double>(),
              j["load"][2].get<double>());

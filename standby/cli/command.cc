@@ -1,5 +1,7 @@
 #include "standby/cli/command.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -13,7 +15,7 @@ std::optional<config::Config> LoadConfigOrReport(const GlobalOptions& options) {
   base::Result<config::Config> config = config::LoadConfig(options.config_path);
   if (!config.ok()) {
     fmt::print(stderr, "{}\n", config.status().message());
-    if (config.status().message().find("cannot read config") != std::string::npos) {
+    if (::access(options.config_path.c_str(), R_OK) != 0) {
       fmt::print(stderr, "hint: pass --config FILE or set STANDBYCTL_CONFIG\n");
     }
     return std::nullopt;
@@ -32,6 +34,20 @@ base::Result<std::unique_ptr<store::StateStore>> OpenStateStore(const config::Co
                   (*store)->schema_version());
   }
   return store;
+}
+
+int ReportFailure(const base::Status& status) {
+  fmt::print(stderr, "standbyctl: {}\n", status.message());
+  return status.code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailed;
+}
+
+const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
+                                                 const std::string& name) {
+  const config::StandbyConfig* standby = config.FindStandby(name);
+  if (standby == nullptr) {
+    fmt::print(stderr, "standbyctl: {} has no standby named \"{}\"\n", config.path, name);
+  }
+  return standby;
 }
 
 int ReportError(const base::Status& status) {

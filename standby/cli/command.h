@@ -49,6 +49,15 @@ base::Result<std::unique_ptr<store::StateStore>> OpenStateStore(const config::Co
 // kExitUsage for bad input, kExitInternal for the rest.
 int ReportError(const base::Status& status);
 
+// The same for commands that act on a host (power, agent): bad input is
+// kExitUsage, and anything else means the action failed, kExitFailed.
+int ReportFailure(const base::Status& status);
+
+// The standby called `name`, or nullptr after saying on stderr that the
+// config has none.
+const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
+                                                 const std::string& name);
+
 // Each subcommand registers itself on `app` and sets `*action` when chosen.
 void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);

@@ -39,11 +39,6 @@ void Print(const PowerArgs& args, const std::string& state, const std::string& h
   fmt::print("{}: {} ({})\n", args.standby, state, how);
 }
 
-int Failed(const base::Status& s) {
-  fmt::print(stderr, "standbyctl: {}\n", s.message());
-  return s.code() == base::Code::kInvalidArgument ? kExitUsage : kExitFailed;
-}
-
 int RunPower(const GlobalOptions& global, const PowerArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
@@ -55,18 +50,18 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
   power::AgentLink agent({standby->agent, standby->agent_name}, config->controller.tls);
   base::Result<std::unique_ptr<power::PowerDriver>> driver =
       power::MakePowerDriver(*standby, &agent);
-  if (!driver.ok()) return Failed(driver.status());
+  if (!driver.ok()) return ReportFailure(driver.status());
   power::PowerDriver& d = **driver;
 
   if (args.action == "status") {
     base::Result<power::PowerReading> r = d.Status();
-    if (!r.ok()) return Failed(r.status());
+    if (!r.ok()) return ReportFailure(r.status());
     Print(args, std::string(power::PowerStateName(r->state)), r->how);
     return kExitOk;
   }
   if (args.action == "on") {
     base::Status s = d.On();
-    if (!s.ok()) return Failed(s);
+    if (!s.ok()) return ReportFailure(s);
     if (d.name() != "ipmi") {
       // WoL and commands cannot be asked at once; the drill waits for the agent.
       Print(args, "on requested", fmt::format("the {} driver sent the request", d.name()));
@@ -80,7 +75,7 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
         return kExitOk;
       }
       if (std::chrono::steady_clock::now() >= deadline) {
-        return Failed(base::Status::Timeout(
+        return ReportFailure(base::Status::Timeout(
             fmt::format("power on was accepted but the BMC did not report on within {}s",
                         kOnConfirmTimeout.count())));
       }
@@ -89,14 +84,14 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
   }
   if (args.action == "soft-off") {
     base::Status s = d.SoftOff();
-    if (!s.ok()) return Failed(s);
+    if (!s.ok()) return ReportFailure(s);
     Print(args, "soft off requested", "run `standbyctl power status` to see it go off");
     return kExitOk;
   }
   power::OffOptions options;
   options.graceful_timeout = standby->shutdown_timeout;
   base::Result<power::OffReport> off = power::PowerOffConfirmed(d, agent, options);
-  if (!off.ok()) return Failed(off.status());
+  if (!off.ok()) return ReportFailure(off.status());
   Print(args, "off", off->confirmed.how, off->steps);
   return kExitOk;
 }

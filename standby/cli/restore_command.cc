@@ -110,11 +110,8 @@ nlohmann::json ToJson(const MappingPlan& m, bool list) {
 int RunRestore(const GlobalOptions& global, const RestoreArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
-  const config::StandbyConfig* standby = config->FindStandby(args.standby);
-  if (standby == nullptr) {
-    fmt::print(stderr, "standbyctl: {} has no standby named \"{}\"\n", config->path, args.standby);
-    return kExitUsage;
-  }
+  const config::StandbyConfig* standby = FindStandbyOrReport(*config, args.standby);
+  if (standby == nullptr) return kExitUsage;
   if (standby->restores.empty()) {
     fmt::print(stderr, "standbyctl: standby {} has no [[standby.restore]] mappings\n",
                standby->name);

@@ -53,10 +53,6 @@ Bytes Random(size_t n) {
   return b;
 }
 
-void PutLe32(uint32_t v, Bytes* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
 // A UDP socket connected to the BMC.
 class Datagrams {
  public:
@@ -161,7 +157,7 @@ class Session {
     open += '\x01';  // message tag
     open += static_cast<char>(rmcp::kPrivilegeOperator);
     open += std::string(2, '\0');
-    PutLe32(secrets_.console_id, &open);
+    rmcp::AppendLe32(secrets_.console_id, &open);
     open += Bytes("\x00\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x03 : 0x01) + Bytes(3, '\0');
     open += Bytes("\x01\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x04 : 0x01) + Bytes(3, '\0');
     open += Bytes("\x02\x00\x00\x08", 4) + static_cast<char>(0x01) + Bytes(3, '\0');
@@ -174,11 +170,11 @@ class Session {
     if (r[1] != 0) return OpenSessionRefused(static_cast<uint8_t>(r[1]));
     if (r.size() < 36)
       return Status::Invalid(fmt::format("{}: short open session response", Where()));
-    secrets_.bmc_id = GetLe32(r, 8);
+    secrets_.bmc_id = rmcp::ReadLe32(r, 8);
 
     // RAKP 1 and 2: prove the BMC knows the password.
     Bytes rakp1 = Bytes("\x02\x00\x00\x00", 4);
-    PutLe32(secrets_.bmc_id, &rakp1);
+    rmcp::AppendLe32(secrets_.bmc_id, &rakp1);
     rakp1 += secrets_.console_random;
     rakp1 += static_cast<char>(secrets_.role);
     rakp1 += std::string(2, '\0');
@@ -202,7 +198,7 @@ class Session {
 
     // RAKP 3 and 4: prove we know it, and check the BMC's session key.
     Bytes rakp3 = Bytes("\x03\x00\x00\x00", 4);
-    PutLe32(secrets_.bmc_id, &rakp3);
+    rmcp::AppendLe32(secrets_.bmc_id, &rakp3);
     rakp3 += rmcp::Rakp3AuthCode(secrets_);
     reply = SendPreSession(rmcp::kRakp3, rakp3, rmcp::kRakp4, "RAKP 3");
     if (!reply.ok()) return reply.status();
@@ -257,7 +253,7 @@ class Session {
     if (!open_) return;
     open_ = false;
     Bytes data;
-    PutLe32(secrets_.bmc_id, &data);
+    rmcp::AppendLe32(secrets_.bmc_id, &data);
     Result<rmcp::IpmiResponse> r =
         Request(kNetFnApp, kCmdCloseSession, data, "close session", /*retries=*/0);
     if (!r.ok()) spdlog::warn("{}", r.status().message());
@@ -266,13 +262,6 @@ class Session {
   bool open() const { return open_; }
 
  private:
-  static uint32_t GetLe32(const Bytes& b, size_t at) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i)
-      v |= static_cast<uint32_t>(static_cast<uint8_t>(b[at + i])) << (8 * i);
-    return v;
-  }
-
   Result<rmcp::Packet> SendPreSession(rmcp::PayloadType type, const Bytes& payload,
                                       rmcp::PayloadType want, std::string_view step) {
     Bytes packet = rmcp::EncodePreSession(type, payload);
@@ -287,7 +276,7 @@ class Session {
             return false;
           }
           if (p->payload[1] == 0 &&
-              (p->payload.size() < 8 || GetLe32(p->payload, 4) != secrets_.console_id)) {
+              (p->payload.size() < 8 || rmcp::ReadLe32(p->payload, 4) != secrets_.console_id)) {
             return false;
           }
           out = std::move(*p);

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/subprocess.h"
+#include "agent/net/tls_stream.h"
 #include "standby/power/ipmi_client.h"
 
 namespace sb::power {
@@ -53,25 +54,10 @@ std::string MagicPacket(const std::array<uint8_t, 6>& mac, const std::string& se
 
 // True when something accepts a TCP connection at `ep` within two seconds.
 bool TcpAnswers(const base::Endpoint& ep) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* ai = nullptr;
-  if (::getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &ai) != 0) {
-    return false;
-  }
-  int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  bool up = false;
-  if (fd >= 0 && (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)) {
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    up = ::poll(&p, 1, 2000) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
-         err == 0;
-  }
-  if (fd >= 0) ::close(fd);
-  ::freeaddrinfo(ai);
-  return up;
+  base::Result<int> fd = net::ConnectTcp(ep, net::After(std::chrono::seconds(2)));
+  if (!fd.ok()) return false;
+  ::close(*fd);
+  return true;
 }
 
 class WolDriver final : public PowerDriver {

@@ -17,9 +17,6 @@ constexpr uint8_t kAuthTypeRmcpPlus = 0x06;
 constexpr uint8_t kBmcAddress = 0x20;
 constexpr uint8_t kConsoleAddress = 0x81;
 
-void PutLe32(uint32_t v, Bytes* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
 void PutLe16(uint16_t v, Bytes* out) {
   out->push_back(static_cast<char>(v));
   out->push_back(static_cast<char>(v >> 8));
@@ -84,6 +81,12 @@ base::Result<Bytes> AesCbc(bool encrypt, std::string_view key, std::string_view 
 
 }  // namespace
 
+void AppendLe32(uint32_t value, Bytes* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(value >> (8 * i)));
+}
+
+uint32_t ReadLe32(std::string_view bytes, size_t at) { return GetLe(bytes, at, 4); }
+
 Bytes Hmac(CipherSuite suite, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -104,15 +107,15 @@ base::Result<Bytes> PasswordKey(std::string_view password) {
 
 Bytes Rakp2AuthCode(const SessionSecrets& s) {
   Bytes b;
-  PutLe32(s.console_id, &b);
-  PutLe32(s.bmc_id, &b);
+  AppendLe32(s.console_id, &b);
+  AppendLe32(s.bmc_id, &b);
   b += s.console_random + s.bmc_random + s.bmc_guid + RoleAndName(s);
   return Hmac(s.suite, s.kuid, b);
 }
 
 Bytes Rakp3AuthCode(const SessionSecrets& s) {
   Bytes b = s.bmc_random;
-  PutLe32(s.console_id, &b);
+  AppendLe32(s.console_id, &b);
   b += RoleAndName(s);
   return Hmac(s.suite, s.kuid, b);
 }
@@ -125,7 +128,7 @@ void DeriveKeys(SessionSecrets* s) {
 
 Bytes Rakp4Icv(const SessionSecrets& s) {
   Bytes b = s.console_random;
-  PutLe32(s.bmc_id, &b);
+  AppendLe32(s.bmc_id, &b);
   b += s.bmc_guid;
   return Hmac(s.suite, s.sik, b).substr(0, IntegrityLength(s.suite));
 }
@@ -136,8 +139,8 @@ Bytes EncodeV15Request(uint8_t netfn, uint8_t cmd, uint8_t seq, std::string_view
   Bytes msg = IpmiRequest(netfn, cmd, seq, data);
   Bytes p(kRmcpHeader, sizeof kRmcpHeader);
   p.push_back(0x00);  // auth type none
-  PutLe32(0, &p);     // session sequence
-  PutLe32(0, &p);     // session id
+  AppendLe32(0, &p);  // session sequence
+  AppendLe32(0, &p);  // session id
   p.push_back(static_cast<char>(msg.size()));
   return p + msg;
 }
@@ -146,8 +149,8 @@ Bytes EncodePreSession(PayloadType type, std::string_view payload) {
   Bytes p(kRmcpHeader, sizeof kRmcpHeader);
   p.push_back(static_cast<char>(kAuthTypeRmcpPlus));
   p.push_back(static_cast<char>(type));
-  PutLe32(0, &p);
-  PutLe32(0, &p);
+  AppendLe32(0, &p);
+  AppendLe32(0, &p);
   PutLe16(static_cast<uint16_t>(payload.size()), &p);
   p.append(payload);
   return p;
@@ -166,8 +169,8 @@ Bytes EncodeSessionRequest(const SessionSecrets& s, uint32_t sequence, uint8_t n
   Bytes session;  // from the auth type through the next header: what the AuthCode covers
   session.push_back(static_cast<char>(kAuthTypeRmcpPlus));
   session.push_back(static_cast<char>(0xC0 | kIpmiMessage));  // encrypted, authenticated
-  PutLe32(s.bmc_id, &session);
-  PutLe32(sequence, &session);
+  AppendLe32(s.bmc_id, &session);
+  AppendLe32(sequence, &session);
   PutLe16(static_cast<uint16_t>(payload.size()), &session);
   session += payload;
   const size_t integrity_pad = (4 - (session.size() + 2) % 4) % 4;

@@ -54,6 +54,10 @@ struct SessionSecrets {
   Bytes sik, k1, k2;  // set by DeriveKeys
 };
 
+// Little-endian integers, as IPMI puts them on the wire.
+void AppendLe32(uint32_t value, Bytes* out);
+uint32_t ReadLe32(std::string_view bytes, size_t at);  // `at + 4` must be in range
+
 // HMAC with the suite's hash (SHA-1 for 3, SHA-256 for 17).
 Bytes Hmac(CipherSuite suite, std::string_view key, std::string_view data);
 

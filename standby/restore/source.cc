@@ -31,20 +31,6 @@ std::string Normalize(std::string_view path) {
 
 }  // namespace
 
-std::string_view EntryTypeName(EntryType type) {
-  switch (type) {
-    case EntryType::kFile:
-      return "file";
-    case EntryType::kDirectory:
-      return "directory";
-    case EntryType::kSymlink:
-      return "symlink";
-    case EntryType::kHardlink:
-      return "hard link";
-  }
-  return "entry";
-}
-
 Result<ResolvedSource> ResolveSource(const std::string& configured) {
   std::string path = configured;
   if (configured.find_first_of("*?[") != std::string::npos) {

@@ -30,8 +30,6 @@ namespace sb::restore {
 
 enum class EntryType { kFile, kDirectory, kSymlink, kHardlink };
 
-std::string_view EntryTypeName(EntryType type);
-
 struct SourceEntry {
   std::string path;  // relative, normalized: "www/index.html"
   EntryType type = EntryType::kFile;

@@ -12,19 +12,11 @@
 namespace sb::cli {
 namespace {
 
+using sb::testing::RunOrFail;
 using sb::testing::RunStandbyctl;
 using sb::testing::TempDir;
 using sb::testing::TestAgent;
 using sb::testing::TestPki;
-
-void Run(const std::vector<std::string>& argv) {
-  base::ProcessSpec spec;
-  spec.argv = argv;
-  base::Result<base::ProcessResult> r = base::RunProcess(spec);
-  REQUIRE(r.ok());
-  INFO(argv[0] << ": " << r->err);
-  REQUIRE(r->exit_code == 0);
-}
 
 TEST_CASE("cli: restore --dry-run plans a directory and an archive source", "[cli][restore]") {
   TestPki pki;
@@ -36,18 +28,18 @@ TEST_CASE("cli: restore --dry-run plans a directory and an archive source", "[cl
   dir.Write("old/same.txt", "unchanged\n");
   dir.Write("old/db/data.bin", big);
   dir.Write("old/stale.log", "gone next time\n");
-  Run({"rsync", "-a", dir.Sub("old") + "/", dir.Sub("target") + "/"});
+  RunOrFail({"rsync", "-a", dir.Sub("old") + "/", dir.Sub("target") + "/"});
   // This month's backup: one small edit, one byte in a large file, a new
   // file, a new directory and symlink, and one file removed.
-  Run({"rsync", "-a", dir.Sub("old") + "/", dir.Sub("src") + "/"});
+  RunOrFail({"rsync", "-a", dir.Sub("old") + "/", dir.Sub("src") + "/"});
   dir.Write("src/index.html", "<h1>v2</h1>\n");
   big[100'000] ^= 1;
   dir.Write("src/db/data.bin", big);
   dir.Write("src/new.txt", "new\n");
   dir.Write("src/assets/logo.svg", "<svg/>\n");
-  Run({"ln", "-s", "index.html", dir.Sub("src/home.html")});
-  Run({"rm", dir.Sub("src/stale.log")});
-  Run({"tar", "-C", dir.Sub("src"), "--zstd", "-cf", dir.Sub("backup.tar.zst"), "."});
+  RunOrFail({"ln", "-s", "index.html", dir.Sub("src/home.html")});
+  RunOrFail({"rm", dir.Sub("src/stale.log")});
+  RunOrFail({"tar", "-C", dir.Sub("src"), "--zstd", "-cf", dir.Sub("backup.tar.zst"), "."});
 
   TestAgent agent(pki, agent::Role::kStandby, std::chrono::seconds(30), {dir.Sub("target")});
   auto config_for = [&](const std::string& source) {

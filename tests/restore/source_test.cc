@@ -13,11 +13,15 @@
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
+#include "tests/support/backup_tree.h"
+#include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
 
 namespace sb::restore {
 namespace {
 
+using sb::testing::MakeBackupTree;
+using sb::testing::RunOrFail;
 using sb::testing::TempDir;
 
 struct Seen {
@@ -55,29 +59,9 @@ base::Result<std::map<std::string, Seen>> ReadAll(const std::string& configured)
   return out;
 }
 
-void Run(const std::vector<std::string>& argv) {
-  base::ProcessSpec spec;
-  spec.argv = argv;
-  base::Result<base::ProcessResult> r = base::RunProcess(spec);
-  REQUIRE(r.ok());
-  INFO(argv[0] << ": " << r->err);
-  REQUIRE(r->exit_code == 0);
-}
-
-// A small backup: nested files, an empty directory, a symlink, a larger file.
-void MakeTree(const TempDir& dir) {
-  dir.Write("src/www/index.html", "<h1>hello</h1>\n", 0644);
-  dir.Write("src/www/app/config.ini", "[app]\nport = 8080\n", 0600);
-  std::string big(100'000, '\0');
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
-  dir.Write("src/data.bin", big, 0640);
-  REQUIRE(::mkdir(dir.Sub("src/empty").c_str(), 0750) == 0);
-  REQUIRE(::symlink("www/index.html", dir.Sub("src/current").c_str()) == 0);
-}
-
 TEST_CASE("source: a directory and GNU tar archives of it read the same", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   base::Result<std::map<std::string, Seen>> tree = ReadAll(dir.Sub("src"));
   REQUIRE(tree.ok());
   CHECK(tree->size() == 7);  // www, www/index.html, www/app, config.ini, data.bin, empty, current
@@ -98,7 +82,7 @@ TEST_CASE("source: a directory and GNU tar archives of it read the same", "[sour
       } else {
         argv.insert(argv.end(), {flags, archive, "."});
       }
-      Run(argv);
+      RunOrFail(argv);
       base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
       INFO(read.status().message());
       REQUIRE(read.ok());
@@ -109,9 +93,9 @@ TEST_CASE("source: a directory and GNU tar archives of it read the same", "[sour
 
 TEST_CASE("source: a glob uses its newest match", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   for (const char* name : {"web-1.tar", "web-2.tar", "web-3.tar"}) {
-    Run({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub(name), "www"});
+    RunOrFail({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub(name), "www"});
   }
   // web-2 is the newest by time, though not by name.
   timeval times[2] = {{2'000'000'000, 0}, {2'000'000'000, 0}};
@@ -154,7 +138,7 @@ with tarfile.open(path, "w") as t:
 
 TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   struct Row {
     const char* kind;
     const char* entry;
@@ -169,7 +153,7 @@ TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
   for (const Row& row : rows) {
     DYNAMIC_SECTION(row.kind) {
       std::string archive = dir.Sub(std::string(row.kind) + ".tar");
-      Run({"python3", "-c", kCraft, archive, row.kind});
+      RunOrFail({"python3", "-c", kCraft, archive, row.kind});
       base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
       REQUIRE_FALSE(read.ok());
       CHECK(read.status().message() ==
@@ -180,15 +164,15 @@ TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
 
 TEST_CASE("source: GNU tar -P archives with absolute and parent paths are refused", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   std::string absolute = dir.Sub("absolute.tar");
-  Run({"tar", "-P", "-cf", absolute, dir.Sub("src/www/index.html")});
+  RunOrFail({"tar", "-P", "-cf", absolute, dir.Sub("src/www/index.html")});
   base::Result<std::map<std::string, Seen>> read = ReadAll(absolute);
   REQUIRE_FALSE(read.ok());
   CHECK(read.status().message().ends_with("\": absolute path"));
 
   std::string parent = dir.Sub("parent.tar");
-  Run({"tar", "-P", "-C", dir.Sub("src/www"), "-cf", parent, "../data.bin"});
+  RunOrFail({"tar", "-P", "-C", dir.Sub("src/www"), "-cf", parent, "../data.bin"});
   read = ReadAll(parent);
   REQUIRE_FALSE(read.ok());
   CHECK(read.status().message() ==
@@ -197,9 +181,9 @@ TEST_CASE("source: GNU tar -P archives with absolute and parent paths are refuse
 
 TEST_CASE("source: truncated and corrupt archives are clear errors", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   std::string archive = dir.Sub("backup.tar.gz");
-  Run({"tar", "-C", dir.Sub("src"), "-czf", archive, "."});
+  RunOrFail({"tar", "-C", dir.Sub("src"), "-czf", archive, "."});
   struct stat st;
   REQUIRE(::stat(archive.c_str(), &st) == 0);
   REQUIRE(::truncate(archive.c_str(), st.st_size / 2) == 0);
@@ -215,7 +199,7 @@ TEST_CASE("source: truncated and corrupt archives are clear errors", "[source]")
 
 TEST_CASE("source: a FIFO in a backup directory is refused", "[source]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   REQUIRE(::mkfifo(dir.Sub("src/www/pipe").c_str(), 0600) == 0);
   base::Result<std::map<std::string, Seen>> read = ReadAll(dir.Sub("src"));
   REQUIRE_FALSE(read.ok());

@@ -2,7 +2,18 @@
 
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
 namespace sb::testing {
+
+void RunOrFail(const std::vector<std::string>& argv) {
+  base::ProcessSpec spec;
+  spec.argv = argv;
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  INFO(argv[0] << ": " << (r.ok() ? r->err : r.status().message()));
+  REQUIRE(r.ok());
+  REQUIRE(r->exit_code == 0);
+}
 
 base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
                                   const std::vector<std::pair<std::string, std::string>>& env) {

@@ -14,6 +14,10 @@ namespace sb::testing {
 
 // Runs STANDBYCTL_BIN with `args`, STANDBYCTL_CONFIG unset unless given in
 // `env`, and a 60 s deadline. Fails the test when it cannot start.
+// Runs `argv` (a peer tool: tar, rsync, python3, ...) and fails the test,
+// showing its stderr, unless it exits 0.
+void RunOrFail(const std::vector<std::string>& argv);
+
 base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
                                   const std::vector<std::pair<std::string, std::string>>& env = {});
 

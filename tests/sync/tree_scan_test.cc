@@ -11,29 +11,16 @@
 
 #include "agent/base/subprocess.h"
 #include "standby/restore/source_manifest.h"
+#include "tests/support/backup_tree.h"
+#include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
 
 namespace sb::sync {
 namespace {
 
+using sb::testing::MakeBackupTree;
+using sb::testing::RunOrFail;
 using sb::testing::TempDir;
-
-void Run(const std::vector<std::string>& argv) {
-  base::ProcessSpec spec;
-  spec.argv = argv;
-  base::Result<base::ProcessResult> r = base::RunProcess(spec);
-  REQUIRE(r.ok());
-  INFO(argv[0] << ": " << r->err);
-  REQUIRE(r->exit_code == 0);
-}
-
-void MakeTree(const TempDir& dir) {
-  dir.Write("src/www/index.html", "<h1>hello</h1>\n", 0644);
-  dir.Write("src/www/app/config.ini", "[app]\nport = 8080\n", 0600);
-  dir.Write("src/data.bin", std::string(70'000, 'd'), 0640);
-  REQUIRE(::mkdir(dir.Sub("src/empty").c_str(), 0750) == 0);
-  REQUIRE(::symlink("www/index.html", dir.Sub("src/current").c_str()) == 0);
-}
 
 std::string SourceDigest(const std::string& configured) {
   base::Result<restore::ResolvedSource> source = restore::ResolveSource(configured);
@@ -54,24 +41,24 @@ std::string ScanDigest(const std::string& root) {
 
 TEST_CASE("scan: a tree, its tar archive and an rsync copy have one digest", "[scan]") {
   TempDir dir;
-  MakeTree(dir);
+  MakeBackupTree(dir);
   const std::string digest = ScanDigest(dir.Sub("src"));
   CHECK(digest.size() == 64);
   CHECK(SourceDigest(dir.Sub("src")) == digest);
-  Run({"tar", "-C", dir.Sub("src"), "--zstd", "-cf", dir.Sub("backup.tar.zst"), "."});
+  RunOrFail({"tar", "-C", dir.Sub("src"), "--zstd", "-cf", dir.Sub("backup.tar.zst"), "."});
   CHECK(SourceDigest(dir.Sub("backup.tar.zst")) == digest);
-  Run({"rsync", "-a", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
+  RunOrFail({"rsync", "-a", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
   CHECK(ScanDigest(dir.Sub("copy")) == digest);
 
   // One byte, one bit of mode, or one symlink target apart: another digest.
   dir.Write("copy/www/index.html", "<h1>hellO</h1>\n", 0644);
-  Run({"touch", "-r", dir.Sub("src/www/index.html"), dir.Sub("copy/www/index.html")});
+  RunOrFail({"touch", "-r", dir.Sub("src/www/index.html"), dir.Sub("copy/www/index.html")});
   CHECK(ScanDigest(dir.Sub("copy")) != digest);
   // Same size and time: rsync's quick check would skip the file (this is
   // what drift looks like); with --checksum it repairs it.
-  Run({"rsync", "-a", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
+  RunOrFail({"rsync", "-a", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
   CHECK(ScanDigest(dir.Sub("copy")) != digest);
-  Run({"rsync", "-a", "--checksum", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
+  RunOrFail({"rsync", "-a", "--checksum", dir.Sub("src") + "/", dir.Sub("copy") + "/"});
   CHECK(ScanDigest(dir.Sub("copy")) == digest);
   ::chmod(dir.Sub("copy/data.bin").c_str(), 0644);
   CHECK(ScanDigest(dir.Sub("copy")) != digest);
