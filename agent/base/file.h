@@ -6,10 +6,38 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "agent/base/status.h"
 
 namespace sb::base {
+
+// Owns a file descriptor: closes it when destroyed. Moves, never copies.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) Reset(other.Release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
 
 // Reads the whole regular file at `path`; refuses anything larger than
 // `max_bytes` rather than reading without bound. Errors name the path.
@@ -18,6 +46,10 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64 <<
 // Creates `path` and its missing parents with `mode` (like mkdir -p). An
 // existing directory is fine; an existing non-directory is an error.
 Status MakeDirectories(const std::string& path, unsigned mode);
+
+// Writes `data` to `path` atomically and durably: a temporary file beside
+// it, fsync, rename over `path`, fsync of the directory.
+Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode);
 
 }  // namespace sb::base
 

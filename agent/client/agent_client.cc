@@ -63,6 +63,17 @@ base::Result<proto::Message> AgentClient::ReceivePart() {
   return part;
 }
 
+base::Status AgentClient::SendChunk(uint64_t id, std::string_view bytes) {
+  base::Status s = channel_->WriteChunk(id, bytes, net::After(options_.request_timeout));
+  return s.ok() ? s : s.WithContext(name_);
+}
+
+base::Result<proto::Frame> AgentClient::ReceiveFrame() {
+  base::Result<proto::Frame> frame = channel_->ReadFrame(net::After(options_.request_timeout));
+  if (!frame.ok()) return frame.status().WithContext(name_);
+  return frame;
+}
+
 base::Result<nlohmann::json> AgentClient::Call(std::string_view type, nlohmann::json body) {
   base::Result<uint64_t> id = Send(type, std::move(body));
   if (!id.ok()) return id.status();

@@ -65,6 +65,12 @@ class AgentClient {
   base::Result<proto::Message> ReceivePart();
   void FinishReply() { --in_flight_; }
 
+  // Data chunks: SendChunk sends bytes that belong to request `id` (sent
+  // just before); ReceiveFrame reads the next frame as it is, for replies
+  // that carry chunks. Its payload is valid until the next receive.
+  base::Status SendChunk(uint64_t id, std::string_view bytes);
+  base::Result<proto::Frame> ReceiveFrame();
+
   // For tests that must speak badly on purpose.
   net::Channel& channel() { return *channel_; }
 

@@ -7,7 +7,8 @@
 namespace sb::client {
 
 base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
-                                                          const std::string& root) {
+                                                          const std::string& root,
+                                                          ScanInfo* info) {
   base::Result<uint64_t> id = agent.Send(proto::type::kScan, {{"root", root}});
   if (!id.ok()) return id.status();
   std::vector<sync::ManifestEntry> entries;
@@ -32,6 +33,10 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
     }
     if (!more->get<bool>()) {
       agent.FinishReply();
+      if (info != nullptr) {
+        info->cache_used = part->body.value("cache", false);
+        info->hashed_bytes = part->body.value("hashed_bytes", uint64_t{0});
+      }
       return entries;
     }
   }

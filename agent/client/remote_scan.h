@@ -12,9 +12,15 @@
 
 namespace sb::client {
 
+struct ScanInfo {
+  bool cache_used = false;    // the agent had a hash cache from the last restore
+  uint64_t hashed_bytes = 0;  // bytes it read (the rest came from the cache)
+};
+
 // Every entry is checked as it is decoded; a malformed one fails the scan.
 base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
-                                                          const std::string& root);
+                                                          const std::string& root,
+                                                          ScanInfo* info = nullptr);
 
 }  // namespace sb::client
 

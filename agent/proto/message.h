@@ -37,6 +37,12 @@ inline constexpr std::string_view kIndicators = "Indicators";
 inline constexpr std::string_view kRunCommand = "RunCommand";
 inline constexpr std::string_view kShutdown = "Shutdown";
 inline constexpr std::string_view kScan = "Scan";
+inline constexpr std::string_view kRestoreBegin = "RestoreBegin";
+inline constexpr std::string_view kSignature = "Signature";
+inline constexpr std::string_view kStageFile = "StageFile";
+inline constexpr std::string_view kChange = "Change";
+inline constexpr std::string_view kRestoreCommit = "RestoreCommit";
+inline constexpr std::string_view kRestoreAbort = "RestoreAbort";
 inline constexpr std::string_view kError = "Error";  // replies only
 }  // namespace type
 

@@ -81,6 +81,12 @@ void Read(TableReader root, AgentConfig* config) {
     }
     config->data_roots = *v;
   }
+  if (auto v = root.String("state_dir")) {
+    if (v->empty() || v->front() != '/') {
+      root.ErrorAt("state_dir", fmt::format("\"{}\" must be an absolute directory", *v));
+    }
+    config->state_dir = *v;
+  }
   if (auto v = root.StringArray("shutdown")) config->shutdown = *v;
   if (auto v = root.DurationValue("shutdown_timeout", base::Duration(1000))) {
     config->shutdown_timeout = *v;
@@ -89,6 +95,7 @@ void Read(TableReader root, AgentConfig* config) {
     // Said at config time, so nobody believes a primary could be written to.
     if (root.Has("data_roots")) root.ErrorAt("data_roots", "a primary agent never writes");
     if (root.Has("shutdown")) root.ErrorAt("shutdown", "a primary agent never shuts down");
+    if (root.Has("state_dir")) root.ErrorAt("state_dir", "a primary agent keeps no restore state");
   } else if (config->shutdown.empty() && role == "standby") {
     root.Error("missing required key \"shutdown\" (the standby role needs a shutdown command)");
   }

@@ -42,6 +42,9 @@ struct AgentConfig {
   Role role = Role::kStandby;
   net::TlsFiles tls;
   std::vector<std::string> data_roots;  // standby only
+  // Standby only: where interrupted restores are registered (so a restart
+  // finds them) and the per-target hash caches live.
+  std::string state_dir = "/var/lib/standby-agent";
   std::vector<std::string> shutdown;    // standby only: argv
   base::Duration shutdown_timeout{60'000};
   std::map<std::string, AllowedCommand> commands;

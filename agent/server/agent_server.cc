@@ -14,6 +14,7 @@
 
 #include "agent/net/channel.h"
 #include "agent/server/session.h"
+#include "agent/sync/staged_restore.h"
 
 namespace sb::agent {
 namespace {
@@ -49,6 +50,44 @@ base::Result<int> Listen(const base::Endpoint& endpoint, uint16_t* bound_port) {
   return fd;
 }
 
+// A request's data chunks over the connection's channel. A frame other than
+// a chunk of that request is a protocol violation: the connection ends.
+class ChannelChunks : public ChunkIo {
+ public:
+  ChannelChunks(net::Channel& channel, base::Duration idle) : channel_(channel), idle_(idle) {}
+
+  base::Result<std::string_view> ReadChunk(uint64_t id) override {
+    base::Result<proto::Frame> frame = channel_.ReadFrame(net::After(idle_));
+    if (!frame.ok()) return broken(frame.status());
+    uint64_t chunk_id = 0;
+    std::string_view bytes;
+    if (frame->kind != proto::FrameKind::kChunk ||
+        !proto::ParseChunk(frame->payload, &chunk_id, &bytes).ok() || chunk_id != id) {
+      return broken(base::Status::Invalid(
+          fmt::format("expected a data chunk of request #{}, got something else", id)));
+    }
+    return bytes;
+  }
+
+  base::Status WriteChunk(uint64_t id, std::string_view bytes) override {
+    base::Status s = channel_.WriteChunk(id, bytes, net::After(kWriteTimeout));
+    return s.ok() ? s : broken(s);
+  }
+
+  // Set once the stream cannot be trusted to be in step: the connection ends.
+  const base::Status& broken_status() const { return broken_; }
+
+ private:
+  base::Status broken(base::Status s) {
+    broken_ = s;
+    return s;
+  }
+
+  net::Channel& channel_;
+  base::Duration idle_;
+  base::Status broken_;
+};
+
 }  // namespace
 
 AgentServer::AgentServer(const AgentConfig& config, net::TlsContext tls, HostSeams seams)
@@ -57,6 +96,14 @@ AgentServer::AgentServer(const AgentConfig& config, net::TlsContext tls, HostSea
 AgentServer::~AgentServer() { Stop(); }
 
 base::Status AgentServer::Start() {
+  if (config_.role == Role::kStandby) {
+    // Before any connection: a restore a crash interrupted is finished or
+    // undone, so every target is whole again.
+    base::Result<std::vector<std::string>> recovered =
+        sync::StagedRestore::RecoverAll(config_.state_dir);
+    if (!recovered.ok()) return recovered.status();
+    for (const std::string& line : *recovered) spdlog::warn("{}", line);
+  }
   base::Result<int> fd = Listen(config_.listen, &port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
@@ -176,9 +223,8 @@ void AgentServer::Serve(int fd) {
     }
     if (frame->kind != proto::FrameKind::kMessage) {
       spdlog::warn(
-          "closing connection from {}: unexpected data chunk (no operation takes data "
-          "in protocol version {})",
-          peer, proto::kProtocolVersion);
+          "closing connection from {}: a data chunk that belongs to no request in progress",
+          peer);
       return;
     }
     base::Result<proto::Message> request = proto::DecodeMessage(frame->payload);
@@ -188,7 +234,12 @@ void AgentServer::Serve(int fd) {
                                  net::After(std::chrono::seconds(1)));
       return;
     }
-    SessionReply out = session.Handle(*request);
+    ChannelChunks chunks(channel, limits.idle_timeout);
+    SessionReply out = session.Handle(*request, &chunks);
+    if (!chunks.broken_status().ok()) {
+      spdlog::warn("closing connection from {}: {}", peer, chunks.broken_status().message());
+      return;
+    }
     if (!out.refusal.empty()) {
       spdlog::warn("refused {} #{} from {} ({}): {}", request->type, request->id, peer, subject,
                    out.refusal);

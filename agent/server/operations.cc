@@ -6,6 +6,8 @@
 #include "agent/base/subprocess.h"
 #include "agent/host/host_info.h"
 #include "agent/host/indicators.h"
+#include "agent/server/restore_handler.h"
+#include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest_codec.h"
 #include "agent/sync/path.h"
 #include "agent/sync/tree_scan.h"
@@ -43,11 +45,18 @@ std::vector<std::string> Operations::Capabilities() const {
   if (config_.role == Role::kStandby) {
     caps.emplace_back(proto::type::kShutdown);
     caps.emplace_back(proto::type::kScan);
+    for (std::string_view t : {proto::type::kRestoreBegin, proto::type::kSignature,
+                               proto::type::kStageFile, proto::type::kChange,
+                               proto::type::kRestoreCommit, proto::type::kRestoreAbort}) {
+      caps.emplace_back(t);
+    }
   }
   return caps;
 }
 
-bool Operations::Writes(std::string_view type) { return type == proto::type::kShutdown; }
+bool Operations::Writes(std::string_view type) {
+  return type == proto::type::kShutdown || RestoreHandler::Handles(type);
+}
 
 proto::Message Operations::Hello(const proto::Message& request) const {
   host::HostInfo info = host::ReadHostInfo(seams_.proc_root, seams_.etc_root);
@@ -123,7 +132,18 @@ proto::Message Operations::Scan(const proto::Message& request,
   if (!root.ok()) return proto::ErrorReply(request.id, root.status());
   base::Status allowed = sync::CheckUnderRoots(*root, config_.data_roots);
   if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
-  base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root);
+  // Hashes the last restore recorded are reused where the file is unchanged.
+  sync::ScanOptions options;
+  base::Result<sync::HashCache> cache =
+      sync::HashCache::Load(sync::HashCache::PathFor(config_.state_dir, *root));
+  if (cache.ok()) {
+    options.cache = &*cache;
+  } else {
+    spdlog::warn("hash cache of {} not used: {}", *root, cache.status().message());
+  }
+  uint64_t hashed = 0;
+  options.hashed_bytes = &hashed;
+  base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root, options);
   if (!entries.ok()) return proto::ErrorReply(request.id, entries.status());
   nlohmann::json batch = nlohmann::json::array();
   for (const sync::ManifestEntry& e : *entries) {
@@ -133,9 +153,12 @@ proto::Message Operations::Scan(const proto::Message& request,
       batch = nlohmann::json::array();
     }
   }
-  spdlog::info("scanned {}: {} entries", *root, entries->size());
-  return Reply(request,
-               {{"entries", std::move(batch)}, {"more", false}, {"count", entries->size()}});
+  spdlog::info("scanned {}: {} entries, {} bytes hashed", *root, entries->size(), hashed);
+  return Reply(request, {{"entries", std::move(batch)},
+                         {"more", false},
+                         {"count", entries->size()},
+                         {"hashed_bytes", hashed},
+                         {"cache", cache.ok() && cache->present()}});
 }
 
 }  // namespace sb::agent

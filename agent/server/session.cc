@@ -3,6 +3,19 @@
 #include <fmt/format.h>
 
 namespace sb::agent {
+namespace {
+
+class NoChunks : public ChunkIo {
+ public:
+  base::Result<std::string_view> ReadChunk(uint64_t) override {
+    return base::Status::FailedPrecondition("this connection carries no data chunks");
+  }
+  base::Status WriteChunk(uint64_t, std::string_view) override {
+    return base::Status::FailedPrecondition("this connection carries no data chunks");
+  }
+};
+
+}  // namespace
 
 SessionReply Session::Refuse(const proto::Message& request, base::Status status, bool close) {
   SessionReply out;
@@ -20,7 +33,7 @@ SessionReply Session::Answer(proto::Message reply) {
   return out;
 }
 
-SessionReply Session::Handle(const proto::Message& request) {
+SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   namespace type = proto::type;
   if (!greeted_) {
     if (request.type != type::kHello) {
@@ -63,6 +76,10 @@ SessionReply Session::Handle(const proto::Message& request) {
     SessionReply out = Answer(ops_.Scan(request, &parts));
     out.parts = std::move(parts);
     return out;
+  }
+  if (RestoreHandler::Handles(request.type) && ops_.config().role == Role::kStandby) {
+    NoChunks none;
+    return Answer(restore_.Handle(request, io != nullptr ? *io : none));
   }
   if (request.type == type::kHello) {
     return Refuse(request, base::Status::FailedPrecondition("Hello sent twice"), true);

@@ -11,6 +11,7 @@
 
 #include "agent/proto/message.h"
 #include "agent/server/operations.h"
+#include "agent/server/restore_handler.h"
 
 namespace sb::agent {
 
@@ -23,9 +24,12 @@ struct SessionReply {
 
 class Session {
  public:
-  explicit Session(const Operations& operations) : ops_(operations) {}
+  explicit Session(const Operations& operations)
+      : ops_(operations), restore_(operations.config()) {}
 
-  SessionReply Handle(const proto::Message& request);
+  // `io` carries the request's data chunks; without it, a request that
+  // needs chunks fails.
+  SessionReply Handle(const proto::Message& request, ChunkIo* io = nullptr);
   bool greeted() const { return greeted_; }
 
  private:
@@ -33,6 +37,7 @@ class Session {
   SessionReply Answer(proto::Message reply);
 
   const Operations& ops_;
+  RestoreHandler restore_;
   bool greeted_ = false;
 };
 

@@ -22,6 +22,16 @@ base::Status CheckRelativePath(std::string_view path) {
   }
 }
 
+base::Status CheckRestorePath(std::string_view path) {
+  SB_RETURN_IF_ERROR(CheckRelativePath(path));
+  if (path == kStagingDirName ||
+      (path.starts_with(kStagingDirName) && path[kStagingDirName.size()] == '/')) {
+    return base::Status::Invalid(
+        fmt::format("\"{}\" is reserved for the restore's staging area", kStagingDirName));
+  }
+  return base::Status::Ok();
+}
+
 base::Status CheckUnderRoots(std::string_view path, const std::vector<std::string>& roots) {
   if (path.empty() || path.front() != '/') {
     return base::Status::Invalid(fmt::format("\"{}\" is not an absolute path", path));

@@ -17,6 +17,13 @@ namespace sb::sync {
 // says what is wrong.
 base::Status CheckRelativePath(std::string_view path);
 
+// The directory a restore stages into, at the top of its target. A scan
+// skips it and no restored path may use the name.
+inline constexpr std::string_view kStagingDirName = ".standbyctl-staging";
+
+// A path a restore may write: CheckRelativePath, and not in kStagingDirName.
+base::Status CheckRestorePath(std::string_view path);
+
 // An absolute, normalized path equal to or below one of `roots`.
 base::Status CheckUnderRoots(std::string_view path, const std::vector<std::string>& roots);
 

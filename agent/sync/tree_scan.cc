@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "agent/sync/hash_cache.h"
+#include "agent/sync/path.h"
+
 namespace sb::sync {
 namespace {
 
@@ -63,6 +66,7 @@ struct Walker {
     while (dirent* d = ::readdir(dir)) {
       std::string name = d->d_name;
       if (name == "." || name == "..") continue;
+      if (prefix.empty() && name == kStagingDirName) continue;
       if (out.size() >= options.max_entries) {
         result = Error(prefix, fmt::format("more than {} entries", options.max_entries));
         break;
@@ -82,8 +86,16 @@ struct Walker {
         e.type = NodeType::kFile;
         e.size = static_cast<uint64_t>(st.st_size);
         if (options.hash_files) {
-          result = HashFile(::dirfd(dir), name.c_str(), path, &e);
-          if (!result.ok()) break;
+          const CachedHash* cached = options.cache ? options.cache->Find(path) : nullptr;
+          if (cached != nullptr && cached->Matches(st)) {
+            e.sha256 = cached->sha256;
+          } else {
+            result = HashFile(::dirfd(dir), name.c_str(), path, &e);
+            if (!result.ok()) break;
+            if (options.hashed_bytes != nullptr) *options.hashed_bytes += e.size;
+            if (cached != nullptr && cached->sha256 != e.sha256) e.previous_sha256 = cached->sha256;
+          }
+          if (options.record != nullptr) options.record->Put(path, CachedHash::Of(st, e.sha256));
         }
         out.push_back(std::move(e));
       } else if (S_ISLNK(st.st_mode)) {

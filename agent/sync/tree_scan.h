@@ -16,13 +16,21 @@
 
 namespace sb::sync {
 
+class HashCache;
+
 struct ScanOptions {
   bool hash_files = true;  // compute each file's SHA-256
+  // With hash_files: hashes reused when their key matches; a file whose
+  // fresh hash differs from its cached one gets previous_sha256.
+  const HashCache* cache = nullptr;
+  HashCache* record = nullptr;  // receives every file's hash and key
+  uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
   int max_depth = 256;
   size_t max_entries = 10'000'000;
 };
 
-// Scans everything below `root` (not `root` itself). A missing root is an
+// Scans everything below `root` (not `root` itself), except a staging
+// directory (kStagingDirName) at its top. A missing root is an
 // empty tree; a root that is a symlink or not a directory is an error.
 base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
                                                   const ScanOptions& options = {});

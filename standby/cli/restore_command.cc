@@ -1,9 +1,8 @@
-// `standbyctl restore --standby NAME --dry-run [--list] [--json]`: what a
-// restore of each of the standby's mappings would do, from the backup
-// source's manifest and the target's scan by the standby's agent.
-//
-// Applying a restore (the delta transfer and the all-or-nothing commit) is
-// not built yet, so --dry-run is required and the help says so.
+// `standbyctl restore --standby NAME [--dry-run] [--list] [--json]`: brings
+// each of the standby's restore mappings to the state of its backup source
+// over the standby's agent (standby/restore/restore_run.h), all or nothing
+// per mapping, and records the statistics in the state store. --dry-run
+// only prints the plan.
 
 #include <ctime>
 
@@ -12,10 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/units.h"
-#include "agent/client/remote_scan.h"
 #include "standby/cli/command.h"
-#include "standby/restore/plan.h"
-#include "standby/restore/source_manifest.h"
+#include "standby/restore/restore_run.h"
 
 namespace sb::cli {
 namespace {
@@ -27,78 +24,81 @@ struct RestoreArgs {
   bool json = false;
 };
 
-struct MappingPlan {
-  const config::RestoreMapping* mapping;
-  restore::ResolvedSource source;
-  size_t source_entries = 0;
-  size_t target_entries = 0;
-  int64_t newest_ns = 0;
-  restore::Plan plan;
-};
-
-base::Result<MappingPlan> PlanMapping(client::AgentClient& agent,
-                                      const config::RestoreMapping& mapping) {
-  MappingPlan out{&mapping, {}, 0, 0, 0, {}};
-  base::Result<restore::ResolvedSource> source = restore::ResolveSource(mapping.source);
-  if (!source.ok()) return source.status();
-  out.source = *source;
-  base::Result<std::unique_ptr<restore::SourceReader>> reader =
-      restore::SourceReader::Open(*source);
-  if (!reader.ok()) return reader.status();
-  std::map<std::string, std::string> hardlinks;
-  base::Result<std::vector<sync::ManifestEntry>> wanted = restore::ManifestOf(**reader, &hardlinks);
-  if (!wanted.ok()) return wanted.status();
-  out.newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
-  base::Result<std::vector<sync::ManifestEntry>> have = client::ScanRemote(agent, mapping.target);
-  if (!have.ok()) return have.status().WithContext(fmt::format("target {}", mapping.target));
-  out.source_entries = wanted->size();
-  out.target_entries = have->size();
-  out.plan = restore::MakePlan(std::move(*wanted), std::move(*have), hardlinks, {});
-  return out;
-}
-
 std::string Age(int64_t newest_ns) {
   const int64_t now_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
   const int64_t age_ms = now_ms - newest_ns / 1'000'000;
   return age_ms < 0 ? "in the future" : base::FormatDuration(base::Duration(age_ms)) + " old";
 }
 
-void PrintText(const config::StandbyConfig& standby, const MappingPlan& m, bool list) {
-  fmt::print("{}: {} -> {}\n", standby.name, m.mapping->source, m.mapping->target);
-  fmt::print("  source  {} ({}), {} entries, newest change {}\n", m.source.path,
-             m.source.kind == restore::ResolvedSource::Kind::kArchive ? "archive" : "directory",
-             m.source_entries, Age(m.newest_ns));
-  fmt::print("  target  {} entries now\n", m.target_entries);
+void PrintText(const config::StandbyConfig& standby, const restore::RestoreReport& r, bool list) {
+  const bool applied = !r.spec.dry_run;
+  fmt::print("{}: {} -> {}{}\n", standby.name, r.spec.source, r.spec.target,
+             applied ? "" : " (dry run: nothing changed)");
+  fmt::print("  source  {} ({}), {} entries, newest change {}\n", r.source.path,
+             r.source.kind == restore::ResolvedSource::Kind::kArchive ? "archive" : "directory",
+             r.source_entries, Age(r.source_newest_ns));
+  fmt::print("  target  {} entries before\n", r.target_entries);
+  if (!r.recovered.empty()) {
+    fmt::print("  note    an interrupted earlier restore was {} first\n", r.recovered);
+  }
   for (size_t i = 0; i < restore::kActionCount; ++i) {
-    const restore::ActionTotals& t = m.plan.totals[i];
+    const restore::ActionTotals& t = r.plan.totals[i];
     std::string bytes = t.bytes > 0 ? base::FormatSize(t.bytes) : "";
     fmt::print("  {:<14} {:>8}  {}\n", restore::ActionName(static_cast<restore::Action>(i)),
                t.count, bytes);
   }
+  if (!r.hash_cache_used) {
+    fmt::print("  drift   not checked: the agent has no hash cache from a previous restore\n");
+  } else {
+    fmt::print("  drift   {} file(s) changed on the standby since the last restore{}\n",
+               r.drift.size(), r.drift.empty() ? "" : " (overwritten now):");
+    for (const std::string& p : r.drift) fmt::print("            {}\n", p);
+  }
+  if (applied) {
+    fmt::print("  bytes   {} literal, {} matched, {} on the wire\n",
+               base::FormatSize(r.literal_bytes), base::FormatSize(r.matched_bytes),
+               base::FormatSize(r.wire_bytes));
+    fmt::print("  time    scan {} ms, plan {} ms, transfer {} ms, commit {} ms\n", r.scan_ms,
+               r.plan_ms, r.transfer_ms, r.commit_ms);
+    fmt::print("  digest  {} (source and target equal)\n", r.target_digest);
+  }
   if (!list) return;
-  for (const restore::PlannedEntry& e : m.plan.entries) {
+  for (const restore::PlannedEntry& e : r.plan.entries) {
     if (e.action == restore::Action::kUnchanged) continue;
     fmt::print("  {:<14} {}{}\n", restore::ActionName(e.action), e.path,
                e.link_to.empty() ? "" : " => " + e.link_to);
   }
 }
 
-nlohmann::json ToJson(const MappingPlan& m, bool list) {
+nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
   nlohmann::json totals = nlohmann::json::object();
   for (size_t i = 0; i < restore::kActionCount; ++i) {
     totals[std::string(restore::ActionName(static_cast<restore::Action>(i)))] = {
-        {"count", m.plan.totals[i].count}, {"bytes", m.plan.totals[i].bytes}};
+        {"count", r.plan.totals[i].count}, {"bytes", r.plan.totals[i].bytes}};
   }
-  nlohmann::json j = {{"source", m.mapping->source},
-                      {"resolved_source", m.source.path},
-                      {"target", m.mapping->target},
-                      {"source_entries", m.source_entries},
-                      {"target_entries", m.target_entries},
-                      {"source_newest_ns", m.newest_ns},
-                      {"totals", totals}};
+  nlohmann::json j = {{"source", r.spec.source},
+                      {"resolved_source", r.source.path},
+                      {"target", r.spec.target},
+                      {"dry_run", r.spec.dry_run},
+                      {"source_entries", r.source_entries},
+                      {"target_entries", r.target_entries},
+                      {"source_newest_ns", r.source_newest_ns},
+                      {"recovered", r.recovered},
+                      {"hash_cache_used", r.hash_cache_used},
+                      {"drift", r.drift},
+                      {"totals", totals},
+                      {"bytes_literal", r.literal_bytes},
+                      {"bytes_matched", r.matched_bytes},
+                      {"bytes_wire", r.wire_bytes},
+                      {"scan_ms", r.scan_ms},
+                      {"plan_ms", r.plan_ms},
+                      {"transfer_ms", r.transfer_ms},
+                      {"commit_ms", r.commit_ms},
+                      {"source_digest", r.source_digest},
+                      {"target_digest", r.target_digest}};
   if (list) {
     nlohmann::json entries = nlohmann::json::array();
-    for (const restore::PlannedEntry& e : m.plan.entries) {
+    for (const restore::PlannedEntry& e : r.plan.entries) {
       if (e.action == restore::Action::kUnchanged) continue;
       entries.push_back({{"path", e.path}, {"action", restore::ActionName(e.action)}});
     }
@@ -107,7 +107,34 @@ nlohmann::json ToJson(const MappingPlan& m, bool list) {
   return j;
 }
 
-int RunRestore(const GlobalOptions& global, const RestoreArgs& args) {
+store::RestoreStatsRecord StatsOf(const std::string& standby, const restore::RestoreReport& r) {
+  using restore::Action;
+  auto count = [&](Action a) { return static_cast<int64_t>(r.plan.Totals(a).count); };
+  store::RestoreStatsRecord s;
+  s.standby = standby;
+  s.source = r.source.path;
+  s.target = r.spec.target;
+  s.files_scanned = static_cast<int64_t>(r.source_entries);
+  s.files_unchanged = count(Action::kUnchanged);
+  s.files_changed = count(Action::kMetadata) + count(Action::kDelta) + count(Action::kWhole);
+  s.files_new = count(Action::kNew) + count(Action::kDirectory) + count(Action::kSymlink) +
+                count(Action::kHardlink);
+  s.files_deleted = count(Action::kDelete);
+  s.bytes_literal = static_cast<int64_t>(r.literal_bytes);
+  s.bytes_matched = static_cast<int64_t>(r.matched_bytes);
+  s.bytes_wire = static_cast<int64_t>(r.wire_bytes);
+  s.drift_count = static_cast<int64_t>(r.drift.size());
+  s.scan_ms = r.scan_ms;
+  s.plan_ms = r.plan_ms;
+  s.transfer_ms = r.transfer_ms;
+  s.commit_ms = r.commit_ms;
+  s.source_digest = r.source_digest;
+  s.target_digest = r.target_digest;
+  s.at_wall_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  return s;
+}
+
+int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
   const config::StandbyConfig* standby = FindStandbyOrReport(*config, args.standby);
@@ -117,31 +144,49 @@ int RunRestore(const GlobalOptions& global, const RestoreArgs& args) {
                standby->name);
     return kExitUsage;
   }
+  std::unique_ptr<store::StateStore> store;
+  if (!args.dry_run) {
+    base::Result<std::unique_ptr<store::StateStore>> s = OpenStateStore(*config);
+    if (!s.ok()) return ReportError(s.status());
+    store = std::move(*s);
+  }
   base::Result<net::TlsContext> tls = net::TlsContext::ForClient(config->controller.tls);
   if (!tls.ok()) {
     fmt::print(stderr, "standbyctl: controller TLS: {}\n", tls.status().message());
     return kExitUsage;
   }
+  client::ClientOptions options;
+  options.request_timeout = std::chrono::minutes(10);  // a commit may hash a large target
   base::Result<std::unique_ptr<client::AgentClient>> agent =
-      client::AgentClient::Connect({standby->agent, standby->agent_name}, *tls);
+      client::AgentClient::Connect({standby->agent, standby->agent_name}, *tls, options);
   if (!agent.ok()) {
     fmt::print(stderr, "standbyctl: {}\n", agent.status().message());
     return kExitFailed;
   }
   nlohmann::json all = nlohmann::json::array();
   for (const config::RestoreMapping& mapping : standby->restores) {
-    base::Result<MappingPlan> m = PlanMapping(**agent, mapping);
-    if (!m.ok()) {
-      fmt::print(stderr, "standbyctl: {}\n", m.status().message());
-      return m.status().code() == base::Code::kInvalidArgument ||
-                     m.status().code() == base::Code::kNotFound
-                 ? kExitFailed
-                 : kExitInternal;
+    restore::RestoreSpec spec;
+    spec.source = mapping.source;
+    spec.target = mapping.target;
+    spec.dry_run = args.dry_run;
+    base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
+    if (!r.ok()) {
+      fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,
+                 mapping.target, r.status().message());
+      if (!args.dry_run) {
+        fmt::print(stderr, "standbyctl: {} keeps its state from before this restore\n",
+                   mapping.target);
+      }
+      return r.status().code() == base::Code::kInternal ? kExitInternal : kExitFailed;
+    }
+    if (store != nullptr) {
+      base::Status saved = store->AddRestoreStats(StatsOf(standby->name, *r));
+      if (!saved.ok()) return ReportError(saved);
     }
     if (args.json) {
-      all.push_back(ToJson(*m, args.list));
+      all.push_back(ToJson(*r, args.list));
     } else {
-      PrintText(*standby, *m, args.list);
+      PrintText(*standby, *r, args.list);
     }
   }
   if (args.json) fmt::print("{}\n", all.dump(2));
@@ -153,17 +198,17 @@ int RunRestore(const GlobalOptions& global, const RestoreArgs& args) {
 void AddRestoreCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   CLI::App* restore = app.add_subcommand(
       "restore",
-      "Plan the differential restore of a standby's mappings: what would be unchanged, sent "
-      "as a delta or whole, created or deleted. Applying a restore is not built yet, so "
-      "--dry-run is required.");
+      "Bring each of a standby's restore mappings to the state of its backup source, sending "
+      "only what changed (librsync deltas), all or nothing per mapping. Prints and records "
+      "what was done; --dry-run only prints the plan.");
   auto args = std::make_shared<RestoreArgs>();
   restore->add_option("--standby", args->standby, "The standby's name in the config")->required();
-  restore->add_flag("--dry-run", args->dry_run, "Only print the plan (required for now)")
-      ->required();
-  restore->add_flag("--list", args->list, "List every path that would change");
+  restore->add_flag("--dry-run", args->dry_run, "Only print the plan; change nothing");
+  restore->add_flag("--list", args->list, "List every path that changes");
   restore->add_flag("--json", args->json, "Print JSON");
-  restore->callback(
-      [action, args, &global] { *action = [args, &global] { return RunRestore(global, *args); }; });
+  restore->callback([action, args, &global] {
+    *action = [args, &global] { return RunRestoreCommand(global, *args); };
+  });
 }
 
 }  // namespace sb::cli

@@ -161,9 +161,21 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
     e->mtime_ns = int64_t{archive_entry_mtime(ae)} * 1'000'000'000 + archive_entry_mtime_nsec(ae);
     e->uid = archive_entry_uid(ae);
     e->gid = archive_entry_gid(ae);
+    // Hard links: an archive names them; on disk, a file seen before by
+    // device and inode is one.
+    std::string disk_link;
+    if (disk && archive_entry_filetype(ae) == AE_IFREG && archive_entry_nlink(ae) > 1) {
+      auto [it, first] = disk_inodes_.try_emplace(
+          {static_cast<uint64_t>(archive_entry_dev(ae)), static_cast<uint64_t>(archive_entry_ino64(ae))},
+          e->path);
+      if (!first) disk_link = it->second;
+    }
     if (const char* hard = archive_entry_hardlink(ae); hard != nullptr && !disk) {
       e->type = EntryType::kHardlink;
       e->link_target = Normalize(hard);
+    } else if (!disk_link.empty()) {
+      e->type = EntryType::kHardlink;
+      e->link_target = disk_link;
     } else {
       switch (archive_entry_filetype(ae)) {
         case AE_IFREG:

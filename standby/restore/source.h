@@ -17,6 +17,7 @@
 #define STANDBY_RESTORE_SOURCE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -75,6 +76,7 @@ class SourceReader {
   archive* a_;
   std::set<std::string, std::less<>> seen_;      // every path so far
   std::set<std::string, std::less<>> symlinks_;  // symlink paths so far
+  std::map<std::pair<uint64_t, uint64_t>, std::string> disk_inodes_;  // (dev, inode) -> path
   int64_t newest_mtime_ns_ = 0;
 };
 

@@ -1,10 +1,11 @@
-// `standbyctl restore --dry-run` end to end: a backup source on the
+// `standbyctl restore [--dry-run]` end to end: a backup source on the
 // controller's side, a target under a real agent's data root, the plan
 // between them.
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/file.h"
 #include "agent/base/subprocess.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/standbyctl_runner.h"
@@ -80,11 +81,14 @@ TEST_CASE("cli: restore --dry-run plans a directory and an archive source", "[cl
   CHECK(text.out.find("  delta                 1  195.3 KiB") != std::string::npos);
   CHECK(text.out.find("  delete         stale.log") != std::string::npos);
 
-  // Without --dry-run: a usage error that says why.
+  // The dry runs changed nothing; without --dry-run the plan is carried out.
+  CHECK(*base::ReadFile(dir.Sub("target/index.html")) == "<h1>v1</h1>\n");
   base::ProcessResult apply =
       RunStandbyctl({"--config", config, "restore", "--standby", "web1-standby"});
-  CHECK(apply.exit_code == 2);
-  CHECK(apply.err.find("--dry-run is required") != std::string::npos);
+  INFO(apply.err);
+  REQUIRE(apply.exit_code == 0);
+  CHECK(apply.out.find("(source and target equal)") != std::string::npos);
+  CHECK(*base::ReadFile(dir.Sub("target/index.html")) == "<h1>v2</h1>\n");
 }
 
 }  // namespace

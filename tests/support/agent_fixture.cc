@@ -40,6 +40,7 @@ TestAgent::TestAgent(const TestPki& pki, agent::Role role, std::chrono::millisec
     : pki_(pki), role_(role), shutdown_marker_(pki.dir.Sub("shutdown-ran")) {
   agent::AgentConfig config;
   config.data_roots = std::move(data_roots);
+  config.state_dir = pki.dir.Sub("agent-state");
   config.listen = {"127.0.0.1", 0};
   config.role = role;
   config.tls = role == agent::Role::kStandby ? pki.standby_agent : pki.primary_agent;

@@ -10,9 +10,9 @@ namespace {
 
 TEST_CASE("manifest codec: entries survive the wire", "[codec]") {
   for (const ManifestEntry& e :
-       {ManifestEntry{"www/index.html", NodeType::kFile, 0644, 1700000000, 15, "ab12", ""},
-        ManifestEntry{"www", NodeType::kDirectory, 0755, 1, 0, "", ""},
-        ManifestEntry{"current", NodeType::kSymlink, 0777, 2, 0, "", "releases/2"}}) {
+       {ManifestEntry{"www/index.html", NodeType::kFile, 0644, 1700000000, 15, "ab12", "", "cd34"},
+        ManifestEntry{"www", NodeType::kDirectory, 0755, 1, 0, "", "", ""},
+        ManifestEntry{"current", NodeType::kSymlink, 0777, 2, 0, "", "releases/2", ""}}) {
     base::Result<ManifestEntry> back = DecodeEntry(EncodeEntry(e));
     REQUIRE(back.ok());
     CHECK(*back == e);

@@ -1,0 +1,119 @@
+#include "agent/client/remote_restore.h"
+
+#include <fmt/format.h>
+
+namespace sb::client {
+namespace {
+
+constexpr size_t kChangesPerMessage = 1000;
+constexpr size_t kChunkBytes = 256 * 1024;
+constexpr int kWindow = 32;  // pipelined requests before replies are read
+
+}  // namespace
+
+base::Result<RemoteRestore> RemoteRestore::Begin(AgentClient& agent, const std::string& root,
+                                                 std::string* recovered) {
+  base::Result<nlohmann::json> r = agent.Call(proto::type::kRestoreBegin, {{"root", root}});
+  if (!r.ok()) return r.status();
+  *recovered = r->value("recovered", std::string());
+  return RemoteRestore(agent);
+}
+
+base::Status RemoteRestore::Reap(int keep) {
+  while (agent_->in_flight() > keep) {
+    base::Result<proto::Message> reply = agent_->Receive();
+    if (!reply.ok()) return reply.status();
+    if (reply->type == proto::type::kError) return proto::StatusFromError(*reply);
+  }
+  return base::Status::Ok();
+}
+
+base::Result<std::string> RemoteRestore::Signature(std::string_view path) {
+  SB_RETURN_IF_ERROR(Flush());
+  SB_RETURN_IF_ERROR(Reap(0));  // the signature's chunks come next, nothing else
+  base::Result<uint64_t> id = agent_->Send(proto::type::kSignature, {{"path", path}});
+  if (!id.ok()) return id.status();
+  std::string signature;
+  for (;;) {
+    base::Result<proto::Frame> frame = agent_->ReceiveFrame();
+    if (!frame.ok()) return frame.status();
+    if (frame->kind == proto::FrameKind::kChunk) {
+      uint64_t chunk_id = 0;
+      std::string_view bytes;
+      SB_RETURN_IF_ERROR(proto::ParseChunk(frame->payload, &chunk_id, &bytes));
+      if (chunk_id != *id) {
+        return base::Status::Invalid(
+            fmt::format("agent sent a chunk of request #{} during Signature #{}", chunk_id, *id));
+      }
+      received_ += bytes.size();
+      signature.append(bytes);
+      continue;
+    }
+    base::Result<proto::Message> reply = proto::DecodeMessage(frame->payload);
+    if (!reply.ok()) return reply.status();
+    agent_->FinishReply();
+    if (reply->type == proto::type::kError) return proto::StatusFromError(*reply);
+    return signature;
+  }
+}
+
+base::Status RemoteRestore::StartFile(const StageHeader& h) {
+  SB_RETURN_IF_ERROR(Reap(kWindow - 1));
+  nlohmann::json body = {{"path", h.path},     {"delta", h.delta},      {"size", h.size},
+                         {"sha256", h.sha256}, {"mode", h.mode},        {"mtime_ns", h.mtime_ns}};
+  if (h.uid) body["uid"] = *h.uid;
+  if (h.gid) body["gid"] = *h.gid;
+  base::Result<uint64_t> id = agent_->Send(proto::type::kStageFile, std::move(body));
+  if (!id.ok()) return id.status();
+  file_id_ = *id;
+  return base::Status::Ok();
+}
+
+base::Status RemoteRestore::FileData(std::string_view bytes) {
+  while (!bytes.empty()) {
+    std::string_view piece = bytes.substr(0, kChunkBytes);
+    SB_RETURN_IF_ERROR(agent_->SendChunk(file_id_, piece));
+    sent_ += piece.size();
+    bytes.remove_prefix(piece.size());
+  }
+  return base::Status::Ok();
+}
+
+base::Status RemoteRestore::EndFile() { return agent_->SendChunk(file_id_, {}); }
+
+base::Status RemoteRestore::AddChange(nlohmann::json change) {
+  changes_.push_back(std::move(change));
+  return changes_.size() >= kChangesPerMessage ? Flush() : base::Status::Ok();
+}
+
+base::Status RemoteRestore::Flush() {
+  if (changes_.empty()) return base::Status::Ok();
+  SB_RETURN_IF_ERROR(Reap(kWindow - 1));
+  base::Result<uint64_t> id = agent_->Send(proto::type::kChange, {{"changes", std::move(changes_)}});
+  changes_ = nlohmann::json::array();
+  return id.status();
+}
+
+base::Result<CommitReply> RemoteRestore::Commit() {
+  SB_RETURN_IF_ERROR(Flush());
+  SB_RETURN_IF_ERROR(Reap(0));
+  base::Result<nlohmann::json> r = agent_->Call(proto::type::kRestoreCommit, {});
+  if (!r.ok()) return r.status();
+  CommitReply out;
+  try {
+    out.changes = r->at("changes").get<uint64_t>();
+    out.entries = r->at("entries").get<uint64_t>();
+    out.digest = r->at("digest").get<std::string>();
+    out.hashed_bytes = r->at("hashed_bytes").get<uint64_t>();
+  } catch (const nlohmann::json::exception&) {
+    return base::Status::Invalid("agent sent a malformed RestoreCommit reply");
+  }
+  return out;
+}
+
+void RemoteRestore::Abort() {
+  if (!Reap(0).ok()) return;
+  (void)agent_->Call(proto::type::kRestoreAbort, {});
+}
+
+}  // namespace sb::client

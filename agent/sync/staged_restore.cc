@@ -1,0 +1,728 @@
+#include "agent/sync/staged_restore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "agent/sync/beneath.h"
+#include "agent/sync/hash_cache.h"
+#include "agent/sync/path.h"
+#include "agent/sync/tree_scan.h"
+
+namespace sb::sync {
+
+using base::Status;
+using base::UniqueFd;
+
+enum class OpKind : int { kDelete = 0, kMkdir = 1, kPut = 2, kLink = 3, kMeta = 4 };
+
+struct StagedRestore::Op {
+  OpKind kind = OpKind::kMeta;
+  std::string path;
+  std::string staged;   // kPut: the name in the staging directory
+  std::string link_to;  // kLink
+  NodeType type = NodeType::kFile;  // kDelete: what is deleted; kPut: what is put
+  FileMeta meta;
+  std::string sha256;  // kPut files
+};
+
+namespace {
+
+constexpr int kJournalVersion = 1;
+constexpr char kJournal[] = "journal";
+constexpr char kLinkTemp[] = "link.tmp";
+
+// Roots with a restore in progress in this process.
+std::mutex active_mu;
+std::set<std::string> active_roots;
+
+struct ActiveRoot {
+  std::string root;
+  bool held = false;
+  static base::Result<ActiveRoot> Claim(const std::string& root) {
+    std::lock_guard<std::mutex> lock(active_mu);
+    for (const std::string& r : active_roots) {
+      auto below = [](const std::string& a, const std::string& b) {
+        return a == b || (a.starts_with(b) && a[b.size()] == '/');
+      };
+      if (below(root, r) || below(r, root)) {
+        return Status::FailedPrecondition(
+            fmt::format("a restore of {} is already in progress", r));
+      }
+    }
+    active_roots.insert(root);
+    return ActiveRoot{root, true};
+  }
+  ActiveRoot() = default;
+  ActiveRoot(std::string r, bool h) : root(std::move(r)), held(h) {}
+  ActiveRoot(ActiveRoot&& o) noexcept : root(std::move(o.root)), held(o.held) { o.held = false; }
+  ~ActiveRoot() {
+    if (!held) return;
+    std::lock_guard<std::mutex> lock(active_mu);
+    active_roots.erase(root);
+  }
+};
+
+std::string RegistrationPath(const std::string& state_dir, const std::string& root) {
+  Sha256 sha;
+  sha.Update(root.data(), root.size());
+  return fmt::format("{}/restores/{}", state_dir, sha.HexDigest().substr(0, 32));
+}
+
+std::string Where(const std::string& root, std::string_view path) {
+  return path.empty() ? root : fmt::format("{}/{}", root, path);
+}
+
+timespec Timespec(int64_t ns) {
+  timespec t{};
+  t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1'000'000'000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+bool RunningAsRoot() { return ::geteuid() == 0; }
+
+// Owner, mode and time of the open file or directory `fd`.
+Status SetMetaFd(int fd, const FileMeta& meta, const std::string& where) {
+  if (RunningAsRoot() && meta.uid && meta.gid && ::fchown(fd, *meta.uid, *meta.gid) != 0) {
+    return Status::FromErrno(fmt::format("chown {}", where), errno);
+  }
+  if (::fchmod(fd, meta.mode & 07777) != 0) {
+    return Status::FromErrno(fmt::format("chmod {}", where), errno);
+  }
+  timespec times[2] = {{0, UTIME_OMIT}, Timespec(meta.mtime_ns)};
+  if (::futimens(fd, times) != 0) return Status::FromErrno(fmt::format("utimens {}", where), errno);
+  return Status::Ok();
+}
+
+// Owner and time of the symlink `name` in `dir_fd` (a symlink has no mode).
+Status SetMetaSymlink(int dir_fd, const std::string& name, const FileMeta& meta,
+                      const std::string& where) {
+  if (RunningAsRoot() && meta.uid && meta.gid &&
+      ::fchownat(dir_fd, name.c_str(), *meta.uid, *meta.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno(fmt::format("chown {}", where), errno);
+  }
+  timespec times[2] = {{0, UTIME_OMIT}, Timespec(meta.mtime_ns)};
+  if (::utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno(fmt::format("utimens {}", where), errno);
+  }
+  return Status::Ok();
+}
+
+Status Sync(int fd, const std::string& where) {
+  if (::syncfs(fd) != 0) return Status::FromErrno(fmt::format("syncfs {}", where), errno);
+  return Status::Ok();
+}
+
+nlohmann::json EncodeOp(const StagedRestore::Op& op) {
+  return nlohmann::json::array({static_cast<int>(op.kind), op.path, op.staged, op.link_to,
+                                std::string(1, static_cast<char>(op.type)), op.meta.mode,
+                                op.meta.mtime_ns, op.meta.uid ? int64_t{*op.meta.uid} : -1,
+                                op.meta.gid ? int64_t{*op.meta.gid} : -1, op.sha256});
+}
+
+base::Result<StagedRestore::Op> DecodeOp(const nlohmann::json& j) {
+  StagedRestore::Op op;
+  try {
+    if (!j.is_array() || j.size() != 10) throw std::runtime_error("not a 10-element array");
+    int kind = j[0].get<int>();
+    if (kind < 0 || kind > 4) throw std::runtime_error("unknown kind");
+    op.kind = static_cast<OpKind>(kind);
+    op.path = j[1].get<std::string>();
+    op.staged = j[2].get<std::string>();
+    op.link_to = j[3].get<std::string>();
+    const std::string type = j[4].get<std::string>();
+    if (type != "f" && type != "d" && type != "l") throw std::runtime_error("unknown type");
+    op.type = static_cast<NodeType>(type[0]);
+    op.meta.mode = j[5].get<uint32_t>();
+    op.meta.mtime_ns = j[6].get<int64_t>();
+    if (int64_t u = j[7].get<int64_t>(); u >= 0) op.meta.uid = static_cast<uint32_t>(u);
+    if (int64_t g = j[8].get<int64_t>(); g >= 0) op.meta.gid = static_cast<uint32_t>(g);
+    op.sha256 = j[9].get<std::string>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(fmt::format("malformed journal entry: {}", e.what()));
+  }
+  if (!CheckRestorePath(op.path).ok() ||
+      (op.kind == OpKind::kLink && !CheckRestorePath(op.link_to).ok()) ||
+      (op.kind == OpKind::kPut && (op.staged.empty() || op.staged.find('/') != std::string::npos))) {
+    return Status::Corruption(fmt::format("journal entry with a bad path \"{}\"", op.path));
+  }
+  return op;
+}
+
+bool IsType(const struct stat& st, NodeType type) {
+  switch (type) {
+    case NodeType::kFile:
+      return S_ISREG(st.st_mode);
+    case NodeType::kDirectory:
+      return S_ISDIR(st.st_mode);
+    case NodeType::kSymlink:
+      return S_ISLNK(st.st_mode);
+  }
+  return false;
+}
+
+// Applies the journal to the target. Safe to run again from the start
+// after a crash at any point: each step checks whether it is already done.
+Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
+                    const std::vector<StagedRestore::Op>& ops) {
+  using Op = StagedRestore::Op;
+  auto by_kind = [&](OpKind k) {
+    std::vector<const Op*> out;
+    for (const Op& op : ops) {
+      if (op.kind == k) out.push_back(&op);
+    }
+    return out;
+  };
+  // 1. Deletes, deepest first; only what is still of the type to delete (a
+  // type change's new entry, put there by an earlier attempt, stays).
+  std::vector<const Op*> deletes = by_kind(OpKind::kDelete);
+  std::sort(deletes.begin(), deletes.end(), [](const Op* a, const Op* b) { return a->path > b->path; });
+  for (const Op* op : deletes) {
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    if (!parent.ok() && parent.status().code() == base::Code::kNotFound) continue;
+    if (!parent.ok()) return parent.status().WithContext(root);
+    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+    if (!st.ok()) return st.status().WithContext(Where(root, op->path));
+    if (st->has_value() && IsType(**st, op->type)) {
+      SB_RETURN_IF_ERROR(RemoveTree(parent->get(), name).WithContext(Where(root, op->path)));
+    }
+    CrashPoint();
+  }
+  // 2. New directories, parents first.
+  std::vector<const Op*> dirs = by_kind(OpKind::kMkdir);
+  std::sort(dirs.begin(), dirs.end(), [](const Op* a, const Op* b) { return a->path < b->path; });
+  for (const Op* op : dirs) {
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root);
+    if (::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
+      if (errno != EEXIST) return Status::FromErrno(Where(root, op->path), errno);
+      base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+      if (!st.ok() || !st->has_value() || !S_ISDIR((*st)->st_mode)) {
+        return Status::FailedPrecondition(
+            fmt::format("{}: exists and is not a directory", Where(root, op->path)));
+      }
+    }
+    CrashPoint();
+  }
+  // 3. Staged files and symlinks, renamed into place (a staged name that is
+  // gone was renamed by an earlier attempt).
+  for (const Op* op : by_kind(OpKind::kPut)) {
+    base::Result<std::optional<struct stat>> staged = StatAt(stage_fd, op->staged);
+    if (!staged.ok()) return staged.status().WithContext(root);
+    if (!staged->has_value()) continue;
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root);
+    if (::renameat(stage_fd, op->staged.c_str(), parent->get(), name.c_str()) != 0) {
+      return Status::FromErrno(Where(root, op->path), errno);
+    }
+    CrashPoint();
+  }
+  // 4. Hard links, each made beside its name and renamed over it.
+  for (const Op* op : by_kind(OpKind::kLink)) {
+    std::string name, to_name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root);
+    base::Result<UniqueFd> to_parent = OpenParentBeneath(root_fd, op->link_to, &to_name);
+    if (!to_parent.ok()) return to_parent.status().WithContext(root);
+    base::Result<std::optional<struct stat>> have = StatAt(parent->get(), name);
+    base::Result<std::optional<struct stat>> to = StatAt(to_parent->get(), to_name);
+    if (!have.ok() || !to.ok()) return (!have.ok() ? have.status() : to.status()).WithContext(root);
+    if (!to->has_value() || !S_ISREG((*to)->st_mode)) {
+      return Status::FailedPrecondition(fmt::format("{}: hard link to {}, which is not a file",
+                                                    Where(root, op->path), op->link_to));
+    }
+    if (have->has_value() && (*have)->st_ino == (*to)->st_ino && (*have)->st_dev == (*to)->st_dev) {
+      continue;
+    }
+    ::unlinkat(stage_fd, kLinkTemp, 0);
+    if (::linkat(to_parent->get(), to_name.c_str(), stage_fd, kLinkTemp, 0) != 0 ||
+        ::renameat(stage_fd, kLinkTemp, parent->get(), name.c_str()) != 0) {
+      return Status::FromErrno(Where(root, op->path), errno);
+    }
+    CrashPoint();
+  }
+  // 5. Metadata (mode, owner, time), deepest first, so a directory's time is
+  // set after everything inside it changed.
+  std::vector<const Op*> metas = by_kind(OpKind::kMeta);
+  for (const Op* op : dirs) metas.push_back(op);
+  std::sort(metas.begin(), metas.end(), [](const Op* a, const Op* b) { return a->path > b->path; });
+  for (const Op* op : metas) {
+    const std::string where = Where(root, op->path);
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root);
+    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+    if (!st.ok()) return st.status().WithContext(where);
+    if (!st->has_value()) {
+      return Status::FailedPrecondition(fmt::format("{}: vanished during the commit", where));
+    }
+    if (S_ISLNK((*st)->st_mode)) {
+      SB_RETURN_IF_ERROR(SetMetaSymlink(parent->get(), name, op->meta, where));
+    } else {
+      // O_PATH opens without needing read permission and without following;
+      // the /proc/self/fd alias then reaches the very inode for chmod/chown.
+      UniqueFd fd(::openat(parent->get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd.valid()) return Status::FromErrno(where, errno);
+      const std::string alias = fmt::format("/proc/self/fd/{}", fd.get());
+      if (RunningAsRoot() && op->meta.uid && op->meta.gid &&
+          ::chown(alias.c_str(), *op->meta.uid, *op->meta.gid) != 0) {
+        return Status::FromErrno(fmt::format("chown {}", where), errno);
+      }
+      if (::chmod(alias.c_str(), op->meta.mode & 07777) != 0) {
+        return Status::FromErrno(fmt::format("chmod {}", where), errno);
+      }
+      timespec times[2] = {{0, UTIME_OMIT}, Timespec(op->meta.mtime_ns)};
+      if (::utimensat(AT_FDCWD, alias.c_str(), times, 0) != 0) {
+        return Status::FromErrno(fmt::format("utimens {}", where), errno);
+      }
+    }
+    CrashPoint();
+  }
+  return Sync(root_fd, root);
+}
+
+base::Result<std::vector<StagedRestore::Op>> ReadJournal(int stage_fd, const std::string& where) {
+  UniqueFd fd(::openat(stage_fd, kJournal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(where, errno);
+  std::string bytes;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(where, errno);
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  nlohmann::json j = nlohmann::json::from_cbor(bytes, true, false);
+  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != kJournalVersion ||
+      !j.contains("ops") || !j["ops"].is_array()) {
+    return Status::Corruption(fmt::format("{}: not a restore journal", where));
+  }
+  std::vector<StagedRestore::Op> ops;
+  for (const nlohmann::json& e : j["ops"]) {
+    base::Result<StagedRestore::Op> op = DecodeOp(e);
+    if (!op.ok()) return op.status().WithContext(where);
+    ops.push_back(std::move(*op));
+  }
+  return ops;
+}
+
+// Ends the staging area of `root`: removes the journal first (so a crash
+// from here on leaves a journal-less staging, which is discarded), then the
+// rest, then the registration.
+Status RemoveStaging(const std::string& root, int root_fd, int stage_fd,
+                     const std::string& registration) {
+  if (stage_fd >= 0) {
+    if (::unlinkat(stage_fd, kJournal, 0) != 0 && errno != ENOENT) {
+      return Status::FromErrno(fmt::format("{}/{}/journal", root, kStagingDirName), errno);
+    }
+    if (::fsync(stage_fd) != 0) return Status::FromErrno(root, errno);
+    CrashPoint();
+  }
+  SB_RETURN_IF_ERROR(RemoveTree(root_fd, std::string(kStagingDirName)).WithContext(root));
+  CrashPoint();
+  if (::unlink(registration.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(registration, errno);
+  }
+  return Status::Ok();
+}
+
+// Recovers `root` after a crash: rolls a journaled restore forward, or
+// discards a staging area that has no journal. "" when there was nothing.
+base::Result<std::string> Recover(const std::string& root, int root_fd,
+                                  const std::string& registration) {
+  base::Result<std::optional<struct stat>> st = StatAt(root_fd, std::string(kStagingDirName));
+  if (!st.ok()) return st.status().WithContext(root);
+  if (!st->has_value()) {
+    ::unlink(registration.c_str());
+    return std::string();
+  }
+  UniqueFd stage(::openat(root_fd, std::string(kStagingDirName).c_str(),
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!stage.valid()) return Status::FromErrno(Where(root, kStagingDirName), errno);
+  base::Result<std::optional<struct stat>> journal = StatAt(stage.get(), kJournal);
+  if (!journal.ok()) return journal.status().WithContext(root);
+  if (!journal->has_value()) {
+    SB_RETURN_IF_ERROR(RemoveStaging(root, root_fd, -1, registration));
+    return std::string("discarded");
+  }
+  base::Result<std::vector<StagedRestore::Op>> ops =
+      ReadJournal(stage.get(), fmt::format("{}/{}/journal", root, kStagingDirName));
+  if (!ops.ok()) return ops.status();
+  SB_RETURN_IF_ERROR(ApplyJournal(root, root_fd, stage.get(), *ops));
+  SB_RETURN_IF_ERROR(RemoveStaging(root, root_fd, stage.get(), registration));
+  return std::string("rolled forward");
+}
+
+base::Status Register(const std::string& registration, const std::string& root) {
+  SB_RETURN_IF_ERROR(
+      base::MakeDirectories(registration.substr(0, registration.rfind('/')), 0700));
+  return base::WriteFileAtomically(registration, root, 0600);
+}
+
+}  // namespace
+
+void CrashPoint() {
+  static const long crash_at = [] {
+    const char* v = std::getenv("STANDBY_AGENT_CRASH_POINT");
+    return v == nullptr ? 0L : std::strtol(v, nullptr, 10);
+  }();
+  static const char* tally = std::getenv("STANDBY_AGENT_CRASH_TALLY");
+  static std::atomic<long> passed{0};
+  if (crash_at <= 0 && tally == nullptr) return;
+  const long n = ++passed;
+  if (tally != nullptr) {
+    (void)base::WriteFileAtomically(tally, std::to_string(n), 0600);
+  }
+  if (n == crash_at) ::kill(::getpid(), SIGKILL);
+}
+
+StagedRestore::StagedRestore(std::string root, std::string state_dir, UniqueFd root_fd,
+                             UniqueFd stage_fd)
+    : root_(std::move(root)),
+      state_dir_(std::move(state_dir)),
+      root_fd_(std::move(root_fd)),
+      stage_fd_(std::move(stage_fd)) {}
+
+StagedRestore::~StagedRestore() {
+  if (!committed_) Discard();
+  std::lock_guard<std::mutex> lock(active_mu);
+  active_roots.erase(root_);
+}
+
+void StagedRestore::Discard() {
+  Status s = RemoveStaging(root_, root_fd_.get(), -1, RegistrationPath(state_dir_, root_));
+  if (!s.ok()) spdlog::warn("discarding the staged restore of {}: {}", root_, s.message());
+}
+
+base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::string& root,
+                                                                  const std::string& state_dir,
+                                                                  std::string* recovered) {
+  base::Result<ActiveRoot> claim = ActiveRoot::Claim(root);
+  if (!claim.ok()) return claim.status();
+  SB_RETURN_IF_ERROR(base::MakeDirectories(root, 0755));
+  UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root_fd.valid()) return Status::FromErrno(root, errno);
+  const std::string registration = RegistrationPath(state_dir, root);
+  base::Result<std::string> r = Recover(root, root_fd.get(), registration);
+  if (!r.ok()) return r.status().WithContext("recovering an interrupted restore");
+  *recovered = *r;
+  SB_RETURN_IF_ERROR(Register(registration, root));
+  const std::string stage_name(kStagingDirName);
+  if (::mkdirat(root_fd.get(), stage_name.c_str(), 0700) != 0) {
+    return Status::FromErrno(Where(root, stage_name), errno);
+  }
+  UniqueFd stage_fd(
+      ::openat(root_fd.get(), stage_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!stage_fd.valid()) return Status::FromErrno(Where(root, stage_name), errno);
+  claim->held = false;  // the StagedRestore releases the root from now on
+  return std::unique_ptr<StagedRestore>(
+      new StagedRestore(root, state_dir, std::move(root_fd), std::move(stage_fd)));
+}
+
+Status StagedRestore::CheckNew(std::string_view path) {
+  if (committed_) return Status::FailedPrecondition("the restore is already committed");
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  if (!paths_.emplace(path).second) {
+    return Status::Invalid(fmt::format("{}: named twice in one restore", Where(root_, path)));
+  }
+  return Status::Ok();
+}
+
+Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NOFOLLOW);
+  if (!fd.ok()) return fd.status().WithContext(root_);
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(Where(root_, path), errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Invalid(fmt::format("{}: not a regular file", Where(root_, path)));
+  }
+  return MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()), out)
+      .WithContext(Where(root_, path));
+}
+
+Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSource& data,
+                                uint64_t size, std::string_view sha256, const FileMeta& meta) {
+  SB_RETURN_IF_ERROR(CheckNew(path));
+  const std::string where = Where(root_, path);
+  UniqueFd basis;
+  if (delta) {
+    base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NOFOLLOW);
+    if (!fd.ok()) return fd.status().WithContext(root_);
+    basis = std::move(*fd);
+  }
+  const std::string staged = fmt::format("f{}", next_name_++);
+  UniqueFd out(::openat(stage_fd_.get(), staged.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) return Status::FromErrno(where, errno);
+  Sha256 sha;
+  uint64_t written = 0;
+  ByteSink sink = [&](std::string_view bytes) -> Status {
+    written += bytes.size();
+    if (written > size) {
+      return Status::Invalid(fmt::format("more than the declared {} bytes", size));
+    }
+    sha.Update(bytes.data(), bytes.size());
+    SB_RETURN_IF_ERROR(FdSink(out.get())(bytes));
+    CrashPoint();
+    return Status::Ok();
+  };
+  if (delta) {
+    SB_RETURN_IF_ERROR(ApplyDelta(basis.get(), data, sink).WithContext(where));
+  } else {
+    std::string buf(256 * 1024, '\0');
+    for (;;) {
+      base::Result<size_t> n = data(buf.data(), buf.size());
+      if (!n.ok()) return n.status().WithContext(where);
+      if (*n == 0) break;
+      SB_RETURN_IF_ERROR(sink(std::string_view(buf.data(), *n)).WithContext(where));
+    }
+  }
+  if (written != size) {
+    return Status::Corruption(
+        fmt::format("{}: staged {} bytes, the source has {}", where, written, size));
+  }
+  const std::string got = sha.HexDigest();
+  if (got != sha256) {
+    return Status::Corruption(fmt::format(
+        "{}: staged content does not match the source (SHA-256 {}, the source's {})", where, got,
+        sha256));
+  }
+  SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
+  out.Reset();
+  CrashPoint();
+  ops_.push_back({OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta,
+                  std::string(sha256)});
+  return Status::Ok();
+}
+
+Status StagedRestore::StageSymlink(std::string_view path, std::string_view target,
+                                   const FileMeta& meta) {
+  SB_RETURN_IF_ERROR(CheckNew(path));
+  if (target.empty() || target.size() > 4096 || target.find('\0') != std::string_view::npos) {
+    return Status::Invalid(fmt::format("{}: bad symlink target", Where(root_, path)));
+  }
+  const std::string staged = fmt::format("l{}", next_name_++);
+  if (::symlinkat(std::string(target).c_str(), stage_fd_.get(), staged.c_str()) != 0) {
+    return Status::FromErrno(Where(root_, path), errno);
+  }
+  SB_RETURN_IF_ERROR(SetMetaSymlink(stage_fd_.get(), staged, meta, Where(root_, path)));
+  CrashPoint();
+  ops_.push_back({OpKind::kPut, std::string(path), staged, {}, NodeType::kSymlink, meta, {}});
+  return Status::Ok();
+}
+
+Status StagedRestore::AddDirectory(std::string_view path, const FileMeta& meta) {
+  SB_RETURN_IF_ERROR(CheckNew(path));
+  ops_.push_back({OpKind::kMkdir, std::string(path), {}, {}, NodeType::kDirectory, meta, {}});
+  return Status::Ok();
+}
+
+Status StagedRestore::AddHardlink(std::string_view path, std::string_view to) {
+  SB_RETURN_IF_ERROR(CheckNew(path));
+  SB_RETURN_IF_ERROR(CheckRestorePath(to).WithContext(fmt::format("hard link \"{}\"", path)));
+  ops_.push_back({OpKind::kLink, std::string(path), {}, std::string(to), NodeType::kFile, {}, {}});
+  return Status::Ok();
+}
+
+Status StagedRestore::AddMetadata(std::string_view path, const FileMeta& meta) {
+  SB_RETURN_IF_ERROR(CheckNew(path));
+  ops_.push_back({OpKind::kMeta, std::string(path), {}, {}, NodeType::kFile, meta, {}});
+  return Status::Ok();
+}
+
+Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
+  // A path may be deleted and then created anew (its type changes).
+  if (committed_) return Status::FailedPrecondition("the restore is already committed");
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  ops_.push_back({OpKind::kDelete, std::string(path), {}, {}, type, {}, {}});
+  return Status::Ok();
+}
+
+// Refuses, before anything is journaled, every change that could not be
+// applied: a path below something that is not a real directory (a symlink
+// above all) after the deletes, an existing entry in the way of a new one.
+Status StagedRestore::Validate() const {
+  std::map<std::string, NodeType, std::less<>> deleted;
+  std::set<std::string, std::less<>> made_dirs, put;
+  for (const Op& op : ops_) {
+    if (op.kind == OpKind::kDelete) deleted[op.path] = op.type;
+    if (op.kind == OpKind::kMkdir) made_dirs.insert(op.path);
+    if (op.kind == OpKind::kPut) put.insert(op.path);
+  }
+  auto is_deleted = [&](std::string_view p) {  // p or one of its ancestors
+    if (deleted.count(p) > 0) return true;
+    for (size_t slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1)) {
+      if (deleted.count(p.substr(0, slash)) > 0) return true;
+    }
+    return false;
+  };
+  std::map<std::string, bool, std::less<>> real_dir;  // existing ancestors checked
+  auto ancestor_ok = [&](std::string_view dir) -> Status {
+    if (made_dirs.count(dir) > 0) return Status::Ok();
+    auto it = real_dir.find(dir);
+    if (it == real_dir.end()) {
+      base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), dir, O_PATH | O_DIRECTORY);
+      it = real_dir.emplace(std::string(dir), fd.ok() && !is_deleted(dir)).first;
+    }
+    if (!it->second) {
+      return Status::Invalid(fmt::format(
+          "{}: not a directory this restore keeps or makes (a symlink, a file, missing, or "
+          "deleted)",
+          Where(root_, dir)));
+    }
+    return Status::Ok();
+  };
+  for (const Op& op : ops_) {
+    for (size_t slash = op.path.find('/'); slash != std::string::npos;
+         slash = op.path.find('/', slash + 1)) {
+      if (op.kind == OpKind::kDelete) break;  // a delete below a missing directory is done
+      SB_RETURN_IF_ERROR(ancestor_ok(std::string_view(op.path).substr(0, slash))
+                             .WithContext(fmt::format("restoring \"{}\"", op.path)));
+    }
+    if (op.kind == OpKind::kPut || op.kind == OpKind::kMkdir || op.kind == OpKind::kLink) {
+      std::string name;
+      base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
+      if (!parent.ok()) continue;  // the parent is made by this restore
+      base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+      if (!st.ok()) return st.status().WithContext(root_);
+      if (!st->has_value() || is_deleted(op.path)) continue;
+      const bool is_dir = S_ISDIR((*st)->st_mode);
+      if (is_dir != (op.kind == OpKind::kMkdir)) {
+        return Status::Invalid(fmt::format("{}: a {} is in the way and is not deleted",
+                                           Where(root_, op.path), is_dir ? "directory" : "file"));
+      }
+    }
+    if (op.kind == OpKind::kLink && put.count(op.link_to) == 0) {
+      base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), op.link_to, O_PATH | O_NOFOLLOW);
+      struct stat st;
+      if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+          is_deleted(op.link_to)) {
+        return Status::Invalid(fmt::format("{}: hard link to {}, which will not be a file",
+                                           Where(root_, op.path), op.link_to));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+base::Result<CommitResult> StagedRestore::Commit() {
+  if (committed_) return Status::FailedPrecondition("the restore is already committed");
+  SB_RETURN_IF_ERROR(Validate());
+  // The cache describes the old state; drop it before the first change, but
+  // keep it in memory to spare hashing the unchanged files afterwards.
+  const std::string cache_path = HashCache::PathFor(state_dir_, root_);
+  base::Result<HashCache> old_cache = HashCache::Load(cache_path);
+  HashCache cache = old_cache.ok() ? std::move(*old_cache) : HashCache();
+  SB_RETURN_IF_ERROR(HashCache::Remove(cache_path));
+  SB_RETURN_IF_ERROR(Sync(root_fd_.get(), root_));  // all staged data durable
+  CrashPoint();
+
+  nlohmann::json list = nlohmann::json::array();
+  for (const Op& op : ops_) list.push_back(EncodeOp(op));
+  std::vector<uint8_t> bytes =
+      nlohmann::json::to_cbor({{"version", kJournalVersion}, {"ops", std::move(list)}});
+  const std::string journal_where = fmt::format("{}/{}/journal", root_, kStagingDirName);
+  {
+    UniqueFd fd(::openat(stage_fd_.get(), "journal.tmp",
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return Status::FromErrno(journal_where, errno);
+    SB_RETURN_IF_ERROR(
+        FdSink(fd.get())(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+            .WithContext(journal_where));
+    if (::fsync(fd.get()) != 0) return Status::FromErrno(journal_where, errno);
+  }
+  CrashPoint();
+  if (::renameat(stage_fd_.get(), "journal.tmp", stage_fd_.get(), kJournal) != 0 ||
+      ::fsync(stage_fd_.get()) != 0) {
+    return Status::FromErrno(journal_where, errno);
+  }
+  committed_ = true;  // from here on, a restart rolls forward
+  CrashPoint();
+  SB_RETURN_IF_ERROR(ApplyJournal(root_, root_fd_.get(), stage_fd_.get(), ops_));
+  CrashPoint();
+
+  CommitResult result;
+  result.changes = ops_.size();
+  // The new state's manifest and hash cache: written files' hashes are known.
+  for (const Op& op : ops_) {
+    if (op.kind != OpKind::kPut || op.type != NodeType::kFile) continue;
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
+    if (!parent.ok()) continue;
+    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+    if (st.ok() && st->has_value()) cache.Put(op.path, CachedHash::Of(**st, op.sha256));
+  }
+  HashCache fresh;
+  ScanOptions scan;
+  scan.cache = &cache;
+  scan.record = &fresh;
+  scan.hashed_bytes = &result.hashed_bytes;
+  base::Result<std::vector<ManifestEntry>> after = ScanTree(root_, scan);
+  if (!after.ok()) return after.status().WithContext("scanning the target after the commit");
+  result.entries = after->size();
+  result.digest = ManifestDigest(*after);
+  Status saved = fresh.Save(cache_path);
+  if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
+  CrashPoint();
+  SB_RETURN_IF_ERROR(RemoveStaging(root_, root_fd_.get(), stage_fd_.get(),
+                                   RegistrationPath(state_dir_, root_)));
+  return result;
+}
+
+base::Result<std::vector<std::string>> StagedRestore::RecoverAll(const std::string& state_dir) {
+  std::vector<std::string> lines;
+  const std::string dir = state_dir + "/restores";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return lines;
+    return Status::FromErrno(dir, errno);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && !n.ends_with(".tmp")) names.push_back(n);
+  }
+  ::closedir(d);
+  for (const std::string& n : names) {
+    const std::string registration = dir + "/" + n;
+    base::Result<std::string> root = base::ReadFile(registration, 8192);
+    if (!root.ok()) return root.status();
+    base::Result<ActiveRoot> claim = ActiveRoot::Claim(*root);
+    if (!claim.ok()) return claim.status();
+    UniqueFd root_fd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root_fd.valid()) {
+      if (errno != ENOENT) return Status::FromErrno(*root, errno);
+      ::unlink(registration.c_str());
+      continue;
+    }
+    base::Result<std::string> r = Recover(*root, root_fd.get(), registration);
+    if (!r.ok()) return r.status().WithContext(fmt::format("recovering the restore of {}", *root));
+    if (!r->empty()) lines.push_back(fmt::format("interrupted restore of {} {}", *root, *r));
+  }
+  return lines;
+}
+
+}  // namespace sb::sync

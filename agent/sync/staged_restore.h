@@ -1,0 +1,122 @@
+// The agent's side of one restore of one target directory, all or nothing.
+//
+// While staging, nothing in the target changes: new file content (whole, or
+// patched from a librsync delta against the current file) and new symlinks
+// are written into a staging directory inside the target (kStagingDirName,
+// so renames out of it are atomic), each file checked against the size and
+// SHA-256 the controller declares; the other changes (directories, hard
+// links, metadata, deletes) are only noted.
+//
+// Commit() then checks that every change can be applied, makes the staged
+// data durable (syncfs), and writes and fsyncs a journal of every change
+// into the staging directory: that rename is the commit point. It then
+// applies the journal (deletes, directories, renames of staged files, hard
+// links, metadata deepest first), syncs, and removes the staging directory.
+// Every step is idempotent, so applying the journal again after a crash
+// anywhere in it ends in the same state.
+//
+// A restart finds what a crash left: each restore is registered under the
+// agent's state_dir while it runs, and RecoverAll() at start rolls a
+// journaled one forward and discards an unjournaled one's staging. Either
+// way the target is then entirely the old or entirely the new state.
+//
+// One StagedRestore per target at a time in this process; one thread.
+
+#ifndef AGENT_SYNC_STAGED_RESTORE_H_
+#define AGENT_SYNC_STAGED_RESTORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/base/file.h"
+#include "agent/base/status.h"
+#include "agent/sync/manifest.h"
+#include "agent/sync/rsync_delta.h"
+
+namespace sb::sync {
+
+struct FileMeta {
+  uint32_t mode = 0644;  // permission bits
+  int64_t mtime_ns = 0;
+  // Applied only when the agent runs as root (numeric ids, as they are in
+  // the backup); otherwise new files belong to the agent's user.
+  std::optional<uint32_t> uid, gid;
+};
+
+struct CommitResult {
+  size_t changes = 0;      // journaled changes applied
+  size_t entries = 0;      // entries in the target afterwards
+  std::string digest;      // ManifestDigest of the target afterwards
+  uint64_t hashed_bytes = 0;  // bytes read to compute it (the rest from the hash cache)
+};
+
+class StagedRestore {
+ public:
+  // Begins a restore of the absolute directory `root` (created if missing).
+  // An interrupted earlier restore of it is first recovered; `*recovered`
+  // then says how ("rolled forward" or "discarded"), else stays empty.
+  static base::Result<std::unique_ptr<StagedRestore>> Begin(const std::string& root,
+                                                            const std::string& state_dir,
+                                                            std::string* recovered);
+  ~StagedRestore();  // discards the staging unless committed
+
+  StagedRestore(const StagedRestore&) = delete;
+  StagedRestore& operator=(const StagedRestore&) = delete;
+
+  // The librsync signature of the current file at `path`.
+  base::Status Signature(std::string_view path, const ByteSink& out);
+
+  // Stages the new content of the file at `path`, read from `data`: the file
+  // itself, or (delta) a librsync delta against the current file. It must
+  // come to `size` bytes with SHA-256 `sha256` (hex).
+  base::Status StageFile(std::string_view path, bool delta, const ByteSource& data, uint64_t size,
+                         std::string_view sha256, const FileMeta& meta);
+  base::Status StageSymlink(std::string_view path, std::string_view target, const FileMeta& meta);
+  base::Status AddDirectory(std::string_view path, const FileMeta& meta);
+  base::Status AddHardlink(std::string_view path, std::string_view to);
+  base::Status AddMetadata(std::string_view path, const FileMeta& meta);
+  // Deletes `path` if it is (still) of type `type`; a directory with all of
+  // its contents.
+  base::Status AddDelete(std::string_view path, NodeType type);
+
+  // Commits: afterwards the target holds the new state, durably.
+  base::Result<CommitResult> Commit();
+
+  // At agent start: finishes or discards every restore an earlier run left
+  // registered under `state_dir`; one line for the log per target.
+  static base::Result<std::vector<std::string>> RecoverAll(const std::string& state_dir);
+
+  const std::string& root() const { return root_; }
+  struct Op;
+
+ private:
+  StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,
+                base::UniqueFd stage_fd);
+  base::Status CheckNew(std::string_view path);
+  base::Status Validate() const;
+  void Discard();
+
+  std::string root_;
+  std::string state_dir_;
+  base::UniqueFd root_fd_;
+  base::UniqueFd stage_fd_;
+  std::vector<Op> ops_;
+  std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
+  uint64_t next_name_ = 0;
+  bool committed_ = false;
+};
+
+// Test seam for the crash trials: with STANDBY_AGENT_CRASH_POINT=N in the
+// environment the agent SIGKILLs itself at the N-th crash point of its
+// restores; STANDBY_AGENT_CRASH_TALLY=FILE makes it write how many points it
+// passed to FILE at each commit. Without them, a no-op.
+void CrashPoint();
+
+}  // namespace sb::sync
+
+#endif  // AGENT_SYNC_STAGED_RESTORE_H_

@@ -1,0 +1,229 @@
+#include "standby/restore/restore_run.h"
+
+#include <chrono>
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/base/units.h"
+#include "agent/client/remote_restore.h"
+#include "agent/client/remote_scan.h"
+#include "agent/sync/rsync_delta.h"
+#include "standby/restore/source_manifest.h"
+
+namespace sb::restore {
+namespace {
+
+using base::Status;
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+nlohmann::json MetaJson(const SourceEntry& e) {
+  return {{"mode", e.mode}, {"mtime_ns", e.mtime_ns}, {"uid", e.uid}, {"gid", e.gid}};
+}
+
+// The source's second pass: everything the plan says to send.
+class Transfer {
+ public:
+  Transfer(client::RemoteRestore& remote, const Plan& plan,
+           const std::vector<sync::ManifestEntry>& source, RestoreReport& report)
+      : remote_(remote), report_(report) {
+    for (const PlannedEntry& p : plan.entries) {
+      if (p.action != Action::kDelete) actions_[p.path] = p.action;
+    }
+    for (const sync::ManifestEntry& m : source) sha_[m.path] = m.sha256;
+  }
+
+  Status Run(SourceReader& reader) {
+    SourceEntry e;
+    Clock::time_point last_log = Clock::now();
+    size_t done = 0;
+    for (;;) {
+      base::Result<bool> more = reader.Next(&e);
+      if (!more.ok()) return more.status();
+      if (!*more) return Status::Ok();
+      SB_RETURN_IF_ERROR(One(reader, e));
+      ++done;
+      if (Clock::now() - last_log > std::chrono::seconds(5)) {
+        spdlog::info("restore {}: {} entries done, {} sent", report_.spec.target, done,
+                     base::FormatSize(remote_.sent_data_bytes()));
+        last_log = Clock::now();
+      }
+    }
+  }
+
+ private:
+  Status One(SourceReader& reader, const SourceEntry& e) {
+    auto it = actions_.find(e.path);
+    const Action action = it == actions_.end() ? Action::kUnchanged : it->second;
+    nlohmann::json change = MetaJson(e);
+    change["path"] = e.path;
+    if (e.type == EntryType::kDirectory) {
+      // Every directory, changed or not: its time is set after its contents.
+      change["op"] = "dir";
+      return remote_.AddChange(std::move(change));
+    }
+    switch (action) {
+      case Action::kUnchanged:
+      case Action::kDelete:
+        return Status::Ok();
+      case Action::kMetadata:
+        change["op"] = "meta";
+        return remote_.AddChange(std::move(change));
+      case Action::kSymlink:
+        change["op"] = "symlink";
+        change["target"] = e.link_target;
+        return remote_.AddChange(std::move(change));
+      case Action::kHardlink:
+        return remote_.AddChange({{"op", "link"}, {"path", e.path}, {"to", e.link_target}});
+      case Action::kDirectory:
+        return Status::Internal(fmt::format("{}: planned as a directory, but is none", e.path));
+      case Action::kNew:
+      case Action::kWhole:
+      case Action::kDelta:
+        return SendFile(reader, e, action == Action::kDelta);
+    }
+    return Status::Ok();
+  }
+
+  Status SendFile(SourceReader& reader, const SourceEntry& e, bool delta) {
+    client::StageHeader h;
+    h.path = e.path;
+    h.delta = delta;
+    h.size = e.size;
+    h.sha256 = sha_.at(e.path);
+    h.mode = e.mode;
+    h.mtime_ns = e.mtime_ns;
+    h.uid = static_cast<uint32_t>(e.uid);
+    h.gid = static_cast<uint32_t>(e.gid);
+    sync::ByteSource data = [&reader](char* buf, size_t n) { return reader.Read(buf, n); };
+    if (!delta) {
+      SB_RETURN_IF_ERROR(remote_.StartFile(h));
+      std::string buf(256 * 1024, '\0');
+      for (;;) {
+        base::Result<size_t> n = data(buf.data(), buf.size());
+        if (!n.ok()) return n.status();
+        if (*n == 0) break;
+        SB_RETURN_IF_ERROR(remote_.FileData(std::string_view(buf.data(), *n)));
+        report_.literal_bytes += *n;
+      }
+      return remote_.EndFile();
+    }
+    base::Result<std::string> signature = remote_.Signature(e.path);
+    if (!signature.ok()) return signature.status();
+    SB_RETURN_IF_ERROR(remote_.StartFile(h));
+    base::Result<sync::DeltaStats> stats = sync::MakeDelta(
+        *signature, data, [&](std::string_view bytes) { return remote_.FileData(bytes); });
+    if (!stats.ok()) return stats.status().WithContext(e.path);
+    report_.literal_bytes += stats->literal_bytes;
+    report_.matched_bytes += stats->matched_bytes;
+    return remote_.EndFile();
+  }
+
+  client::RemoteRestore& remote_;
+  RestoreReport& report_;
+  std::map<std::string, Action> actions_;
+  std::map<std::string, std::string> sha_;
+};
+
+}  // namespace
+
+base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
+  RestoreReport report;
+  report.spec = spec;
+  base::Result<ResolvedSource> source = ResolveSource(spec.source);
+  if (!source.ok()) return source.status();
+  report.source = *source;
+
+  std::optional<client::RemoteRestore> remote;
+  if (!spec.dry_run) {
+    base::Result<client::RemoteRestore> r =
+        client::RemoteRestore::Begin(agent, spec.target, &report.recovered);
+    if (!r.ok()) return r.status().WithContext(fmt::format("target {}", spec.target));
+    remote.emplace(std::move(*r));
+  }
+  auto fail = [&](Status s) {
+    if (remote) remote->Abort();
+    return s;
+  };
+
+  // Scan: both sides' manifests.
+  Clock::time_point start = Clock::now();
+  std::map<std::string, std::string> hardlinks;
+  std::vector<sync::ManifestEntry> wanted;
+  {
+    base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
+    if (!reader.ok()) return fail(reader.status());
+    base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(**reader, &hardlinks);
+    if (!m.ok()) return fail(m.status());
+    wanted = std::move(*m);
+    report.source_newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
+  }
+  client::ScanInfo scan_info;
+  base::Result<std::vector<sync::ManifestEntry>> have =
+      client::ScanRemote(agent, spec.target, &scan_info);
+  if (!have.ok()) return fail(have.status().WithContext(fmt::format("target {}", spec.target)));
+  report.hash_cache_used = scan_info.cache_used;
+  report.scan_ms = MsSince(start);
+
+  // Plan, and drift: content the standby changed although the source did not.
+  start = Clock::now();
+  report.source_entries = wanted.size();
+  report.target_entries = have->size();
+  {
+    std::map<std::string, const sync::ManifestEntry*> by_path;
+    for (const sync::ManifestEntry& m : wanted) by_path[m.path] = &m;
+    for (const sync::ManifestEntry& t : *have) {
+      if (t.previous_sha256.empty()) continue;
+      auto it = by_path.find(t.path);
+      if (it != by_path.end() && it->second->sha256 == t.previous_sha256) {
+        report.drift.push_back(t.path);
+      }
+    }
+  }
+  std::map<std::string, sync::NodeType> target_types;
+  for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
+  std::vector<sync::ManifestEntry> wanted_copy = wanted;
+  report.source_digest = sync::ManifestDigest(wanted_copy);
+  report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
+  report.plan_ms = MsSince(start);
+  if (spec.dry_run) return report;
+
+  // Transfer.
+  start = Clock::now();
+  for (const PlannedEntry& p : report.plan.entries) {
+    if (p.action != Action::kDelete) continue;
+    const char type = static_cast<char>(target_types.at(p.path));
+    Status s = remote->AddChange({{"op", "delete"}, {"path", p.path}, {"type", std::string(1, type)}});
+    if (!s.ok()) return fail(s);
+  }
+  {
+    base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
+    if (!reader.ok()) return fail(reader.status());
+    Transfer transfer(*remote, report.plan, wanted, report);
+    Status s = transfer.Run(**reader);
+    if (!s.ok()) return fail(s);
+  }
+  report.transfer_ms = MsSince(start);
+
+  // Commit, and the proof: the target's digest is the source's.
+  start = Clock::now();
+  base::Result<client::CommitReply> commit = remote->Commit();
+  report.wire_bytes = remote->sent_data_bytes() + remote->received_data_bytes();
+  if (!commit.ok()) return commit.status().WithContext(fmt::format("target {}", spec.target));
+  report.commit_ms = MsSince(start);
+  report.target_digest = commit->digest;
+  if (report.target_digest != report.source_digest) {
+    return Status::Corruption(fmt::format(
+        "target {} after the commit has digest {}, the source {} has {}: the restore did not "
+        "reproduce the source",
+        spec.target, report.target_digest, report.source.path, report.source_digest));
+  }
+  return report;
+}
+
+}  // namespace sb::restore

@@ -1,0 +1,58 @@
+// One restore of one mapping (a backup source to a target directory on a
+// standby), end to end over an agent connection:
+//
+//   begin    the agent recovers any interrupted restore and opens a staging
+//   scan     the source's manifest here, the target's on the agent (hashes
+//            from its cache where the files did not change)
+//   plan     MakePlan; drift is found here
+//   transfer the source is read a second time, in its own order: deltas
+//            against the target's signatures, whole files, then changes
+//   commit   the agent journals and applies everything, then reports the
+//            target's digest, which must equal the source's
+//
+// A dry run stops after the plan and changes nothing. Any error aborts the
+// restore: the target keeps its old state. One thread.
+
+#ifndef STANDBY_RESTORE_RESTORE_RUN_H_
+#define STANDBY_RESTORE_RESTORE_RUN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/client/agent_client.h"
+#include "standby/restore/plan.h"
+#include "standby/restore/source.h"
+
+namespace sb::restore {
+
+struct RestoreSpec {
+  std::string source;  // as configured: a directory, an archive, or a glob
+  std::string target;  // absolute, on the standby
+  bool dry_run = false;
+  PlanOptions plan;
+};
+
+struct RestoreReport {
+  RestoreSpec spec;
+  ResolvedSource source;
+  int64_t source_newest_ns = 0;  // the RPO input: the newest change in the source
+  size_t source_entries = 0;
+  size_t target_entries = 0;  // before the restore
+  Plan plan;
+  std::string recovered;            // how an interrupted earlier restore was recovered
+  std::vector<std::string> drift;   // changed on the standby since the last restore
+  bool hash_cache_used = false;     // false: drift could not be checked
+  uint64_t literal_bytes = 0;       // file bytes sent as they are
+  uint64_t matched_bytes = 0;       // file bytes the agent copied from its old files
+  uint64_t wire_bytes = 0;          // data chunk bytes both ways (deltas, files, signatures)
+  int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
+  std::string source_digest;
+  std::string target_digest;  // after the commit; empty for a dry run
+};
+
+base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec);
+
+}  // namespace sb::restore
+
+#endif  // STANDBY_RESTORE_RESTORE_RUN_H_
