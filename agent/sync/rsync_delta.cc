@@ -7,17 +7,25 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace sb::sync {
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;
 
+// librsync reports failures on stderr as well as in its result codes; the
+// codes become our errors, its lines go to the debug log.
+void RouteLibrsyncLog(rs_loglevel, const char* msg) { spdlog::debug("librsync: {}", msg); }
+
 // Runs a librsync job to completion, feeding `in` and draining to `out`.
 base::Status RunJob(rs_job_t* job, const ByteSource& in, const ByteSink& out,
                     std::string_view step) {
+  static std::once_flag routed;
+  std::call_once(routed, [] { rs_trace_to(RouteLibrsyncLog); });
   std::string in_buf(kChunk, '\0'), out_buf(kChunk, '\0');
   size_t in_have = 0;  // unconsumed input, at the front of in_buf
   bool eof = false;

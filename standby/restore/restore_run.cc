@@ -1,5 +1,6 @@
 #include "standby/restore/restore_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -185,6 +186,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
       }
     }
   }
+  std::sort(report.drift.begin(), report.drift.end());
   std::map<std::string, sync::NodeType> target_types;
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
   std::vector<sync::ManifestEntry> wanted_copy = wanted;

@@ -25,7 +25,7 @@ std::vector<std::string> DescribeTree(const std::string& root, const TreeOptions
   }
   std::sort(paths.begin(), paths.end());
   for (const fs::path& p : paths) {
-    const std::string rel = fs::relative(p, root).string();
+    const std::string rel = p.lexically_relative(root).string();
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
     std::string what;

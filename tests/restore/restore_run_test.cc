@@ -1,0 +1,390 @@
+// Restores end to end: standbyctl against a real agent, checked against what
+// the real `rsync -aH --delete` makes of the same source; drift; bad sources;
+// a full target filesystem; crafted messages straight to the agent.
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/file.h"
+#include "agent/client/remote_restore.h"
+#include "agent/sync/manifest.h"
+#include "tests/support/agent_fixture.h"
+#include "tests/support/standbyctl_runner.h"
+#include "tests/support/tree_compare.h"
+
+namespace sb::restore {
+namespace {
+
+using sb::testing::DescribeTree;
+using sb::testing::RunOrFail;
+using sb::testing::RunStandbyctl;
+using sb::testing::TempDir;
+using sb::testing::TestAgent;
+using sb::testing::TestPki;
+using sb::testing::TreeDifference;
+
+void Sh(const std::string& script) { RunOrFail({"/bin/sh", "-ec", script}); }
+
+// Every entry's mtime to whole seconds (GNU tar's default format keeps no
+// more): with `spread`, distinct per path in the past; without, the entries
+// changed in the last hour are moved an hour back (rsync compares times to the
+// second, so it would not set the time of an entry it made in the second the
+// source's entry has).
+void WholeSecondTimes(const std::string& root, bool spread) {
+  RunOrFail({"python3", "-c", R"py(
+import os, sys, time, zlib
+root, spread = sys.argv[1], sys.argv[2] == "1"
+for d, dirs, files in os.walk(root, topdown=False):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        if spread:
+            s = 1700000000 + zlib.crc32(os.path.relpath(p, root).encode()) % 10000000
+        else:
+            s = os.lstat(p).st_mtime_ns // 10**9
+            if s > time.time() - 3600: s -= 3600
+        os.utime(p, ns=(s * 10**9, s * 10**9), follow_symlinks=False)
+)py",
+             root, spread ? "1" : "0"});
+}
+
+// The backup as it was last month, in dir/old.
+void MakeOldTree(const TempDir& dir) {
+  std::string big;
+  for (size_t i = 0; i < 300'000; ++i) big.push_back(static_cast<char>((i * 7919) % 251));
+  dir.Write("old/www/index.html", "<h1>v1</h1>\n");
+  dir.Write("old/www/app/config.ini", "secret=1\n", 0600);
+  dir.Write("old/www/space name ü.txt", "unicode\n");
+  dir.Write("old/db/data.bin", big);
+  dir.Write("old/db/same.bin", big.substr(0, 100'000));
+  dir.Write("old/logs/a.log", "a\n");
+  dir.Write("old/logs/b.log", "b\n");
+  dir.Write("old/becomes-dir", "file now\n");
+  dir.Write("old/becomes-file/inner.txt", "dir now\n");
+  dir.Write("old/becomes-link", "file now\n");
+  dir.Write("old/mode-only.sh", "#!/bin/sh\n", 0644);
+  Sh("cd " + dir.Sub("old") + " && mkdir -m 0750 empty && ln -s www/index.html current && " +
+     "ln www/index.html www/index-hard.html && chown 1234:5678 www/app/config.ini");
+  for (int i = 0; i < 20; ++i) {
+    dir.Write("old/many/f" + std::to_string(i) + ".txt", std::string(100 + i, 'm'));
+  }
+  WholeSecondTimes(dir.Sub("old"), true);
+}
+
+// This month's backup, in dir/src: edits of every kind against dir/old.
+void MakeNewTree(const TempDir& dir) {
+  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("src") + "/"});
+  Sh("cd " + dir.Sub("src") +
+     " && printf '<h1>v2</h1>\\n' > www/index.html"     // small edit (whole)
+     " && printf 'X' | dd of=db/data.bin bs=1 seek=150000 conv=notrunc status=none"  // delta
+     " && rm -r logs"                                    // a directory with contents
+     " && rm becomes-dir && mkdir becomes-dir && echo in > becomes-dir/x"
+     " && rm -r becomes-file && echo was-dir > becomes-file"
+     " && rm becomes-link && ln -s www becomes-link"
+     " && chmod 0755 mode-only.sh"
+     " && mkdir -p new/deep/er && echo new > new/deep/er/n.txt"
+     " && ln db/same.bin db/same-hard.bin"
+     " && rm many/f3.txt many/f4.txt && echo changed > many/f5.txt"
+     " && chown 4321:8765 new/deep/er/n.txt");
+  WholeSecondTimes(dir.Sub("src"), false);
+}
+
+// A standby agent with `target` as its data root, and standbyctl's config.
+struct Rig {
+  explicit Rig(const std::string& target_dir = "")
+      : target(target_dir.empty() ? dir.Sub("target") : target_dir),
+        agent(pki, agent::Role::kStandby, std::chrono::seconds(30), {target}) {}
+
+  std::string Config(const std::string& source) const {
+    return dir.Write(
+        "standbyctl.toml",
+        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
+            pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
+            pki.controller.key + "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
+            std::to_string(agent.port()) +
+            "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
+            "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
+            source + "\"\ntarget = \"" + target + "\"\n");
+  }
+
+  base::ProcessResult Restore(const std::string& source, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--config", Config(source), "restore", "--standby",
+                                     "web1-standby"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunStandbyctl(args);
+  }
+
+  TestPki pki;
+  TempDir dir;
+  std::string target;
+  TestAgent agent;
+};
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+TEST_CASE("restore: the target ends as rsync -aH --delete leaves it, from a directory and from "
+          "each archive format",
+          "[restore][e2e]") {
+  Rig rig;
+  const TempDir& dir = rig.dir;
+  MakeOldTree(dir);
+  MakeNewTree(dir);
+  // The reference: the real rsync, from the same old state.
+  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("ref") + "/"});
+  RunOrFail({"rsync", "-aH", "--delete", dir.Sub("src") + "/", dir.Sub("ref") + "/"});
+  REQUIRE(TreeDifference(dir.Sub("src"), dir.Sub("ref")) == "");
+
+  struct Source {
+    std::string name;
+    std::vector<std::string> tar_flags;
+  } sources[] = {{"directory", {}},
+                 {"backup.tar", {"-cf"}},
+                 {"backup.tar.gz", {"-czf"}},
+                 {"backup.tar.xz", {"-cJf"}},
+                 {"backup.tar.zst", {"--zstd", "-cf"}}};
+  for (const Source& s : sources) {
+    INFO(s.name);
+    std::string source = dir.Sub("src");
+    if (!s.tar_flags.empty()) {
+      source = dir.Sub(s.name);
+      std::vector<std::string> argv = {"tar", "-C", dir.Sub("src")};
+      argv.insert(argv.end(), s.tar_flags.begin(), s.tar_flags.end());
+      argv.insert(argv.end(), {source, "."});
+      RunOrFail(argv);
+    }
+    Sh("rm -rf " + rig.target);
+    RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", rig.target + "/"});
+
+    base::ProcessResult r = rig.Restore(source, {"--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    nlohmann::json report = nlohmann::json::parse(r.out)[0];
+    CHECK(report["source_digest"] == report["target_digest"]);
+    CHECK(report["totals"]["delta"]["count"] == 1);
+    CHECK(report["bytes_matched"].get<uint64_t>() > 250'000);
+    CHECK(TreeDifference(dir.Sub("ref"), rig.target) == "");
+
+    // Converged: a second restore sends nothing.
+    r = rig.Restore(source, {"--json"});
+    REQUIRE(r.exit_code == 0);
+    report = nlohmann::json::parse(r.out)[0];
+    for (const char* kind : {"delta", "whole file", "new", "delete", "metadata only", "symlink"}) {
+      CHECK(report["totals"][kind]["count"] == 0);
+    }
+    CHECK(report["bytes_literal"] == 0);
+    CHECK(report["hash_cache_used"] == true);
+    CHECK(TreeDifference(dir.Sub("ref"), rig.target) == "");
+  }
+
+  // Every restore was recorded, with equal digests.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(dir.Sub("state/state.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+          SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT count(*), sum(source_digest = target_digest), "
+                             "sum(bytes_matched > 0), sum(files_deleted) FROM restore_stats",
+                             -1, &q, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(q, 0) == 10);
+  CHECK(sqlite3_column_int(q, 1) == 10);
+  CHECK(sqlite3_column_int(q, 2) == 5);   // the first restore of each source
+  // logs/ with a.log and b.log, f3, f4, and the four old entries of type changes
+  CHECK(sqlite3_column_int(q, 3) == 5 * 9);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+TEST_CASE("restore: a file changed on the standby since the last restore is drift",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("old"), {"--json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)[0]["hash_cache_used"] == false);
+
+  // Someone edits two files while the standby is cold, one keeping its size
+  // and resetting its mtime (only the ctime betrays it).
+  rig.dir.Write("target/www/index.html", "<h1>pwned</h1>\n");
+  Sh("cd " + rig.target + " && printf 'Y' | dd of=db/data.bin bs=1 seek=10 conv=notrunc " +
+     "status=none && touch -d @1700000000 db/data.bin");
+  r = rig.Restore(rig.dir.Sub("old"), {"--dry-run", "--json"});
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json j = nlohmann::json::parse(r.out)[0];
+  // index-hard.html is the same file as index.html: changed as well.
+  CHECK(j["drift"] ==
+        nlohmann::json::array({"db/data.bin", "www/index-hard.html", "www/index.html"}));
+
+  r = rig.Restore(rig.dir.Sub("old"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("drift   3 file(s) changed on the standby since the last restore "
+                   "(overwritten now):\n            db/data.bin\n            www/index-hard.html\n"
+                   "            www/index.html\n") != std::string::npos);
+  CHECK(TreeDifference(rig.dir.Sub("old"), rig.target) == "");
+  // Fixed now: no drift the next time.
+  r = rig.Restore(rig.dir.Sub("old"), {"--json"});
+  CHECK(nlohmann::json::parse(r.out)[0]["drift"].empty());
+}
+
+TEST_CASE("restore: a bad or broken source fails the restore and leaves the target as it was",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+  const std::vector<std::string> before = DescribeTree(rig.target);
+
+  // A symlink, then a file through it.
+  std::string crafted = rig.dir.Sub("crafted.tar");
+  RunOrFail({"python3", "-c", R"py(
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("www"); i.type = tarfile.SYMTYPE; i.linkname = "/etc"; t.addfile(i)
+    i = tarfile.TarInfo("www/cron.d/evil"); i.size = 3; t.addfile(i, io.BytesIO(b"bad"))
+)py",
+             crafted});
+  // A truncated archive.
+  std::string truncated = rig.dir.Sub("truncated.tar.gz");
+  RunOrFail({"tar", "-C", rig.dir.Sub("old"), "-czf", truncated, "."});
+  Sh("truncate -s $(( $(stat -c %s " + truncated + ") / 2 )) " + truncated);
+
+  for (const std::string& source : {crafted, truncated, rig.dir.Sub("missing")}) {
+    INFO(source);
+    base::ProcessResult r = rig.Restore(source);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("failed: backup source " + source) != std::string::npos);
+    CHECK(DescribeTree(rig.target) == before);
+  }
+  CHECK_FALSE(Exists("/etc/cron.d/evil"));
+}
+
+// Unmounts when the test ends, however it ends.
+struct Mount {
+  std::string path;
+  ~Mount() {
+    if (!path.empty()) ::umount2(path.c_str(), MNT_DETACH);
+  }
+};
+
+TEST_CASE("restore: a full target filesystem fails the restore and leaves the target as it was",
+          "[restore][e2e]") {
+  TempDir fsdir;
+  const std::string small = fsdir.Sub("small");
+  REQUIRE(base::MakeDirectories(small, 0755).ok());
+  if (::geteuid() != 0 || ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    WARN("not run: mounting a 1 MiB tmpfs needs root");
+    return;
+  }
+  Mount unmount{small};
+  Rig rig(small + "/target");
+  rig.dir.Write("old/a.txt", "old a\n");
+  rig.dir.Write("old/b/c.txt", "old c\n");
+  RunOrFail({"rsync", "-a", rig.dir.Sub("old") + "/", rig.target + "/"});
+  const std::vector<std::string> before = DescribeTree(rig.target);
+  rig.dir.Write("src/a.txt", "new a\n");
+  rig.dir.Write("src/big.bin", std::string(3 << 20, 'x'));
+
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("src"));
+  CHECK(r.exit_code == 1);
+  INFO(r.err);
+  CHECK(r.err.find("big.bin: write: No space left on device") != std::string::npos);
+  CHECK(DescribeTree(rig.target) == before);
+  CHECK_FALSE(Exists(rig.target + "/.standbyctl-staging"));
+}
+
+// Crafted messages, straight to the agent: each refused with a clear error,
+// nothing outside the target touched, the connection still usable.
+TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
+  Rig rig;
+  const TempDir& dir = rig.dir;
+  dir.Write("outside/secret", "keep\n");
+  dir.Write("target/file.txt", "0123456789\n");
+  Sh("ln -s " + dir.Sub("outside") + " " + rig.target + "/escape");
+  const std::vector<std::string> outside = DescribeTree(dir.Sub("outside"));
+  const std::vector<std::string> target = DescribeTree(rig.target);
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+
+  // Not under the data roots.
+  base::Result<nlohmann::json> begin =
+      agent->Call(proto::type::kRestoreBegin, {{"root", dir.Sub("outside")}});
+  CHECK(begin.status().message() == dir.Sub("outside") + " is not under this agent's data_roots");
+  // Nothing open yet.
+  CHECK(agent->Call(proto::type::kRestoreCommit, {}).status().message() ==
+        "RestoreCommit without a RestoreBegin");
+
+  std::string recovered;
+  base::Result<client::RemoteRestore> remote =
+      client::RemoteRestore::Begin(*agent, rig.target, &recovered);
+  REQUIRE(remote.ok());
+  // A second restore of the same target at once is refused.
+  std::unique_ptr<client::AgentClient> other = rig.agent.Controller();
+  CHECK(other->Call(proto::type::kRestoreBegin, {{"root", rig.target}}).status().message() ==
+        "a restore of " + rig.target + " is already in progress");
+
+  auto stage = [&](const std::string& path, std::string_view data, const std::string& sha,
+                   bool delta = false, uint64_t size = 5) {
+    client::StageHeader h;
+    h.path = path;
+    h.delta = delta;
+    h.size = size;
+    h.sha256 = sha;
+    base::Result<uint64_t> id = agent->Send(
+        proto::type::kStageFile, {{"path", h.path}, {"delta", h.delta}, {"size", h.size},
+                                  {"sha256", h.sha256}, {"mode", 0644}, {"mtime_ns", 0}});
+    REQUIRE(id.ok());
+    REQUIRE(agent->SendChunk(*id, data).ok());
+    REQUIRE(agent->SendChunk(*id, {}).ok());
+    base::Result<proto::Message> reply = agent->Receive();
+    REQUIRE(reply.ok());
+    return reply->type == proto::type::kError ? proto::StatusFromError(*reply).message()
+                                              : std::string("ok");
+  };
+  auto change = [&](nlohmann::json c) {
+    base::Result<nlohmann::json> r = agent->Call(proto::type::kChange, {{"changes", {c}}});
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  sync::Sha256 sha;
+  sha.Update("evil\n", 5);
+  const std::string evil_sha = sha.HexDigest();
+
+  CHECK(stage("../evil", "evil\n", evil_sha) == "\"../evil\": path climbs out with \"..\"");
+  CHECK(stage("/etc/evil", "evil\n", evil_sha) == "\"/etc/evil\": absolute path");
+  CHECK(stage(".standbyctl-staging/f0", "evil\n", evil_sha) ==
+        "\".standbyctl-staging/f0\": \".standbyctl-staging\" is reserved for the restore's "
+        "staging area");
+  CHECK(stage("new.txt", "evil\n", std::string(64, '0')) ==
+        rig.target + "/new.txt: staged content does not match the source (SHA-256 " + evil_sha +
+            ", the source's " + std::string(64, '0') + ")");
+  CHECK(stage("longer.txt", "evil\n", evil_sha, false, 3) ==
+        rig.target + "/longer.txt: more than the declared 3 bytes");
+  CHECK(stage("file.txt", "not a librsync delta", evil_sha, true)
+            .starts_with(rig.target + "/file.txt: patch: "));
+  CHECK(stage("escape/secret", "evil\n", evil_sha, true) ==
+        rig.target + ": escape/secret: a symlink is on the way (a restore never writes through "
+                     "one)");
+  CHECK(change({{"op", "delete"}, {"path", "escape/.."}, {"type", "d"}}) ==
+        "Change delete: \"escape/..\": path climbs out with \"..\"");
+  CHECK(change({{"op", "link"}, {"path", "passwd"}, {"to", "/etc/passwd"}}) ==
+        "Change link: hard link \"passwd\": absolute path");
+  CHECK(change({{"op", "chmod"}, {"path", "x"}, {"mode", 0777}, {"mtime_ns", 0}}) ==
+        "Change chmod: unknown change \"chmod\"");
+  // Accepted while staging, refused by the commit's check before anything
+  // is journaled: writing through the symlink.
+  CHECK(stage("escape/planted", "evil\n", evil_sha) == "ok");
+  base::Result<client::CommitReply> commit = remote->Commit();
+  CHECK(commit.status().message() ==
+        "restoring \"escape/planted\": " + rig.target +
+            "/escape: not a directory this restore keeps or makes (a symlink, a file, missing, "
+            "or deleted)");
+  CHECK(agent->Call(proto::type::kPing, {}).ok());
+
+  CHECK(DescribeTree(dir.Sub("outside")) == outside);
+  CHECK(DescribeTree(rig.target) == target);
+}
+
+}  // namespace
+}  // namespace sb::restore
