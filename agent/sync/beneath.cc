@@ -32,6 +32,9 @@ base::Result<UniqueFd> OpenBeneath(int root_fd, std::string_view path, int flags
       return Status::PermissionDenied(
           fmt::format("{}: a symlink is on the way (a restore never writes through one)", p));
     }
+    if (err == ENOTDIR) {
+      return Status::NotFound(fmt::format("{}: a component on the way is not a directory", p));
+    }
     if (err == EXDEV) {
       return Status::PermissionDenied(fmt::format("{}: leaves the target directory", p));
     }

@@ -21,7 +21,9 @@
 namespace sb::sync {
 
 // Opens `path` (relative) below the directory `root_fd` with open(2)
-// `flags`; an empty path opens the root itself.
+// `flags`; an empty path opens the root itself. A path that does not exist
+// because a component on the way is missing or not a directory is kNotFound;
+// a symlink on the way is kPermissionDenied.
 base::Result<base::UniqueFd> OpenBeneath(int root_fd, std::string_view path, int flags,
                                          unsigned mode = 0);
 

@@ -192,13 +192,18 @@ Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
     return out;
   };
   // 1. Deletes, deepest first; only what is still of the type to delete (a
-  // type change's new entry, put there by an earlier attempt, stays).
+  // type change's new entry, put there by an earlier attempt, stays). A path
+  // whose directory is gone or is no directory now (an earlier attempt
+  // replaced it) is already deleted; one behind a symlink is never touched.
   std::vector<const Op*> deletes = by_kind(OpKind::kDelete);
   std::sort(deletes.begin(), deletes.end(), [](const Op* a, const Op* b) { return a->path > b->path; });
   for (const Op* op : deletes) {
     std::string name;
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
-    if (!parent.ok() && parent.status().code() == base::Code::kNotFound) continue;
+    if (!parent.ok() && (parent.status().code() == base::Code::kNotFound ||
+                         parent.status().code() == base::Code::kPermissionDenied)) {
+      continue;
+    }
     if (!parent.ok()) return parent.status().WithContext(root);
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
     if (!st.ok()) return st.status().WithContext(Where(root, op->path));
