@@ -61,7 +61,10 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   auto controller = agent.Controller();
   CHECK(controller->hello().role == "standby");
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
-  CHECK(controller->hello().capabilities.size() == 7);
+  CHECK(controller->hello().capabilities ==
+        std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
+                                 "Shutdown", "Scan", "RestoreBegin", "Signature", "StageFile",
+                                 "Change", "RestoreCommit", "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
   CHECK_FALSE(info->at("hostname").get<std::string>().empty());

@@ -57,12 +57,19 @@ TEST_CASE("session: the primary role refuses every writing operation", "[session
   Operations ops(Config(Role::kPrimary), {});
   Session session(ops);
   REQUIRE_FALSE(session.Handle(Hello(1)).close);
-  SessionReply r = session.Handle(Request(2, "Shutdown"));
-  CHECK_FALSE(r.close);
-  CHECK(r.reply.type == "Error");
-  CHECK(r.reply.id == 2);
-  std::vector<std::string> caps = ops.Capabilities();
-  CHECK(std::find(caps.begin(), caps.end(), "Shutdown") == caps.end());
+  uint64_t id = 2;
+  for (const char* type :
+       {"Shutdown", "RestoreBegin", "Signature", "StageFile", "Change", "RestoreCommit",
+        "RestoreAbort"}) {
+    INFO(type);
+    SessionReply r = session.Handle(Request(id, type, {{"root", "/srv/www"}}));
+    CHECK(r.reply.type == "Error");
+    CHECK(r.reply.id == id++);
+    CHECK(r.refusal.ends_with("refused: this agent has the primary role, which never writes or "
+                              "shuts down"));
+    std::vector<std::string> caps = ops.Capabilities();
+    CHECK(std::find(caps.begin(), caps.end(), type) == caps.end());
+  }
 }
 
 TEST_CASE("session: a RunCommand without a name is a clear error", "[session]") {
