@@ -24,8 +24,14 @@ struct RestoreArgs {
   bool json = false;
 };
 
+int64_t NowMs() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
 std::string Age(int64_t newest_ns) {
-  const int64_t now_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  const int64_t now_ms = NowMs();
   const int64_t age_ms = now_ms - newest_ns / 1'000'000;
   return age_ms < 0 ? "in the future" : base::FormatDuration(base::Duration(age_ms)) + " old";
 }
@@ -51,7 +57,8 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
     fmt::print("  drift   not checked: the agent has no hash cache from a previous restore\n");
   } else {
     fmt::print("  drift   {} file(s) changed on the standby since the last restore{}\n",
-               r.drift.size(), r.drift.empty() ? "" : " (overwritten now):");
+               r.drift.size(),
+               r.drift.empty() ? "" : applied ? " (overwritten now):" : " (a restore overwrites them):");
     for (const std::string& p : r.drift) fmt::print("            {}\n", p);
   }
   if (applied) {
@@ -130,7 +137,7 @@ store::RestoreStatsRecord StatsOf(const std::string& standby, const restore::Res
   s.commit_ms = r.commit_ms;
   s.source_digest = r.source_digest;
   s.target_digest = r.target_digest;
-  s.at_wall_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  s.at_wall_ms = NowMs();
   return s;
 }
 
