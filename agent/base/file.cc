@@ -30,7 +30,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, unsig
   fd.Reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(path, errno);
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid() || ::fsync(dir_fd.get()) != 0) {
     return Status::FromErrno(fmt::format("fsync {}", dir), errno);

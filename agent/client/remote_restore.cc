@@ -59,8 +59,8 @@ base::Result<std::string> RemoteRestore::Signature(std::string_view path) {
 
 base::Status RemoteRestore::StartFile(const StageHeader& h) {
   SB_RETURN_IF_ERROR(Reap(kWindow - 1));
-  nlohmann::json body = {{"path", h.path},     {"delta", h.delta},      {"size", h.size},
-                         {"sha256", h.sha256}, {"mode", h.mode},        {"mtime_ns", h.mtime_ns}};
+  nlohmann::json body = {{"path", h.path},     {"delta", h.delta}, {"size", h.size},
+                         {"sha256", h.sha256}, {"mode", h.mode},   {"mtime_ns", h.mtime_ns}};
   if (h.uid) body["uid"] = *h.uid;
   if (h.gid) body["gid"] = *h.gid;
   base::Result<uint64_t> id = agent_->Send(proto::type::kStageFile, std::move(body));
@@ -89,7 +89,8 @@ base::Status RemoteRestore::AddChange(nlohmann::json change) {
 base::Status RemoteRestore::Flush() {
   if (changes_.empty()) return base::Status::Ok();
   SB_RETURN_IF_ERROR(Reap(kWindow - 1));
-  base::Result<uint64_t> id = agent_->Send(proto::type::kChange, {{"changes", std::move(changes_)}});
+  base::Result<uint64_t> id =
+      agent_->Send(proto::type::kChange, {{"changes", std::move(changes_)}});
   changes_ = nlohmann::json::array();
   return id.status();
 }

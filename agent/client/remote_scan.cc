@@ -7,8 +7,7 @@
 namespace sb::client {
 
 base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
-                                                          const std::string& root,
-                                                          ScanInfo* info) {
+                                                          const std::string& root, ScanInfo* info) {
   base::Result<uint64_t> id = agent.Send(proto::type::kScan, {{"root", root}});
   if (!id.ok()) return id.status();
   std::vector<sync::ManifestEntry> entries;

@@ -45,7 +45,7 @@ struct AgentConfig {
   // Standby only: where interrupted restores are registered (so a restart
   // finds them) and the per-target hash caches live.
   std::string state_dir = "/var/lib/standby-agent";
-  std::vector<std::string> shutdown;    // standby only: argv
+  std::vector<std::string> shutdown;  // standby only: argv
   base::Duration shutdown_timeout{60'000};
   std::map<std::string, AllowedCommand> commands;
   AgentLimits limits;

@@ -223,8 +223,7 @@ void AgentServer::Serve(int fd) {
     }
     if (frame->kind != proto::FrameKind::kMessage) {
       spdlog::warn(
-          "closing connection from {}: a data chunk that belongs to no request in progress",
-          peer);
+          "closing connection from {}: a data chunk that belongs to no request in progress", peer);
       return;
     }
     base::Result<proto::Message> request = proto::DecodeMessage(frame->payload);

@@ -45,9 +45,9 @@ std::vector<std::string> Operations::Capabilities() const {
   if (config_.role == Role::kStandby) {
     caps.emplace_back(proto::type::kShutdown);
     caps.emplace_back(proto::type::kScan);
-    for (std::string_view t : {proto::type::kRestoreBegin, proto::type::kSignature,
-                               proto::type::kStageFile, proto::type::kChange,
-                               proto::type::kRestoreCommit, proto::type::kRestoreAbort}) {
+    for (std::string_view t :
+         {proto::type::kRestoreBegin, proto::type::kSignature, proto::type::kStageFile,
+          proto::type::kChange, proto::type::kRestoreCommit, proto::type::kRestoreAbort}) {
       caps.emplace_back(t);
     }
   }

@@ -111,9 +111,9 @@ proto::Message RestoreHandler::Begin(const proto::Message& request) {
   Status allowed = sync::CheckUnderRoots(*root, config_.data_roots);
   if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
   if (restore_ != nullptr) {
-    return proto::ErrorReply(request.id, Status::FailedPrecondition(fmt::format(
-                                             "a restore of {} is already open on this connection",
-                                             restore_->root())));
+    return proto::ErrorReply(
+        request.id, Status::FailedPrecondition(fmt::format(
+                        "a restore of {} is already open on this connection", restore_->root())));
   }
   std::string recovered;
   base::Result<std::unique_ptr<sync::StagedRestore>> r =

@@ -42,7 +42,9 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
   base::Result<std::string> bytes = base::ReadFile(path, kMaxCacheBytes);
   if (!bytes.ok()) return bytes.status();
   nlohmann::json j = nlohmann::json::from_cbor(*bytes, true, false);
-  auto bad = [&] { return base::Status::Corruption(fmt::format("{}: malformed hash cache", path)); };
+  auto bad = [&] {
+    return base::Status::Corruption(fmt::format("{}: malformed hash cache", path));
+  };
   if (j.is_discarded() || !j.is_object() || j.value("version", 0) != kVersion) return bad();
   auto list = j.find("entries");
   if (list == j.end() || !list->is_array()) return bad();

@@ -14,9 +14,9 @@ nlohmann::json EncodeEntry(const ManifestEntry& e) {
 }
 
 base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
-  if (!j.is_array() || (j.size() != 7 && j.size() != 8) || (j.size() == 8 && !j[7].is_string()) || !j[0].is_string() || !j[1].is_number_unsigned() ||
-      !j[2].is_number_integer() || !j[3].is_number_unsigned() || !j[4].is_string() ||
-      !j[5].is_string() || !j[6].is_string()) {
+  if (!j.is_array() || (j.size() != 7 && j.size() != 8) || (j.size() == 8 && !j[7].is_string()) ||
+      !j[0].is_string() || !j[1].is_number_unsigned() || !j[2].is_number_integer() ||
+      !j[3].is_number_unsigned() || !j[4].is_string() || !j[5].is_string() || !j[6].is_string()) {
     return base::Status::Invalid("malformed manifest entry");
   }
   ManifestEntry e;

@@ -14,8 +14,8 @@
 #include <mutex>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/sync/beneath.h"
 #include "agent/sync/hash_cache.h"
@@ -32,8 +32,8 @@ enum class OpKind : int { kDelete = 0, kMkdir = 1, kPut = 2, kLink = 3, kMeta = 
 struct StagedRestore::Op {
   OpKind kind = OpKind::kMeta;
   std::string path;
-  std::string staged;   // kPut: the name in the staging directory
-  std::string link_to;  // kLink
+  std::string staged;               // kPut: the name in the staging directory
+  std::string link_to;              // kLink
   NodeType type = NodeType::kFile;  // kDelete: what is deleted; kPut: what is put
   FileMeta meta;
   std::string sha256;  // kPut files
@@ -59,8 +59,7 @@ struct ActiveRoot {
         return a == b || (a.starts_with(b) && a[b.size()] == '/');
       };
       if (below(root, r) || below(r, root)) {
-        return Status::FailedPrecondition(
-            fmt::format("a restore of {} is already in progress", r));
+        return Status::FailedPrecondition(fmt::format("a restore of {} is already in progress", r));
       }
     }
     active_roots.insert(root);
@@ -161,7 +160,8 @@ base::Result<StagedRestore::Op> DecodeOp(const nlohmann::json& j) {
   }
   if (!CheckRestorePath(op.path).ok() ||
       (op.kind == OpKind::kLink && !CheckRestorePath(op.link_to).ok()) ||
-      (op.kind == OpKind::kPut && (op.staged.empty() || op.staged.find('/') != std::string::npos))) {
+      (op.kind == OpKind::kPut &&
+       (op.staged.empty() || op.staged.find('/') != std::string::npos))) {
     return Status::Corruption(fmt::format("journal entry with a bad path \"{}\"", op.path));
   }
   return op;
@@ -196,7 +196,8 @@ Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
   // whose directory is gone or is no directory now (an earlier attempt
   // replaced it) is already deleted; one behind a symlink is never touched.
   std::vector<const Op*> deletes = by_kind(OpKind::kDelete);
-  std::sort(deletes.begin(), deletes.end(), [](const Op* a, const Op* b) { return a->path > b->path; });
+  std::sort(deletes.begin(), deletes.end(),
+            [](const Op* a, const Op* b) { return a->path > b->path; });
   for (const Op* op : deletes) {
     std::string name;
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
@@ -381,8 +382,7 @@ base::Result<std::string> Recover(const std::string& root, int root_fd,
 }
 
 base::Status Register(const std::string& registration, const std::string& root) {
-  SB_RETURN_IF_ERROR(
-      base::MakeDirectories(registration.substr(0, registration.rfind('/')), 0700));
+  SB_RETURN_IF_ERROR(base::MakeDirectories(registration.substr(0, registration.rfind('/')), 0700));
   return base::WriteFileAtomically(registration, root, 0600);
 }
 
@@ -511,15 +511,15 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   }
   const std::string got = sha.HexDigest();
   if (got != sha256) {
-    return Status::Corruption(fmt::format(
-        "{}: staged content does not match the source (SHA-256 {}, the source's {})", where, got,
-        sha256));
+    return Status::Corruption(
+        fmt::format("{}: staged content does not match the source (SHA-256 {}, the source's {})",
+                    where, got, sha256));
   }
   SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
   out.Reset();
   CrashPoint();
-  ops_.push_back({OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta,
-                  std::string(sha256)});
+  ops_.push_back(
+      {OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta, std::string(sha256)});
   return Status::Ok();
 }
 
@@ -579,7 +579,8 @@ Status StagedRestore::Validate() const {
   }
   auto is_deleted = [&](std::string_view p) {  // p or one of its ancestors
     if (deleted.count(p) > 0) return true;
-    for (size_t slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1)) {
+    for (size_t slash = p.find('/'); slash != std::string_view::npos;
+         slash = p.find('/', slash + 1)) {
       if (deleted.count(p.substr(0, slash)) > 0) return true;
     }
     return false;
@@ -655,7 +656,8 @@ base::Result<CommitResult> StagedRestore::Commit() {
                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return Status::FromErrno(journal_where, errno);
     SB_RETURN_IF_ERROR(
-        FdSink(fd.get())(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+        FdSink(fd.get())(
+            std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
             .WithContext(journal_where));
     if (::fsync(fd.get()) != 0) return Status::FromErrno(journal_where, errno);
   }
@@ -692,8 +694,8 @@ base::Result<CommitResult> StagedRestore::Commit() {
   Status saved = fresh.Save(cache_path);
   if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
   CrashPoint();
-  SB_RETURN_IF_ERROR(RemoveStaging(root_, root_fd_.get(), stage_fd_.get(),
-                                   RegistrationPath(state_dir_, root_)));
+  SB_RETURN_IF_ERROR(
+      RemoveStaging(root_, root_fd_.get(), stage_fd_.get(), RegistrationPath(state_dir_, root_)));
   return result;
 }
 

@@ -49,9 +49,9 @@ struct FileMeta {
 };
 
 struct CommitResult {
-  size_t changes = 0;      // journaled changes applied
-  size_t entries = 0;      // entries in the target afterwards
-  std::string digest;      // ManifestDigest of the target afterwards
+  size_t changes = 0;         // journaled changes applied
+  size_t entries = 0;         // entries in the target afterwards
+  std::string digest;         // ManifestDigest of the target afterwards
   uint64_t hashed_bytes = 0;  // bytes read to compute it (the rest from the hash cache)
 };
 

@@ -23,7 +23,7 @@ struct ScanOptions {
   // With hash_files: hashes reused when their key matches; a file whose
   // fresh hash differs from its cached one gets previous_sha256.
   const HashCache* cache = nullptr;
-  HashCache* record = nullptr;  // receives every file's hash and key
+  HashCache* record = nullptr;       // receives every file's hash and key
   uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
   int max_depth = 256;
   size_t max_entries = 10'000'000;

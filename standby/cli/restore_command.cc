@@ -58,7 +58,9 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
   } else {
     fmt::print("  drift   {} file(s) changed on the standby since the last restore{}\n",
                r.drift.size(),
-               r.drift.empty() ? "" : applied ? " (overwritten now):" : " (a restore overwrites them):");
+               r.drift.empty() ? ""
+               : applied       ? " (overwritten now):"
+                               : " (a restore overwrites them):");
     for (const std::string& p : r.drift) fmt::print("            {}\n", p);
   }
   if (applied) {

@@ -200,7 +200,8 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   for (const PlannedEntry& p : report.plan.entries) {
     if (p.action != Action::kDelete) continue;
     const char type = static_cast<char>(target_types.at(p.path));
-    Status s = remote->AddChange({{"op", "delete"}, {"path", p.path}, {"type", std::string(1, type)}});
+    Status s =
+        remote->AddChange({{"op", "delete"}, {"path", p.path}, {"type", std::string(1, type)}});
     if (!s.ok()) return fail(s);
   }
   {

@@ -40,12 +40,12 @@ struct RestoreReport {
   size_t source_entries = 0;
   size_t target_entries = 0;  // before the restore
   Plan plan;
-  std::string recovered;            // how an interrupted earlier restore was recovered
-  std::vector<std::string> drift;   // changed on the standby since the last restore
-  bool hash_cache_used = false;     // false: drift could not be checked
-  uint64_t literal_bytes = 0;       // file bytes sent as they are
-  uint64_t matched_bytes = 0;       // file bytes the agent copied from its old files
-  uint64_t wire_bytes = 0;          // data chunk bytes both ways (deltas, files, signatures)
+  std::string recovered;           // how an interrupted earlier restore was recovered
+  std::vector<std::string> drift;  // changed on the standby since the last restore
+  bool hash_cache_used = false;    // false: drift could not be checked
+  uint64_t literal_bytes = 0;      // file bytes sent as they are
+  uint64_t matched_bytes = 0;      // file bytes the agent copied from its old files
+  uint64_t wire_bytes = 0;         // data chunk bytes both ways (deltas, files, signatures)
   int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
   std::string source_digest;
   std::string target_digest;  // after the commit; empty for a dry run

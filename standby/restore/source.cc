@@ -165,9 +165,9 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
     // device and inode is one.
     std::string disk_link;
     if (disk && archive_entry_filetype(ae) == AE_IFREG && archive_entry_nlink(ae) > 1) {
-      auto [it, first] = disk_inodes_.try_emplace(
-          {static_cast<uint64_t>(archive_entry_dev(ae)), static_cast<uint64_t>(archive_entry_ino64(ae))},
-          e->path);
+      auto [it, first] = disk_inodes_.try_emplace({static_cast<uint64_t>(archive_entry_dev(ae)),
+                                                   static_cast<uint64_t>(archive_entry_ino64(ae))},
+                                                  e->path);
       if (!first) disk_link = it->second;
     }
     if (const char* hard = archive_entry_hardlink(ae); hard != nullptr && !disk) {

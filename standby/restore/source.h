@@ -74,8 +74,8 @@ class SourceReader {
 
   ResolvedSource source_;
   archive* a_;
-  std::set<std::string, std::less<>> seen_;      // every path so far
-  std::set<std::string, std::less<>> symlinks_;  // symlink paths so far
+  std::set<std::string, std::less<>> seen_;                           // every path so far
+  std::set<std::string, std::less<>> symlinks_;                       // symlink paths so far
   std::map<std::pair<uint64_t, uint64_t>, std::string> disk_inodes_;  // (dev, inode) -> path
   int64_t newest_mtime_ns_ = 0;
 };

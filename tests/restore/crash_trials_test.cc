@@ -30,7 +30,8 @@ using sb::testing::TestPki;
 constexpr int kTrials = 60;
 constexpr auto kTimeBudget = std::chrono::minutes(8);
 
-TEST_CASE("restore: SIGKILL anywhere in a restore leaves the old or the new state", "[restore][crash]") {
+TEST_CASE("restore: SIGKILL anywhere in a restore leaves the old or the new state",
+          "[restore][crash]") {
   TestPki pki;
   TempDir dir;
   sb::testing::MakeOldTree(dir);
@@ -44,18 +45,17 @@ TEST_CASE("restore: SIGKILL anywhere in a restore leaves the old or the new stat
   const std::string target = dir.Sub("target");
   const int port = sb::testing::FreePort();
   const std::string agent_config = dir.Write(
-      "agent.toml", "listen = \"127.0.0.1:" + std::to_string(port) +
-                        "\"\nrole = \"standby\"\ndata_roots = [\"" + target +
-                        "\"]\nstate_dir = \"" + dir.Sub("agent-state") +
-                        "\"\nshutdown = [\"true\"]\n[tls]\nca = \"" + pki.standby_agent.ca +
-                        "\"\ncert = \"" + pki.standby_agent.cert + "\"\nkey = \"" +
-                        pki.standby_agent.key + "\"\n");
+      "agent.toml",
+      "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nrole = \"standby\"\ndata_roots = [\"" +
+          target + "\"]\nstate_dir = \"" + dir.Sub("agent-state") +
+          "\"\nshutdown = [\"true\"]\n[tls]\nca = \"" + pki.standby_agent.ca + "\"\ncert = \"" +
+          pki.standby_agent.cert + "\"\nkey = \"" + pki.standby_agent.key + "\"\n");
   const std::string config = dir.Write(
       "standbyctl.toml",
       "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
           pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
-          pki.controller.key + "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
-          std::to_string(port) +
+          pki.controller.key +
+          "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" + std::to_string(port) +
           "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
           "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
           dir.Sub("src") + "\"\ntarget = \"" + target + "\"\n");

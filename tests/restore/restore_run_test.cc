@@ -24,9 +24,9 @@ namespace {
 using sb::testing::DescribeTree;
 using sb::testing::MakeNewTree;
 using sb::testing::MakeOldTree;
-using sb::testing::Sh;
 using sb::testing::RunOrFail;
 using sb::testing::RunStandbyctl;
+using sb::testing::Sh;
 using sb::testing::TempDir;
 using sb::testing::TestAgent;
 using sb::testing::TestPki;
@@ -65,9 +65,10 @@ struct Rig {
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
-TEST_CASE("restore: the target ends as rsync -aH --delete leaves it, from a directory and from "
-          "each archive format",
-          "[restore][e2e]") {
+TEST_CASE(
+    "restore: the target ends as rsync -aH --delete leaves it, from a directory and from "
+    "each archive format",
+    "[restore][e2e]") {
   Rig rig;
   const TempDir& dir = rig.dir;
   MakeOldTree(dir);
@@ -131,7 +132,7 @@ TEST_CASE("restore: the target ends as rsync -aH --delete leaves it, from a dire
   REQUIRE(sqlite3_step(q) == SQLITE_ROW);
   CHECK(sqlite3_column_int(q, 0) == 10);
   CHECK(sqlite3_column_int(q, 1) == 10);
-  CHECK(sqlite3_column_int(q, 2) == 5);   // the first restore of each source
+  CHECK(sqlite3_column_int(q, 2) == 5);  // the first restore of each source
   // logs/ with a.log and b.log, f3, f4, and the four old entries of type changes
   CHECK(sqlite3_column_int(q, 3) == 5 * 9);
   sqlite3_finalize(q);
@@ -271,9 +272,12 @@ TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
     h.delta = delta;
     h.size = size;
     h.sha256 = sha;
-    base::Result<uint64_t> id = agent->Send(
-        proto::type::kStageFile, {{"path", h.path}, {"delta", h.delta}, {"size", h.size},
-                                  {"sha256", h.sha256}, {"mode", 0644}, {"mtime_ns", 0}});
+    base::Result<uint64_t> id = agent->Send(proto::type::kStageFile, {{"path", h.path},
+                                                                      {"delta", h.delta},
+                                                                      {"size", h.size},
+                                                                      {"sha256", h.sha256},
+                                                                      {"mode", 0644},
+                                                                      {"mtime_ns", 0}});
     REQUIRE(id.ok());
     REQUIRE(agent->SendChunk(*id, data).ok());
     REQUIRE(agent->SendChunk(*id, {}).ok());
@@ -303,8 +307,9 @@ TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
   CHECK(stage("file.txt", "not a librsync delta", evil_sha, true)
             .starts_with(rig.target + "/file.txt: patch: "));
   CHECK(stage("escape/secret", "evil\n", evil_sha, true) ==
-        rig.target + ": escape/secret: a symlink is on the way (a restore never writes through "
-                     "one)");
+        rig.target +
+            ": escape/secret: a symlink is on the way (a restore never writes through "
+            "one)");
   CHECK(change({{"op", "delete"}, {"path", "escape/.."}, {"type", "d"}}) ==
         "Change delete: \"escape/..\": path climbs out with \"..\"");
   CHECK(change({{"op", "link"}, {"path", "passwd"}, {"to", "/etc/passwd"}}) ==

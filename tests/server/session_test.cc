@@ -58,15 +58,15 @@ TEST_CASE("session: the primary role refuses every writing operation", "[session
   Session session(ops);
   REQUIRE_FALSE(session.Handle(Hello(1)).close);
   uint64_t id = 2;
-  for (const char* type :
-       {"Shutdown", "RestoreBegin", "Signature", "StageFile", "Change", "RestoreCommit",
-        "RestoreAbort"}) {
+  for (const char* type : {"Shutdown", "RestoreBegin", "Signature", "StageFile", "Change",
+                           "RestoreCommit", "RestoreAbort"}) {
     INFO(type);
     SessionReply r = session.Handle(Request(id, type, {{"root", "/srv/www"}}));
     CHECK(r.reply.type == "Error");
     CHECK(r.reply.id == id++);
-    CHECK(r.refusal.ends_with("refused: this agent has the primary role, which never writes or "
-                              "shuts down"));
+    CHECK(
+        r.refusal.ends_with("refused: this agent has the primary role, which never writes or "
+                            "shuts down"));
     std::vector<std::string> caps = ops.Capabilities();
     CHECK(std::find(caps.begin(), caps.end(), type) == caps.end());
   }

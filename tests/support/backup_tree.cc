@@ -63,9 +63,9 @@ void MakeOldTree(const TempDir& dir) {
 void MakeNewTree(const TempDir& dir) {
   RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("src") + "/"});
   Sh("cd " + dir.Sub("src") +
-     " && printf '<h1>v2</h1>\\n' > www/index.html"     // small edit (whole)
+     " && printf '<h1>v2</h1>\\n' > www/index.html"  // small edit (whole)
      " && printf 'X' | dd of=db/data.bin bs=1 seek=150000 conv=notrunc status=none"  // delta
-     " && rm -r logs"                                    // a directory with contents
+     " && rm -r logs"  // a directory with contents
      " && rm becomes-dir && mkdir becomes-dir && echo in > becomes-dir/x"
      " && rm -r becomes-file && echo was-dir > becomes-file"
      " && rm becomes-link && ln -s www becomes-link"

@@ -46,8 +46,8 @@ std::vector<std::string> DescribeTree(const std::string& root, const TreeOptions
     } else {
       what = "special";
     }
-    std::string line = fmt::format("{} {} mode {:04o}", rel, what,
-                                   S_ISLNK(st.st_mode) ? 0 : st.st_mode & 07777);
+    std::string line =
+        fmt::format("{} {} mode {:04o}", rel, what, S_ISLNK(st.st_mode) ? 0 : st.st_mode & 07777);
     if (options.mtimes) {
       line += fmt::format(" mtime {}.{:09}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     }
@@ -57,8 +57,7 @@ std::vector<std::string> DescribeTree(const std::string& root, const TreeOptions
   return lines;
 }
 
-std::string TreeDifference(const std::string& a, const std::string& b,
-                           const TreeOptions& options) {
+std::string TreeDifference(const std::string& a, const std::string& b, const TreeOptions& options) {
   std::vector<std::string> la = DescribeTree(a, options), lb = DescribeTree(b, options);
   std::vector<std::string> only_a, only_b;
   std::set_difference(la.begin(), la.end(), lb.begin(), lb.end(), std::back_inserter(only_a));
