@@ -96,8 +96,12 @@ base::Status RemoteRestore::Flush() {
 }
 
 base::Result<CommitReply> RemoteRestore::Commit() {
-  SB_RETURN_IF_ERROR(Flush());
-  SB_RETURN_IF_ERROR(Reap(0));
+  base::Status pending = Flush();
+  if (pending.ok()) pending = Reap(0);
+  if (!pending.ok()) {  // a file or change was refused: nothing is committed
+    Abort();
+    return pending;
+  }
   base::Result<nlohmann::json> r = agent_->Call(proto::type::kRestoreCommit, {});
   if (!r.ok()) return r.status();
   CommitReply out;
@@ -113,7 +117,11 @@ base::Result<CommitReply> RemoteRestore::Commit() {
 }
 
 void RemoteRestore::Abort() {
-  if (!Reap(0).ok()) return;
+  // Every reply still due first (errors included: one has already failed
+  // the restore), so the Abort's reply is the next one.
+  while (agent_->in_flight() > 0) {
+    if (!agent_->Receive().ok()) return;  // the connection is gone: the agent discards
+  }
   (void)agent_->Call(proto::type::kRestoreAbort, {});
 }
 

@@ -52,6 +52,8 @@ class RemoteRestore {
   // One change of the Change message (see docs/protocol.md); sent in batches.
   base::Status AddChange(nlohmann::json change);
 
+  // Commits, after every earlier reply; when one of them is an error, aborts
+  // instead and returns it.
   base::Result<CommitReply> Commit();
   // Tells the agent to drop the staging (best effort: closing the
   // connection does the same).

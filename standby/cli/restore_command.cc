@@ -178,6 +178,9 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.source = mapping.source;
     spec.target = mapping.target;
     spec.dry_run = args.dry_run;
+    spec.owners.set_owners = mapping.set_owners;
+    spec.owners.uid_map = mapping.uid_map;
+    spec.owners.gid_map = mapping.gid_map;
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
     if (!r.ok()) {
       fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
@@ -226,6 +227,30 @@ std::optional<std::string> ReadUrl(TableReader& t, std::string_view key) {
   return url;
 }
 
+// A table of id -> id, both 0 to 2^32 - 2: { "1000" = 2001 }.
+void ReadIdMap(TableReader& t, std::string_view key, std::map<int64_t, int64_t>* map) {
+  const toml::node* node = t.Raw(key);
+  if (node == nullptr) return;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    t.ErrorAt(key, "must be a table of numeric ids, such as { \"1000\" = 2001 }");
+    return;
+  }
+  constexpr int64_t kMaxId = 4294967294;
+  for (const auto& [from, to] : *table) {
+    int64_t from_id = -1;
+    const std::string_view text = from.str();
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), from_id);
+    const std::optional<int64_t> to_id = to.value<int64_t>();
+    if (ec != std::errc() || end != text.data() + text.size() || from_id < 0 ||
+        from_id > kMaxId || !to_id || *to_id < 0 || *to_id > kMaxId) {
+      t.ErrorAt(key, fmt::format("\"{}\": ids must be numbers from 0 to {}", text, kMaxId));
+      continue;
+    }
+    (*map)[from_id] = *to_id;
+  }
+}
+
 void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping* m) {
   if (auto s = ReadPath(t, "source", Need::kRequired, config_path, true)) m->source = *s;
   if (auto target = ReadPath(t, "target", Need::kRequired, config_path, false)) {
@@ -245,6 +270,20 @@ void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping*
   }
   m->max_age = t.DurationValue("max_age", Duration(60'000));
   if (auto k = t.Size("keep_free", 0)) m->keep_free = *k;
+  if (auto o = t.String("owners")) {
+    if (*o == "numeric") {
+      m->set_owners = true;
+    } else if (*o == "none") {
+      m->set_owners = false;
+    } else {
+      t.ErrorAt("owners", fmt::format("unknown owners \"{}\" (use numeric or none)", *o));
+    }
+  }
+  ReadIdMap(t, "uid_map", &m->uid_map);
+  ReadIdMap(t, "gid_map", &m->gid_map);
+  if (!m->set_owners && (!m->uid_map.empty() || !m->gid_map.empty())) {
+    t.Error("uid_map and gid_map need owners = \"numeric\"");
+  }
   t.RejectUnknownKeys();
 }
 

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,11 @@ struct RestoreMapping {
   std::string canary;  // optional, relative to the source: a file holding its backup time
   std::optional<Duration> max_age;           // preflight fails when the source is older
   uint64_t keep_free = uint64_t{512} << 20;  // bytes left free on the target's filesystem
+  // Owners of restored entries (set only by an agent running as root):
+  // "numeric" keeps the source's ids, rewritten by the maps; "none" leaves
+  // them to the agent's user.
+  bool set_owners = true;
+  std::map<int64_t, int64_t> uid_map, gid_map;
 };
 
 enum class CheckKind { kHttp, kCommand };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,8 +24,19 @@ int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-nlohmann::json MetaJson(const SourceEntry& e) {
-  return {{"mode", e.mode}, {"mtime_ns", e.mtime_ns}, {"uid", e.uid}, {"gid", e.gid}};
+// The owner the target gets for a source's id, or nullopt to leave it.
+std::optional<uint32_t> MapId(const OwnerPolicy& policy, const std::map<int64_t, int64_t>& map,
+                              int64_t id) {
+  if (!policy.set_owners) return std::nullopt;
+  auto it = map.find(id);
+  return static_cast<uint32_t>(it == map.end() ? id : it->second);
+}
+
+nlohmann::json MetaJson(const SourceEntry& e, const OwnerPolicy& owners) {
+  nlohmann::json j = {{"mode", e.mode}, {"mtime_ns", e.mtime_ns}};
+  if (auto uid = MapId(owners, owners.uid_map, e.uid)) j["uid"] = *uid;
+  if (auto gid = MapId(owners, owners.gid_map, e.gid)) j["gid"] = *gid;
+  return j;
 }
 
 // The source's second pass: everything the plan says to send.
@@ -34,7 +46,9 @@ class Transfer {
            const std::vector<sync::ManifestEntry>& source, RestoreReport& report)
       : remote_(remote), report_(report) {
     for (const PlannedEntry& p : plan.entries) {
-      if (p.action != Action::kDelete) actions_[p.path] = p.action;
+      if (p.action == Action::kDelete) continue;
+      actions_[p.path] = p.action;
+      if (p.action != Action::kUnchanged) pending_.insert(p.path);
     }
     for (const sync::ManifestEntry& m : source) sha_[m.path] = m.sha256;
   }
@@ -46,8 +60,9 @@ class Transfer {
     for (;;) {
       base::Result<bool> more = reader.Next(&e);
       if (!more.ok()) return more.status();
-      if (!*more) return Status::Ok();
+      if (!*more) break;
       SB_RETURN_IF_ERROR(One(reader, e));
+      pending_.erase(e.path);
       ++done;
       if (Clock::now() - last_log > std::chrono::seconds(5)) {
         spdlog::info("restore {}: {} entries done, {} sent", report_.spec.target, done,
@@ -55,13 +70,21 @@ class Transfer {
         last_log = Clock::now();
       }
     }
+    // Read twice, the source must not have lost what the plan needs.
+    if (!pending_.empty()) {
+      return Status::FailedPrecondition(fmt::format(
+          "backup source {} changed while it was read: \"{}\"{} vanished",
+          reader.source().path, *pending_.begin(),
+          pending_.size() > 1 ? fmt::format(" and {} more", pending_.size() - 1) : ""));
+    }
+    return Status::Ok();
   }
 
  private:
   Status One(SourceReader& reader, const SourceEntry& e) {
     auto it = actions_.find(e.path);
     const Action action = it == actions_.end() ? Action::kUnchanged : it->second;
-    nlohmann::json change = MetaJson(e);
+    nlohmann::json change = MetaJson(e, report_.spec.owners);
     change["path"] = e.path;
     if (e.type == EntryType::kDirectory) {
       // Every directory, changed or not: its time is set after its contents.
@@ -99,8 +122,8 @@ class Transfer {
     h.sha256 = sha_.at(e.path);
     h.mode = e.mode;
     h.mtime_ns = e.mtime_ns;
-    h.uid = static_cast<uint32_t>(e.uid);
-    h.gid = static_cast<uint32_t>(e.gid);
+    h.uid = MapId(report_.spec.owners, report_.spec.owners.uid_map, e.uid);
+    h.gid = MapId(report_.spec.owners, report_.spec.owners.gid_map, e.gid);
     sync::ByteSource data = [&reader](char* buf, size_t n) { return reader.Read(buf, n); };
     if (!delta) {
       SB_RETURN_IF_ERROR(remote_.StartFile(h));
@@ -128,6 +151,7 @@ class Transfer {
   client::RemoteRestore& remote_;
   RestoreReport& report_;
   std::map<std::string, Action> actions_;
+  std::set<std::string> pending_;  // to be sent, not seen yet in the second pass
   std::map<std::string, std::string> sha_;
 };
 
@@ -194,6 +218,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
   if (spec.dry_run) return report;
+  if (spec.before_transfer) spec.before_transfer();
 
   // Transfer.
   start = Clock::now();

@@ -17,6 +17,8 @@
 #define STANDBY_RESTORE_RESTORE_RUN_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,11 +28,23 @@
 
 namespace sb::restore {
 
+// Who owns what the restore writes (applied only where the agent runs as
+// root). By default the source's numeric ids, as `rsync --numeric-ids`;
+// the maps rewrite ids that differ on the standby.
+struct OwnerPolicy {
+  bool set_owners = true;  // false: new entries belong to the agent's user
+  std::map<int64_t, int64_t> uid_map, gid_map;
+};
+
 struct RestoreSpec {
   std::string source;  // as configured: a directory, an archive, or a glob
   std::string target;  // absolute, on the standby
   bool dry_run = false;
   PlanOptions plan;
+  OwnerPolicy owners;
+  // Test seam: runs between the plan and the transfer (the source's two
+  // reads), so a test can change the source there.
+  std::function<void()> before_transfer;
 };
 
 struct RestoreReport {

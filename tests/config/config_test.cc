@@ -182,6 +182,19 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\nkeep_free = -1\n",
      "8:13: standby[0].restore[0].keep_free: size -1 is negative"},
+    {"unknown owners policy",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nowners = \"names\"\n",
+     "8:10: standby[0].restore[0].owners: unknown owners \"names\" (use numeric or none)"},
+    {"uid map with a name",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nuid_map = { www = 33 }\n",
+     "8:11: standby[0].restore[0].uid_map: \"www\": ids must be numbers from 0 to 4294967294"},
+    {"gid map that is not a table",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\ngid_map = 33\n",
+     "8:11: standby[0].restore[0].gid_map: must be a table of numeric ids, such as { \"1000\" = "
+     "2001 }"},
     {"unknown check kind",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
      "\"c\"\nkind = \"ping\"\n",
@@ -291,7 +304,7 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
       "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:9623\"\nusername = \"admin\"\n"
       "password_file = \"bmc.pass\"\ncipher_suite = 3\n"
       "[[standby.restore]]\nsource = \"/backups/web\"\ntarget = \"/srv/www/\"\n"
-      "keep_free = \"2GiB\"\n"
+      "keep_free = \"2GiB\"\nuid_map = { \"1000\" = 2001, \"0\" = 0 }\n"
       "[[schedule]]\nname = \"monthly\"\nstandby = \"web1-standby\"\ncron = \"@monthly\"\n",
       dir.Sub("standbyctl.toml"));
   REQUIRE(config.ok());
@@ -311,6 +324,9 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
   REQUIRE(s.restores.size() == 1);
   CHECK(s.restores[0].target == "/srv/www");
   CHECK(s.restores[0].keep_free == (uint64_t{2} << 30));
+  CHECK(s.restores[0].set_owners);
+  CHECK(s.restores[0].uid_map == std::map<int64_t, int64_t>{{0, 0}, {1000, 2001}});
+  CHECK(s.restores[0].gid_map.empty());
   REQUIRE(config->schedules.size() == 1);
   CHECK(config->schedules[0].timezone == "UTC");
   CHECK(config->schedules[0].grace == std::chrono::hours(24));

@@ -3,6 +3,7 @@
 // a full target filesystem; crafted messages straight to the agent.
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -13,6 +14,7 @@
 #include "agent/base/file.h"
 #include "agent/client/remote_restore.h"
 #include "agent/sync/manifest.h"
+#include "standby/restore/restore_run.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/backup_tree.h"
 #include "tests/support/standbyctl_runner.h"
@@ -200,6 +202,75 @@ with tarfile.open(sys.argv[1], "w") as t:
     CHECK(DescribeTree(rig.target) == before);
   }
   CHECK_FALSE(Exists("/etc/cron.d/evil"));
+}
+
+TEST_CASE("restore: a source that changes between its two reads fails the restore", "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+  const std::vector<std::string> before = DescribeTree(rig.target);
+  rig.dir.Write("src/www/index.html", "<h1>v2</h1>\n");
+  rig.dir.Write("src/new.txt", "new\n");
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+  RestoreSpec spec;
+  spec.source = rig.dir.Sub("src");
+  spec.target = rig.target;
+
+  SECTION("a file vanishes") {
+    spec.before_transfer = [&] { Sh("rm " + rig.dir.Sub("src/new.txt")); };
+    base::Result<RestoreReport> r = RunRestore(*agent, spec);
+    CHECK(r.status().message() == "backup source " + spec.source +
+                                      " changed while it was read: \"new.txt\" vanished");
+  }
+  SECTION("a file's content changes") {
+    spec.before_transfer = [&] { rig.dir.Write("src/www/index.html", "<h1>v3</h1>\n"); };
+    base::Result<RestoreReport> r = RunRestore(*agent, spec);
+    CHECK(r.status().message().starts_with(
+        "target " + rig.target + ": " + rig.target +
+        "/www/index.html: staged content does not match the source (SHA-256 "));
+  }
+  CHECK(DescribeTree(rig.target) == before);
+  CHECK_FALSE(Exists(rig.target + "/.standbyctl-staging"));
+  // The connection is still good for the next restore.
+  spec.before_transfer = nullptr;
+  base::Result<RestoreReport> again = RunRestore(*agent, spec);
+  INFO(again.status().message());
+  CHECK(again.ok());
+}
+
+TEST_CASE("restore: owners are the source's numeric ids, mapped, or left to the agent",
+          "[restore][e2e]") {
+  if (::geteuid() != 0) {
+    WARN("not run: setting owners needs root");
+    return;
+  }
+  Rig rig;
+  rig.dir.Write("src/a.txt", "a\n");
+  rig.dir.Write("src/b.txt", "b\n");
+  Sh("chown 1234:5678 " + rig.dir.Sub("src/a.txt") + " && chown 1000:1000 " +
+     rig.dir.Sub("src/b.txt"));
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+  RestoreSpec spec;
+  spec.source = rig.dir.Sub("src");
+  spec.target = rig.target;
+  auto owner = [&](const std::string& name) {
+    struct stat st;
+    REQUIRE(::lstat((rig.target + "/" + name).c_str(), &st) == 0);
+    return std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid);
+  };
+  SECTION("numeric, mapped") {
+    spec.owners.uid_map = {{1000, 2001}};
+    spec.owners.gid_map = {{1000, 2002}};
+    REQUIRE(RunRestore(*agent, spec).ok());
+    CHECK(owner("a.txt") == "1234:5678");
+    CHECK(owner("b.txt") == "2001:2002");
+  }
+  SECTION("none") {
+    spec.owners.set_owners = false;
+    REQUIRE(RunRestore(*agent, spec).ok());
+    CHECK(owner("a.txt") == "0:0");
+    CHECK(owner("b.txt") == "0:0");
+  }
 }
 
 // Unmounts when the test ends, however it ends.
