@@ -16,7 +16,9 @@ base::Result<RemoteRestore> RemoteRestore::Begin(AgentClient& agent, const std::
   base::Result<nlohmann::json> r = agent.Call(proto::type::kRestoreBegin, {{"root", root}});
   if (!r.ok()) return r.status();
   *recovered = r->value("recovered", std::string());
-  return RemoteRestore(agent);
+  RemoteRestore remote(agent);
+  remote.free_bytes_ = r->value("free_bytes", uint64_t{0});
+  return remote;
 }
 
 base::Status RemoteRestore::Reap(int keep) {

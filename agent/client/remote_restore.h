@@ -59,6 +59,8 @@ class RemoteRestore {
   // connection does the same).
   void Abort();
 
+  // Free bytes on the target's filesystem when the restore began.
+  uint64_t free_bytes() const { return free_bytes_; }
   uint64_t sent_data_bytes() const { return sent_; }
   uint64_t received_data_bytes() const { return received_; }
 
@@ -72,6 +74,7 @@ class RemoteRestore {
   nlohmann::json changes_ = nlohmann::json::array();
   uint64_t file_id_ = 0;
   uint64_t sent_ = 0, received_ = 0;
+  uint64_t free_bytes_ = 0;
 };
 
 }  // namespace sb::client

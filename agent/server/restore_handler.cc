@@ -1,5 +1,7 @@
 #include "agent/server/restore_handler.h"
 
+#include <sys/statvfs.h>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -122,7 +124,12 @@ proto::Message RestoreHandler::Begin(const proto::Message& request) {
   restore_ = std::move(*r);
   if (!recovered.empty()) spdlog::warn("interrupted restore of {} {}", *root, recovered);
   spdlog::info("restore of {} begins", *root);
-  return Reply(request, {{"recovered", recovered}});
+  struct statvfs fs{};
+  uint64_t free_bytes = 0;
+  if (::statvfs(root->c_str(), &fs) == 0) {
+    free_bytes = static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+  }
+  return Reply(request, {{"recovered", recovered}, {"free_bytes", free_bytes}});
 }
 
 proto::Message RestoreHandler::Signature(const proto::Message& request, ChunkIo& io) {

@@ -178,6 +178,7 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.source = mapping.source;
     spec.target = mapping.target;
     spec.dry_run = args.dry_run;
+    spec.keep_free = mapping.keep_free;
     spec.owners.set_owners = mapping.set_owners;
     spec.owners.uid_map = mapping.uid_map;
     spec.owners.gid_map = mapping.gid_map;

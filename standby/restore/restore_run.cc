@@ -218,6 +218,15 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
   if (spec.dry_run) return report;
+  const uint64_t staging = report.plan.Totals(Action::kNew).bytes +
+                           report.plan.Totals(Action::kWhole).bytes +
+                           report.plan.Totals(Action::kDelta).bytes;
+  if (remote->free_bytes() < staging + spec.keep_free) {
+    return fail(Status::FailedPrecondition(fmt::format(
+        "target {} has {} free; the restore stages {} and must leave keep_free = {}",
+        spec.target, base::FormatSize(remote->free_bytes()), base::FormatSize(staging),
+        base::FormatSize(spec.keep_free))));
+  }
   if (spec.before_transfer) spec.before_transfer();
 
   // Transfer.

@@ -42,6 +42,10 @@ struct RestoreSpec {
   bool dry_run = false;
   PlanOptions plan;
   OwnerPolicy owners;
+  // Bytes that must stay free on the target's filesystem: a restore whose
+  // staging (every new or changed file, whole) would eat into them is
+  // refused before anything is sent.
+  uint64_t keep_free = 0;
   // Test seam: runs between the plan and the transfer (the source's two
   // reads), so a test can change the source there.
   std::function<void()> before_transfer;

@@ -297,12 +297,29 @@ TEST_CASE("restore: a full target filesystem fails the restore and leaves the ta
   RunOrFail({"rsync", "-a", rig.dir.Sub("old") + "/", rig.target + "/"});
   const std::vector<std::string> before = DescribeTree(rig.target);
   rig.dir.Write("src/a.txt", "new a\n");
-  rig.dir.Write("src/big.bin", std::string(3 << 20, 'x'));
+  rig.dir.Write("src/big.bin", std::string(600 << 10, 'x'));
 
+  // The mapping's keep_free (512 MiB by default) refuses it before anything
+  // is sent.
   base::ProcessResult r = rig.Restore(rig.dir.Sub("src"));
   CHECK(r.exit_code == 1);
   INFO(r.err);
-  CHECK(r.err.find("big.bin: write: No space left on device") != std::string::npos);
+  CHECK(r.err.find("has 1016.0 KiB free; the restore stages 600.0 KiB and must leave keep_free "
+                   "= 512.0 MiB") != std::string::npos);
+  CHECK(DescribeTree(rig.target) == before);
+
+  // Without that margin, and with another writer filling the filesystem
+  // after the check, the disk fills while staging.
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+  RestoreSpec spec;
+  spec.source = rig.dir.Sub("src");
+  spec.target = rig.target;
+  spec.before_transfer = [&] {
+    Sh("dd if=/dev/zero of=" + small + "/filler bs=1k count=700 status=none");
+  };
+  base::Result<RestoreReport> full = RunRestore(*agent, spec);
+  INFO(full.status().message());
+  CHECK(full.status().message().ends_with("big.bin: write: No space left on device"));
   CHECK(DescribeTree(rig.target) == before);
   CHECK_FALSE(Exists(rig.target + "/.standbyctl-staging"));
 }
