@@ -124,7 +124,7 @@ proto::Message RestoreHandler::Begin(const proto::Message& request) {
   restore_ = std::move(*r);
   if (!recovered.empty()) spdlog::warn("interrupted restore of {} {}", *root, recovered);
   spdlog::info("restore of {} begins", *root);
-  struct statvfs fs{};
+  struct statvfs fs {};
   uint64_t free_bytes = 0;
   if (::statvfs(root->c_str(), &fs) == 0) {
     free_bytes = static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);

@@ -242,8 +242,8 @@ void ReadIdMap(TableReader& t, std::string_view key, std::map<int64_t, int64_t>*
     const std::string_view text = from.str();
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), from_id);
     const std::optional<int64_t> to_id = to.value<int64_t>();
-    if (ec != std::errc() || end != text.data() + text.size() || from_id < 0 ||
-        from_id > kMaxId || !to_id || *to_id < 0 || *to_id > kMaxId) {
+    if (ec != std::errc() || end != text.data() + text.size() || from_id < 0 || from_id > kMaxId ||
+        !to_id || *to_id < 0 || *to_id > kMaxId) {
       t.ErrorAt(key, fmt::format("\"{}\": ids must be numbers from 0 to {}", text, kMaxId));
       continue;
     }

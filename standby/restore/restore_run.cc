@@ -72,10 +72,10 @@ class Transfer {
     }
     // Read twice, the source must not have lost what the plan needs.
     if (!pending_.empty()) {
-      return Status::FailedPrecondition(fmt::format(
-          "backup source {} changed while it was read: \"{}\"{} vanished",
-          reader.source().path, *pending_.begin(),
-          pending_.size() > 1 ? fmt::format(" and {} more", pending_.size() - 1) : ""));
+      return Status::FailedPrecondition(
+          fmt::format("backup source {} changed while it was read: \"{}\"{} vanished",
+                      reader.source().path, *pending_.begin(),
+                      pending_.size() > 1 ? fmt::format(" and {} more", pending_.size() - 1) : ""));
     }
     return Status::Ok();
   }
@@ -222,10 +222,10 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
                            report.plan.Totals(Action::kWhole).bytes +
                            report.plan.Totals(Action::kDelta).bytes;
   if (remote->free_bytes() < staging + spec.keep_free) {
-    return fail(Status::FailedPrecondition(fmt::format(
-        "target {} has {} free; the restore stages {} and must leave keep_free = {}",
-        spec.target, base::FormatSize(remote->free_bytes()), base::FormatSize(staging),
-        base::FormatSize(spec.keep_free))));
+    return fail(Status::FailedPrecondition(
+        fmt::format("target {} has {} free; the restore stages {} and must leave keep_free = {}",
+                    spec.target, base::FormatSize(remote->free_bytes()), base::FormatSize(staging),
+                    base::FormatSize(spec.keep_free))));
   }
   if (spec.before_transfer) spec.before_transfer();
 

@@ -204,7 +204,8 @@ with tarfile.open(sys.argv[1], "w") as t:
   CHECK_FALSE(Exists("/etc/cron.d/evil"));
 }
 
-TEST_CASE("restore: a source that changes between its two reads fails the restore", "[restore][e2e]") {
+TEST_CASE("restore: a source that changes between its two reads fails the restore",
+          "[restore][e2e]") {
   Rig rig;
   MakeOldTree(rig.dir);
   RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
@@ -219,8 +220,8 @@ TEST_CASE("restore: a source that changes between its two reads fails the restor
   SECTION("a file vanishes") {
     spec.before_transfer = [&] { Sh("rm " + rig.dir.Sub("src/new.txt")); };
     base::Result<RestoreReport> r = RunRestore(*agent, spec);
-    CHECK(r.status().message() == "backup source " + spec.source +
-                                      " changed while it was read: \"new.txt\" vanished");
+    CHECK(r.status().message() ==
+          "backup source " + spec.source + " changed while it was read: \"new.txt\" vanished");
   }
   SECTION("a file's content changes") {
     spec.before_transfer = [&] { rig.dir.Write("src/www/index.html", "<h1>v3</h1>\n"); };
