@@ -102,7 +102,13 @@ base::Status AgentServer::Start() {
     base::Result<std::vector<std::string>> recovered =
         sync::StagedRestore::RecoverAll(config_.state_dir);
     if (!recovered.ok()) return recovered.status();
-    for (const std::string& line : *recovered) spdlog::warn("{}", line);
+    for (const std::string& line : *recovered) {
+      if (line.find("NOT recovered") != std::string::npos) {
+        spdlog::error("{}", line);
+      } else {
+        spdlog::warn("{}", line);
+      }
+    }
   }
   base::Result<int> fd = Listen(config_.listen, &port_);
   if (!fd.ok()) return fd.status();

@@ -713,10 +713,15 @@ base::Result<std::vector<std::string>> StagedRestore::RecoverAll(const std::stri
     if (n != "." && n != ".." && !n.ends_with(".tmp")) names.push_back(n);
   }
   ::closedir(d);
+  std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
     const std::string registration = dir + "/" + n;
     base::Result<std::string> root = base::ReadFile(registration, 8192);
-    if (!root.ok()) return root.status();
+    if (!root.ok() || root->empty() || root->front() != '/') {
+      lines.push_back(fmt::format("registration {} unreadable, ignored: {}", registration,
+                                  root.ok() ? "not an absolute path" : root.status().message()));
+      continue;
+    }
     base::Result<ActiveRoot> claim = ActiveRoot::Claim(*root);
     if (!claim.ok()) return claim.status();
     UniqueFd root_fd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -726,7 +731,13 @@ base::Result<std::vector<std::string>> StagedRestore::RecoverAll(const std::stri
       continue;
     }
     base::Result<std::string> r = Recover(*root, root_fd.get(), registration);
-    if (!r.ok()) return r.status().WithContext(fmt::format("recovering the restore of {}", *root));
+    if (!r.ok()) {
+      // Left as it is: a restore of this target fails with the same error
+      // until someone looks; the agent serves everything else.
+      lines.push_back(
+          fmt::format("interrupted restore of {} NOT recovered: {}", *root, r.status().message()));
+      continue;
+    }
     if (!r->empty()) lines.push_back(fmt::format("interrupted restore of {} {}", *root, *r));
   }
   return lines;

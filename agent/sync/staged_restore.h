@@ -88,7 +88,9 @@ class StagedRestore {
   base::Result<CommitResult> Commit();
 
   // At agent start: finishes or discards every restore an earlier run left
-  // registered under `state_dir`; one line for the log per target.
+  // registered under `state_dir`; one line for the log per target. A target
+  // that cannot be recovered (a corrupt journal, an I/O error) is left as it
+  // is and named in its line: a RestoreBegin of it fails the same way.
   static base::Result<std::vector<std::string>> RecoverAll(const std::string& state_dir);
 
   const std::string& root() const { return root_; }
