@@ -131,12 +131,17 @@ TlsStream::~TlsStream() { Close(); }
 // Records are collected by a BIO that appends them to outgoing_ and are sent
 // from there in large writes: a socket BIO makes one system call per 16 KiB
 // record, which on a VM costs more than the encryption.
+uint64_t TlsStream::bytes_received() const {
+  return ssl_ != nullptr ? BIO_number_read(SSL_get_rbio(ssl_)) : 0;
+}
+
 base::Status TlsStream::FlushOut(Deadline deadline) {
   size_t off = 0;
   while (off < outgoing_.size()) {
     ssize_t sent = ::send(fd_, outgoing_.data() + off, outgoing_.size() - off, MSG_NOSIGNAL);
     if (sent > 0) {
       off += static_cast<size_t>(sent);
+      bytes_sent_ += static_cast<uint64_t>(sent);
     } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!WaitFor(fd_, POLLOUT, deadline)) {
         outgoing_.erase(0, off);

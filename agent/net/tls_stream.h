@@ -54,6 +54,11 @@ class TlsStream {
   // Sends close_notify (best effort, bounded) and closes the socket.
   void Close();
 
+  // Bytes this connection has put on and taken off the socket (TLS records,
+  // handshake included): what travelled, not what the application sent.
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const;
+
   SSL* ssl() const { return ssl_; }
   const std::string& peer() const { return peer_; }  // "host:port"
 
@@ -68,6 +73,7 @@ class TlsStream {
   SSL* ssl_;
   std::string peer_;
   std::string outgoing_;  // encrypted records not yet sent; see FlushOut
+  uint64_t bytes_sent_ = 0;
 };
 
 // "host:port" of a connected socket's peer.

@@ -160,6 +160,7 @@ class Transfer {
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
   RestoreReport report;
   report.spec = spec;
+  const uint64_t wire_at_start = agent.channel().wire_bytes();
   base::Result<ResolvedSource> source = ResolveSource(spec.source);
   if (!source.ok()) return source.status();
   report.source = *source;
@@ -250,7 +251,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   // Commit, and the proof: the target's digest is the source's.
   start = Clock::now();
   base::Result<client::CommitReply> commit = remote->Commit();
-  report.wire_bytes = remote->sent_data_bytes() + remote->received_data_bytes();
+  report.wire_bytes = agent.channel().wire_bytes() - wire_at_start;
   if (!commit.ok()) return commit.status().WithContext(fmt::format("target {}", spec.target));
   report.commit_ms = MsSince(start);
   report.target_digest = commit->digest;
