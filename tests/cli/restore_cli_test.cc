@@ -44,15 +44,7 @@ TEST_CASE("cli: restore --dry-run plans a directory and an archive source", "[cl
 
   TestAgent agent(pki, agent::Role::kStandby, std::chrono::seconds(30), {dir.Sub("target")});
   auto config_for = [&](const std::string& source) {
-    return dir.Write(
-        "standbyctl.toml",
-        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
-            pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
-            pki.controller.key + "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
-            std::to_string(agent.port()) +
-            "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
-            "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
-            source + "\"\ntarget = \"" + dir.Sub("target") + "\"\n");
+    return sb::testing::WriteRestoreConfig(dir, pki, agent.port(), source, dir.Sub("target"));
   };
   for (const std::string& source : {dir.Sub("src"), dir.Sub("backup.tar.zst")}) {
     INFO(source);

@@ -50,15 +50,8 @@ TEST_CASE("restore: SIGKILL anywhere in a restore leaves the old or the new stat
           target + "\"]\nstate_dir = \"" + dir.Sub("agent-state") +
           "\"\nshutdown = [\"true\"]\n[tls]\nca = \"" + pki.standby_agent.ca + "\"\ncert = \"" +
           pki.standby_agent.cert + "\"\nkey = \"" + pki.standby_agent.key + "\"\n");
-  const std::string config = dir.Write(
-      "standbyctl.toml",
-      "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
-          pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
-          pki.controller.key +
-          "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" + std::to_string(port) +
-          "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
-          "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
-          dir.Sub("src") + "\"\ntarget = \"" + target + "\"\n");
+  const std::string config =
+      sb::testing::WriteRestoreConfig(dir, pki, port, dir.Sub("src"), target);
   auto start_agent = [&](const std::vector<std::string>& env) {
     std::vector<std::string> argv = {"/usr/bin/env"};
     argv.insert(argv.end(), env.begin(), env.end());

@@ -41,15 +41,7 @@ struct Rig {
         agent(pki, agent::Role::kStandby, std::chrono::seconds(30), {target}) {}
 
   std::string Config(const std::string& source) const {
-    return dir.Write(
-        "standbyctl.toml",
-        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
-            pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
-            pki.controller.key + "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
-            std::to_string(agent.port()) +
-            "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
-            "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
-            source + "\"\ntarget = \"" + target + "\"\n");
+    return sb::testing::WriteRestoreConfig(dir, pki, agent.port(), source, target);
   }
 
   base::ProcessResult Restore(const std::string& source, std::vector<std::string> extra = {}) {

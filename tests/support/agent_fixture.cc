@@ -69,4 +69,17 @@ std::unique_ptr<client::AgentClient> TestAgent::Controller() const {
   return std::move(*c);
 }
 
+std::string WriteRestoreConfig(const TempDir& dir, const TestPki& pki, int agent_port,
+                               const std::string& source, const std::string& target) {
+  return dir.Write(
+      "standbyctl.toml",
+      "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
+          pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
+          pki.controller.key + "\"\n[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
+          std::to_string(agent_port) +
+          "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
+          "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
+          source + "\"\ntarget = \"" + target + "\"\n");
+}
+
 }  // namespace sb::testing

@@ -47,6 +47,12 @@ class TestAgent {
   std::unique_ptr<agent::AgentServer> server_;
 };
 
+// Writes dir/standbyctl.toml: a controller with `pki`'s certificate and a
+// standby "web1-standby" whose agent listens on 127.0.0.1:`agent_port`, power
+// by commands that do nothing, and one restore mapping; returns its path.
+std::string WriteRestoreConfig(const TempDir& dir, const TestPki& pki, int agent_port,
+                               const std::string& source, const std::string& target);
+
 }  // namespace sb::testing
 
 #endif  // TESTS_SUPPORT_AGENT_FIXTURE_H_
