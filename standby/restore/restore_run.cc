@@ -1,5 +1,7 @@
 #include "standby/restore/restore_run.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -39,6 +41,52 @@ nlohmann::json MetaJson(const SourceEntry& e, const OwnerPolicy& owners) {
   return j;
 }
 
+// Progress of the transfer, after its first two seconds: on a terminal one
+// line redrawn on stderr (bytes of the source read of those to send, rate,
+// ETA); otherwise a log line every 5 seconds.
+class Progress {
+ public:
+  Progress(std::string target, uint64_t total)
+      : target_(std::move(target)), total_(total), tty_(::isatty(2) == 1) {}
+  ~Progress() {
+    if (drawn_) fmt::print(stderr, "\n");
+  }
+
+  void Update(uint64_t done) {
+    const Clock::time_point now = Clock::now();
+    const auto since_start = now - start_;
+    if (since_start < std::chrono::seconds(2) || now - last_ < (tty_ ? kTtyEvery : kLogEvery)) {
+      return;
+    }
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(since_start).count();
+    const double rate = static_cast<double>(done) / seconds;
+    const std::string eta = rate > 0 && done < total_
+                                ? base::FormatDuration(base::Duration(static_cast<int64_t>(
+                                      static_cast<double>(total_ - done) / rate * 1000)))
+                                : "-";
+    const std::string line =
+        fmt::format("transfer {}: {} of {}, {}/s, ETA {}", target_, base::FormatSize(done),
+                    base::FormatSize(total_), base::FormatSize(static_cast<uint64_t>(rate)), eta);
+    if (tty_) {
+      fmt::print(stderr, "\r{:<100}", line);
+      drawn_ = true;
+    } else {
+      spdlog::info("{}", line);
+    }
+  }
+
+ private:
+  static constexpr auto kTtyEvery = std::chrono::milliseconds(200);
+  static constexpr auto kLogEvery = std::chrono::seconds(5);
+  std::string target_;
+  uint64_t total_;
+  bool tty_;
+  bool drawn_ = false;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_ = start_;
+};
+
 // The source's second pass: everything the plan says to send.
 class Transfer {
  public:
@@ -53,22 +101,15 @@ class Transfer {
     for (const sync::ManifestEntry& m : source) sha_[m.path] = m.sha256;
   }
 
-  Status Run(SourceReader& reader) {
+  Status Run(SourceReader& reader, uint64_t total_bytes) {
     SourceEntry e;
-    Clock::time_point last_log = Clock::now();
-    size_t done = 0;
+    Progress progress(report_.spec.target, total_bytes);
     for (;;) {
       base::Result<bool> more = reader.Next(&e);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      SB_RETURN_IF_ERROR(One(reader, e));
+      SB_RETURN_IF_ERROR(One(reader, e, progress));
       pending_.erase(e.path);
-      ++done;
-      if (Clock::now() - last_log > std::chrono::seconds(5)) {
-        spdlog::info("restore {}: {} entries done, {} sent", report_.spec.target, done,
-                     base::FormatSize(remote_.sent_data_bytes()));
-        last_log = Clock::now();
-      }
     }
     // Read twice, the source must not have lost what the plan needs.
     if (!pending_.empty()) {
@@ -81,7 +122,7 @@ class Transfer {
   }
 
  private:
-  Status One(SourceReader& reader, const SourceEntry& e) {
+  Status One(SourceReader& reader, const SourceEntry& e, Progress& progress) {
     auto it = actions_.find(e.path);
     const Action action = it == actions_.end() ? Action::kUnchanged : it->second;
     nlohmann::json change = MetaJson(e, report_.spec.owners);
@@ -109,12 +150,12 @@ class Transfer {
       case Action::kNew:
       case Action::kWhole:
       case Action::kDelta:
-        return SendFile(reader, e, action == Action::kDelta);
+        return SendFile(reader, e, action == Action::kDelta, progress);
     }
     return Status::Ok();
   }
 
-  Status SendFile(SourceReader& reader, const SourceEntry& e, bool delta) {
+  Status SendFile(SourceReader& reader, const SourceEntry& e, bool delta, Progress& progress) {
     client::StageHeader h;
     h.path = e.path;
     h.delta = delta;
@@ -124,7 +165,14 @@ class Transfer {
     h.mtime_ns = e.mtime_ns;
     h.uid = MapId(report_.spec.owners, report_.spec.owners.uid_map, e.uid);
     h.gid = MapId(report_.spec.owners, report_.spec.owners.gid_map, e.gid);
-    sync::ByteSource data = [&reader](char* buf, size_t n) { return reader.Read(buf, n); };
+    sync::ByteSource data = [&](char* buf, size_t n) -> base::Result<size_t> {
+      base::Result<size_t> got = reader.Read(buf, n);
+      if (got.ok()) {
+        read_ += *got;
+        progress.Update(read_);
+      }
+      return got;
+    };
     if (!delta) {
       SB_RETURN_IF_ERROR(remote_.StartFile(h));
       std::string buf(256 * 1024, '\0');
@@ -152,6 +200,7 @@ class Transfer {
   RestoreReport& report_;
   std::map<std::string, Action> actions_;
   std::set<std::string> pending_;  // to be sent, not seen yet in the second pass
+  uint64_t read_ = 0;              // bytes of the source's files to send, read so far
   std::map<std::string, std::string> sha_;
 };
 
@@ -243,7 +292,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
     base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
     if (!reader.ok()) return fail(reader.status());
     Transfer transfer(*remote, report.plan, wanted, report);
-    Status s = transfer.Run(**reader);
+    Status s = transfer.Run(**reader, staging);
     if (!s.ok()) return fail(s);
   }
   report.transfer_ms = MsSince(start);
