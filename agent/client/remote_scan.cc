@@ -8,16 +8,25 @@ namespace sb::client {
 
 base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
                                                           const std::string& root, ScanInfo* info) {
-  base::Result<uint64_t> id = agent.Send(proto::type::kScan, {{"root", root}});
+  base::Result<uint64_t> id = StartScan(agent, root);
   if (!id.ok()) return id.status();
+  return FinishScan(agent, *id, root, info);
+}
+
+base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root) {
+  return agent.Send(proto::type::kScan, {{"root", root}});
+}
+
+base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t scan_id,
+                                                          const std::string& root, ScanInfo* info) {
   std::vector<sync::ManifestEntry> entries;
   for (;;) {
     base::Result<proto::Message> part = agent.ReceivePart();
     if (!part.ok()) return part.status();
     if (part->type == proto::type::kError) return proto::StatusFromError(*part);
-    if (part->id != *id || part->type != proto::type::kScan) {
+    if (part->id != scan_id || part->type != proto::type::kScan) {
       return base::Status::Invalid(
-          fmt::format("agent answered {} #{} to Scan #{}", part->type, part->id, *id));
+          fmt::format("agent answered {} #{} to Scan #{}", part->type, part->id, scan_id));
     }
     auto list = part->body.find("entries");
     auto more = part->body.find("more");

@@ -22,6 +22,14 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
                                                           const std::string& root,
                                                           ScanInfo* info = nullptr);
 
+// The same in two halves, so the caller can work while the agent scans:
+// StartScan sends the request (returning its id), FinishScan reads the reply.
+// No other request may be sent between them.
+base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root);
+base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t id,
+                                                          const std::string& root,
+                                                          ScanInfo* info = nullptr);
+
 }  // namespace sb::client
 
 #endif  // AGENT_CLIENT_REMOTE_SCAN_H_

@@ -248,7 +248,9 @@ class Setup:
         agent_kb = vm_hwm_kb(self.agent.pid)
         self.stop_agent()
         report = json.loads(out)[0]
-        return {"wall": wall, "wire": report["bytes_wire"], "mem_kb": rss + agent_kb}
+        return {"wall": wall, "wire": report["bytes_wire"], "mem_kb": rss + agent_kb,
+                "steps": {k: report[k] for k in ("scan_ms", "plan_ms", "transfer_ms",
+                                                 "commit_ms")}}
 
     def rsync(self, start_state, source, extract_from=None):
         run(["rsync", "-aH", "--delete", start_state + "/", self.rsync_target + "/"])
@@ -327,6 +329,9 @@ def main():
             for name, r in (("ours", o), ("rsync", t)):
                 print(f"{w + ' ' + what[w]:<22} {name:<8} {r['wall']:>8.2f} "
                       f"{r['wire'] / MIB:>10.2f} {r['mem_kb'] / 1024:>9.1f}")
+            steps = {k: statistics.median(r["steps"][k] for r in ours) for k in ours[0]["steps"]}
+            print(f"{'':<22} {'ours':<8} " +
+                  ", ".join(f"{k[:-3]} {v / 1000:.2f} s" for k, v in steps.items()))
             ratio = {k: (o[k] / t[k] if t[k] else 0.0) for k in ("wall", "wire", "mem_kb")}
             print(f"{'':<22} {'ratio':<8} {ratio['wall']:>8.2f} {ratio['wire']:>10.2f} "
                   f"{ratio['mem_kb']:>9.2f}")

@@ -226,21 +226,31 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
     return s;
   };
 
-  // Scan: both sides' manifests.
+  // Scan: both sides' manifests, the agent's while this side reads the source.
   Clock::time_point start = Clock::now();
+  base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target);
+  if (!scan_id.ok()) return fail(scan_id.status());
   std::map<std::string, std::string> hardlinks;
   std::vector<sync::ManifestEntry> wanted;
+  Status source_read;
   {
     base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
-    if (!reader.ok()) return fail(reader.status());
-    base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(**reader, &hardlinks);
-    if (!m.ok()) return fail(m.status());
-    wanted = std::move(*m);
-    report.source_newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
+    if (!reader.ok()) {
+      source_read = reader.status();
+    } else {
+      base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(**reader, &hardlinks);
+      if (m.ok()) {
+        wanted = std::move(*m);
+        report.source_newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
+      } else {
+        source_read = m.status();
+      }
+    }
   }
   client::ScanInfo scan_info;
   base::Result<std::vector<sync::ManifestEntry>> have =
-      client::ScanRemote(agent, spec.target, &scan_info);
+      client::FinishScan(agent, *scan_id, spec.target, &scan_info);
+  if (!source_read.ok()) return fail(source_read);
   if (!have.ok()) return fail(have.status().WithContext(fmt::format("target {}", spec.target)));
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
