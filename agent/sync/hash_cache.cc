@@ -26,8 +26,12 @@ CachedHash CachedHash::Of(const struct stat& st, std::string sha256) {
 }
 
 bool CachedHash::Matches(const struct stat& st) const {
-  return inode == static_cast<uint64_t>(st.st_ino) && size == static_cast<uint64_t>(st.st_size) &&
-         mtime_ns == Ns(st.st_mtim) && ctime_ns == Ns(st.st_ctim);
+  return Matches(static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                 Ns(st.st_mtim), Ns(st.st_ctim));
+}
+
+bool CachedHash::Matches(uint64_t ino, uint64_t sz, int64_t mtime, int64_t ctime) const {
+  return inode == ino && size == sz && mtime_ns == mtime && ctime_ns == ctime;
 }
 
 std::string HashCache::PathFor(const std::string& state_dir, const std::string& root) {

@@ -6,7 +6,8 @@
 // drift. Only a commit writes the cache (a scan never does, so a look at a
 // tampered target cannot make the tampering the new baseline), and a commit
 // removes it before it changes anything, so a stale cache is never trusted.
-// Stored as CBOR under the agent's state_dir. A value; one thread.
+// Stored as CBOR under the agent's state_dir. The controller keeps the same
+// kind of cache for each directory backup source. A value; one thread.
 
 #ifndef AGENT_SYNC_HASH_CACHE_H_
 #define AGENT_SYNC_HASH_CACHE_H_
@@ -30,6 +31,7 @@ struct CachedHash {
 
   static CachedHash Of(const struct stat& st, std::string sha256);
   bool Matches(const struct stat& st) const;
+  bool Matches(uint64_t inode, uint64_t size, int64_t mtime_ns, int64_t ctime_ns) const;
 };
 
 class HashCache {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/units.h"
+#include "agent/sync/hash_cache.h"
 #include "standby/cli/command.h"
 #include "standby/restore/restore_run.h"
 
@@ -179,6 +180,7 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.target = mapping.target;
     spec.dry_run = args.dry_run;
     spec.keep_free = mapping.keep_free;
+    spec.source_cache = sync::HashCache::PathFor(config->controller.state_dir, mapping.source);
     spec.owners.set_owners = mapping.set_owners;
     spec.owners.uid_map = mapping.uid_map;
     spec.owners.gid_map = mapping.gid_map;

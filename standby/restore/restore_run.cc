@@ -238,7 +238,23 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
     if (!reader.ok()) {
       source_read = reader.status();
     } else {
-      base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(**reader, &hardlinks);
+      const bool cached =
+          !spec.source_cache.empty() && source->kind == ResolvedSource::Kind::kDirectory;
+      sync::HashCache cache, record;
+      if (cached) {
+        base::Result<sync::HashCache> loaded = sync::HashCache::Load(spec.source_cache);
+        if (loaded.ok()) {
+          cache = std::move(*loaded);
+        } else {
+          spdlog::warn("source hash cache not used: {}", loaded.status().message());
+        }
+      }
+      base::Result<std::vector<sync::ManifestEntry>> m =
+          ManifestOf(**reader, &hardlinks, cached ? &cache : nullptr, cached ? &record : nullptr);
+      if (m.ok() && cached) {
+        Status saved = record.Save(spec.source_cache);
+        if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
+      }
       if (m.ok()) {
         wanted = std::move(*m);
         report.source_newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
@@ -275,9 +291,19 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
   std::vector<sync::ManifestEntry> wanted_copy = wanted;
   report.source_digest = sync::ManifestDigest(wanted_copy);
+  std::vector<sync::ManifestEntry> have_copy = *have;
+  const std::string target_digest_now = sync::ManifestDigest(have_copy);
   report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
   if (spec.dry_run) return report;
+  if (report.plan.Totals(Action::kUnchanged).count == report.plan.entries.size() &&
+      target_digest_now == report.source_digest) {
+    // Already current, as the digests prove: nothing to stage or commit.
+    remote->Abort();
+    report.wire_bytes = agent.channel().wire_bytes() - wire_at_start;
+    report.target_digest = target_digest_now;
+    return report;
+  }
   const uint64_t staging = report.plan.Totals(Action::kNew).bytes +
                            report.plan.Totals(Action::kWhole).bytes +
                            report.plan.Totals(Action::kDelta).bytes;

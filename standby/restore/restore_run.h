@@ -46,6 +46,10 @@ struct RestoreSpec {
   // staging (every new or changed file, whole) would eat into them is
   // refused before anything is sent.
   uint64_t keep_free = 0;
+  // Where the hashes of a directory source are cached between restores
+  // (sync::HashCache): its files whose inode, size, mtime and ctime did not
+  // change are not read again. Empty: no cache.
+  std::string source_cache;
   // Test seam: runs between the plan and the transfer (the source's two
   // reads), so a test can change the source there.
   std::function<void()> before_transfer;

@@ -160,6 +160,10 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
     e->mode = archive_entry_perm(ae);
     e->mtime_ns = int64_t{archive_entry_mtime(ae)} * 1'000'000'000 + archive_entry_mtime_nsec(ae);
     e->uid = archive_entry_uid(ae);
+    if (disk) {
+      e->inode = static_cast<uint64_t>(archive_entry_ino64(ae));
+      e->ctime_ns = int64_t{archive_entry_ctime(ae)} * 1'000'000'000 + archive_entry_ctime_nsec(ae);
+    }
     e->gid = archive_entry_gid(ae);
     // Hard links: an archive names them; on disk, a file seen before by
     // device and inode is one.

@@ -39,6 +39,9 @@ struct SourceEntry {
   int64_t uid = 0, gid = 0;
   uint64_t size = 0;        // files
   std::string link_target;  // symlinks: as stored; hard links: an earlier entry's path
+  // Directory sources only (0 in archives): what a source hash cache keys on.
+  uint64_t inode = 0;
+  int64_t ctime_ns = 0;
 };
 
 struct ResolvedSource {

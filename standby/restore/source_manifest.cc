@@ -5,7 +5,8 @@
 namespace sb::restore {
 
 base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
-    SourceReader& reader, std::map<std::string, std::string>* hardlinks) {
+    SourceReader& reader, std::map<std::string, std::string>* hardlinks,
+    const sync::HashCache* cache, sync::HashCache* record) {
   std::vector<sync::ManifestEntry> out;
   std::map<std::string, size_t, std::less<>> index;  // path -> position in out
   std::string buffer(256 * 1024, '\0');
@@ -35,6 +36,14 @@ base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
       }
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
+        const sync::CachedHash* cached =
+            cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
+        if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
+          m.size = e.size;
+          m.sha256 = cached->sha256;
+          if (record != nullptr) record->Put(e.path, *cached);
+          break;
+        }
         sync::Sha256 sha;
         uint64_t total = 0;
         for (;;) {
@@ -46,6 +55,9 @@ base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
         }
         m.size = total;
         m.sha256 = sha.HexDigest();
+        if (record != nullptr && e.inode != 0 && total == e.size) {
+          record->Put(e.path, {e.inode, e.size, e.mtime_ns, e.ctime_ns, m.sha256});
+        }
         break;
       }
     }

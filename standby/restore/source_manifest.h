@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest.h"
 #include "standby/restore/source.h"
 
@@ -17,8 +18,11 @@ namespace sb::restore {
 
 // Reads `reader` to its end. Errors are the reader's (bad entries, bad data).
 // When `hardlinks` is given, each hard link's path maps to the path it names.
+// For a directory source, a file whose inode, size, mtime and ctime match
+// `cache` is not read again; `record` receives every file's hash and key.
 base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
-    SourceReader& reader, std::map<std::string, std::string>* hardlinks = nullptr);
+    SourceReader& reader, std::map<std::string, std::string>* hardlinks = nullptr,
+    const sync::HashCache* cache = nullptr, sync::HashCache* record = nullptr);
 
 }  // namespace sb::restore
 

@@ -165,6 +165,24 @@ TEST_CASE("restore: a file changed on the standby since the last restore is drif
   CHECK(nlohmann::json::parse(r.out)[0]["drift"].empty());
 }
 
+TEST_CASE("restore: the source's hash cache never hides an edit", "[restore][e2e]") {
+  Rig rig;
+  rig.dir.Write("src/a.txt", "version 1\n");
+  rig.dir.Write("src/b.txt", "unchanged\n");
+  Sh("touch -d @1700000000 " + rig.dir.Sub("src/a.txt"));
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("src"));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(Exists(rig.dir.Sub("state/hashcache")));
+  // Same size, same mtime: only the ctime moved.
+  rig.dir.Write("src/a.txt", "version 2\n");
+  Sh("touch -d @1700000000 " + rig.dir.Sub("src/a.txt"));
+  r = rig.Restore(rig.dir.Sub("src"), {"--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)[0]["totals"]["whole file"]["count"] == 1);
+  CHECK(*base::ReadFile(rig.target + "/a.txt") == "version 2\n");
+}
+
 TEST_CASE("restore: a bad or broken source fails the restore and leaves the target as it was",
           "[restore][e2e]") {
   Rig rig;
