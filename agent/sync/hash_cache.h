@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "agent/base/status.h"
@@ -49,6 +50,7 @@ class HashCache {
   const CachedHash* Find(const std::string& path) const;
   void Put(const std::string& path, CachedHash hash) { entries_[path] = std::move(hash); }
   size_t size() const { return entries_.size(); }
+  std::set<std::string> Hashes() const;  // every distinct sha256
 
  private:
   bool present_ = false;

@@ -133,6 +133,50 @@ base::Status MakeSignature(uint64_t size, const ByteSource& basis, const ByteSin
   return RunJob(job.get(), basis, signature, "signature");
 }
 
+SignatureBuilder::SignatureBuilder(uint64_t size) : buffer_(64 * 1024, '\0') {
+  rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
+  size_t block_len = 0, strong_len = 0;
+  if (rs_sig_args(static_cast<rs_long_t>(size), &magic, &block_len, &strong_len) == RS_DONE) {
+    job_ = rs_sig_begin(block_len, strong_len, magic);
+  }
+}
+
+SignatureBuilder::~SignatureBuilder() {
+  if (job_ != nullptr) rs_job_free(static_cast<rs_job_t*>(job_));
+}
+
+base::Status SignatureBuilder::Run(std::string_view bytes, bool eof) {
+  if (job_ == nullptr) return base::Status::Internal("signature: no job");
+  rs_buffers_t b{};
+  b.next_in = const_cast<char*>(bytes.data());
+  b.avail_in = bytes.size();
+  b.eof_in = eof;
+  int stalls = 0;
+  for (;;) {
+    b.next_out = buffer_.data();
+    b.avail_out = buffer_.size();
+    const size_t in_before = b.avail_in;
+    rs_result r = rs_job_iter(static_cast<rs_job_t*>(job_), &b);
+    const size_t produced = buffer_.size() - b.avail_out;
+    out_.append(buffer_.data(), produced);
+    if (r == RS_DONE) return base::Status::Ok();
+    if (r != RS_BLOCKED) {
+      return base::Status::Internal(fmt::format("signature: {}", rs_strerror(r)));
+    }
+    if (!eof && b.avail_in == 0 && produced < buffer_.size()) return base::Status::Ok();
+    if (b.avail_in == in_before && produced == 0 && ++stalls > 2) {
+      return base::Status::Internal("signature: librsync made no progress");
+    }
+  }
+}
+
+base::Status SignatureBuilder::Add(std::string_view bytes) { return Run(bytes, false); }
+
+base::Result<std::string> SignatureBuilder::Finish() {
+  SB_RETURN_IF_ERROR(Run({}, true));
+  return std::move(out_);
+}
+
 base::Result<DeltaStats> MakeDelta(std::string_view signature, const ByteSource& updated,
                                    const ByteSink& delta) {
   rs_signature_t* sums = nullptr;

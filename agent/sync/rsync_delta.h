@@ -33,6 +33,26 @@ ByteSink StringSink(std::string* out);
 // The signature of the basis (old) file, `size` bytes long.
 base::Status MakeSignature(uint64_t size, const ByteSource& basis, const ByteSink& signature);
 
+// A signature made from bytes pushed to it as they pass by (the agent signs
+// each file while it stages it, so a later restore needs no extra read).
+// Equal to MakeSignature's for the same bytes. One thread.
+class SignatureBuilder {
+ public:
+  explicit SignatureBuilder(uint64_t size);  // the size the file will have
+  ~SignatureBuilder();
+  SignatureBuilder(const SignatureBuilder&) = delete;
+  SignatureBuilder& operator=(const SignatureBuilder&) = delete;
+
+  base::Status Add(std::string_view bytes);
+  base::Result<std::string> Finish();  // once, after the last Add
+
+ private:
+  base::Status Run(std::string_view bytes, bool eof);
+  void* job_ = nullptr;  // rs_job_t
+  std::string out_;
+  std::string buffer_;
+};
+
 // The delta that turns the signed file into `updated`. Counts the literal
 // bytes (sent as they are) and matched bytes (copied from the basis).
 struct DeltaStats {

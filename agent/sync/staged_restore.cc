@@ -443,8 +443,15 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
       ::openat(root_fd.get(), stage_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!stage_fd.valid()) return Status::FromErrno(Where(root, stage_name), errno);
   claim->held = false;  // the StagedRestore releases the root from now on
-  return std::unique_ptr<StagedRestore>(
+  std::unique_ptr<StagedRestore> restore(
       new StagedRestore(root, state_dir, std::move(root_fd), std::move(stage_fd)));
+  base::Result<HashCache> cache = HashCache::Load(HashCache::PathFor(state_dir, root));
+  if (cache.ok()) {
+    restore->cache_ = std::move(*cache);
+  } else {
+    spdlog::warn("hash cache of {} not used: {}", root, cache.status().message());
+  }
+  return restore;
 }
 
 Status StagedRestore::CheckNew(std::string_view path) {
@@ -465,8 +472,43 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   if (!S_ISREG(st.st_mode)) {
     return Status::Invalid(fmt::format("{}: not a regular file", Where(root_, path)));
   }
+  // The file as the last restore left it: its signature was made then.
+  const CachedHash* cached = cache_.Find(std::string(path));
+  if (cached != nullptr && cached->Matches(st)) {
+    base::Result<std::string> saved = base::ReadFile(SignaturePath(cached->sha256), 1ull << 30);
+    if (saved.ok()) {
+      for (std::string_view rest = *saved; !rest.empty();) {
+        std::string_view piece = rest.substr(0, 256 * 1024);
+        SB_RETURN_IF_ERROR(out(piece));
+        rest.remove_prefix(piece.size());
+      }
+      return Status::Ok();
+    }
+  }
   return MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()), out)
       .WithContext(Where(root_, path));
+}
+
+std::string StagedRestore::SignaturePath(std::string_view sha256) const {
+  Sha256 sha;
+  sha.Update(root_.data(), root_.size());
+  return fmt::format("{}/sigcache/{}/{}.sig", state_dir_, sha.HexDigest().substr(0, 32), sha256);
+}
+
+// Signatures are kept for the contents the target holds, no others.
+void StagedRestore::PruneSignatures(const HashCache& now) {
+  const std::string any = SignaturePath("x");
+  const std::string dir = any.substr(0, any.rfind('/'));
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::set<std::string> keep = now.Hashes();
+  std::vector<std::string> drop;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.ends_with(".sig") && keep.count(n.substr(0, n.size() - 4)) == 0) drop.push_back(n);
+  }
+  ::closedir(d);
+  for (const std::string& n : drop) ::unlink((dir + "/" + n).c_str());
 }
 
 Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSource& data,
@@ -484,6 +526,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out.valid()) return Status::FromErrno(where, errno);
   Sha256 sha;
+  SignatureBuilder signature(size);  // for the next restore's delta
   uint64_t written = 0, flushed = 0;
   ByteSink sink = [&](std::string_view bytes) -> Status {
     written += bytes.size();
@@ -491,6 +534,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
       return Status::Invalid(fmt::format("more than the declared {} bytes", size));
     }
     sha.Update(bytes.data(), bytes.size());
+    SB_RETURN_IF_ERROR(signature.Add(bytes));
     SB_RETURN_IF_ERROR(FdSink(out.get())(bytes));
     // Start writing back as we go, so the commit's syncfs finds little left
     // to flush (it still waits for all of it: this only moves work earlier).
@@ -525,6 +569,12 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   }
   SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
   out.Reset();
+  base::Result<std::string> sig = signature.Finish();
+  const std::string sig_path = SignaturePath(sha256);
+  Status kept = sig.ok() ? base::MakeDirectories(sig_path.substr(0, sig_path.rfind('/')), 0700)
+                         : sig.status();
+  if (kept.ok()) kept = base::WriteFileAtomically(sig_path, *sig, 0600);
+  if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
   CrashPoint();
   ops_.push_back(
       {OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta, std::string(sha256)});
@@ -648,8 +698,7 @@ base::Result<CommitResult> StagedRestore::Commit() {
   // The cache describes the old state; drop it before the first change, but
   // keep it in memory to spare hashing the unchanged files afterwards.
   const std::string cache_path = HashCache::PathFor(state_dir_, root_);
-  base::Result<HashCache> old_cache = HashCache::Load(cache_path);
-  HashCache cache = old_cache.ok() ? std::move(*old_cache) : HashCache();
+  HashCache& cache = cache_;
   SB_RETURN_IF_ERROR(HashCache::Remove(cache_path));
   SB_RETURN_IF_ERROR(Sync(root_fd_.get(), root_));  // all staged data durable
   CrashPoint();
@@ -701,6 +750,7 @@ base::Result<CommitResult> StagedRestore::Commit() {
   result.digest = ManifestDigest(*after);
   Status saved = fresh.Save(cache_path);
   if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
+  PruneSignatures(fresh);
   CrashPoint();
   SB_RETURN_IF_ERROR(
       RemoveStaging(root_, root_fd_.get(), stage_fd_.get(), RegistrationPath(state_dir_, root_)));

@@ -20,6 +20,10 @@
 // journaled one forward and discards an unjournaled one's staging. Either
 // way the target is then entirely the old or entirely the new state.
 //
+// Each staged file's librsync signature is computed from the bytes as they
+// are written and kept under state_dir (by content), so the next restore's
+// Signature of an unchanged file is read, not computed.
+//
 // One StagedRestore per target at a time in this process; one thread.
 
 #ifndef AGENT_SYNC_STAGED_RESTORE_H_
@@ -35,6 +39,7 @@
 
 #include "agent/base/file.h"
 #include "agent/base/status.h"
+#include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest.h"
 #include "agent/sync/rsync_delta.h"
 
@@ -100,6 +105,8 @@ class StagedRestore {
   StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,
                 base::UniqueFd stage_fd);
   base::Status CheckNew(std::string_view path);
+  std::string SignaturePath(std::string_view sha256) const;
+  void PruneSignatures(const HashCache& now);
   base::Status Validate() const;
   void Discard();
 
@@ -107,6 +114,7 @@ class StagedRestore {
   std::string state_dir_;
   base::UniqueFd root_fd_;
   base::UniqueFd stage_fd_;
+  HashCache cache_;  // the target as the last restore left it
   std::vector<Op> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;

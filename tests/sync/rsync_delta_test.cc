@@ -75,6 +75,26 @@ TEST_CASE("rsync delta: old plus delta is new", "[delta]") {
   }
 }
 
+TEST_CASE("rsync delta: a signature built from pushed pieces equals the one read at once",
+          "[delta]") {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{5000}, size_t{3'000'017}}) {
+    INFO(size);
+    const std::string data = RandomBytes(size, 7);
+    std::string whole;
+    REQUIRE(MakeSignature(size, StringSource(data), StringSink(&whole)).ok());
+    SignatureBuilder builder(size);
+    std::mt19937 rng(size);
+    for (size_t off = 0; off < data.size();) {
+      const size_t n = std::min<size_t>(data.size() - off, rng() % 300'000 + 1);
+      REQUIRE(builder.Add(std::string_view(data).substr(off, n)).ok());
+      off += n;
+    }
+    base::Result<std::string> pushed = builder.Finish();
+    REQUIRE(pushed.ok());
+    CHECK(*pushed == whole);
+  }
+}
+
 TEST_CASE("rsync delta: a corrupt signature or delta is an error", "[delta]") {
   TempDir dir;
   std::string delta;

@@ -5,10 +5,13 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "agent/base/file.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/rsync_delta.h"
 #include "agent/sync/tree_scan.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tree_compare.h"
@@ -126,6 +129,49 @@ TEST_CASE("staged restore: a commit writes the hash cache a scan then uses", "[s
   dir.Write(cache_path.substr(dir.path().size() + 1), "\xa1\x67version");
   CHECK(HashCache::Load(cache_path).status().message() == cache_path + ": malformed hash cache");
   CHECK_FALSE(HashCache::Load(dir.Sub("state/none.cbor")).value().present());
+}
+
+TEST_CASE("staged restore: signatures are kept from staging and used while the file is as left",
+          "[staged]") {
+  TempDir dir;
+  std::string content(300'000, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 131 % 251);
+  std::string recovered;
+  {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    REQUIRE(
+        (*r)->StageFile("big.bin", false, StringSource(content), content.size(), Sha(content), {})
+            .ok());
+    REQUIRE((*r)->Commit().ok());
+  }
+  std::string expected;
+  REQUIRE(MakeSignature(content.size(), StringSource(content), StringSink(&expected)).ok());
+  auto signature_now = [&] {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    std::string got;
+    REQUIRE((*r)->Signature("big.bin", StringSink(&got)).ok());
+    return got;
+  };
+  // Kept: the one file under sigcache/ is the signature, and it is what
+  // Signature answers.
+  std::string kept_path;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("state/sigcache"))) {
+    if (e.is_regular_file()) kept_path = e.path().string();
+  }
+  REQUIRE(kept_path.ends_with("/" + Sha(content) + ".sig"));
+  CHECK(base::ReadFile(kept_path).value() == expected);
+  // Proof it is read, not computed: a marked copy comes back as it is.
+  REQUIRE(base::WriteFileAtomically(kept_path, expected + "marked", 0600).ok());
+  CHECK(signature_now() == expected + "marked");
+  // Once the file changed (even with size and mtime put back), it is not used.
+  std::string edited = content;
+  edited[1000] ^= 1;
+  dir.Write("target/big.bin", edited);
+  std::string fresh;
+  REQUIRE(MakeSignature(edited.size(), StringSource(edited), StringSink(&fresh)).ok());
+  CHECK(signature_now() == fresh);
 }
 
 }  // namespace
