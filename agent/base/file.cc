@@ -15,7 +15,8 @@ void UniqueFd::Reset(int fd) {
   fd_ = fd;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode) {
+Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
+                           bool durable) {
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return Status::FromErrno(tmp, errno);
@@ -26,9 +27,12 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, unsig
     if (n < 0) return Status::FromErrno(tmp, errno);
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return Status::FromErrno(fmt::format("fsync {}", tmp), errno);
+  if (durable && ::fsync(fd.get()) != 0) {
+    return Status::FromErrno(fmt::format("fsync {}", tmp), errno);
+  }
   fd.Reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(path, errno);
+  if (!durable) return Status::Ok();
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "."
                           : slash == 0               ? "/"

@@ -1,5 +1,7 @@
 #include "agent/client/remote_restore.h"
 
+#include <deque>
+
 #include <fmt/format.h>
 
 namespace sb::client {
@@ -31,32 +33,65 @@ base::Status RemoteRestore::Reap(int keep) {
 }
 
 base::Result<std::string> RemoteRestore::Signature(std::string_view path) {
+  base::Result<std::map<std::string, std::string>> one = Signatures({std::string(path)});
+  if (!one.ok()) return one.status();
+  return std::move(one->begin()->second);
+}
+
+base::Result<std::map<std::string, std::string>> RemoteRestore::Signatures(
+    const std::vector<std::string>& paths) {
   SB_RETURN_IF_ERROR(Flush());
-  SB_RETURN_IF_ERROR(Reap(0));  // the signature's chunks come next, nothing else
-  base::Result<uint64_t> id = agent_->Send(proto::type::kSignature, {{"path", path}});
-  if (!id.ok()) return id.status();
-  std::string signature;
-  for (;;) {
-    base::Result<proto::Frame> frame = agent_->ReceiveFrame();
-    if (!frame.ok()) return frame.status();
-    if (frame->kind == proto::FrameKind::kChunk) {
-      uint64_t chunk_id = 0;
-      std::string_view bytes;
-      SB_RETURN_IF_ERROR(proto::ParseChunk(frame->payload, &chunk_id, &bytes));
-      if (chunk_id != *id) {
-        return base::Status::Invalid(
-            fmt::format("agent sent a chunk of request #{} during Signature #{}", chunk_id, *id));
-      }
-      received_ += bytes.size();
-      signature.append(bytes);
-      continue;
+  SB_RETURN_IF_ERROR(Reap(0));  // from here on, only signature replies come
+  std::map<std::string, std::string> out;
+  std::deque<std::pair<uint64_t, const std::string*>> asked;
+  size_t next = 0;
+  while (next < paths.size() || !asked.empty()) {
+    while (next < paths.size() && static_cast<int>(asked.size()) < kWindow) {
+      base::Result<uint64_t> id = agent_->Send(proto::type::kSignature, {{"path", paths[next]}});
+      if (!id.ok()) return id.status();
+      asked.emplace_back(*id, &paths[next++]);
     }
-    base::Result<proto::Message> reply = proto::DecodeMessage(frame->payload);
-    if (!reply.ok()) return reply.status();
-    agent_->FinishReply();
-    if (reply->type == proto::type::kError) return proto::StatusFromError(*reply);
-    return signature;
+    const auto [id, path] = asked.front();
+    asked.pop_front();
+    std::string& signature = out[*path];
+    for (;;) {
+      base::Result<proto::Frame> frame = agent_->ReceiveFrame();
+      if (!frame.ok()) return frame.status();
+      if (frame->kind == proto::FrameKind::kChunk) {
+        uint64_t chunk_id = 0;
+        std::string_view bytes;
+        SB_RETURN_IF_ERROR(proto::ParseChunk(frame->payload, &chunk_id, &bytes));
+        if (chunk_id != id) {
+          return base::Status::Invalid(
+              fmt::format("agent sent a chunk of request #{} during Signature #{}", chunk_id, id));
+        }
+        received_ += bytes.size();
+        signature.append(bytes);
+        continue;
+      }
+      base::Result<proto::Message> reply = proto::DecodeMessage(frame->payload);
+      if (!reply.ok()) return reply.status();
+      agent_->FinishReply();
+      if (reply->type == proto::type::kError) {
+        // The rest are still due: read them, so the connection stays in step.
+        base::Status failed = proto::StatusFromError(*reply);
+        while (!asked.empty()) {
+          asked.pop_front();
+          for (;;) {
+            base::Result<proto::Frame> f = agent_->ReceiveFrame();
+            if (!f.ok()) return failed;
+            if (f->kind == proto::FrameKind::kMessage) {
+              agent_->FinishReply();
+              break;
+            }
+          }
+        }
+        return failed;
+      }
+      break;
+    }
   }
+  return out;
 }
 
 base::Status RemoteRestore::StartFile(const StageHeader& h) {

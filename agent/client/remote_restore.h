@@ -7,9 +7,11 @@
 #define AGENT_CLIENT_REMOTE_RESTORE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +45,9 @@ class RemoteRestore {
 
   // The librsync signature of the target's current file at `path`.
   base::Result<std::string> Signature(std::string_view path);
+  // The signatures of many files, pipelined; by path.
+  base::Result<std::map<std::string, std::string>> Signatures(
+      const std::vector<std::string>& paths);
 
   // A file's new content: StartFile, any number of FileData, EndFile.
   base::Status StartFile(const StageHeader& header);

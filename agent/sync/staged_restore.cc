@@ -573,7 +573,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   const std::string sig_path = SignaturePath(sha256);
   Status kept = sig.ok() ? base::MakeDirectories(sig_path.substr(0, sig_path.rfind('/')), 0700)
                          : sig.status();
-  if (kept.ok()) kept = base::WriteFileAtomically(sig_path, *sig, 0600);
+  if (kept.ok()) kept = base::WriteFileAtomically(sig_path, *sig, 0600, /*durable=*/false);
   if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
   CrashPoint();
   ops_.push_back(

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -101,6 +102,26 @@ class Transfer {
     for (const sync::ManifestEntry& m : source) sha_[m.path] = m.sha256;
   }
 
+  // Fetches the signatures of the files to send as deltas, pipelined, up to
+  // a memory budget; the rest are asked for one at a time as they come.
+  Status PrefetchSignatures(const Plan& plan) {
+    std::vector<std::string> paths;
+    uint64_t budget = kSignatureBudget;
+    for (const PlannedEntry& p : plan.entries) {
+      if (p.action != Action::kDelta) continue;
+      // librsync's blocks are about sqrt(size) long, 36 bytes of sums each.
+      const uint64_t estimate = 36 * static_cast<uint64_t>(std::sqrt(double(p.bytes))) + 64;
+      if (estimate > budget) continue;
+      budget -= estimate;
+      paths.push_back(p.path);
+    }
+    if (paths.empty()) return Status::Ok();
+    base::Result<std::map<std::string, std::string>> got = remote_.Signatures(paths);
+    if (!got.ok()) return got.status();
+    signatures_ = std::move(*got);
+    return Status::Ok();
+  }
+
   Status Run(SourceReader& reader, uint64_t total_bytes) {
     SourceEntry e;
     Progress progress(report_.spec.target, total_bytes);
@@ -185,7 +206,7 @@ class Transfer {
       }
       return remote_.EndFile();
     }
-    base::Result<std::string> signature = remote_.Signature(e.path);
+    base::Result<std::string> signature = TakeSignature(e.path);
     if (!signature.ok()) return signature.status();
     SB_RETURN_IF_ERROR(remote_.StartFile(h));
     base::Result<sync::DeltaStats> stats = sync::MakeDelta(
@@ -196,8 +217,18 @@ class Transfer {
     return remote_.EndFile();
   }
 
+  base::Result<std::string> TakeSignature(const std::string& path) {
+    auto it = signatures_.find(path);
+    if (it == signatures_.end()) return remote_.Signature(path);
+    std::string sig = std::move(it->second);
+    signatures_.erase(it);
+    return sig;
+  }
+
+  static constexpr uint64_t kSignatureBudget = 64 << 20;
   client::RemoteRestore& remote_;
   RestoreReport& report_;
+  std::map<std::string, std::string> signatures_;  // prefetched, by path
   std::map<std::string, Action> actions_;
   std::set<std::string> pending_;  // to be sent, not seen yet in the second pass
   uint64_t read_ = 0;              // bytes of the source's files to send, read so far
@@ -328,7 +359,8 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
     base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
     if (!reader.ok()) return fail(reader.status());
     Transfer transfer(*remote, report.plan, wanted, report);
-    Status s = transfer.Run(**reader, staging);
+    Status s = transfer.PrefetchSignatures(report.plan);
+    if (s.ok()) s = transfer.Run(**reader, staging);
     if (!s.ok()) return fail(s);
   }
   report.transfer_ms = MsSince(start);
