@@ -1,5 +1,6 @@
 // Manifest entries on the wire: each a CBOR array [type, mode, mtime, size,
-// sha256, link target, path], checked when decoded (the path above all).
+// sha256, link target, path] (and, for drift, the previous sha256), digests
+// as 32-byte byte strings, checked when decoded (the path above all).
 // Pure; thread-safe.
 
 #ifndef AGENT_SYNC_MANIFEST_CODEC_H_
