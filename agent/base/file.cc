@@ -44,38 +44,38 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, unsig
   return Status::Ok();
 }
 
-Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(path, errno);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return Status::FromErrno(path, err);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return Status::Invalid(fmt::format("{}: is a directory, not a file", path));
-  }
-  std::string data;
-  char buf[64 * 1024];
+Status ReadFd(int fd, std::string_view what, const std::function<Status(std::string_view)>& each) {
+  char buf[256 * 1024];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Status::FromErrno(path, err);
-    }
-    if (n == 0) break;
-    if (data.size() + static_cast<size_t>(n) > max_bytes) {
-      ::close(fd);
-      return Status::Invalid(fmt::format("{}: larger than {} bytes", path, max_bytes));
-    }
-    data.append(buf, static_cast<size_t>(n));
+    if (n < 0) return Status::FromErrno(what, errno);
+    if (n == 0) return Status::Ok();
+    SB_RETURN_IF_ERROR(each(std::string_view(buf, static_cast<size_t>(n))));
   }
-  ::close(fd);
+}
+
+Result<std::string> ReadFd(int fd, std::string_view what, uint64_t max_bytes) {
+  std::string data;
+  SB_RETURN_IF_ERROR(ReadFd(fd, what, [&](std::string_view piece) {
+    if (data.size() + piece.size() > max_bytes) {
+      return Status::Invalid(fmt::format("{}: larger than {} bytes", what, max_bytes));
+    }
+    data.append(piece);
+    return Status::Ok();
+  }));
   return data;
+}
+
+Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    return Status::Invalid(fmt::format("{}: is a directory, not a file", path));
+  }
+  return ReadFd(fd.get(), path, max_bytes);
 }
 
 Status MakeDirectories(const std::string& path, unsigned mode) {

@@ -5,6 +5,7 @@
 #define AGENT_BASE_FILE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,12 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Reads the open file `fd` to its end, handing each piece to `each`; errors
+// name `what`.
+Status ReadFd(int fd, std::string_view what, const std::function<Status(std::string_view)>& each);
+// The same into one string, refusing more than `max_bytes`.
+Result<std::string> ReadFd(int fd, std::string_view what, uint64_t max_bytes);
 
 // Reads the whole regular file at `path`; refuses anything larger than
 // `max_bytes` rather than reading without bound. Errors name the path.

@@ -65,7 +65,6 @@ base::Result<std::map<std::string, std::string>> RemoteRestore::Signatures(
           return base::Status::Invalid(
               fmt::format("agent sent a chunk of request #{} during Signature #{}", chunk_id, id));
         }
-        received_ += bytes.size();
         signature.append(bytes);
         continue;
       }
@@ -110,7 +109,6 @@ base::Status RemoteRestore::FileData(std::string_view bytes) {
   while (!bytes.empty()) {
     std::string_view piece = bytes.substr(0, kChunkBytes);
     SB_RETURN_IF_ERROR(agent_->SendChunk(file_id_, piece));
-    sent_ += piece.size();
     bytes.remove_prefix(piece.size());
   }
   return base::Status::Ok();

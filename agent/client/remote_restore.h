@@ -66,8 +66,6 @@ class RemoteRestore {
 
   // Free bytes on the target's filesystem when the restore began.
   uint64_t free_bytes() const { return free_bytes_; }
-  uint64_t sent_data_bytes() const { return sent_; }
-  uint64_t received_data_bytes() const { return received_; }
 
  private:
   explicit RemoteRestore(AgentClient& agent) : agent_(&agent) {}
@@ -78,7 +76,6 @@ class RemoteRestore {
   AgentClient* agent_;
   nlohmann::json changes_ = nlohmann::json::array();
   uint64_t file_id_ = 0;
-  uint64_t sent_ = 0, received_ = 0;
   uint64_t free_bytes_ = 0;
 };
 

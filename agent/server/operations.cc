@@ -126,20 +126,23 @@ proto::Message Operations::Shutdown(const proto::Message& request) const {
   return Reply(request, {{"started", true}});
 }
 
-proto::Message Operations::Scan(const proto::Message& request,
-                                std::vector<proto::Message>* parts) const {
+proto::Message Operations::Scan(const proto::Message& request, std::vector<proto::Message>* parts,
+                                const sync::HashCache* loaded) const {
   base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
   if (!root.ok()) return proto::ErrorReply(request.id, root.status());
   base::Status allowed = sync::CheckUnderRoots(*root, config_.data_roots);
   if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
   // Hashes the last restore recorded are reused where the file is unchanged.
   sync::ScanOptions options;
-  base::Result<sync::HashCache> cache =
-      sync::HashCache::Load(sync::HashCache::PathFor(config_.state_dir, *root));
-  if (cache.ok()) {
-    options.cache = &*cache;
-  } else {
-    spdlog::warn("hash cache of {} not used: {}", *root, cache.status().message());
+  options.cache = loaded;
+  base::Result<sync::HashCache> own = sync::HashCache();
+  if (loaded == nullptr) {
+    own = sync::HashCache::Load(sync::HashCache::PathFor(config_.state_dir, *root));
+    if (own.ok()) {
+      options.cache = &*own;
+    } else {
+      spdlog::warn("hash cache of {} not used: {}", *root, own.status().message());
+    }
   }
   uint64_t hashed = 0;
   options.hashed_bytes = &hashed;
@@ -158,7 +161,7 @@ proto::Message Operations::Scan(const proto::Message& request,
                          {"more", false},
                          {"count", entries->size()},
                          {"hashed_bytes", hashed},
-                         {"cache", cache.ok() && cache->present()}});
+                         {"cache", options.cache != nullptr && options.cache->present()}});
 }
 
 }  // namespace sb::agent

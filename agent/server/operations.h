@@ -12,6 +12,7 @@
 
 #include "agent/proto/message.h"
 #include "agent/server/agent_config.h"
+#include "agent/sync/hash_cache.h"
 
 namespace sb::agent {
 
@@ -36,8 +37,10 @@ class Operations {
   proto::Message RunCommand(const proto::Message& request) const;
   proto::Message Shutdown(const proto::Message& request) const;
   // A manifest of `root` (a data root or below): replies go in parts of at
-  // most kScanEntriesPerPart entries, all but the last into `parts`.
-  proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts) const;
+  // most kScanEntriesPerPart entries, all but the last into `parts`. Uses
+  // `cache` when given (the open restore's), else loads the root's.
+  proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts,
+                      const sync::HashCache* cache = nullptr) const;
 
   static constexpr size_t kScanEntriesPerPart = 2000;  // keeps a part far below 1 MiB
 

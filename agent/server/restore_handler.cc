@@ -107,6 +107,15 @@ proto::Message RestoreHandler::Handle(const proto::Message& request, ChunkIo& io
   return Reply(request, json::object());
 }
 
+const sync::HashCache* RestoreHandler::CacheFor(const proto::Message& scan) const {
+  auto root = scan.body.find("root");
+  if (restore_ == nullptr || root == scan.body.end() || !root->is_string() ||
+      root->get_ref<const std::string&>() != restore_->root()) {
+    return nullptr;
+  }
+  return &restore_->cache();
+}
+
 proto::Message RestoreHandler::Begin(const proto::Message& request) {
   base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
   if (!root.ok()) return proto::ErrorReply(request.id, root.status());

@@ -37,6 +37,10 @@ class RestoreHandler {
   // the connection usable: incoming chunks are always read to their end.
   proto::Message Handle(const proto::Message& request, ChunkIo& io);
 
+  // The hash cache of the restore open on this connection when `scan`
+  // (a Scan request) is of its root: already loaded, not read again.
+  const sync::HashCache* CacheFor(const proto::Message& scan) const;
+
  private:
   proto::Message Begin(const proto::Message& request);
   proto::Message Signature(const proto::Message& request, ChunkIo& io);

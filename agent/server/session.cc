@@ -73,7 +73,7 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   if (request.type == type::kShutdown) return Answer(ops_.Shutdown(request));
   if (request.type == type::kScan) {
     std::vector<proto::Message> parts;
-    SessionReply out = Answer(ops_.Scan(request, &parts));
+    SessionReply out = Answer(ops_.Scan(request, &parts, restore_.CacheFor(request)));
     out.parts = std::move(parts);
     return out;
   }

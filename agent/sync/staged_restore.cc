@@ -312,16 +312,9 @@ Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
 base::Result<std::vector<StagedRestore::Op>> ReadJournal(int stage_fd, const std::string& where) {
   UniqueFd fd(::openat(stage_fd, kJournal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return Status::FromErrno(where, errno);
-  std::string bytes;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(where, errno);
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-  }
-  nlohmann::json j = nlohmann::json::from_cbor(bytes, true, false);
+  base::Result<std::string> bytes = base::ReadFd(fd.get(), where, uint64_t{1} << 30);
+  if (!bytes.ok()) return bytes.status();
+  nlohmann::json j = nlohmann::json::from_cbor(*bytes, true, false);
   if (j.is_discarded() || !j.is_object() || j.value("version", 0) != kJournalVersion ||
       !j.contains("ops") || !j["ops"].is_array()) {
     return Status::Corruption(fmt::format("{}: not a restore journal", where));

@@ -99,6 +99,8 @@ class StagedRestore {
   static base::Result<std::vector<std::string>> RecoverAll(const std::string& state_dir);
 
   const std::string& root() const { return root_; }
+  // The target's hash cache as the last restore left it (empty if none).
+  const HashCache& cache() const { return cache_; }
   struct Op;
 
  private:

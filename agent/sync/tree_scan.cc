@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/base/file.h"
 #include "agent/sync/hash_cache.h"
 #include "agent/sync/path.h"
 
@@ -28,24 +29,16 @@ struct Walker {
   }
 
   Status HashFile(int dir_fd, const char* name, const std::string& path, ManifestEntry* e) {
-    int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+    const std::string where = fmt::format("{}/{}", root, path);
+    base::UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return Status::FromErrno(where, errno);
     Sha256 sha;
-    char buf[256 * 1024];
     uint64_t total = 0;
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return Status::FromErrno(fmt::format("{}/{}", root, path), err);
-      }
-      if (n == 0) break;
-      sha.Update(buf, static_cast<size_t>(n));
-      total += static_cast<uint64_t>(n);
-    }
-    ::close(fd);
+    SB_RETURN_IF_ERROR(base::ReadFd(fd.get(), where, [&](std::string_view piece) {
+      sha.Update(piece.data(), piece.size());
+      total += piece.size();
+      return Status::Ok();
+    }));
     if (total != e->size) return Error(path, "changed while it was being read");
     e->sha256 = sha.HexDigest();
     return Status::Ok();

@@ -235,6 +235,34 @@ class Transfer {
   std::map<std::string, std::string> sha_;
 };
 
+// The source's manifest; a directory source's hashes come from and go to
+// `cache_path` (when not empty). `*newest_ns` gets the source's age input.
+base::Result<std::vector<sync::ManifestEntry>> ReadSourceManifest(
+    const ResolvedSource& source, const std::string& cache_path,
+    std::map<std::string, std::string>* hardlinks, int64_t* newest_ns) {
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
+  if (!reader.ok()) return reader.status();
+  const bool cached = !cache_path.empty() && source.kind == ResolvedSource::Kind::kDirectory;
+  sync::HashCache cache, record;
+  if (cached) {
+    base::Result<sync::HashCache> loaded = sync::HashCache::Load(cache_path);
+    if (loaded.ok()) {
+      cache = std::move(*loaded);
+    } else {
+      spdlog::warn("source hash cache not used: {}", loaded.status().message());
+    }
+  }
+  base::Result<std::vector<sync::ManifestEntry>> m =
+      ManifestOf(**reader, hardlinks, cached ? &cache : nullptr, cached ? &record : nullptr);
+  if (!m.ok()) return m.status();
+  if (cached) {
+    Status saved = record.Save(cache_path);
+    if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
+  }
+  *newest_ns = std::max((*reader)->newest_mtime_ns(), source.file_mtime_ns);
+  return m;
+}
+
 }  // namespace
 
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
@@ -262,69 +290,39 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target);
   if (!scan_id.ok()) return fail(scan_id.status());
   std::map<std::string, std::string> hardlinks;
-  std::vector<sync::ManifestEntry> wanted;
-  Status source_read;
-  {
-    base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
-    if (!reader.ok()) {
-      source_read = reader.status();
-    } else {
-      const bool cached =
-          !spec.source_cache.empty() && source->kind == ResolvedSource::Kind::kDirectory;
-      sync::HashCache cache, record;
-      if (cached) {
-        base::Result<sync::HashCache> loaded = sync::HashCache::Load(spec.source_cache);
-        if (loaded.ok()) {
-          cache = std::move(*loaded);
-        } else {
-          spdlog::warn("source hash cache not used: {}", loaded.status().message());
-        }
-      }
-      base::Result<std::vector<sync::ManifestEntry>> m =
-          ManifestOf(**reader, &hardlinks, cached ? &cache : nullptr, cached ? &record : nullptr);
-      if (m.ok() && cached) {
-        Status saved = record.Save(spec.source_cache);
-        if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
-      }
-      if (m.ok()) {
-        wanted = std::move(*m);
-        report.source_newest_ns = std::max((*reader)->newest_mtime_ns(), source->file_mtime_ns);
-      } else {
-        source_read = m.status();
-      }
-    }
-  }
+  base::Result<std::vector<sync::ManifestEntry>> wanted =
+      ReadSourceManifest(*source, spec.source_cache, &hardlinks, &report.source_newest_ns);
   client::ScanInfo scan_info;
   base::Result<std::vector<sync::ManifestEntry>> have =
       client::FinishScan(agent, *scan_id, spec.target, &scan_info);
-  if (!source_read.ok()) return fail(source_read);
+  if (!wanted.ok()) return fail(wanted.status());
   if (!have.ok()) return fail(have.status().WithContext(fmt::format("target {}", spec.target)));
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
 
   // Plan, and drift: content the standby changed although the source did not.
   start = Clock::now();
-  report.source_entries = wanted.size();
+  report.source_entries = wanted->size();
   report.target_entries = have->size();
-  {
-    std::map<std::string, const sync::ManifestEntry*> by_path;
-    for (const sync::ManifestEntry& m : wanted) by_path[m.path] = &m;
-    for (const sync::ManifestEntry& t : *have) {
-      if (t.previous_sha256.empty()) continue;
-      auto it = by_path.find(t.path);
-      if (it != by_path.end() && it->second->sha256 == t.previous_sha256) {
+  report.source_digest = sync::ManifestDigest(*wanted);  // both now sorted by path
+  const std::string target_digest_now = sync::ManifestDigest(*have);
+  for (size_t i = 0, j = 0; i < wanted->size() && j < have->size();) {
+    const sync::ManifestEntry& s = (*wanted)[i];
+    const sync::ManifestEntry& t = (*have)[j];
+    if (s.path < t.path) {
+      ++i;
+    } else if (t.path < s.path) {
+      ++j;
+    } else {
+      if (!t.previous_sha256.empty() && s.sha256 == t.previous_sha256) {
         report.drift.push_back(t.path);
       }
+      ++i, ++j;
     }
   }
-  std::sort(report.drift.begin(), report.drift.end());
   std::map<std::string, sync::NodeType> target_types;
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
-  std::vector<sync::ManifestEntry> wanted_copy = wanted;
-  report.source_digest = sync::ManifestDigest(wanted_copy);
-  std::vector<sync::ManifestEntry> have_copy = *have;
-  const std::string target_digest_now = sync::ManifestDigest(have_copy);
-  report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
+  report.plan = MakePlan(*wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
   if (spec.dry_run) return report;
   if (report.plan.Totals(Action::kUnchanged).count == report.plan.entries.size() &&
@@ -358,7 +356,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   {
     base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
     if (!reader.ok()) return fail(reader.status());
-    Transfer transfer(*remote, report.plan, wanted, report);
+    Transfer transfer(*remote, report.plan, *wanted, report);
     Status s = transfer.PrefetchSignatures(report.plan);
     if (s.ok()) s = transfer.Run(**reader, staging);
     if (!s.ok()) return fail(s);

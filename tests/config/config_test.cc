@@ -190,6 +190,14 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\nuid_map = { www = 33 }\n",
      "8:11: standby[0].restore[0].uid_map: \"www\": ids must be numbers from 0 to 4294967294"},
+    {"uid map to a negative id",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nuid_map = { \"1000\" = -1 }\n",
+     "8:11: standby[0].restore[0].uid_map: \"1000\": ids must be numbers from 0 to 4294967294"},
+    {"id maps without numeric owners",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nowners = \"none\"\ngid_map = { \"5\" = 6 }\n",
+     "5:1: [standby[0].restore[0]]: uid_map and gid_map need owners = \"numeric\""},
     {"gid map that is not a table",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\ngid_map = 33\n",

@@ -415,6 +415,10 @@ TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
         "Change link: hard link \"passwd\": absolute path");
   CHECK(change({{"op", "chmod"}, {"path", "x"}, {"mode", 0777}, {"mtime_ns", 0}}) ==
         "Change chmod: unknown change \"chmod\"");
+  CHECK(change({{"op", "dir"}, {"path", "x"}, {"mode", "rwx"}}) ==
+        "Change dir: missing or malformed mode, mtime_ns, uid or gid");
+  CHECK(change({{"op", "delete"}, {"path", "x"}, {"type", "c"}}) ==
+        "Change delete: unknown type \"c\"");
   // Accepted while staging, refused by the commit's check before anything
   // is journaled: writing through the symlink.
   CHECK(stage("escape/planted", "evil\n", evil_sha) == "ok");
