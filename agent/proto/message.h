@@ -36,6 +36,7 @@ inline constexpr std::string_view kHostInfo = "HostInfo";
 inline constexpr std::string_view kIndicators = "Indicators";
 inline constexpr std::string_view kRunCommand = "RunCommand";
 inline constexpr std::string_view kShutdown = "Shutdown";
+inline constexpr std::string_view kLease = "Lease";
 inline constexpr std::string_view kScan = "Scan";
 inline constexpr std::string_view kRestoreBegin = "RestoreBegin";
 inline constexpr std::string_view kSignature = "Signature";

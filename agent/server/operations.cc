@@ -32,10 +32,36 @@ std::chrono::milliseconds EffectiveTimeout(const proto::Message& request,
   return configured;
 }
 
+// Runs the configured shutdown command; what Shutdown and an expired lease
+// both do.
+base::Status RunShutdownCommand(const AgentConfig& config, const std::string& why) {
+  base::ProcessSpec spec;
+  spec.argv = config.shutdown;
+  spec.timeout = config.shutdown_timeout;
+  spec.max_output_bytes = config.limits.max_output_bytes;
+  spdlog::warn("shutting the host down ({}): running {}", why, fmt::join(config.shutdown, " "));
+  base::Result<base::ProcessResult> r = base::RunProcess(spec);
+  if (!r.ok()) return r.status();
+  if (!r->success()) {
+    return base::Status::FailedPrecondition(
+        fmt::format("shutdown command failed ({}): {}", r->Describe(), r->err));
+  }
+  return base::Status::Ok();
+}
+
 }  // namespace
 
 Operations::Operations(const AgentConfig& config, HostSeams seams)
-    : config_(config), seams_(std::move(seams)) {}
+    : config_(config), seams_(std::move(seams)) {
+  if (config_.role == Role::kStandby) {
+    lease_ = std::make_unique<LeaseWatchdog>([this](const std::string& why) {
+      base::Status s = RunShutdownCommand(config_, why);
+      if (!s.ok()) spdlog::error("the lease ran out but the host could not be shut down: {}", s.message());
+    });
+  }
+}
+
+Operations::~Operations() = default;
 
 std::vector<std::string> Operations::Capabilities() const {
   std::vector<std::string> caps = {
@@ -44,6 +70,7 @@ std::vector<std::string> Operations::Capabilities() const {
       std::string(proto::type::kRunCommand)};
   if (config_.role == Role::kStandby) {
     caps.emplace_back(proto::type::kShutdown);
+    caps.emplace_back(proto::type::kLease);
     caps.emplace_back(proto::type::kScan);
     for (std::string_view t :
          {proto::type::kRestoreBegin, proto::type::kSignature, proto::type::kStageFile,
@@ -55,7 +82,8 @@ std::vector<std::string> Operations::Capabilities() const {
 }
 
 bool Operations::Writes(std::string_view type) {
-  return type == proto::type::kShutdown || RestoreHandler::Handles(type);
+  return type == proto::type::kShutdown || type == proto::type::kLease ||
+         RestoreHandler::Handles(type);
 }
 
 proto::Message Operations::Hello(const proto::Message& request) const {
@@ -111,19 +139,35 @@ proto::Message Operations::RunCommand(const proto::Message& request) const {
 }
 
 proto::Message Operations::Shutdown(const proto::Message& request) const {
-  base::ProcessSpec spec;
-  spec.argv = config_.shutdown;
-  spec.timeout = config_.shutdown_timeout;
-  spec.max_output_bytes = config_.limits.max_output_bytes;
-  spdlog::warn("shutting the host down: running {}", fmt::join(config_.shutdown, " "));
-  base::Result<base::ProcessResult> r = base::RunProcess(spec);
-  if (!r.ok()) return proto::ErrorReply(request.id, r.status());
-  if (!r->success()) {
-    return proto::ErrorReply(
-        request.id, base::Status::FailedPrecondition(
-                        fmt::format("shutdown command failed ({}): {}", r->Describe(), r->err)));
-  }
+  base::Status s = RunShutdownCommand(config_, "the controller asked");
+  if (!s.ok()) return proto::ErrorReply(request.id, s);
   return Reply(request, {{"started", true}});
+}
+
+proto::Message Operations::Lease(const proto::Message& request) const {
+  base::Result<std::string> holder = proto::BodyField<std::string>(request, "holder");
+  if (!holder.ok()) return proto::ErrorReply(request.id, holder.status());
+  if (request.body.contains("release")) {
+    base::Result<bool> release = proto::BodyField<bool>(request, "release");
+    if (!release.ok()) return proto::ErrorReply(request.id, release.status());
+    if (*release) {
+      base::Status s = lease_->Release(*holder);
+      if (!s.ok()) return proto::ErrorReply(request.id, s);
+      spdlog::info("lease released by \"{}\"", *holder);
+      return Reply(request, {{"holder", *holder}, {"released", true}});
+    }
+  }
+  base::Result<uint64_t> ttl_ms = proto::BodyField<uint64_t>(request, "ttl_ms");
+  if (!ttl_ms.ok()) return proto::ErrorReply(request.id, ttl_ms.status());
+  const bool renewal = lease_->holder() == *holder;
+  base::Status s = lease_->Hold(
+      *holder, std::chrono::milliseconds(std::min<uint64_t>(*ttl_ms, uint64_t{1} << 40)));
+  if (!s.ok()) return proto::ErrorReply(request.id, s);
+  if (!renewal) {
+    spdlog::info("lease taken by \"{}\" for {} ms: the host shuts down unless it is renewed",
+                 *holder, *ttl_ms);
+  }
+  return Reply(request, {{"holder", *holder}, {"ttl_ms", *ttl_ms}});
 }
 
 proto::Message Operations::Scan(const proto::Message& request, std::vector<proto::Message>* parts,

@@ -7,11 +7,13 @@
 #define AGENT_SERVER_OPERATIONS_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "agent/proto/message.h"
 #include "agent/server/agent_config.h"
+#include "agent/server/lease.h"
 #include "agent/sync/hash_cache.h"
 
 namespace sb::agent {
@@ -24,6 +26,9 @@ struct HostSeams {
 class Operations {
  public:
   Operations(const AgentConfig& config, HostSeams seams);
+  ~Operations();
+  Operations(const Operations&) = delete;
+  Operations& operator=(const Operations&) = delete;
 
   // The request types this agent serves, as Hello reports them.
   std::vector<std::string> Capabilities() const;
@@ -36,6 +41,9 @@ class Operations {
   proto::Message Indicators(const proto::Message& request) const;
   proto::Message RunCommand(const proto::Message& request) const;
   proto::Message Shutdown(const proto::Message& request) const;
+  // Takes, renews ({holder, ttl_ms}) or gives up ({holder, release: true})
+  // the lease; when it runs out the agent runs its shutdown command.
+  proto::Message Lease(const proto::Message& request) const;
   // A manifest of `root` (a data root or below): replies go in parts of at
   // most kScanEntriesPerPart entries, all but the last into `parts`. Uses
   // `cache` when given (the open restore's), else loads the root's.
@@ -49,6 +57,7 @@ class Operations {
  private:
   AgentConfig config_;
   HostSeams seams_;
+  std::unique_ptr<LeaseWatchdog> lease_;  // standby role only
 };
 
 }  // namespace sb::agent

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
@@ -63,7 +65,7 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
-                                 "Shutdown", "Scan", "RestoreBegin", "Signature", "StageFile",
+                                 "Shutdown", "Lease", "Scan", "RestoreBegin", "Signature", "StageFile",
                                  "Change", "RestoreCommit", "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
@@ -309,6 +311,63 @@ TEST_CASE("agent: the standby role runs its shutdown command", "[agent]") {
   base::Result<nlohmann::json> r = controller->Call(proto::type::kShutdown);
   REQUIRE(r.ok());
   CHECK(::access(standby.shutdown_marker().c_str(), F_OK) == 0);
+}
+
+TEST_CASE("agent: a lease that is not renewed shuts the host down", "[agent][lease]") {
+  LogCapture logs;
+  TestPki pki;
+  TestAgent standby(pki, Role::kStandby);
+  auto controller = standby.Controller();
+  base::Result<nlohmann::json> r =
+      controller->Call(proto::type::kLease, {{"holder", "drill 7"}, {"ttl_ms", 1000}});
+  REQUIRE(r.ok());
+  // Renewed twice while the test waits: no shutdown yet.
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    REQUIRE(controller->Call(proto::type::kLease, {{"holder", "drill 7"}, {"ttl_ms", 1000}}).ok());
+  }
+  CHECK(::access(standby.shutdown_marker().c_str(), F_OK) != 0);
+  // Another holder is refused while the lease is live.
+  r = controller->Call(proto::type::kLease, {{"holder", "drill 8"}, {"ttl_ms", 1000}});
+  CHECK(r.status().code() == base::Code::kFailedPrecondition);
+  CHECK(r.status().message().find("the lease is held by \"drill 7\"") != std::string::npos);
+  // Renewals stop: within the ttl (plus slack) the shutdown command runs.
+  CHECK(logs.WaitFor({"the lease held by \"drill 7\" ran out", "running"},
+                     std::chrono::seconds(5)));
+  for (int i = 0; i < 50 && ::access(standby.shutdown_marker().c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(::access(standby.shutdown_marker().c_str(), F_OK) == 0);
+}
+
+TEST_CASE("agent: a released lease never fires, and bad leases are refused", "[agent][lease]") {
+  TestPki pki;
+  TestAgent standby(pki, Role::kStandby);
+  auto controller = standby.Controller();
+  REQUIRE(controller->Call(proto::type::kLease, {{"holder", "drill 1"}, {"ttl_ms", 1000}}).ok());
+  base::Result<nlohmann::json> r =
+      controller->Call(proto::type::kLease, {{"holder", "drill 2"}, {"release", true}});
+  CHECK(r.status().message() == "\"drill 2\" holds no lease here (\"drill 1\" does)");
+  REQUIRE(controller->Call(proto::type::kLease, {{"holder", "drill 1"}, {"release", true}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(::access(standby.shutdown_marker().c_str(), F_OK) != 0);
+  r = controller->Call(proto::type::kLease, {{"holder", "drill 1"}, {"ttl_ms", 10}});
+  CHECK(r.status().message() == "Lease: ttl_ms 10 is outside 1000..86400000");
+  r = controller->Call(proto::type::kLease, {{"holder", ""}, {"ttl_ms", 5000}});
+  CHECK(r.status().message() == "Lease: the holder must not be empty");
+  r = controller->Call(proto::type::kLease, {{"holder", "x"}});
+  CHECK(r.status().message() == "Lease: missing field \"ttl_ms\"");
+  r = controller->Call(proto::type::kLease, {{"holder", "x"}, {"ttl_ms", "soon"}});
+  CHECK(r.status().message() == "Lease: field \"ttl_ms\" has the wrong type");
+}
+
+TEST_CASE("agent: the primary role refuses a lease", "[agent][lease]") {
+  TestPki pki;
+  TestAgent primary(pki, Role::kPrimary);
+  auto controller = primary.Controller();
+  base::Result<nlohmann::json> r =
+      controller->Call(proto::type::kLease, {{"holder", "drill 1"}, {"ttl_ms", 1000}});
+  CHECK(r.status().code() == base::Code::kPermissionDenied);
 }
 
 TEST_CASE("agent: the controller refuses an agent with the wrong name", "[agent]") {
