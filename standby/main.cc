@@ -47,6 +47,7 @@ int Run(int argc, char** argv) {
   sb::cli::AddAgentCommand(app, options, &action);
   sb::cli::AddPowerCommand(app, options, &action);
   sb::cli::AddRestoreCommand(app, options, &action);
+  sb::cli::AddDrillCommand(app, options, &action);
 
   try {
     app.parse(argc, argv);
@@ -67,6 +68,7 @@ int Run(int argc, char** argv) {
       options.log_level);
   if (!s.ok()) return sb::cli::ReportError(s);
   if (!action) return sb::cli::kExitUsage;  // a group without its subcommand
+  for (const CLI::App* sub : app.get_subcommands()) options.command += " " + sub->get_name();
   return action();
 }
 

@@ -71,6 +71,9 @@ class AgentClient {
   base::Status SendChunk(uint64_t id, std::string_view bytes);
   base::Result<proto::Frame> ReceiveFrame();
 
+  // The one call safe from another thread: breaks the connection so that a
+  // request blocked on it fails now (a drill's deadline or a SIGINT).
+  void Interrupt() { channel_->Interrupt(); }
   // For tests that must speak badly on purpose.
   net::Channel& channel() { return *channel_; }
 

@@ -31,6 +31,8 @@ class Channel {
   base::Status WriteRaw(std::string_view bytes, Deadline deadline);
 
   void Close() { stream_->Close(); }
+  // Safe from another thread: makes a blocked read or write fail now.
+  void Interrupt() { stream_->Interrupt(); }
   // Bytes on the wire both ways so far (see TlsStream).
   uint64_t wire_bytes() const { return stream_->bytes_sent() + stream_->bytes_received(); }
 

@@ -266,6 +266,8 @@ TlsStream::TlsStream(int fd, SSL* ssl, std::string peer)
   SSL_set_bio(ssl_, rbio, wbio);  // the SSL owns both
 }
 
+void TlsStream::Interrupt() { ::shutdown(fd_, SHUT_RDWR); }
+
 void TlsStream::Close() {
   if (ssl_ != nullptr) {
     SSL_shutdown(ssl_);  // close_notify, sent if the socket takes it at once

@@ -53,6 +53,10 @@ class TlsStream {
   base::Status Write(std::string_view data, Deadline deadline);
   // Sends close_notify (best effort, bounded) and closes the socket.
   void Close();
+  // Shuts the socket down so that a Read or Write blocked in another thread
+  // fails at once. The one call that is safe from another thread; the
+  // stream is unusable afterwards.
+  void Interrupt();
 
   // Bytes this connection has put on and taken off the socket (TLS records,
   // handshake included): what travelled, not what the application sent.

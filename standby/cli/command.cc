@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/file.h"
+#include "standby/drill/reconcile.h"
 
 namespace sb::cli {
 
@@ -20,7 +21,27 @@ std::optional<config::Config> LoadConfigOrReport(const GlobalOptions& options) {
     }
     return std::nullopt;
   }
+  Reconcile(*config, options.command);
   return std::move(*config);
+}
+
+void Reconcile(const config::Config& config, const std::string& command) {
+  // Only a store that exists can hold drills left behind.
+  if (::access(store::StateStore::PathIn(config.controller.state_dir).c_str(), F_OK) != 0) return;
+  base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(config);
+  if (!store.ok()) {
+    spdlog::warn("could not check for unfinished drills: {}", store.status().message());
+    return;
+  }
+  base::Result<std::vector<drill::Reconciled>> done =
+      drill::ReconcileDrills(config, **store, command);
+  if (!done.ok()) {
+    spdlog::error("could not reconcile unfinished drills: {}", done.status().message());
+    return;
+  }
+  for (const drill::Reconciled& r : *done) {
+    fmt::print(stderr, "standbyctl: {}{}\n", r.confirmed_off ? "" : "WARNING: ", r.message);
+  }
 }
 
 base::Result<std::unique_ptr<store::StateStore>> OpenStateStore(const config::Config& config) {

@@ -31,6 +31,7 @@ struct GlobalOptions {
   std::string config_path = config::kDefaultConfigPath;  // or $STANDBYCTL_CONFIG
   std::string log_format = "text";
   std::string log_level = "info";
+  std::string command = "standbyctl";  // "standbyctl drill": set once parsed
 };
 
 // A parsed subcommand's work, set by its CLI11 callback and run by main once
@@ -40,6 +41,11 @@ using Action = std::function<int()>;
 // Loads the config named by the global options. On failure prints every
 // error to stderr and returns nullopt; the caller exits with kExitUsage.
 std::optional<config::Config> LoadConfigOrReport(const GlobalOptions& options);
+
+// Reconciliation (standby/drill/reconcile.h), which LoadConfigOrReport runs
+// for every command: drills a dead controller left are closed and their
+// standbys powered off. Reports on stderr; never fails the command.
+void Reconcile(const config::Config& config, const std::string& command);
 
 // Opens the state store in the config's state directory, creating the
 // directory (mode 0700) when absent.
@@ -65,6 +71,7 @@ void AddPkiCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddRestoreCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddDrillCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

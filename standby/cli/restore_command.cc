@@ -11,9 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/units.h"
-#include "agent/sync/hash_cache.h"
 #include "standby/cli/command.h"
-#include "standby/restore/restore_run.h"
+#include "standby/restore/restore_record.h"
 
 namespace sb::cli {
 namespace {
@@ -117,33 +116,6 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
   return j;
 }
 
-store::RestoreStatsRecord StatsOf(const std::string& standby, const restore::RestoreReport& r) {
-  using restore::Action;
-  auto count = [&](Action a) { return static_cast<int64_t>(r.plan.Totals(a).count); };
-  store::RestoreStatsRecord s;
-  s.standby = standby;
-  s.source = r.source.path;
-  s.target = r.spec.target;
-  s.files_scanned = static_cast<int64_t>(r.source_entries);
-  s.files_unchanged = count(Action::kUnchanged);
-  s.files_changed = count(Action::kMetadata) + count(Action::kDelta) + count(Action::kWhole);
-  s.files_new = count(Action::kNew) + count(Action::kDirectory) + count(Action::kSymlink) +
-                count(Action::kHardlink);
-  s.files_deleted = count(Action::kDelete);
-  s.bytes_literal = static_cast<int64_t>(r.literal_bytes);
-  s.bytes_matched = static_cast<int64_t>(r.matched_bytes);
-  s.bytes_wire = static_cast<int64_t>(r.wire_bytes);
-  s.drift_count = static_cast<int64_t>(r.drift.size());
-  s.scan_ms = r.scan_ms;
-  s.plan_ms = r.plan_ms;
-  s.transfer_ms = r.transfer_ms;
-  s.commit_ms = r.commit_ms;
-  s.source_digest = r.source_digest;
-  s.target_digest = r.target_digest;
-  s.at_wall_ms = NowMs();
-  return s;
-}
-
 int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
@@ -175,15 +147,8 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
   }
   nlohmann::json all = nlohmann::json::array();
   for (const config::RestoreMapping& mapping : standby->restores) {
-    restore::RestoreSpec spec;
-    spec.source = mapping.source;
-    spec.target = mapping.target;
+    restore::RestoreSpec spec = restore::SpecFor(*config, mapping);
     spec.dry_run = args.dry_run;
-    spec.keep_free = mapping.keep_free;
-    spec.source_cache = sync::HashCache::PathFor(config->controller.state_dir, mapping.source);
-    spec.owners.set_owners = mapping.set_owners;
-    spec.owners.uid_map = mapping.uid_map;
-    spec.owners.gid_map = mapping.gid_map;
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
     if (!r.ok()) {
       fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,
@@ -195,7 +160,8 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
       return r.status().code() == base::Code::kInternal ? kExitInternal : kExitFailed;
     }
     if (store != nullptr) {
-      base::Status saved = store->AddRestoreStats(StatsOf(standby->name, *r));
+      base::Status saved = store->AddRestoreStats(
+          restore::StatsOf(standby->name, *r, std::nullopt, NowMs()));
       if (!saved.ok()) return ReportError(saved);
     }
     if (args.json) {

@@ -1,0 +1,262 @@
+// `standbyctl drill --standby NAME [--json]`: one full drill (standby/drill/
+// drill.h) with a live phase-by-phase view, a summary at the end, and the
+// record in the state store. Exit 0 when it passed, 1 when it failed or was
+// aborted, 2 when the standby is busy with another drill.
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/units.h"
+#include "standby/cli/command.h"
+#include "standby/drill/drill.h"
+#include "standby/drill/drill_lock.h"
+#include "standby/power/agent_link.h"
+
+namespace sb::cli {
+namespace {
+
+struct DrillArgs {
+  std::string standby;
+  bool json = false;
+};
+
+// SIGINT and SIGTERM, taken by one thread with sigtimedwait so that the
+// drill can go to its shutdown phase instead of dying with the standby on.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      while (!done_.load()) {
+        timespec wait{0, 200'000'000};
+        int sig = sigtimedwait(&set_, nullptr, &wait);
+        if (sig > 0 && stop_.exchange(sig) == 0) {
+          fmt::print(stderr,
+                     "\nstandbyctl: {} received: stopping the drill and shutting the standby "
+                     "down (SIGKILL leaves it on until the next standbyctl command)\n",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+      }
+    });
+  }
+  ~StopSignals() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  const std::atomic<int>* flag() const { return &stop_; }
+
+ private:
+  sigset_t set_{}, old_{};
+  std::atomic<int> stop_{0};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+std::string Ms(const std::optional<int64_t>& ms) {
+  return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
+}
+
+nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
+  const store::DrillOutcome& o = s.outcome;
+  fmt::print("\n{} {} on {}: {}\n", s.kind, s.drill_id, s.standby,
+             o.result == store::DrillResult::kPassed
+                 ? "PASSED"
+                 : fmt::format("{} in {}: {}",
+                               o.result == store::DrillResult::kAborted ? "ABORTED" : "FAILED",
+                               o.failed_phase, o.reason));
+  fmt::print("  {:<12} {:>9}  {}\n", "PHASE", "TIME", "OUTCOME");
+  for (const drill::PhaseView& p : s.phases) {
+    fmt::print("  {:<12} {:>9}  {}{}{}\n", p.name,
+               base::FormatDuration(base::Duration(p.duration_ms)),
+               store::PhaseOutcomeName(p.outcome), p.reason.empty() ? "" : ": ", p.reason);
+  }
+  if (!s.checks.empty()) {
+    fmt::print("  checks\n");
+    for (const store::CheckResultRecord& c : s.checks) {
+      fmt::print("    {:<20} {:<8} {:>7}  {}\n", c.name, store::CheckOutcomeName(c.outcome),
+                 base::FormatDuration(base::Duration(c.duration_ms)), c.detail);
+    }
+  }
+  fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
+             Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
+             Ms(o.exposure_ms));
+  fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
+             o.primary_requests);
+  if (s.powered_on) {
+    fmt::print("  standby {}\n", s.confirmed_off ? "confirmed off"
+                                                 : "NOT confirmed off: check it now "
+                                                   "(standbyctl power status)");
+  }
+  fmt::print("  recorded as drill {} in {} (standbyctl history)\n", s.drill_id, store_path);
+}
+
+nlohmann::json SummaryJson(const drill::DrillSummary& s) {
+  const store::DrillOutcome& o = s.outcome;
+  nlohmann::json phases = nlohmann::json::array();
+  for (const drill::PhaseView& p : s.phases) {
+    phases.push_back({{"name", p.name},
+                      {"outcome", store::PhaseOutcomeName(p.outcome)},
+                      {"reason", p.reason},
+                      {"duration_ms", p.duration_ms}});
+  }
+  nlohmann::json checks = nlohmann::json::array();
+  for (const store::CheckResultRecord& c : s.checks) {
+    checks.push_back({{"name", c.name},
+                      {"kind", c.kind},
+                      {"outcome", store::CheckOutcomeName(c.outcome)},
+                      {"duration_ms", c.duration_ms},
+                      {"detail", c.detail}});
+  }
+  nlohmann::json restores = nlohmann::json::array();
+  for (const restore::RestoreReport& r : s.restores) {
+    restores.push_back({{"source", r.source.path},
+                        {"target", r.spec.target},
+                        {"bytes_literal", r.literal_bytes},
+                        {"bytes_matched", r.matched_bytes},
+                        {"bytes_wire", r.wire_bytes},
+                        {"drift", r.drift},
+                        {"digest", r.target_digest}});
+  }
+  nlohmann::json probes = nlohmann::json::array();
+  for (const drill::ProbeSummary& p : s.probes) {
+    probes.push_back({{"name", p.name},
+                      {"primary_median_us", OptionalJson(p.primary_median_us)},
+                      {"standby_median_us", OptionalJson(p.standby_median_us)},
+                      {"primary_failures", p.primary_failures},
+                      {"standby_failures", p.standby_failures},
+                      {"verdict", p.verdict}});
+  }
+  return {{"drill_id", s.drill_id},
+          {"standby", s.standby},
+          {"kind", s.kind},
+          {"result", store::DrillResultName(o.result)},
+          {"failed_phase", o.failed_phase},
+          {"reason", o.reason},
+          {"rto_ms", OptionalJson(o.rto_ms)},
+          {"boot_ms", OptionalJson(o.boot_ms)},
+          {"restore_ms", OptionalJson(o.restore_ms)},
+          {"rpo_ms", OptionalJson(o.rpo_ms)},
+          {"rpo_from", s.rpo_from},
+          {"exposure_ms", OptionalJson(o.exposure_ms)},
+          {"primary_connections", o.primary_connections},
+          {"primary_requests", o.primary_requests},
+          {"confirmed_off", s.confirmed_off},
+          {"off_steps", s.off_steps},
+          {"lease_renewals", s.lease_renewals},
+          {"phases", phases},
+          {"checks", checks},
+          {"restores", restores},
+          {"probes", probes}};
+}
+
+// The message for a standby whose lock is held: which drill holds it.
+std::string Busy(store::StateStore& store, const std::string& standby, const std::string& lock) {
+  base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills({standby, 20});
+  if (drills.ok()) {
+    for (const store::DrillRecord& d : *drills) {
+      if (d.outcome.result != store::DrillResult::kRunning) continue;
+      std::time_t secs = static_cast<std::time_t>(d.start.at.wall_ms / 1000);
+      std::tm tm{};
+      ::gmtime_r(&secs, &tm);
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+      return fmt::format(
+          "standby {} is busy: {} {} is running (started {} by pid {}, trigger {}); one drill "
+          "per standby at a time",
+          standby, d.start.kind, d.id, when, d.start.controller_pid, d.start.trigger);
+    }
+  }
+  return fmt::format("standby {} is busy: another standbyctl process holds {}", standby, lock);
+}
+
+int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
+  std::optional<config::Config> config = LoadConfigOrReport(global);
+  if (!config) return kExitUsage;
+  const config::StandbyConfig* standby = FindStandbyOrReport(*config, args.standby);
+  if (standby == nullptr) return kExitUsage;
+  base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
+  if (!store.ok()) return ReportError(store.status());
+  base::Result<std::unique_ptr<drill::DrillLock>> lock =
+      drill::DrillLock::TryAcquire(config->controller.state_dir, standby->name);
+  if (!lock.ok()) {
+    if (lock.status().code() != base::Code::kUnavailable) return ReportError(lock.status());
+    fmt::print(stderr, "standbyctl: {}\n",
+               Busy(**store, standby->name,
+                    fmt::format("{}/locks/{}.lock", config->controller.state_dir, standby->name)));
+    return kExitUsage;
+  }
+  base::Result<net::TlsContext> tls = net::TlsContext::ForClient(config->controller.tls);
+  if (!tls.ok()) {
+    fmt::print(stderr, "standbyctl: controller TLS: {}\n", tls.status().message());
+    return kExitUsage;
+  }
+  power::AgentLink agent({standby->agent, standby->agent_name}, config->controller.tls);
+  base::Result<std::unique_ptr<power::PowerDriver>> driver =
+      power::MakePowerDriver(*standby, &agent);
+  if (!driver.ok()) return ReportFailure(driver.status());
+
+  StopSignals signals;
+  drill::DrillOptions options;
+  options.stop = signals.flag();
+  const auto start = std::chrono::steady_clock::now();
+  if (!args.json) {
+    fmt::print("drill on {} (max exposure {})\n", standby->name,
+               base::FormatDuration(standby->max_exposure));
+    options.on_phase = [start](const drill::PhaseView& p) {
+      const double at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                            .count();
+      if (p.outcome == store::PhaseOutcome::kRunning) {
+        fmt::print("[{:7.1f}s] {:<10} ...\n", at, p.name);
+      } else {
+        fmt::print("[{:7.1f}s] {:<10} {}{}{}\n", at, p.name, store::PhaseOutcomeName(p.outcome),
+                   p.reason.empty() ? "" : ": ", p.reason);
+      }
+      std::fflush(stdout);
+    };
+  }
+  drill::DrillEnv env{*config, *standby, **store, **driver, agent, *tls};
+  base::Result<drill::DrillSummary> summary = drill::RunDrill(env, options);
+  if (!summary.ok()) return ReportError(summary.status());
+  if (args.json) {
+    fmt::print("{}\n", SummaryJson(*summary).dump(2));
+  } else {
+    PrintSummary(*summary, (*store)->path());
+  }
+  return summary->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
+  CLI::App* drill = app.add_subcommand(
+      "drill",
+      "Run a drill: power the standby on, wait for its agent, take a lease, restore every "
+      "mapping, run the smoke checks and the comparison with the primary, then power it off "
+      "and confirm it. Every phase is recorded; SIGINT/SIGTERM, a failure or the standby's "
+      "max_exposure go straight to the shutdown. Exit 0 passed, 1 failed or aborted, 2 busy "
+      "or bad configuration.");
+  auto args = std::make_shared<DrillArgs>();
+  drill->add_option("--standby", args->standby, "The standby's name in the config")->required();
+  drill->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
+  drill->callback(
+      [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
+}
+
+}  // namespace sb::cli

@@ -1,0 +1,30 @@
+#include "standby/drill/drill_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace sb::drill {
+
+base::Result<std::unique_ptr<DrillLock>> DrillLock::TryAcquire(const std::string& state_dir,
+                                                               const std::string& standby) {
+  const std::string dir = state_dir + "/locks";
+  base::Status made = base::MakeDirectories(dir, 0700);
+  if (!made.ok()) return made;
+  const std::string path = fmt::format("{}/{}.lock", dir, standby);
+  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return base::Status::FromErrno(fmt::format("cannot open {}", path), errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return base::Status::Unavailable(
+          fmt::format("another standbyctl process holds {}", path));
+    }
+    return base::Status::FromErrno(fmt::format("cannot lock {}", path), errno);
+  }
+  return std::unique_ptr<DrillLock>(new DrillLock(path, std::move(fd)));
+}
+
+}  // namespace sb::drill

@@ -1,0 +1,111 @@
+#include "standby/drill/reconcile.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/base/units.h"
+#include "standby/drill/drill_lock.h"
+#include "standby/power/agent_link.h"
+#include "standby/power/confirmed_off.h"
+
+namespace sb::drill {
+namespace {
+
+// Ends what the dead controller left open and marks the drill aborted.
+base::Status MarkAborted(store::StateStore& store, const store::DrillRecord& drill,
+                         const std::string& reason, std::optional<int64_t> exposure_ms) {
+  base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
+  if (!phases.ok()) return phases.status();
+  const store::Timestamp now = store::Timestamp::Now();
+  std::string open_phase;
+  for (const store::PhaseRecord& p : *phases) {
+    if (p.outcome != store::PhaseOutcome::kRunning) continue;
+    open_phase = p.name;
+    base::Status s = store.EndPhase(p.id, store::PhaseOutcome::kAborted,
+                                    "the controller stopped during this phase", now);
+    if (!s.ok()) return s;
+  }
+  store::DrillOutcome outcome;
+  outcome.result = store::DrillResult::kAborted;
+  outcome.failed_phase = open_phase.empty() && !phases->empty() ? phases->back().name : open_phase;
+  outcome.reason = reason;
+  outcome.at = now;
+  outcome.exposure_ms = exposure_ms;
+  return store.FinishDrill(drill.id, outcome);
+}
+
+}  // namespace
+
+base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& config,
+                                                      store::StateStore& store,
+                                                      const std::string& command) {
+  store::DrillQuery query;
+  query.limit = 1000;
+  base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills(query);
+  if (!drills.ok()) return drills.status();
+  std::vector<Reconciled> out;
+  for (const store::DrillRecord& drill : *drills) {
+    if (drill.outcome.result != store::DrillResult::kRunning) continue;
+    // A live controller holds the lock: its drill is not ours to touch.
+    base::Result<std::unique_ptr<DrillLock>> lock =
+        DrillLock::TryAcquire(config.controller.state_dir, drill.start.standby);
+    if (!lock.ok()) continue;
+    Reconciled r;
+    r.drill_id = drill.id;
+    r.standby = drill.start.standby;
+    const std::string who =
+        fmt::format("its controller (pid {}) stopped without finishing it; found by {}",
+                    drill.start.controller_pid, command);
+    const config::StandbyConfig* standby = config.FindStandby(drill.start.standby);
+    if (standby == nullptr) {
+      r.message = fmt::format(
+          "drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
+          drill.id, who, drill.start.standby, config.path);
+      base::Status s = MarkAborted(store, drill, r.message, std::nullopt);
+      if (!s.ok()) return s;
+      out.push_back(std::move(r));
+      continue;
+    }
+    spdlog::warn("drill {} on {}: {}; making sure the standby is off", drill.id, standby->name,
+                 who);
+    power::AgentLink agent({standby->agent, standby->agent_name}, config.controller.tls);
+    base::Result<std::unique_ptr<power::PowerDriver>> driver =
+        power::MakePowerDriver(*standby, &agent);
+    base::Result<power::OffReport> off = driver.ok() ? base::Result<power::OffReport>(
+                                                           base::Status::Internal("unset"))
+                                                     : driver.status();
+    if (driver.ok()) {
+      power::OffOptions options;
+      options.graceful_timeout = standby->shutdown_timeout;
+      off = power::PowerOffConfirmed(**driver, agent, options);
+    }
+    if (!off.ok()) {
+      r.message = fmt::format(
+          "drill {}: {}; the standby {} could NOT be confirmed off ({}); the drill stays open "
+          "and the next standbyctl command tries again",
+          drill.id, who, standby->name, off.status().message());
+      (void)store.AddEvent(drill.id, "error", r.message, store::Timestamp::Now().wall_ms);
+      out.push_back(std::move(r));
+      continue;
+    }
+    r.confirmed_off = true;
+    r.message = fmt::format("drill {}: {}; standby {} confirmed off ({}); marked aborted", drill.id,
+                            who, standby->name, off->confirmed.how);
+    // The window is known to have lasted at least until now.
+    std::optional<int64_t> exposure;
+    base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
+    if (phases.ok()) {
+      for (const store::PhaseRecord& p : *phases) {
+        if (p.name == "power on") {
+          exposure = store::Timestamp::Now().wall_ms - p.started.wall_ms;
+        }
+      }
+    }
+    base::Status s = MarkAborted(store, drill, r.message, exposure);
+    if (!s.ok()) return s;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace sb::drill
