@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include <string>
@@ -20,8 +21,11 @@ class BackgroundProcess {
   ~BackgroundProcess();  // SIGTERM, then SIGKILL after 5 s, then reaped
 
   pid_t pid() const { return pid_; }
-  // Sends SIGTERM and waits up to 5 s; returns the exit status (or -1).
+  // Sends SIGTERM and waits up to 5 s; returns the wait status (or -1).
   int Stop();
+  // Waits up to `timeout` for the process to end by itself; returns the
+  // wait status, or -1 when it is still running.
+  int Wait(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;

@@ -10,7 +10,7 @@
 
 namespace sb::testing {
 
-IpmiSim::IpmiSim() {
+IpmiSim::IpmiSim(const std::string& host_command) {
   port_ = FreePort();
   const std::string d = dir_.path();
   // ipmi_sim calls: SCRIPT MC get power | set power 0/1 | set shutdown 1
@@ -27,7 +27,9 @@ IpmiSim::IpmiSim() {
                  "case $op in\n"
                  "get) if alive; then echo power:1; else echo power:0; fi ;;\n"
                  "set) case \"$1 $2\" in\n"
-                 "  'power 1') alive || { setsid sleep 3600 </dev/null >/dev/null 2>&1 & echo $! > "
+                 "  'power 1') alive || { setsid " +
+                 host_command + " </dev/null >>" + d +
+                 "/host.log 2>&1 & echo $! > "
                  "$pidfile; } ;;\n"
                  "  'power 0'|'shutdown 1') alive && kill $(cat $pidfile); rm -f $pidfile ;;\n"
                  "  esac ;;\n"
@@ -92,6 +94,8 @@ int IpmiSim::HostPid() const {
   if (!(in >> pid) || pid <= 0 || ::kill(pid, 0) != 0) return 0;
   return pid;
 }
+
+std::string IpmiSim::HostLog() const { return ReadWholeFile(dir_.Sub("host.log")); }
 
 std::string IpmiSim::Calls() const { return ReadWholeFile(dir_.Sub("calls.log")); }
 

@@ -1,6 +1,8 @@
 // Test support: OpenIPMI's ipmi_sim as a real BMC on 127.0.0.1, with a user
-// "admin" and a chassis_control script that starts a process on power on,
-// stops it on power off, and reports power from its pid file.
+// "admin" and a chassis_control script that starts a process (the "host") on
+// power on, stops it on power off, and reports power from its pid file. The
+// host is `sleep 3600` unless the test gives a shell command line, such as
+// a standby-agent whose shutdown command ends it.
 
 #ifndef TESTS_SUPPORT_IPMI_SIM_H_
 #define TESTS_SUPPORT_IPMI_SIM_H_
@@ -18,13 +20,17 @@ class IpmiSim {
   static constexpr const char* kUser = "admin";
   static constexpr const char* kPassword = "s3cret-bmc";
 
-  IpmiSim();   // starts ipmi_sim and waits until it answers
+  // Starts ipmi_sim and waits until it answers. The host's output goes to
+  // dir()/host.log.
+  explicit IpmiSim(const std::string& host_command = "sleep 3600");
   ~IpmiSim();  // stops it and the chassis process, by pid
 
   int port() const { return port_; }
   // The pid of the "host" process while the chassis is on, or 0.
   int HostPid() const;
   // Lines the chassis_control script was called with.
+  // The host's output so far.
+  std::string HostLog() const;
   std::string Calls() const;
   const TempDir& dir() const { return dir_; }
 

@@ -1,0 +1,444 @@
+// End-to-end drills, as a user runs them: the real standbyctl binary, the
+// real ipmi_sim as the standby's BMC whose chassis starts and stops a real
+// standby-agent (the "host"), a primary agent, HTTP services from python3's
+// http.server, and real sqlite state. All on 127.0.0.1; every process is
+// stopped by its pid.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/subprocess.h"
+#include "tests/support/agent_fixture.h"
+#include "tests/support/background_process.h"
+#include "tests/support/backup_tree.h"
+#include "tests/support/ipmi_sim.h"
+#include "tests/support/standbyctl_runner.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tree_compare.h"
+
+namespace sb::drill {
+namespace {
+
+using sb::testing::BackgroundProcess;
+using sb::testing::FreePort;
+using sb::testing::IpmiSim;
+using sb::testing::ReadWholeFile;
+using sb::testing::RunStandbyctl;
+using sb::testing::Sh;
+using sb::testing::TempDir;
+using sb::testing::TestAgent;
+using sb::testing::TestPki;
+using sb::testing::TreeDifference;
+using sb::testing::WaitForPort;
+
+// Waits up to `seconds` for `done`; false if it never came.
+template <typename F>
+bool Eventually(F done, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+struct RigOptions {
+  bool agent_host = true;       // the chassis starts a standby-agent; else `host`
+  std::string host = "";        // the host command when not an agent
+  std::string checks = "";      // [[standby.check]] tables; default: a passing command check
+  bool http = false;            // serve the target and the backup over HTTP, check and probe
+  std::string source_override = "";  // the mapping's source; default dir/backup
+  std::string lease = "10s";
+  std::string boot_timeout = "20s";
+};
+
+// A standby behind ipmi_sim, a primary agent and a controller config.
+struct Rig {
+  explicit Rig(RigOptions o = {}) : options(std::move(o)) {
+    agent_port = FreePort();
+    target = dir.Sub("standby/www");
+    source = dir.Sub("backup");
+    Sh("mkdir -p " + target + " " + source + "/app && cd " + source +
+       " && echo '<h1>Welcome to web1</h1>' > index.html && head -c 300000 /dev/urandom > "
+       "app/data.bin && echo 1700000000 > .canary && chmod 0644 index.html .canary");
+    dir.Write("agent.toml",
+              "listen = \"127.0.0.1:" + std::to_string(agent_port) +
+                  "\"\nrole = \"standby\"\n"
+                  "data_roots = [\"" +
+                  dir.Sub("standby") + "\"]\nstate_dir = \"" + dir.Sub("agent-state") +
+                  "\"\n"
+                  // The host goes down when its agent ends: shut down by ending it.
+                  "shutdown = [\"/bin/sh\", \"-c\", \"(sleep 0.3; kill -TERM $PPID) "
+                  ">/dev/null 2>&1 &\"]\n"
+                  "[tls]\nca = \"" +
+                  pki.standby_agent.ca + "\"\ncert = \"" + pki.standby_agent.cert +
+                  "\"\nkey = \"" + pki.standby_agent.key +
+                  "\"\n"
+                  "[[command]]\nname = \"check-index\"\nargv = [\"/usr/bin/test\", \"-s\", \"" +
+                  target +
+                  "/index.html\"]\n"
+                  "[[command]]\nname = \"always-fails\"\nargv = [\"/bin/sh\", \"-c\", \"echo "
+                  "database down >&2; exit 3\"]\n");
+    const std::string host =
+        options.agent_host
+            ? std::string(STANDBY_AGENT_BIN) + " --config " + dir.Sub("agent.toml")
+            : options.host;
+    sim = std::make_unique<IpmiSim>(host);
+    dir.Write("bmc.pass", std::string(IpmiSim::kPassword) + "\n", 0600);
+    std::string checks = options.checks.empty()
+                             ? "[[standby.check]]\nname = \"index-present\"\nkind = "
+                               "\"command\"\ncommand = \"check-index\"\n"
+                             : options.checks;
+    std::string probes;
+    if (options.http) {
+      standby_http_port = FreePort();
+      primary_http_port = FreePort();
+      standby_http = std::make_unique<BackgroundProcess>(
+          std::vector<std::string>{"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+                                   "--directory", target, std::to_string(standby_http_port)},
+          dir.Sub("standby-http.log"));
+      primary_http = std::make_unique<BackgroundProcess>(
+          std::vector<std::string>{"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+                                   "--directory", source, std::to_string(primary_http_port)},
+          dir.Sub("primary-http.log"));
+      REQUIRE(WaitForPort("127.0.0.1", standby_http_port));
+      REQUIRE(WaitForPort("127.0.0.1", primary_http_port));
+      checks += "[[standby.check]]\nname = \"homepage\"\nkind = \"http\"\nurl = "
+                "\"http://127.0.0.1:" +
+                std::to_string(standby_http_port) +
+                "/index.html\"\nbody_contains = \"Welcome\"\ntimeout = \"5s\"\n";
+      probes = "[[standby.probe]]\nname = \"homepage-latency\"\nprimary_url = "
+               "\"http://127.0.0.1:" +
+               std::to_string(primary_http_port) + "/index.html\"\nstandby_url = \"http://127.0.0.1:" +
+               std::to_string(standby_http_port) +
+               "/index.html\"\nrequests = 5\ninterval = \"20ms\"\n";
+    }
+    config = dir.Write(
+        "standbyctl.toml",
+        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
+            pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
+            pki.controller.key + "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
+            std::to_string(primary.port()) +
+            "\"\nagent_name = \"web1\"\n"
+            "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
+            std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
+            "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease +
+            "\"\nmax_exposure = \"2m\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
+            std::to_string(sim->port()) +
+            "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
+            "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
+            (options.source_override.empty() ? source : options.source_override) +
+            "\"\ntarget = \"" + target + "\"\ncanary = \".canary\"\nowners = \"none\"\n" +
+            checks + probes);
+  }
+
+  base::ProcessResult Drill(bool json = true) {
+    std::vector<std::string> args = {"--config", config, "drill", "--standby", "web1-standby"};
+    if (json) args.push_back("--json");
+    return RunStandbyctl(args);
+  }
+  nlohmann::json History() {
+    base::ProcessResult r = RunStandbyctl({"--config", config, "history", "--json"});
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  }
+  // A drill running in the background, its output in dir/drill.log.
+  std::unique_ptr<BackgroundProcess> StartDrill() {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{STANDBYCTL_BIN, "--config", config, "drill", "--standby",
+                                 "web1-standby"},
+        dir.Sub("drill.log"));
+  }
+  bool DrillSaid(const std::string& text) const {
+    return ReadWholeFile(dir.Sub("drill.log")).find(text) != std::string::npos;
+  }
+
+  TempDir dir;
+  RigOptions options;
+  TestPki pki;
+  TestAgent primary{pki, agent::Role::kPrimary};
+  int agent_port = 0;
+  std::string target, source, config;
+  std::unique_ptr<IpmiSim> sim;
+  int standby_http_port = 0, primary_http_port = 0;
+  std::unique_ptr<BackgroundProcess> standby_http, primary_http;
+};
+
+std::vector<std::string> PhaseOutcomes(const nlohmann::json& summary) {
+  std::vector<std::string> out;
+  for (const auto& p : summary.at("phases")) {
+    out.push_back(p.at("name").get<std::string>() + " " + p.at("outcome").get<std::string>());
+  }
+  return out;
+}
+
+TEST_CASE("drill e2e: a green drill restores, checks, compares and ends confirmed off",
+          "[drill][e2e]") {
+  Rig rig(RigOptions{.http = true});
+  base::ProcessResult r = rig.Drill();
+  INFO(r.err << rig.sim->HostLog());
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("result") == "passed");
+  CHECK(PhaseOutcomes(s) == std::vector<std::string>{"preflight passed", "power on passed",
+                                                     "boot passed", "lease passed",
+                                                     "restore passed", "smoke passed",
+                                                     "compare passed", "shutdown passed"});
+  CHECK(s.at("confirmed_off") == true);
+  CHECK(rig.sim->HostPid() == 0);
+  CHECK(TreeDifference(rig.source, rig.target, {.owners = false}).empty());
+  // The record: RTO within exposure, RPO from the canary (2023-11-14).
+  CHECK(s.at("rto_ms").get<int64_t>() > 0);
+  CHECK(s.at("rto_ms").get<int64_t>() <= s.at("exposure_ms").get<int64_t>());
+  CHECK(s.at("boot_ms").get<int64_t>() <= s.at("rto_ms").get<int64_t>());
+  CHECK(s.at("rpo_from") == "canary .canary of " + rig.source);
+  CHECK(s.at("rpo_ms").get<int64_t>() > int64_t{365} * 86'400'000);
+  CHECK(s.at("checks").size() == 2);
+  CHECK(s.at("probes").at(0).at("standby_median_us").is_number());
+  // The footprint on the primary: its agent once, then HTTP/1.0 requests,
+  // each a new connection, until the cap of 4 sessions stops the probing.
+  CHECK(s.at("primary_connections") == 4);
+  CHECK(s.at("primary_requests") == 4);
+  CHECK(s.at("probes").at(0).at("verdict").get<std::string>().find(
+            "stopped probing the primary at its cap of 4 sessions") != std::string::npos);
+  nlohmann::json history = rig.History();
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].at("result") == "passed");
+  CHECK(history[0].at("rto_ms") == s.at("rto_ms"));
+
+  // A second drill after the backup changed: only the change travels.
+  Sh("cd " + rig.source + " && echo '<h1>Welcome to web1, v2</h1>' > index.html && touch -d "
+     "'2 hours ago' index.html && echo 1800000000 > .canary");
+  r = rig.Drill();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  s = nlohmann::json::parse(r.out);
+  CHECK(s.at("restores").at(0).at("bytes_literal").get<int64_t>() < 1000);
+  CHECK(ReadWholeFile(rig.target + "/index.html") == "<h1>Welcome to web1, v2</h1>\n");
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("drill e2e: the live view shows every phase and the summary", "[drill][e2e]") {
+  Rig rig;
+  base::ProcessResult r = rig.Drill(false);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  for (const char* line : {"] preflight  passed", "] boot       passed: agent answered after",
+                           "] restore    passed: 1 mapping:", "] shutdown   passed: confirmed off",
+                           "drill 1 on web1-standby: PASSED", "recorded as drill 1 in"}) {
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+}
+
+TEST_CASE("drill e2e: an agent that never comes up fails at boot, and the standby ends off",
+          "[drill][e2e]") {
+  Rig rig(RigOptions{.agent_host = false, .host = "sleep 3600", .boot_timeout = "3s"});
+  base::ProcessResult r = rig.Drill();
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("result") == "failed");
+  CHECK(s.at("failed_phase") == "boot");
+  CHECK(s.at("reason").get<std::string>().find(
+            "the agent did not answer within the boot_timeout of 3s") != std::string::npos);
+  // Graceful through the agent cannot work; the hard power off did it.
+  CHECK(s.at("confirmed_off") == true);
+  CHECK(rig.sim->HostPid() == 0);
+  CHECK(rig.sim->Calls().find("set power 0") != std::string::npos);
+}
+
+TEST_CASE("drill e2e: an agent that accepts and drops connections is retried within bounds",
+          "[drill][e2e]") {
+  TempDir scratch;
+  const std::string counter = scratch.Sub("accepts");
+  // A "host" whose port accepts TCP and closes at once, counting connections.
+  const int port = FreePort();
+  scratch.Write("dropper.py",
+                "import socket, sys\n"
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(16)\n"
+                "n = 0\n"
+                "while True:\n"
+                "    c, _ = s.accept(); c.close(); n += 1\n"
+                "    open(sys.argv[2], 'w').write(str(n))\n");
+  RigOptions o;
+  o.agent_host = false;
+  o.host = "python3 " + scratch.Sub("dropper.py") + " " + std::to_string(port) + " " + counter;
+  o.boot_timeout = "4s";
+  Rig rig(o);
+  // Point the standby's agent address at the dropper.
+  std::string text = ReadWholeFile(rig.config);
+  const std::string from = "agent = \"127.0.0.1:" + std::to_string(rig.agent_port) + "\"";
+  text.replace(text.find(from), from.size(), "agent = \"127.0.0.1:" + std::to_string(port) + "\"");
+  rig.dir.Write("standbyctl.toml", text);
+  const auto start = std::chrono::steady_clock::now();
+  base::ProcessResult r = rig.Drill();
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("failed_phase") == "boot");
+  const int accepts = std::stoi(ReadWholeFile(counter).empty() ? "0" : ReadWholeFile(counter));
+  INFO("accepted " << accepts);
+  // Backoff from 250 ms, doubling: a handful of attempts in 4 s, never a loop.
+  CHECK(accepts >= 2);
+  CHECK(accepts <= 10);
+  CHECK(took < std::chrono::seconds(30));
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("drill e2e: a restore that fails leaves the target as it was and the standby off",
+          "[drill][e2e]") {
+  TempDir other;
+  // A truncated archive: the restore fails midway through reading it.
+  Sh("mkdir -p " + other.Sub("b") + " && cd " + other.Sub("b") +
+     " && head -c 2000000 /dev/urandom > big.bin && echo 1700000000 > .canary && tar -cf " +
+     other.Sub("full.tar") + " .canary big.bin && head -c 1000000 " + other.Sub("full.tar") +
+     " > " + other.Sub("cut.tar"));
+  Rig rig(RigOptions{.source_override = other.Sub("cut.tar")});
+  Sh("echo old > " + rig.target + "/old.txt");
+  const std::vector<std::string> before = sb::testing::DescribeTree(rig.target);
+  base::ProcessResult r = rig.Drill();
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("failed_phase") == "restore");
+  CHECK(s.at("reason").get<std::string>().find("the target keeps its state from before") !=
+        std::string::npos);
+  CHECK(sb::testing::DescribeTree(rig.target) == before);
+  CHECK(s.at("confirmed_off") == true);
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("drill e2e: a failing smoke check fails the drill, and no checks is never a pass",
+          "[drill][e2e]") {
+  {
+    Rig rig(RigOptions{.checks = "[[standby.check]]\nname = \"database\"\nkind = "
+                                 "\"command\"\ncommand = \"always-fails\"\n"});
+    base::ProcessResult r = rig.Drill();
+    CHECK(r.exit_code == 1);
+    nlohmann::json s = nlohmann::json::parse(r.out);
+    CHECK(s.at("failed_phase") == "smoke");
+    CHECK(s.at("reason") ==
+          "1 of 1 checks did not pass: database failed: command always-fails exited 3: database "
+          "down\n");
+    CHECK(s.at("rto_ms").is_null());
+    CHECK(rig.sim->HostPid() == 0);
+  }
+  {
+    // An http check against nothing: could not run, so failed.
+    Rig rig(RigOptions{.checks = "[[standby.check]]\nname = \"homepage\"\nkind = \"http\"\nurl "
+                                 "= \"http://127.0.0.1:" +
+                                 std::to_string(FreePort()) + "/\"\ntimeout = \"2s\"\n"});
+    base::ProcessResult r = rig.Drill();
+    CHECK(r.exit_code == 1);
+    nlohmann::json s = nlohmann::json::parse(r.out);
+    CHECK(s.at("checks").at(0).at("outcome") == "not_run");
+    CHECK(s.at("reason").get<std::string>().find("homepage could not run: GET http://127.0.0.1:") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("drill e2e: no checks configured fails at smoke with that reason", "[drill][e2e]") {
+  Rig rig;
+  std::string text = ReadWholeFile(rig.config);
+  text.erase(text.find("[[standby.check]]"));
+  rig.dir.Write("standbyctl.toml", text);
+  base::ProcessResult r = rig.Drill();
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("failed_phase") == "smoke");
+  CHECK(s.at("reason") == "no checks configured");
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+// Starts a drill in the background with a source big enough to be mid-
+// restore, and freezes the host's agent as soon as the restore starts.
+std::unique_ptr<BackgroundProcess> DrillFrozenInRestore(Rig& rig) {
+  Sh("cd " + rig.source + " && for i in $(seq 1 200); do head -c 20000 /dev/urandom > f$i; done");
+  std::unique_ptr<BackgroundProcess> drill = rig.StartDrill();
+  REQUIRE(Eventually([&] { return rig.DrillSaid("] restore    ..."); }, 30));
+  const int host = rig.sim->HostPid();
+  REQUIRE(host > 0);
+  ::kill(host, SIGSTOP);
+  return drill;
+}
+
+TEST_CASE("drill e2e: a controller killed mid-restore is reconciled by the next command",
+          "[drill][e2e]") {
+  Rig rig;
+  Sh("echo old > " + rig.target + "/old.txt");
+  const std::vector<std::string> before = sb::testing::DescribeTree(rig.target);
+  std::unique_ptr<BackgroundProcess> drill = DrillFrozenInRestore(rig);
+  ::kill(drill->pid(), SIGKILL);
+  drill->Stop();  // reaps it
+  ::kill(rig.sim->HostPid(), SIGCONT);
+  REQUIRE(rig.sim->HostPid() > 0);  // the standby is still on
+
+  // Any command: here `history`.
+  base::ProcessResult r = RunStandbyctl({"--config", rig.config, "history", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("drill 1: its controller (pid ") != std::string::npos);
+  CHECK(r.err.find("confirmed off") != std::string::npos);
+  CHECK(rig.sim->HostPid() == 0);
+  nlohmann::json history = nlohmann::json::parse(r.out);
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].at("result") == "aborted");
+  CHECK(history[0].at("failed_phase") == "restore");
+  // The agent discarded the staged restore when the connection went away.
+  CHECK(Eventually([&] { return sb::testing::DescribeTree(rig.target) == before; }, 5));
+  // Reconciled once: the next command finds nothing to do.
+  r = RunStandbyctl({"--config", rig.config, "history"});
+  CHECK(r.err.find("its controller") == std::string::npos);
+}
+
+TEST_CASE("drill e2e: when the controller dies the lease runs out and the host shuts down",
+          "[drill][e2e][lease]") {
+  Rig rig;
+  std::unique_ptr<BackgroundProcess> drill = DrillFrozenInRestore(rig);
+  ::kill(drill->pid(), SIGKILL);
+  drill->Stop();
+  ::kill(rig.sim->HostPid(), SIGCONT);
+  // Nobody renews: within the 10 s lease (plus slack) the agent shuts its host down.
+  CHECK(Eventually([&] { return rig.sim->HostPid() == 0; }, 20));
+  CHECK(rig.sim->HostLog().find("ran out: not renewed within 10s") != std::string::npos);
+  // Then the next command closes the record; the standby was already off.
+  base::ProcessResult r = RunStandbyctl({"--config", rig.config, "history", "--json"});
+  CHECK(r.err.find("confirmed off") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.out)[0].at("result") == "aborted");
+}
+
+TEST_CASE("drill e2e: a second drill on the same standby is refused, and SIGTERM shuts down",
+          "[drill][e2e]") {
+  Rig rig(RigOptions{.agent_host = false, .host = "sleep 3600", .boot_timeout = "60s"});
+  std::unique_ptr<BackgroundProcess> first = rig.StartDrill();
+  REQUIRE(Eventually([&] { return rig.DrillSaid("] boot       ..."); }, 30));
+  base::ProcessResult second = rig.Drill();
+  CHECK(second.exit_code == 2);
+  CHECK(second.err.find("standby web1-standby is busy: drill 1 is running (started ") !=
+        std::string::npos);
+  CHECK(rig.sim->HostPid() > 0);
+  // SIGTERM: the first drill goes to its shutdown phase and ends off.
+  ::kill(first->pid(), SIGTERM);
+  const int status = first->Wait(std::chrono::seconds(60));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(rig.DrillSaid("aborted: stopped by SIGTERM"));
+  CHECK(rig.sim->HostPid() == 0);
+  nlohmann::json history = rig.History();
+  REQUIRE(history.size() == 1);  // the refused attempt left no record
+  CHECK(history[0].at("result") == "aborted");
+  CHECK(history[0].at("failed_phase") == "boot");
+}
+
+}  // namespace
+}  // namespace sb::drill
