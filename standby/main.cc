@@ -69,6 +69,7 @@ int Run(int argc, char** argv) {
   if (!s.ok()) return sb::cli::ReportError(s);
   if (!action) return sb::cli::kExitUsage;  // a group without its subcommand
   for (const CLI::App* sub : app.get_subcommands()) options.command += " " + sub->get_name();
+  options.log_level_given = app.get_option("--log-level")->count() > 0;
   return action();
 }
 

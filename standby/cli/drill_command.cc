@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
@@ -217,6 +218,8 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   options.stop = signals.flag();
   const auto start = std::chrono::steady_clock::now();
   if (!args.json) {
+    // The live view says what the info log lines would; keep warnings.
+    if (!global.log_level_given) spdlog::set_level(spdlog::level::warn);
     fmt::print("drill on {} (max exposure {})\n", standby->name,
                base::FormatDuration(standby->max_exposure));
     options.on_phase = [start](const drill::PhaseView& p) {

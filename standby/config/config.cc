@@ -353,6 +353,7 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   s->agent_name = t.String("agent_name").value_or(s->name);
   if (auto d = t.DurationValue("max_exposure", Duration(60'000))) s->max_exposure = *d;
   if (auto d = t.DurationValue("boot_timeout", Duration(1'000))) s->boot_timeout = *d;
+  if (auto d = t.DurationValue("smoke_timeout", Duration(0))) s->smoke_timeout = *d;
   if (auto d = t.DurationValue("shutdown_timeout", Duration(1'000))) s->shutdown_timeout = *d;
   if (auto d = t.DurationValue("lease", Duration(10'000))) s->lease = *d;
   if (s->lease >= s->max_exposure && t.Has("lease")) {

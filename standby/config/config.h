@@ -117,6 +117,7 @@ struct StandbyConfig {
   std::vector<PerformanceProbe> probes;
   Duration max_exposure{3'600'000};    // power-on to confirmed off
   Duration boot_timeout{600'000};      // power-on to agent answering
+  Duration smoke_timeout{300'000};     // restore done to every smoke check passing (retried)
   Duration shutdown_timeout{300'000};  // graceful shutdown before hard power off
   Duration lease{120'000};             // agent powers off when not renewed
 };

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -121,6 +122,7 @@ store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check,
   const bool timed_out = r->value("timed_out", false);
   std::string err = r->value("stderr", "");
   if (err.size() > 200) err = err.substr(0, 200) + "...";
+  while (!err.empty() && std::isspace(static_cast<unsigned char>(err.back()))) err.pop_back();
   if (timed_out) {
     return finish(store::CheckOutcome::kFailed,
                   fmt::format("command {} timed out on the standby", check.command));

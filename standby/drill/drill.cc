@@ -396,13 +396,35 @@ bool Drill::Smoke() {
     // Nothing proves the standby could take over: never a pass.
     return Fail(p, "no checks configured");
   }
+  // Services start after the agent does: a failing check is tried again,
+  // with backoff, until every check has passed or smoke_timeout is over.
+  // Each check's last result is what is recorded.
+  const size_t n = env_.standby.checks.size();
+  std::vector<std::optional<store::CheckResultRecord>> last(n);
+  std::vector<int> attempts(n, 0);
+  const auto deadline = Clock::now() + env_.standby.smoke_timeout;
+  Backoff backoff(milliseconds(250), milliseconds(5'000));
+  for (;;) {
+    bool all_passed = true;
+    for (size_t i = 0; i < n; ++i) {
+      if (last[i] && last[i]->outcome == store::CheckOutcome::kPassed) continue;
+      if (!guard_.tripped().empty()) break;
+      ++attempts[i];
+      last[i] = RunSmokeCheck(env_.standby.checks[i], agent_.get());
+      if (last[i]->outcome != store::CheckOutcome::kPassed) all_passed = false;
+    }
+    if (all_passed || !guard_.tripped().empty()) break;
+    const milliseconds wait = backoff.Next();
+    if (Clock::now() + wait >= deadline || !guard_.Sleep(wait)) break;
+  }
   int passed = 0;
   std::vector<std::string> failed;
-  for (const config::SmokeCheck& check : env_.standby.checks) {
-    if (!guard_.tripped().empty()) return Fail(p, "");
-    store::CheckResultRecord r = RunSmokeCheck(check, agent_.get());
+  for (size_t i = 0; i < n; ++i) {
+    if (!last[i]) continue;  // interrupted before it ran
+    store::CheckResultRecord& r = *last[i];
+    if (attempts[i] > 1) r.detail += fmt::format(" (attempt {})", attempts[i]);
     base::Status saved = env_.store.AddCheckResult(summary_.drill_id, r);
-    if (!saved.ok()) spdlog::error("could not record check {}: {}", check.name, saved.message());
+    if (!saved.ok()) spdlog::error("could not record check {}: {}", r.name, saved.message());
     spdlog::info("check {}: {} ({})", r.name, store::CheckOutcomeName(r.outcome), r.detail);
     if (r.outcome == store::CheckOutcome::kPassed) {
       ++passed;
@@ -412,15 +434,18 @@ bool Drill::Smoke() {
                                                                              : "failed",
                                    r.detail));
     }
-    summary_.checks.push_back(std::move(r));
+    summary_.checks.push_back(r);
   }
+  if (!guard_.tripped().empty()) return Fail(p, "");
   if (!failed.empty()) {
-    return Fail(p, fmt::format("{} of {} checks did not pass: {}", failed.size(),
-                               env_.standby.checks.size(), fmt::join(failed, "; ")));
+    return Fail(p, fmt::format("{} of {} checks did not pass within the smoke_timeout of {}: {}",
+                               failed.size(), n,
+                               base::FormatDuration(env_.standby.smoke_timeout),
+                               fmt::join(failed, "; ")));
   }
   smoke_passed_at_ = store::Timestamp::Now();
   summary_.outcome.rto_ms = MsBetween(*power_on_at_, *smoke_passed_at_);
-  End(p, PhaseOutcome::kPassed, fmt::format("{} of {} checks passed", passed, passed));
+  End(p, PhaseOutcome::kPassed, fmt::format("{} of {} checks passed", passed, n));
   return true;
 }
 

@@ -40,12 +40,12 @@ using sb::testing::TestPki;
 using sb::testing::TreeDifference;
 using sb::testing::WaitForPort;
 
-// Waits up to `seconds` for `done`; false if it never came.
+// Waits up to `seconds` for `done`, looking every 10 ms; false if it never came.
 template <typename F>
 bool Eventually(F done, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
+  for (int i = 0; i < seconds * 100; ++i) {
     if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return done();
 }
@@ -130,6 +130,7 @@ struct Rig {
             "\"\nagent_name = \"web1\"\n"
             "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
             std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
+            "\"\nsmoke_timeout = \"2s" +
             "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease +
             "\"\nmax_exposure = \"2m\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
             std::to_string(sim->port()) +
@@ -327,9 +328,11 @@ TEST_CASE("drill e2e: a failing smoke check fails the drill, and no checks is ne
     CHECK(r.exit_code == 1);
     nlohmann::json s = nlohmann::json::parse(r.out);
     CHECK(s.at("failed_phase") == "smoke");
-    CHECK(s.at("reason") ==
-          "1 of 1 checks did not pass: database failed: command always-fails exited 3: database "
-          "down\n");
+    // Retried with backoff until the smoke_timeout, then failed.
+    CHECK_THAT(s.at("reason").get<std::string>(),
+               Catch::StartsWith("1 of 1 checks did not pass within the smoke_timeout of 2s: "
+                                 "database failed: command always-fails exited 3: database down "
+                                 "(attempt "));
     CHECK(s.at("rto_ms").is_null());
     CHECK(rig.sim->HostPid() == 0);
   }
@@ -363,7 +366,9 @@ TEST_CASE("drill e2e: no checks configured fails at smoke with that reason", "[d
 // Starts a drill in the background with a source big enough to be mid-
 // restore, and freezes the host's agent as soon as the restore starts.
 std::unique_ptr<BackgroundProcess> DrillFrozenInRestore(Rig& rig) {
-  Sh("cd " + rig.source + " && for i in $(seq 1 200); do head -c 20000 /dev/urandom > f$i; done");
+  // 40 MB in 400 files: the restore takes long enough to be caught in it.
+  Sh("cd " + rig.source +
+     " && for i in $(seq 1 400); do head -c 100000 /dev/urandom > f$i; done");
   std::unique_ptr<BackgroundProcess> drill = rig.StartDrill();
   REQUIRE(Eventually([&] { return rig.DrillSaid("] restore    ..."); }, 30));
   const int host = rig.sim->HostPid();
