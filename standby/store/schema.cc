@@ -107,8 +107,24 @@ CREATE TABLE events (
 CREATE INDEX events_by_drill ON events (drill_id);
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// The daemon's schedules: when each fires next (base: the cron time; due:
+// with its random delay), so a restart neither forgets a missed run nor
+// draws a new delay.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE schedule_state (
+  name              TEXT    PRIMARY KEY,
+  cron              TEXT    NOT NULL,   -- the expression next_* were computed from
+  timezone          TEXT    NOT NULL,
+  next_base_wall_ms INTEGER NOT NULL,
+  next_due_wall_ms  INTEGER NOT NULL,
+  last_run_wall_ms  INTEGER,
+  last_drill_id     INTEGER
+);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
+    {"schedule state of the daemon", kV2},
 }};
 
 }  // namespace

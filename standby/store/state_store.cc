@@ -456,4 +456,45 @@ Result<std::vector<PhaseRecord>> StateStore::ListPhases(int64_t drill_id) {
   return phases;
 }
 
+Result<std::vector<ScheduleStateRecord>> StateStore::ListScheduleStates() {
+  std::vector<ScheduleStateRecord> out;
+  Status s = Guarded(path_, "reading the schedule state", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT name, cron, timezone, next_base_wall_ms, next_due_wall_ms, "
+                         "last_run_wall_ms, last_drill_id FROM schedule_state ORDER BY name");
+    while (st.executeStep()) {
+      ScheduleStateRecord r;
+      r.name = st.getColumn(0).getString();
+      r.cron = st.getColumn(1).getString();
+      r.timezone = st.getColumn(2).getString();
+      r.next_base_wall_ms = st.getColumn(3).getInt64();
+      r.next_due_wall_ms = st.getColumn(4).getInt64();
+      r.last_run_wall_ms = ColumnOptional(st, 5);
+      r.last_drill_id = ColumnOptional(st, 6);
+      out.push_back(std::move(r));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status StateStore::PutScheduleState(const ScheduleStateRecord& r) {
+  return Guarded(path_, "recording the schedule state", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT OR REPLACE INTO schedule_state (name, cron, timezone, "
+                         "next_base_wall_ms, next_due_wall_ms, last_run_wall_ms, last_drill_id) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    BindText(st, 1, r.name);
+    BindText(st, 2, r.cron);
+    BindText(st, 3, r.timezone);
+    st.bind(4, r.next_base_wall_ms);
+    st.bind(5, r.next_due_wall_ms);
+    BindOptional(st, 6, r.last_run_wall_ms);
+    BindOptional(st, 7, r.last_drill_id);
+    st.exec();
+    tx.commit();
+  });
+}
+
 }  // namespace sb::store

@@ -113,6 +113,16 @@ struct RestoreStatsRecord {
   int64_t at_wall_ms = 0;
 };
 
+// Where one of the daemon's schedules stands.
+struct ScheduleStateRecord {
+  std::string name;
+  std::string cron, timezone;  // what the times were computed from
+  int64_t next_base_wall_ms = 0;  // the cron time
+  int64_t next_due_wall_ms = 0;   // with the random delay
+  std::optional<int64_t> last_run_wall_ms;
+  std::optional<int64_t> last_drill_id;
+};
+
 struct DrillQuery {
   std::string standby;  // empty: all
   int limit = 100;      // newest first
@@ -156,6 +166,9 @@ class StateStore {
 
   base::Result<std::vector<DrillRecord>> ListDrills(const DrillQuery& query);
   base::Result<std::vector<PhaseRecord>> ListPhases(int64_t drill_id);
+
+  base::Result<std::vector<ScheduleStateRecord>> ListScheduleStates();
+  base::Status PutScheduleState(const ScheduleStateRecord& state);  // insert or replace
 
  private:
   StateStore(std::string path, std::unique_ptr<SQLite::Database> db);

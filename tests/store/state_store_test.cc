@@ -160,6 +160,9 @@ const char* const kFixtureAtVersion[] = {
     "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
     "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
     "'b', 1000, 1, 'passed', 360000);",
+    // 2
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);",
 };
 
 TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
@@ -186,6 +189,12 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
         REQUIRE(drills->size() == 1);
         CHECK((*drills)[0].start.standby == "old");
         CHECK((*drills)[0].outcome.rto_ms == 360000);
+      }
+      if (from >= 2) {
+        auto states = (*store)->ListScheduleStates();
+        REQUIRE(states.ok());
+        REQUIRE(states->size() == 1);
+        CHECK((*states)[0].next_due_wall_ms == 2000);
       }
       // And the upgraded store takes new records.
       CHECK((*store)->BeginDrill(Start("new", 5000)).ok());
