@@ -124,6 +124,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     ::waitpid(pid, nullptr, 0);
     return Status::FromErrno(fmt::format("cannot run {}", spec.argv[0]), exec_errno);
   }
+  if (spec.on_start) spec.on_start(pid);
 
   // Feed stdin without blocking: a child that never reads must not hang us.
   ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);

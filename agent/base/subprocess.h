@@ -7,7 +7,10 @@
 #ifndef AGENT_BASE_SUBPROCESS_H_
 #define AGENT_BASE_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +29,9 @@ struct ProcessSpec {
   std::string stdin_data;  // written to the child's stdin, which is then closed
   std::chrono::milliseconds timeout{60'000};
   uint64_t max_output_bytes = 1 << 20;  // per stream; the rest is read and dropped
+  // Called in the parent with the child's pid once it runs; the child leads
+  // its own process group, so kill(-pid, sig) reaches what it starts too.
+  std::function<void(pid_t)> on_start;
 };
 
 struct ProcessResult {

@@ -73,6 +73,7 @@ void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddRestoreCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDrillCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddDaemonCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

@@ -28,6 +28,7 @@ namespace {
 struct DrillArgs {
   std::string standby;
   bool json = false;
+  std::string trigger = "manual";
 };
 
 // SIGINT and SIGTERM, taken by one thread with sigtimedwait so that the
@@ -216,6 +217,7 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   StopSignals signals;
   drill::DrillOptions options;
   options.stop = signals.flag();
+  options.trigger = args.trigger;
   const auto start = std::chrono::steady_clock::now();
   if (!args.json) {
     // The live view says what the info log lines would; keep warnings.
@@ -258,6 +260,10 @@ void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   auto args = std::make_shared<DrillArgs>();
   drill->add_option("--standby", args->standby, "The standby's name in the config")->required();
   drill->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
+  drill->add_option("--trigger", args->trigger,
+                    "What the record names as the drill's cause (the daemon passes "
+                    "schedule:NAME)")
+      ->capture_default_str();
   drill->callback(
       [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
 }

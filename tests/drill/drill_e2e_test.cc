@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/subprocess.h"
+#include "standby/store/state_store.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/background_process.h"
 #include "tests/support/backup_tree.h"
@@ -443,6 +444,92 @@ TEST_CASE("drill e2e: a second drill on the same standby is refused, and SIGTERM
   REQUIRE(history.size() == 1);  // the refused attempt left no record
   CHECK(history[0].at("result") == "aborted");
   CHECK(history[0].at("failed_phase") == "boot");
+}
+
+}  // namespace
+}  // namespace sb::drill
+
+namespace sb::drill {
+namespace {
+
+// Adds a monthly schedule to the rig's config and stores a run of it that
+// was due `late_ms` ago (the daemon was down).
+void MissedMonthlyRun(Rig& rig, int64_t late_ms) {
+  rig.dir.Write("standbyctl.toml", ReadWholeFile(rig.config) +
+                                       "[[schedule]]\nname = \"monthly\"\nstandby = "
+                                       "\"web1-standby\"\ncron = \"0 3 1 * *\"\ngrace = \"1d\"\n");
+  Sh("mkdir -p -m 0700 " + rig.dir.Sub("state"));
+  base::Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(store::StateStore::PathIn(rig.dir.Sub("state")));
+  REQUIRE(store.ok());
+  store::ScheduleStateRecord missed;
+  missed.name = "monthly";
+  missed.cron = "0 3 1 * *";
+  missed.timezone = "UTC";
+  missed.next_base_wall_ms = store::Timestamp::Now().wall_ms - late_ms;
+  missed.next_due_wall_ms = missed.next_base_wall_ms;
+  REQUIRE((*store)->PutScheduleState(missed).ok());
+}
+
+TEST_CASE("daemon e2e: a drill missed while the daemon was down is made up once",
+          "[drill][e2e][daemon]") {
+  Rig rig;
+  MissedMonthlyRun(rig, int64_t{3'600'000});
+  base::ProcessResult r = RunStandbyctl({"--config", rig.config, "daemon", "--once"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("schedule monthly: drill on web1-standby (made up: it was due at ") !=
+        std::string::npos);
+  CHECK(r.err.find("schedule monthly: drill 1 passed") != std::string::npos);
+  nlohmann::json history = rig.History();
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].at("trigger") == "schedule:monthly");
+  CHECK(history[0].at("result") == "passed");
+  CHECK(rig.sim->HostPid() == 0);
+  // Made up once: the next run is next month's, and a second start runs nothing.
+  r = RunStandbyctl({"--config", rig.config, "daemon", "--once"});
+  CHECK(r.exit_code == 0);
+  CHECK(rig.History().size() == 1);
+  base::Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(store::StateStore::PathIn(rig.dir.Sub("state")));
+  REQUIRE(store.ok());
+  auto states = (*store)->ListScheduleStates();
+  REQUIRE(states.ok());
+  REQUIRE(states->size() == 1);
+  CHECK((*states)[0].last_drill_id == 1);
+  CHECK((*states)[0].next_due_wall_ms > store::Timestamp::Now().wall_ms);
+}
+
+TEST_CASE("daemon e2e: a run missed by more than its grace is skipped and said",
+          "[drill][e2e][daemon]") {
+  Rig rig;
+  MissedMonthlyRun(rig, int64_t{3} * 86'400'000);
+  base::ProcessResult r = RunStandbyctl({"--config", rig.config, "daemon", "--once"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("more than its grace of 1d: skipped") != std::string::npos);
+  CHECK(rig.History().empty());
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("daemon e2e: SIGTERM lets the running drill shut its standby down first",
+          "[drill][e2e][daemon]") {
+  Rig rig(RigOptions{.agent_host = false, .host = "sleep 3600", .boot_timeout = "60s"});
+  MissedMonthlyRun(rig, int64_t{60'000});
+  BackgroundProcess daemon({STANDBYCTL_BIN, "--config", rig.config, "daemon"},
+                           rig.dir.Sub("daemon.log"));
+  // The drill powered the standby on and waits for an agent that never comes.
+  REQUIRE(Eventually([&] { return rig.sim->HostPid() > 0; }, 30));
+  ::kill(daemon.pid(), SIGTERM);
+  const int status = daemon.Wait(std::chrono::seconds(60));
+  INFO(ReadWholeFile(rig.dir.Sub("daemon.log")));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(rig.sim->HostPid() == 0);
+  nlohmann::json history = rig.History();
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].at("result") == "aborted");
+  CHECK(history[0].at("reason").get<std::string>().find("stopped by SIGTERM") != std::string::npos);
 }
 
 }  // namespace
