@@ -122,9 +122,25 @@ CREATE TABLE schedule_state (
 );
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Failover prep holds: a prepared standby kept up until `until_wall_ms`,
+// unless released first. `standbyctl hold` changes until/released; the
+// holding process sets holder_pid when it has taken over and ended_wall_ms
+// when the standby is confirmed off.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE holds (
+  drill_id          INTEGER PRIMARY KEY REFERENCES drills (id) ON DELETE CASCADE,
+  standby           TEXT    NOT NULL,
+  until_wall_ms     INTEGER NOT NULL,
+  holder_pid        INTEGER,
+  released_wall_ms  INTEGER,
+  ended_wall_ms     INTEGER
+);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
+    {"failover prep holds", kV3},
 }};
 
 }  // namespace

@@ -497,4 +497,94 @@ Status StateStore::PutScheduleState(const ScheduleStateRecord& r) {
   });
 }
 
+Status StateStore::RecordDrillFigures(int64_t drill_id, const DrillOutcome& o) {
+  return Guarded(path_, "recording a drill's figures", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "UPDATE drills SET rto_ms = ?, boot_ms = ?, restore_ms = ?, rpo_ms = ?, "
+                         "primary_connections = ?, primary_requests = ? WHERE id = ?");
+    BindOptional(st, 1, o.rto_ms);
+    BindOptional(st, 2, o.boot_ms);
+    BindOptional(st, 3, o.restore_ms);
+    BindOptional(st, 4, o.rpo_ms);
+    st.bind(5, o.primary_connections);
+    st.bind(6, o.primary_requests);
+    st.bind(7, drill_id);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Status StateStore::AddHold(const HoldRecord& h) {
+  return Guarded(path_, "recording a hold", [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO holds (drill_id, standby, until_wall_ms, holder_pid, "
+                         "released_wall_ms, ended_wall_ms) VALUES (?, ?, ?, ?, ?, ?)");
+    st.bind(1, h.drill_id);
+    BindText(st, 2, h.standby);
+    st.bind(3, h.until_wall_ms);
+    BindOptional(st, 4, h.holder_pid);
+    BindOptional(st, 5, h.released_wall_ms);
+    BindOptional(st, 6, h.ended_wall_ms);
+    st.exec();
+    tx.commit();
+  });
+}
+
+Result<std::vector<HoldRecord>> StateStore::ListHolds(bool include_ended) {
+  std::vector<HoldRecord> out;
+  Status s = Guarded(path_, "listing holds", [&] {
+    SQLite::Statement st(*db_, std::string("SELECT drill_id, standby, until_wall_ms, holder_pid, "
+                                           "released_wall_ms, ended_wall_ms FROM holds ") +
+                                   (include_ended ? "" : "WHERE ended_wall_ms IS NULL ") +
+                                   "ORDER BY drill_id DESC");
+    while (st.executeStep()) {
+      HoldRecord h;
+      h.drill_id = st.getColumn(0).getInt64();
+      h.standby = st.getColumn(1).getString();
+      h.until_wall_ms = st.getColumn(2).getInt64();
+      h.holder_pid = ColumnOptional(st, 3);
+      h.released_wall_ms = ColumnOptional(st, 4);
+      h.ended_wall_ms = ColumnOptional(st, 5);
+      out.push_back(std::move(h));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+namespace {
+
+Status SetHoldColumn(SQLite::Database& db, const std::string& path, const char* column,
+                     int64_t drill_id, int64_t value) {
+  int changed = 0;
+  Status s = Guarded(path, "updating a hold", [&] {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(db, fmt::format("UPDATE holds SET {} = ? WHERE drill_id = ?", column));
+    st.bind(1, value);
+    st.bind(2, drill_id);
+    changed = st.exec();
+    tx.commit();
+  });
+  if (!s.ok()) return s;
+  if (changed == 0) return Status::NotFound(fmt::format("state store {}: no hold of drill {}", path, drill_id));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StateStore::SetHoldUntil(int64_t drill_id, int64_t until_wall_ms) {
+  return SetHoldColumn(*db_, path_, "until_wall_ms", drill_id, until_wall_ms);
+}
+Status StateStore::SetHoldPid(int64_t drill_id, int64_t pid) {
+  return SetHoldColumn(*db_, path_, "holder_pid", drill_id, pid);
+}
+Status StateStore::ReleaseHold(int64_t drill_id, int64_t at_wall_ms) {
+  return SetHoldColumn(*db_, path_, "released_wall_ms", drill_id, at_wall_ms);
+}
+Status StateStore::EndHold(int64_t drill_id, int64_t at_wall_ms) {
+  return SetHoldColumn(*db_, path_, "ended_wall_ms", drill_id, at_wall_ms);
+}
+
 }  // namespace sb::store

@@ -123,6 +123,16 @@ struct ScheduleStateRecord {
   std::optional<int64_t> last_drill_id;
 };
 
+// A prepared standby kept up (`standbyctl prep --hold`).
+struct HoldRecord {
+  int64_t drill_id = 0;
+  std::string standby;
+  int64_t until_wall_ms = 0;
+  std::optional<int64_t> holder_pid;
+  std::optional<int64_t> released_wall_ms;
+  std::optional<int64_t> ended_wall_ms;
+};
+
 struct DrillQuery {
   std::string standby;  // empty: all
   int limit = 100;      // newest first
@@ -166,6 +176,19 @@ class StateStore {
 
   base::Result<std::vector<DrillRecord>> ListDrills(const DrillQuery& query);
   base::Result<std::vector<PhaseRecord>> ListPhases(int64_t drill_id);
+
+  // The figures known before a drill ends (RTO, boot, restore, RPO, the
+  // footprint): a prep records them before its hold starts.
+  base::Status RecordDrillFigures(int64_t drill_id, const DrillOutcome& figures);
+
+  base::Status AddHold(const HoldRecord& hold);
+  // Holds not yet ended (all holds with `include_ended`), newest first.
+  base::Result<std::vector<HoldRecord>> ListHolds(bool include_ended = false);
+  // Each sets one column of the hold of `drill_id`.
+  base::Status SetHoldUntil(int64_t drill_id, int64_t until_wall_ms);
+  base::Status SetHoldPid(int64_t drill_id, int64_t pid);
+  base::Status ReleaseHold(int64_t drill_id, int64_t at_wall_ms);
+  base::Status EndHold(int64_t drill_id, int64_t at_wall_ms);
 
   base::Result<std::vector<ScheduleStateRecord>> ListScheduleStates();
   base::Status PutScheduleState(const ScheduleStateRecord& state);  // insert or replace

@@ -161,8 +161,18 @@ const char* const kFixtureAtVersion[] = {
     "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
     "'b', 1000, 1, 'passed', 360000);",
     // 2
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
     "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
     "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);",
+    // 3
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);",
 };
 
 TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
