@@ -48,6 +48,8 @@ int Run(int argc, char** argv) {
   sb::cli::AddPowerCommand(app, options, &action);
   sb::cli::AddRestoreCommand(app, options, &action);
   sb::cli::AddDrillCommand(app, options, &action);
+  sb::cli::AddPrepCommand(app, options, &action);
+  sb::cli::AddHoldCommand(app, options, &action);
   sb::cli::AddDaemonCommand(app, options, &action);
 
   try {

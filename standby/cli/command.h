@@ -74,6 +74,8 @@ void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddRestoreCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDrillCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDaemonCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddPrepCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddHoldCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

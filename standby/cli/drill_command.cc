@@ -3,7 +3,10 @@
 // record in the state store. Exit 0 when it passed, 1 when it failed or was
 // aborted, 2 when the standby is busy with another drill.
 
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,20 +19,97 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/file.h"
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
 #include "standby/drill/drill.h"
 #include "standby/drill/drill_lock.h"
+#include "standby/drill/hold.h"
 #include "standby/power/agent_link.h"
 
 namespace sb::cli {
 namespace {
 
 struct DrillArgs {
+  std::string kind = "drill";  // or "prep"
   std::string standby;
   bool json = false;
   std::string trigger = "manual";
+  std::string hold = "2h";  // prep only; checked by the option
 };
+
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "standbyctl";
+}
+
+// Starts `standbyctl hold serve` for a prep that passed, detached (its own
+// session, output to a log), handing it the standby's lock. Waits until it
+// has taken the lease over. Returns its log's path.
+base::Result<std::string> StartHold(const config::Config& config, store::StateStore& store,
+                                    drill::DrillLock& lock, int64_t drill_id,
+                                    const std::string& standby, base::Duration hold) {
+  store::HoldRecord record;
+  record.drill_id = drill_id;
+  record.standby = standby;
+  record.until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
+  base::Status s = store.AddHold(record);
+  if (!s.ok()) return s;
+  const std::string dir = config.controller.state_dir + "/holds";
+  s = base::MakeDirectories(dir, 0700);
+  if (!s.ok()) return s;
+  const std::string log = fmt::format("{}/{}.log", dir, drill_id);
+  base::Result<int> fd = lock.InheritableFd();
+  if (!fd.ok()) return fd.status();
+  const std::vector<std::string> args = {SelfPath(), "--config",  config.path,
+                                         "hold",     "serve",     "--drill",
+                                         std::to_string(drill_id), "--lock-fd",
+                                         std::to_string(*fd)};
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return base::Status::FromErrno("fork", errno);
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec.
+    ::setsid();
+    int null = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (null >= 0) ::dup2(null, 0);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // Bounded wait: the hold says it has the lease by recording its pid.
+  for (int i = 0; i < 300; ++i) {
+    base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds(true);
+    if (holds.ok()) {
+      for (const store::HoldRecord& h : *holds) {
+        if (h.drill_id == drill_id && h.holder_pid) return log;
+        if (h.drill_id == drill_id && h.ended_wall_ms) {
+          return base::Status::Unavailable(
+              fmt::format("the hold ended at once; see {}", log));
+        }
+      }
+    }
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return base::Status::Unavailable(
+          fmt::format("the hold process exited before taking over; see {}", log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(pid, SIGTERM);
+  return base::Status::Timeout(
+      fmt::format("the hold process did not take over within 30s; see {}", log));
+}
 
 // SIGINT and SIGTERM, taken by one thread with sigtimedwait so that the
 // drill can go to its shutdown phase instead of dying with the standby on.
@@ -78,7 +158,8 @@ nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
 void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
   const store::DrillOutcome& o = s.outcome;
   fmt::print("\n{} {} on {}: {}\n", s.kind, s.drill_id, s.standby,
-             o.result == store::DrillResult::kPassed
+             s.held ? "READY"
+             : o.result == store::DrillResult::kPassed
                  ? "PASSED"
                  : fmt::format("{} in {}: {}",
                                o.result == store::DrillResult::kAborted ? "ABORTED" : "FAILED",
@@ -101,7 +182,20 @@ void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
              Ms(o.exposure_ms));
   fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
              o.primary_requests);
-  if (s.powered_on) {
+  if (s.held) {
+    fmt::print("  the standby is up, current and checked: ready to take over\n");
+    fmt::print("  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
+               "the standby are not counted yet)\n",
+               Ms(o.rto_ms));
+    std::time_t until = static_cast<std::time_t>(s.hold_until_wall_ms / 1000);
+    std::tm tm{};
+    ::localtime_r(&until, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    fmt::print("  held until {}, then shut down and confirmed off (log: {})\n", when, s.hold_log);
+    fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
+               s.standby, s.standby);
+  } else if (s.powered_on) {
     fmt::print("  standby {}\n", s.confirmed_off ? "confirmed off"
                                                  : "NOT confirmed off: check it now "
                                                    "(standbyctl power status)");
@@ -148,7 +242,10 @@ nlohmann::json SummaryJson(const drill::DrillSummary& s) {
   return {{"drill_id", s.drill_id},
           {"standby", s.standby},
           {"kind", s.kind},
-          {"result", store::DrillResultName(o.result)},
+          {"result", s.held ? "held" : store::DrillResultName(o.result)},
+          {"ready", s.held},
+          {"hold_until_wall_ms", s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr},
+          {"hold_log", s.hold_log},
           {"failed_phase", o.failed_phase},
           {"reason", o.reason},
           {"rto_ms", OptionalJson(o.rto_ms)},
@@ -218,11 +315,12 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   drill::DrillOptions options;
   options.stop = signals.flag();
   options.trigger = args.trigger;
+  options.kind = args.kind;
   const auto start = std::chrono::steady_clock::now();
   if (!args.json) {
     // The live view says what the info log lines would; keep warnings.
     if (!global.log_level_given) spdlog::set_level(spdlog::level::warn);
-    fmt::print("drill on {} (max exposure {})\n", standby->name,
+    fmt::print("{} on {} (max exposure {})\n", args.kind, standby->name,
                base::FormatDuration(standby->max_exposure));
     options.on_phase = [start](const drill::PhaseView& p) {
       const double at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -239,11 +337,35 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   drill::DrillEnv env{*config, *standby, **store, **driver, agent, *tls};
   base::Result<drill::DrillSummary> summary = drill::RunDrill(env, options);
   if (!summary.ok()) return ReportError(summary.status());
+  if (summary->held) {
+    base::Result<base::Duration> parsed = base::ParseDuration(args.hold);  // checked by --hold
+    const base::Duration hold = parsed.ok() ? *parsed : base::Duration(7'200'000);
+    base::Result<std::string> log =
+        StartHold(*config, **store, **lock, summary->drill_id, standby->name, hold);
+    if (!log.ok()) {
+      // Nobody holds it: shut it down now rather than leave it to the lease.
+      fmt::print(stderr, "standbyctl: {}; shutting the standby down\n", log.status().message());
+      drill::OffResult off = drill::ConfirmOff(env, options.poll_interval);
+      store::DrillOutcome o = summary->outcome;
+      o.result = store::DrillResult::kFailed;
+      o.failed_phase = "shutdown";
+      o.reason = log.status().message() + "; " + off.reason;
+      o.at = off.at;
+      (void)(*store)->FinishDrill(summary->drill_id, o);
+      summary->held = false;
+      summary->confirmed_off = off.confirmed;
+      summary->outcome = o;
+    } else {
+      summary->hold_log = *log;
+      summary->hold_until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
+    }
+  }
   if (args.json) {
     fmt::print("{}\n", SummaryJson(*summary).dump(2));
   } else {
     PrintSummary(*summary, (*store)->path());
   }
+  if (summary->held) return kExitOk;
   return summary->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
 }
 
@@ -265,6 +387,32 @@ void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
                     "schedule:NAME)")
       ->capture_default_str();
   drill->callback(
+      [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
+}
+
+void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
+  CLI::App* prep = app.add_subcommand(
+      "prep",
+      "Failover prep: the drill's phases up to the comparison, then the standby stays up, its "
+      "lease renewed by a background hold, until the hold runs out or `standbyctl hold "
+      "release`; then it is shut down and confirmed off. Says whether the standby is ready "
+      "and the effective failover time. Exit 0 ready, 1 not ready (the standby was shut "
+      "down), 2 busy or bad configuration.");
+  auto args = std::make_shared<DrillArgs>();
+  args->kind = "prep";
+  prep->add_option("--standby", args->standby, "The standby's name in the config")->required();
+  prep->add_option("--hold", args->hold, "How long the standby stays up (at most 24h)")
+      ->check([](const std::string& text) {
+        base::Result<base::Duration> d = base::ParseDuration(text);
+        if (!d.ok()) return d.status().message();
+        if (*d < std::chrono::seconds(1) || *d > drill::kMaxHold) {
+          return std::string("the hold must be between 1s and 24h");
+        }
+        return std::string();
+      })
+      ->capture_default_str();
+  prep->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
+  prep->callback(
       [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
 }
 

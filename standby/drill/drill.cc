@@ -341,7 +341,7 @@ bool Drill::Lease() {
   Phase p = Begin("lease");
   lease_ = std::make_unique<LeaseKeeper>(
       client::AgentTarget{env_.standby.agent, env_.standby.agent_name}, env_.tls,
-      fmt::format("drill {} (pid {})", summary_.drill_id, ::getpid()), env_.standby.lease);
+      LeaseHolder(summary_.drill_id), env_.standby.lease);
   base::Status s = lease_->Start();
   if (!s.ok()) return Fail(p, fmt::format("the agent would not take the lease: {}", s.message()));
   End(p, PhaseOutcome::kPassed,
@@ -535,27 +535,20 @@ void Drill::Shutdown() {
     lease_->Stop(false);  // held until the standby is off; it goes with the host
   }
   agent_.reset();
-  power::OffOptions off;
-  off.graceful_timeout = env_.standby.shutdown_timeout;
-  off.poll_interval = options_.poll_interval;
-  base::Result<power::OffReport> r = power::PowerOffConfirmed(env_.power, env_.host, off);
-  const store::Timestamp now = store::Timestamp::Now();
-  if (!r.ok()) {
-    summary_.confirmed_off = false;
-    Event("error", "the standby could not be confirmed off: " + r.status().message());
-    End(p, PhaseOutcome::kFailed, r.status().message());
+  OffResult off = ConfirmOff(env_, options_.poll_interval);
+  summary_.off_steps = off.steps;
+  summary_.confirmed_off = off.confirmed;
+  if (!off.confirmed) {
+    Event("error", "the standby could not be confirmed off: " + off.reason);
+    End(p, PhaseOutcome::kFailed, off.reason);
     if (failed_phase_.empty()) {
       failed_phase_ = "shutdown";
-      failure_ = r.status().message();
+      failure_ = off.reason;
     }
     return;
   }
-  summary_.off_steps = r->steps;
-  summary_.confirmed_off = true;
-  summary_.outcome.exposure_ms = MsBetween(*power_on_at_, now);
-  End(p, PhaseOutcome::kPassed,
-      fmt::format("confirmed off ({}){}", r->confirmed.how,
-                  r->hard ? " after a hard power off" : r->graceful ? ", graceful" : ""));
+  summary_.outcome.exposure_ms = MsBetween(*power_on_at_, off.at);
+  End(p, PhaseOutcome::kPassed, off.reason);
 }
 
 base::Result<DrillSummary> Drill::Run() {
@@ -572,8 +565,21 @@ base::Result<DrillSummary> Drill::Run() {
   if (!id.ok()) return id.status();
   summary_.drill_id = *id;
 
-  if (Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke()) {
-    Compare();
+  const bool ready = Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() &&
+                     Compare();
+  if (power_on_at_) summary_.power_on_at = *power_on_at_;
+  if (ready && options_.kind == "prep") {
+    // Failover prep: the standby stays up; a hold (hold.h) takes over the
+    // lease and finishes the record when it ends.
+    guard_.Disarm();
+    summary_.lease_renewals = lease_->renewals();
+    lease_->Stop(false);
+    summary_.held = true;
+    store::DrillOutcome& o = summary_.outcome;
+    if (oldest_source_ms_) o.rpo_ms = store::Timestamp::Now().wall_ms - *oldest_source_ms_;
+    base::Status s = env_.store.RecordDrillFigures(summary_.drill_id, o);
+    if (!s.ok()) spdlog::error("could not record the prep's figures: {}", s.message());
+    return summary_;
   }
   if (power_on_at_) {
     Shutdown();
@@ -601,6 +607,28 @@ base::Result<DrillSummary> Drill::Run() {
 }
 
 }  // namespace
+
+std::string LeaseHolder(int64_t drill_id) { return fmt::format("drill {}", drill_id); }
+
+OffResult ConfirmOff(const DrillEnv& env, std::chrono::milliseconds poll_interval) {
+  power::OffOptions options;
+  options.graceful_timeout = env.standby.shutdown_timeout;
+  options.poll_interval = poll_interval;
+  base::Result<power::OffReport> r = power::PowerOffConfirmed(env.power, env.host, options);
+  OffResult out;
+  out.at = store::Timestamp::Now();
+  if (!r.ok()) {
+    out.reason = r.status().message();
+    return out;
+  }
+  out.confirmed = true;
+  out.steps = r->steps;
+  out.reason = fmt::format("confirmed off ({}){}", r->confirmed.how,
+                           r->hard       ? " after a hard power off"
+                           : r->graceful ? ", graceful"
+                                         : "");
+  return out;
+}
 
 base::Result<DrillSummary> RunDrill(const DrillEnv& env, const DrillOptions& options) {
   Drill drill(env, options);

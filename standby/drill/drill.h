@@ -64,6 +64,12 @@ struct DrillSummary {
   bool powered_on = false;             // ...or the off could not be confirmed
   std::string rpo_from;                // what the RPO was measured from
   int lease_renewals = 0;
+  store::Timestamp power_on_at;        // when power on was requested
+  // A prep that passed: the standby is up, the lease no longer renewed by
+  // this process, and the record still open for a hold (hold.h) to finish.
+  bool held = false;
+  std::string hold_log;             // set by `standbyctl prep` once the hold runs
+  int64_t hold_until_wall_ms = 0;
 };
 
 struct DrillEnv {
@@ -76,7 +82,9 @@ struct DrillEnv {
 };
 
 struct DrillOptions {
-  std::string kind = "drill";      // "drill" or "prep" (prep stops before shutdown)
+  // "drill", or "prep": when every phase up to compare passed, the standby
+  // is left up (summary.held) instead of being shut down.
+  std::string kind = "drill";
   std::string trigger = "manual";  // or "schedule:NAME"
   // Set (to the signal number) by the caller's signal handling; read by the
   // guard thread every 100 ms.
@@ -86,6 +94,19 @@ struct DrillOptions {
   // Polling while waiting for the agent to come up and for power off.
   std::chrono::milliseconds poll_interval{2'000};
 };
+
+// The name a drill holds the agent's lease under (a prep's hold renews it).
+std::string LeaseHolder(int64_t drill_id);
+
+// The shutdown of a drill or hold: graceful through the agent, hard power off
+// after shutdown_timeout, confirmed off.
+struct OffResult {
+  bool confirmed = false;
+  std::vector<std::string> steps;
+  std::string reason;  // "confirmed off (...)" or why not
+  store::Timestamp at;
+};
+OffResult ConfirmOff(const DrillEnv& env, std::chrono::milliseconds poll_interval);
 
 // Runs the drill. Fails only when the drill could not be recorded at all
 // (the store refused its first row); every other failure is in the summary.

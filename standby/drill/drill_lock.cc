@@ -27,4 +27,12 @@ base::Result<std::unique_ptr<DrillLock>> DrillLock::TryAcquire(const std::string
   return std::unique_ptr<DrillLock>(new DrillLock(path, std::move(fd)));
 }
 
+base::Result<int> DrillLock::InheritableFd() {
+  const int flags = ::fcntl(fd_.get(), F_GETFD);
+  if (flags < 0 || ::fcntl(fd_.get(), F_SETFD, flags & ~FD_CLOEXEC) != 0) {
+    return base::Status::FromErrno(fmt::format("cannot pass on the lock {}", path_), errno);
+  }
+  return fd_.get();
+}
+
 }  // namespace sb::drill

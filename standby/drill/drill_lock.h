@@ -21,6 +21,9 @@ class DrillLock {
   static base::Result<std::unique_ptr<DrillLock>> TryAcquire(const std::string& state_dir,
                                                              const std::string& standby);
   const std::string& path() const { return path_; }
+  // The locked descriptor, made to survive exec so that a child process
+  // (a prep's hold) keeps the lock after this process exits.
+  base::Result<int> InheritableFd();
 
  private:
   DrillLock(std::string path, base::UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}

@@ -532,5 +532,66 @@ TEST_CASE("daemon e2e: SIGTERM lets the running drill shut its standby down firs
   CHECK(history[0].at("reason").get<std::string>().find("stopped by SIGTERM") != std::string::npos);
 }
 
+TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
+          "[drill][e2e][prep]") {
+  Rig rig;
+  base::ProcessResult r = RunStandbyctl(
+      {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "1h"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("prep 1 on web1-standby: READY") != std::string::npos);
+  CHECK(r.out.find("effective failover time now: ") != std::string::npos);
+  CHECK(rig.sim->HostPid() > 0);  // left up on purpose
+  // A drill meanwhile is refused: the hold has the standby.
+  base::ProcessResult busy = rig.Drill();
+  CHECK(busy.exit_code == 2);
+  CHECK(busy.err.find("is busy: prep 1 is running") != std::string::npos);
+  // The hold renews the lease (10 s): still up after 12 s.
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  CHECK(rig.sim->HostPid() > 0);
+  base::ProcessResult status =
+      RunStandbyctl({"--config", rig.config, "hold", "status", "--json"});
+  REQUIRE(status.exit_code == 0);
+  nlohmann::json holds = nlohmann::json::parse(status.out);
+  REQUIRE(holds.size() == 1);
+  CHECK(holds[0].at("holder_running") == true);
+  const int64_t until = holds[0].at("until_wall_ms").get<int64_t>();
+  base::ProcessResult extend = RunStandbyctl(
+      {"--config", rig.config, "hold", "extend", "--standby", "web1-standby", "--by", "30m"});
+  CHECK(extend.exit_code == 0);
+  status = RunStandbyctl({"--config", rig.config, "hold", "status", "--json"});
+  CHECK(nlohmann::json::parse(status.out)[0].at("until_wall_ms").get<int64_t>() ==
+        until + 1'800'000);
+  base::ProcessResult release =
+      RunStandbyctl({"--config", rig.config, "hold", "release", "--standby", "web1-standby"});
+  INFO(release.out << release.err);
+  CHECK(release.exit_code == 0);
+  CHECK(release.out.find("prep 1 passed: held, then released by the operator") !=
+        std::string::npos);
+  CHECK(rig.sim->HostPid() == 0);
+  nlohmann::json history = rig.History();
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].at("kind") == "prep");
+  CHECK(history[0].at("result") == "passed");
+  CHECK(history[0].at("exposure_ms").get<int64_t>() >= 12'000);
+  CHECK(history[0].at("rto_ms").is_number());
+}
+
+TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e][prep]") {
+  Rig rig;
+  base::ProcessResult r = RunStandbyctl(
+      {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "2s", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out).at("ready") == true);
+  CHECK(Eventually([&] { return rig.sim->HostPid() == 0; }, 20));
+  CHECK(Eventually([&] { return rig.History()[0].at("result") == "passed"; }, 10));
+  CHECK(rig.History()[0].at("reason") == "held, then the hold ran out");
+  base::ProcessResult bad = RunStandbyctl(
+      {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("the hold must be between 1s and 24h") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace sb::drill

@@ -1,0 +1,255 @@
+// `standbyctl hold status|extend|release`: the holds of failover preps
+// (standby/drill/hold.h). `hold serve` is the holding process itself, started
+// by `standbyctl prep`; it is not for people to run.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/units.h"
+#include "standby/cli/command.h"
+#include "standby/drill/hold.h"
+#include "standby/power/agent_link.h"
+
+namespace sb::cli {
+namespace {
+
+struct HoldArgs {
+  std::string action;
+  std::string standby;
+  std::string by = "1h";
+  bool json = false;
+  int64_t drill_id = 0;
+  int lock_fd = -1;
+};
+
+int64_t NowMs() { return store::Timestamp::Now().wall_ms; }
+
+std::string LocalTime(int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return buf;
+}
+
+// The open hold of `standby`, or nullopt after saying there is none.
+std::optional<store::HoldRecord> OpenHold(store::StateStore& store, const std::string& standby) {
+  base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
+  if (!holds.ok()) {
+    ReportError(holds.status());
+    return std::nullopt;
+  }
+  for (const store::HoldRecord& h : *holds) {
+    if (h.standby == standby) return h;
+  }
+  fmt::print(stderr, "standbyctl: standby {} is not held (standbyctl hold status lists holds)\n",
+             standby);
+  return std::nullopt;
+}
+
+int Status(store::StateStore& store, const HoldArgs& args) {
+  base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
+  if (!holds.ok()) return ReportError(holds.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::HoldRecord& h : *holds) {
+    if (!args.standby.empty() && h.standby != args.standby) continue;
+    const bool alive = h.holder_pid && ::kill(static_cast<pid_t>(*h.holder_pid), 0) == 0;
+    const int64_t left = h.until_wall_ms - NowMs();
+    if (args.json) {
+      out.push_back({{"standby", h.standby},
+                     {"prep", h.drill_id},
+                     {"until_wall_ms", h.until_wall_ms},
+                     {"holder_pid", h.holder_pid ? nlohmann::json(*h.holder_pid) : nullptr},
+                     {"holder_running", alive},
+                     {"released", h.released_wall_ms.has_value()}});
+      continue;
+    }
+    fmt::print("{}: held by prep {} until {} ({}){}{}\n", h.standby, h.drill_id,
+               LocalTime(h.until_wall_ms),
+               left > 0 ? base::FormatDuration(base::Duration(left)) + " left" : "ending",
+               h.released_wall_ms ? ", released: shutting down" : "",
+               alive ? "" : ", its process is gone: the lease shuts the standby down");
+    out.push_back(h.standby);
+  }
+  if (args.json) {
+    fmt::print("{}\n", out.dump(2));
+  } else if (out.empty()) {
+    fmt::print("no standby is held\n");
+  }
+  return kExitOk;
+}
+
+int Extend(store::StateStore& store, const HoldArgs& args) {
+  std::optional<store::HoldRecord> h = OpenHold(store, args.standby);
+  if (!h) return kExitUsage;
+  base::Result<base::Duration> by = base::ParseDuration(args.by);
+  if (!by.ok()) return ReportError(by.status());
+  const int64_t now = NowMs();
+  int64_t until = std::max(h->until_wall_ms, now) + by->count();
+  const int64_t cap = now + std::chrono::duration_cast<base::Duration>(drill::kMaxHold).count();
+  std::string capped;
+  if (until > cap) {
+    until = cap;
+    capped = " (capped: a hold lasts at most 24h from now)";
+  }
+  base::Status s = store.SetHoldUntil(h->drill_id, until);
+  if (!s.ok()) return ReportError(s);
+  fmt::print("{}: held until {}{}\n", h->standby, LocalTime(until), capped);
+  return kExitOk;
+}
+
+int Release(const config::Config& config, store::StateStore& store, const HoldArgs& args) {
+  std::optional<store::HoldRecord> h = OpenHold(store, args.standby);
+  if (!h) return kExitUsage;
+  base::Status s = store.ReleaseHold(h->drill_id, NowMs());
+  if (!s.ok()) return ReportError(s);
+  fmt::print("{}: released; waiting for the shutdown to be confirmed\n", h->standby);
+  const config::StandbyConfig* standby = config.FindStandby(h->standby);
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::minutes(2) +
+                     (standby ? 2 * standby->shutdown_timeout : std::chrono::minutes(10));
+  while (std::chrono::steady_clock::now() < limit) {
+    base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds(true);
+    if (!holds.ok()) return ReportError(holds.status());
+    for (const store::HoldRecord& now : *holds) {
+      if (now.drill_id != h->drill_id || !now.ended_wall_ms) continue;
+      base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills({h->standby, 50});
+      if (drills.ok()) {
+        for (const store::DrillRecord& d : *drills) {
+          if (d.id != h->drill_id) continue;
+          fmt::print("{}: prep {} {}: {}\n", h->standby, d.id,
+                     store::DrillResultName(d.outcome.result), d.outcome.reason);
+          return d.outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
+        }
+      }
+      return kExitOk;
+    }
+    if (h->holder_pid && ::kill(static_cast<pid_t>(*h->holder_pid), 0) != 0) {
+      fmt::print(stderr,
+                 "standbyctl: the hold's process (pid {}) is gone; the agent's lease shuts the "
+                 "standby down, and the next standbyctl command confirms it off\n",
+                 *h->holder_pid);
+      return kExitFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  fmt::print(stderr, "standbyctl: {}: the shutdown was not confirmed in time; check with "
+             "standbyctl power status --standby {}\n", h->standby, h->standby);
+  return kExitFailed;
+}
+
+// The holding process. Its lock fd came from `standbyctl prep`; keeping it
+// open keeps the standby's drill lock.
+int Serve(const config::Config& config, store::StateStore& store, const HoldArgs& args) {
+  struct stat st {};
+  if (args.lock_fd < 0 || ::fstat(args.lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fmt::print(stderr, "standbyctl: hold serve needs the prep's lock (--lock-fd); it is started "
+                       "by standbyctl prep\n");
+    return kExitUsage;
+  }
+  base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
+  if (!holds.ok()) return ReportError(holds.status());
+  const store::HoldRecord* hold = nullptr;
+  for (const store::HoldRecord& h : *holds) {
+    if (h.drill_id == args.drill_id) hold = &h;
+  }
+  if (hold == nullptr) {
+    fmt::print(stderr, "standbyctl: prep {} has no open hold\n", args.drill_id);
+    return kExitUsage;
+  }
+  const config::StandbyConfig* standby = FindStandbyOrReport(config, hold->standby);
+  if (standby == nullptr) return kExitUsage;
+  base::Result<net::TlsContext> tls = net::TlsContext::ForClient(config.controller.tls);
+  if (!tls.ok()) return ReportFailure(tls.status());
+  power::AgentLink agent({standby->agent, standby->agent_name}, config.controller.tls);
+  base::Result<std::unique_ptr<power::PowerDriver>> driver =
+      power::MakePowerDriver(*standby, &agent);
+  if (!driver.ok()) return ReportFailure(driver.status());
+
+  // SIGTERM/SIGINT end the hold early (with the shutdown), from one thread.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::atomic<int> stop{0};
+  std::atomic<bool> done{false};
+  std::thread signals([&] {
+    while (!done.load()) {
+      timespec wait{0, 200'000'000};
+      int sig = ::sigtimedwait(&set, nullptr, &wait);
+      if (sig > 0) stop = sig;
+    }
+  });
+  drill::DrillEnv env{config, *standby, store, **driver, agent, *tls};
+  drill::HoldOptions options;
+  options.drill_id = args.drill_id;
+  options.stop = &stop;
+  base::Result<drill::HoldEnd> end = drill::HoldStandby(env, options);
+  done = true;
+  signals.join();
+  if (!end.ok()) return ReportError(end.status());
+  fmt::print(stderr, "hold of {} ended: {}; {}\n", standby->name, end->why, end->off.reason);
+  return end->off.confirmed ? kExitOk : kExitFailed;
+}
+
+int RunHold(const GlobalOptions& global, const HoldArgs& args) {
+  std::optional<config::Config> config = LoadConfigOrReport(global);
+  if (!config) return kExitUsage;
+  base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
+  if (!store.ok()) return ReportError(store.status());
+  if (args.action == "status") return Status(**store, args);
+  if (args.action == "extend") return Extend(**store, args);
+  if (args.action == "release") return Release(*config, **store, args);
+  return Serve(*config, **store, args);
+}
+
+}  // namespace
+
+void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
+  CLI::App* hold = app.add_subcommand(
+      "hold", "The holds of failover preps: status, extend, release (see standbyctl prep)");
+  hold->require_subcommand(1);
+  auto args = std::make_shared<HoldArgs>();
+  auto set = [action, args, &global](const char* name) {
+    return [action, args, &global, name] {
+      args->action = name;
+      *action = [args, &global] { return RunHold(global, *args); };
+    };
+  };
+  CLI::App* status = hold->add_subcommand("status", "List held standbys and until when");
+  status->add_option("--standby", args->standby, "Only this standby");
+  status->add_flag("--json", args->json, "Print JSON");
+  status->callback(set("status"));
+  CLI::App* extend = hold->add_subcommand(
+      "extend", "Keep a held standby up longer (at most 24h from now)");
+  extend->add_option("--standby", args->standby, "The held standby")->required();
+  extend->add_option("--by", args->by, "How much longer")
+      ->check([](const std::string& text) {
+        base::Result<base::Duration> d = base::ParseDuration(text);
+        return d.ok() ? std::string() : d.status().message();
+      })
+      ->capture_default_str();
+  extend->callback(set("extend"));
+  CLI::App* release = hold->add_subcommand(
+      "release", "End a hold now: the standby is shut down and confirmed off");
+  release->add_option("--standby", args->standby, "The held standby")->required();
+  release->callback(set("release"));
+  CLI::App* serve = hold->add_subcommand("serve", "");  // started by prep; hidden
+  serve->group("");
+  serve->add_option("--drill", args->drill_id)->required();
+  serve->add_option("--lock-fd", args->lock_fd)->required();
+  serve->callback(set("serve"));
+}
+
+}  // namespace sb::cli
