@@ -59,6 +59,7 @@ struct RigOptions {
   std::string source_override = "";  // the mapping's source; default dir/backup
   std::string lease = "10s";
   std::string boot_timeout = "20s";
+  std::string max_exposure = "2m";
 };
 
 // A standby behind ipmi_sim, a primary agent and a controller config.
@@ -133,7 +134,7 @@ struct Rig {
             std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
             "\"\nsmoke_timeout = \"2s" +
             "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease +
-            "\"\nmax_exposure = \"2m\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
+            "\"\nmax_exposure = \"" + options.max_exposure + "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
             std::to_string(sim->port()) +
             "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
             "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
@@ -145,7 +146,7 @@ struct Rig {
   base::ProcessResult Drill(bool json = true) {
     std::vector<std::string> args = {"--config", config, "drill", "--standby", "web1-standby"};
     if (json) args.push_back("--json");
-    return RunStandbyctl(args);
+    return RunStandbyctl(args, {}, std::chrono::seconds(150));
   }
   nlohmann::json History() {
     base::ProcessResult r = RunStandbyctl({"--config", config, "history", "--json"});
@@ -591,6 +592,28 @@ TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e]
       {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("the hold must be between 1s and 24h") != std::string::npos);
+}
+
+TEST_CASE("drill e2e: max_exposure cuts a drill short and the standby ends off",
+          "[drill][e2e][slow]") {
+  // The shortest max_exposure the config allows is 1m; the boot would wait 5m.
+  Rig rig(RigOptions{.agent_host = false,
+                     .host = "sleep 3600",
+                     .boot_timeout = "5m",
+                     .max_exposure = "1m"});
+  const auto start = std::chrono::steady_clock::now();
+  base::ProcessResult r = rig.Drill();
+  const auto took = std::chrono::steady_clock::now() - start;
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("result") == "failed");
+  CHECK(s.at("failed_phase") == "boot");
+  CHECK_THAT(s.at("reason").get<std::string>(),
+             Catch::StartsWith("the standby's max_exposure of 1m was reached"));
+  CHECK(took < std::chrono::seconds(75));
+  CHECK(s.at("confirmed_off") == true);
+  CHECK(rig.sim->HostPid() == 0);
 }
 
 }  // namespace

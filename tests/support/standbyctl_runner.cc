@@ -16,7 +16,8 @@ void RunOrFail(const std::vector<std::string>& argv) {
 }
 
 base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
-                                  const std::vector<std::pair<std::string, std::string>>& env) {
+                                  const std::vector<std::pair<std::string, std::string>>& env,
+                                  std::chrono::seconds timeout) {
   base::ProcessSpec spec;
   spec.argv.push_back(STANDBYCTL_BIN);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -24,7 +25,7 @@ base::ProcessResult RunStandbyctl(const std::vector<std::string>& args,
   bool config_given = false;
   for (const auto& [key, value] : env) config_given = config_given || key == "STANDBYCTL_CONFIG";
   if (!config_given) spec.unset_env.push_back("STANDBYCTL_CONFIG");
-  spec.timeout = std::chrono::seconds(60);
+  spec.timeout = timeout;
   base::Result<base::ProcessResult> r = base::RunProcess(spec);
   if (!r.ok()) throw std::runtime_error(r.status().message());
   return std::move(*r);
