@@ -30,8 +30,8 @@ base::Status LeaseWatchdog::Hold(const std::string& holder, std::chrono::millise
     if (holder_ && *holder_ != holder) {
       return base::Status::FailedPrecondition(fmt::format(
           "the lease is held by \"{}\" for another {}", *holder_,
-          base::FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
-              deadline_ - Clock::now()))));
+          base::FormatDuration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()))));
     }
     holder_ = holder;
     ttl_ = ttl;
@@ -45,9 +45,9 @@ base::Status LeaseWatchdog::Release(const std::string& holder) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!holder_ || *holder_ != holder) {
-      return base::Status::FailedPrecondition(fmt::format(
-          "\"{}\" holds no lease here{}", holder,
-          holder_ ? fmt::format(" (\"{}\" does)", *holder_) : std::string()));
+      return base::Status::FailedPrecondition(
+          fmt::format("\"{}\" holds no lease here{}", holder,
+                      holder_ ? fmt::format(" (\"{}\" does)", *holder_) : std::string()));
     }
     holder_.reset();
   }

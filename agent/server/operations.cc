@@ -56,7 +56,8 @@ Operations::Operations(const AgentConfig& config, HostSeams seams)
   if (config_.role == Role::kStandby) {
     lease_ = std::make_unique<LeaseWatchdog>([this](const std::string& why) {
       base::Status s = RunShutdownCommand(config_, why);
-      if (!s.ok()) spdlog::error("the lease ran out but the host could not be shut down: {}", s.message());
+      if (!s.ok())
+        spdlog::error("the lease ran out but the host could not be shut down: {}", s.message());
     });
   }
 }

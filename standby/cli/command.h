@@ -31,7 +31,7 @@ struct GlobalOptions {
   std::string config_path = config::kDefaultConfigPath;  // or $STANDBYCTL_CONFIG
   std::string log_format = "text";
   std::string log_level = "info";
-  bool log_level_given = false;  // --log-level was on the command line
+  bool log_level_given = false;        // --log-level was on the command line
   std::string command = "standbyctl";  // "standbyctl drill": set once parsed
 };
 

@@ -53,7 +53,9 @@ int WaitForSignal(const sigset_t& set, int64_t ms) {
 class Daemon {
  public:
   Daemon(const GlobalOptions& global, const config::Config& config, store::StateStore& store)
-      : global_(global), config_(config), store_(store),
+      : global_(global),
+        config_(config),
+        store_(store),
         scheduler_(config.schedules, [this](int64_t max) {
           return std::uniform_int_distribution<int64_t>(0, max)(rng_);
         }) {
@@ -69,10 +71,9 @@ class Daemon {
     if (!loaded.ok()) return ReportError(loaded);
     if (!Persist()) return kExitInternal;
     for (const config::Schedule& s : config_.schedules) {
-      spdlog::info("schedule {}: drill {} at \"{}\" ({}); next {}", s.name, s.standby, s.cron,
-                   s.timezone,
-                   schedule::FormatLocal(scheduler_.states().at(s.name).next_due_wall_ms,
-                                         s.timezone));
+      spdlog::info(
+          "schedule {}: drill {} at \"{}\" ({}); next {}", s.name, s.standby, s.cron, s.timezone,
+          schedule::FormatLocal(scheduler_.states().at(s.name).next_due_wall_ms, s.timezone));
     }
     if (config_.schedules.empty()) {
       spdlog::warn("{} has no [[schedule]]: nothing to run", config_.path);
@@ -131,9 +132,9 @@ class Daemon {
                                         schedule::FormatLocal(run.due_wall_ms, schedule->timezone))
                           : "");
     base::ProcessSpec spec;
-    spec.argv = {SelfPath(),         "--config", config_.path,           "--log-format",
-                 global_.log_format, "drill",    "--standby",            run.standby,
-                 "--json",           "--trigger", "schedule:" + run.schedule};
+    spec.argv = {
+        SelfPath(),  "--config",  config_.path, "--log-format", global_.log_format,        "drill",
+        "--standby", run.standby, "--json",     "--trigger",    "schedule:" + run.schedule};
     // The drill bounds itself (max_exposure, then shutdown); this is a backstop.
     spec.timeout = standby->max_exposure + 2 * standby->shutdown_timeout + std::chrono::minutes(10);
     spec.max_output_bytes = 4 << 20;

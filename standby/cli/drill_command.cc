@@ -15,9 +15,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "agent/base/file.h"
 #include "agent/base/units.h"
@@ -62,9 +62,14 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
   const std::string log = fmt::format("{}/{}.log", dir, drill_id);
   base::Result<int> fd = lock.InheritableFd();
   if (!fd.ok()) return fd.status();
-  const std::vector<std::string> args = {SelfPath(), "--config",  config.path,
-                                         "hold",     "serve",     "--drill",
-                                         std::to_string(drill_id), "--lock-fd",
+  const std::vector<std::string> args = {SelfPath(),
+                                         "--config",
+                                         config.path,
+                                         "hold",
+                                         "serve",
+                                         "--drill",
+                                         std::to_string(drill_id),
+                                         "--lock-fd",
                                          std::to_string(*fd)};
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -94,8 +99,7 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
       for (const store::HoldRecord& h : *holds) {
         if (h.drill_id == drill_id && h.holder_pid) return log;
         if (h.drill_id == drill_id && h.ended_wall_ms) {
-          return base::Status::Unavailable(
-              fmt::format("the hold ended at once; see {}", log));
+          return base::Status::Unavailable(fmt::format("the hold ended at once; see {}", log));
         }
       }
     }
@@ -184,9 +188,10 @@ void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
              o.primary_requests);
   if (s.held) {
     fmt::print("  the standby is up, current and checked: ready to take over\n");
-    fmt::print("  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
-               "the standby are not counted yet)\n",
-               Ms(o.rto_ms));
+    fmt::print(
+        "  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
+        "the standby are not counted yet)\n",
+        Ms(o.rto_ms));
     std::time_t until = static_cast<std::time_t>(s.hold_until_wall_ms / 1000);
     std::tm tm{};
     ::localtime_r(&until, &tm);
@@ -323,8 +328,8 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
     fmt::print("{} on {} (max exposure {})\n", args.kind, standby->name,
                base::FormatDuration(standby->max_exposure));
     options.on_phase = [start](const drill::PhaseView& p) {
-      const double at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                            .count();
+      const double at =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (p.outcome == store::PhaseOutcome::kRunning) {
         fmt::print("[{:7.1f}s] {:<10} ...\n", at, p.name);
       } else {
@@ -382,12 +387,14 @@ void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   auto args = std::make_shared<DrillArgs>();
   drill->add_option("--standby", args->standby, "The standby's name in the config")->required();
   drill->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
-  drill->add_option("--trigger", args->trigger,
-                    "What the record names as the drill's cause (the daemon passes "
-                    "schedule:NAME)")
+  drill
+      ->add_option("--trigger", args->trigger,
+                   "What the record names as the drill's cause (the daemon passes "
+                   "schedule:NAME)")
       ->capture_default_str();
-  drill->callback(
-      [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
+  drill->callback([action, args, &global] {
+    *action = [args, &global] { return RunDrillCommand(global, *args); };
+  });
 }
 
 void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
@@ -412,8 +419,9 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       })
       ->capture_default_str();
   prep->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
-  prep->callback(
-      [action, args, &global] { *action = [args, &global] { return RunDrillCommand(global, *args); }; });
+  prep->callback([action, args, &global] {
+    *action = [args, &global] { return RunDrillCommand(global, *args); };
+  });
 }
 
 }  // namespace sb::cli

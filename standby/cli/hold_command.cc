@@ -143,8 +143,10 @@ int Release(const config::Config& config, store::StateStore& store, const HoldAr
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  fmt::print(stderr, "standbyctl: {}: the shutdown was not confirmed in time; check with "
-             "standbyctl power status --standby {}\n", h->standby, h->standby);
+  fmt::print(stderr,
+             "standbyctl: {}: the shutdown was not confirmed in time; check with "
+             "standbyctl power status --standby {}\n",
+             h->standby, h->standby);
   return kExitFailed;
 }
 
@@ -153,8 +155,9 @@ int Release(const config::Config& config, store::StateStore& store, const HoldAr
 int Serve(const config::Config& config, store::StateStore& store, const HoldArgs& args) {
   struct stat st {};
   if (args.lock_fd < 0 || ::fstat(args.lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    fmt::print(stderr, "standbyctl: hold serve needs the prep's lock (--lock-fd); it is started "
-                       "by standbyctl prep\n");
+    fmt::print(stderr,
+               "standbyctl: hold serve needs the prep's lock (--lock-fd); it is started "
+               "by standbyctl prep\n");
     return kExitUsage;
   }
   base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
@@ -231,8 +234,8 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   status->add_option("--standby", args->standby, "Only this standby");
   status->add_flag("--json", args->json, "Print JSON");
   status->callback(set("status"));
-  CLI::App* extend = hold->add_subcommand(
-      "extend", "Keep a held standby up longer (at most 24h from now)");
+  CLI::App* extend =
+      hold->add_subcommand("extend", "Keep a held standby up longer (at most 24h from now)");
   extend->add_option("--standby", args->standby, "The held standby")->required();
   extend->add_option("--by", args->by, "How much longer")
       ->check([](const std::string& text) {
@@ -241,8 +244,8 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       })
       ->capture_default_str();
   extend->callback(set("extend"));
-  CLI::App* release = hold->add_subcommand(
-      "release", "End a hold now: the standby is shut down and confirmed off");
+  CLI::App* release =
+      hold->add_subcommand("release", "End a hold now: the standby is shut down and confirmed off");
   release->add_option("--standby", args->standby, "The held standby")->required();
   release->callback(set("release"));
   CLI::App* serve = hold->add_subcommand("serve", "");  // started by prep; hidden

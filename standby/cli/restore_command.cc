@@ -160,8 +160,8 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
       return r.status().code() == base::Code::kInternal ? kExitInternal : kExitFailed;
     }
     if (store != nullptr) {
-      base::Status saved = store->AddRestoreStats(
-          restore::StatsOf(standby->name, *r, std::nullopt, NowMs()));
+      base::Status saved =
+          store->AddRestoreStats(restore::StatsOf(standby->name, *r, std::nullopt, NowMs()));
       if (!saved.ok()) return ReportError(saved);
     }
     if (args.json) {

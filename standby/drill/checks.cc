@@ -94,26 +94,23 @@ store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check,
     base::Result<HttpResponse> r = http.Get(check.url, check.timeout);
     if (!r.ok()) return finish(store::CheckOutcome::kNotRun, r.status().message());
     if (r->status != check.expect_status) {
-      return finish(store::CheckOutcome::kFailed,
-                    fmt::format("GET {}: status {}, expected {}", check.url, r->status,
-                                check.expect_status));
+      return finish(
+          store::CheckOutcome::kFailed,
+          fmt::format("GET {}: status {}, expected {}", check.url, r->status, check.expect_status));
     }
     if (!check.body_contains.empty() && r->body.find(check.body_contains) == std::string::npos) {
       return finish(store::CheckOutcome::kFailed,
-                    fmt::format("GET {}: status {} but the body does not contain \"{}\"",
-                                check.url, r->status, check.body_contains));
+                    fmt::format("GET {}: status {} but the body does not contain \"{}\"", check.url,
+                                r->status, check.body_contains));
     }
-    return finish(store::CheckOutcome::kPassed, fmt::format("GET {}: status {}{}", check.url,
-                                                            r->status,
-                                                            check.body_contains.empty()
-                                                                ? ""
-                                                                : ", body as expected"));
+    return finish(store::CheckOutcome::kPassed,
+                  fmt::format("GET {}: status {}{}", check.url, r->status,
+                              check.body_contains.empty() ? "" : ", body as expected"));
   }
   if (agent == nullptr) {
     return finish(store::CheckOutcome::kNotRun, "no connection to the standby's agent");
   }
-  base::Result<nlohmann::json> r = agent->Call(
-      "RunCommand", {{"name", check.command}});
+  base::Result<nlohmann::json> r = agent->Call("RunCommand", {{"name", check.command}});
   if (!r.ok()) {
     return finish(store::CheckOutcome::kNotRun,
                   fmt::format("command {} could not run: {}", check.command, r.status().message()));

@@ -52,8 +52,7 @@ class HttpClient {
 };
 
 // Runs one smoke check. `agent` is the standby's agent (for command checks).
-store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check,
-                                       client::AgentClient* agent);
+store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, client::AgentClient* agent);
 
 std::string_view CheckKindName(config::CheckKind kind);
 

@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -99,8 +99,9 @@ class Guard {
       if (!armed_ || !why_.empty()) continue;
       const int sig = stop_ != nullptr ? stop_->load() : 0;
       if (sig != 0) {
-        why_ = fmt::format("stopped by {}", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                                                      : "a signal");
+        why_ = fmt::format("stopped by {}", sig == SIGINT    ? "SIGINT"
+                                            : sig == SIGTERM ? "SIGTERM"
+                                                             : "a signal");
         by_signal_ = true;
       } else if (deadline_ && Clock::now() >= *deadline_) {
         why_ = deadline_what_;
@@ -194,8 +195,9 @@ void Drill::End(Phase& p, PhaseOutcome outcome, std::string reason) {
   p.view.duration_ms = MsBetween(p.started, now);
   if (p.id != 0) {
     base::Status s = env_.store.EndPhase(p.id, outcome, p.view.reason, now);
-    if (!s.ok()) spdlog::error("drill {}: could not record the end of {}: {}", summary_.drill_id,
-                               p.view.name, s.message());
+    if (!s.ok())
+      spdlog::error("drill {}: could not record the end of {}: {}", summary_.drill_id, p.view.name,
+                    s.message());
   }
   spdlog::info("drill {}: {} {}{}{}", summary_.drill_id, p.view.name,
                store::PhaseOutcomeName(outcome), p.view.reason.empty() ? "" : ": ", p.view.reason);
@@ -208,7 +210,8 @@ bool Drill::Fail(Phase& p, std::string reason) {
   if (!why.empty()) {
     reason = why + (reason.empty() ? "" : " (" + reason + ")");
   }
-  End(p, why.empty() || !guard_.aborted_by_signal() ? PhaseOutcome::kFailed : PhaseOutcome::kAborted,
+  End(p,
+      why.empty() || !guard_.aborted_by_signal() ? PhaseOutcome::kFailed : PhaseOutcome::kAborted,
       reason);
   failed_phase_ = p.view.name;
   failure_ = reason;
@@ -229,8 +232,8 @@ bool Drill::Preflight() {
     if (!age.ok()) return Fail(p, age.status().message());
     const int64_t age_ms = store::Timestamp::Now().wall_ms - age->newest_wall_ms;
     if (m.max_age && age_ms > m.max_age->count()) {
-      return Fail(p, fmt::format("backup {} is {} old ({}), older than its max_age of {}",
-                                 m.source, base::FormatDuration(milliseconds(age_ms)), age->from,
+      return Fail(p, fmt::format("backup {} is {} old ({}), older than its max_age of {}", m.source,
+                                 base::FormatDuration(milliseconds(age_ms)), age->from,
                                  base::FormatDuration(*m.max_age)));
     }
     if (!oldest_source_ms_ || age->newest_wall_ms < *oldest_source_ms_) {
@@ -246,8 +249,8 @@ bool Drill::Preflight() {
   if (env_.config.primary) {
     base::Result<std::unique_ptr<client::AgentClient>> primary = ConnectPrimary();
     if (!primary.ok()) {
-      return Fail(p, fmt::format("the primary's agent is not reachable: {}",
-                                 primary.status().message()));
+      return Fail(
+          p, fmt::format("the primary's agent is not reachable: {}", primary.status().message()));
     }
     notes.push_back(fmt::format("primary agent {} answers", env_.config.primary->name));
   }
@@ -258,8 +261,8 @@ bool Drill::Preflight() {
                                state->how, env_.standby.name));
   }
   if (!state.ok() && env_.standby.power.driver == config::PowerDriverKind::kIpmi) {
-    return Fail(p, fmt::format("cannot read the standby's power state: {}",
-                               state.status().message()));
+    return Fail(p,
+                fmt::format("cannot read the standby's power state: {}", state.status().message()));
   }
   End(p, PhaseOutcome::kPassed, fmt::format("{}", fmt::join(notes, "; ")));
   return true;
@@ -311,9 +314,8 @@ bool Drill::Boot() {
   copts.request_timeout = std::chrono::minutes(10);  // a commit may hash a large target
   while (guard_.tripped().empty()) {
     ++attempts;
-    base::Result<std::unique_ptr<client::AgentClient>> c =
-        client::AgentClient::Connect({env_.standby.agent, env_.standby.agent_name}, env_.tls,
-                                     copts);
+    base::Result<std::unique_ptr<client::AgentClient>> c = client::AgentClient::Connect(
+        {env_.standby.agent, env_.standby.agent_name}, env_.tls, copts);
     if (c.ok()) {
       agent_ = std::move(*c);
       guard_.Watch(agent_.get());
@@ -429,18 +431,16 @@ bool Drill::Smoke() {
     if (r.outcome == store::CheckOutcome::kPassed) {
       ++passed;
     } else {
-      failed.push_back(fmt::format("{} {}: {}", r.name,
-                                   r.outcome == store::CheckOutcome::kNotRun ? "could not run"
-                                                                             : "failed",
-                                   r.detail));
+      failed.push_back(fmt::format(
+          "{} {}: {}", r.name,
+          r.outcome == store::CheckOutcome::kNotRun ? "could not run" : "failed", r.detail));
     }
     summary_.checks.push_back(r);
   }
   if (!guard_.tripped().empty()) return Fail(p, "");
   if (!failed.empty()) {
     return Fail(p, fmt::format("{} of {} checks did not pass within the smoke_timeout of {}: {}",
-                               failed.size(), n,
-                               base::FormatDuration(env_.standby.smoke_timeout),
+                               failed.size(), n, base::FormatDuration(env_.standby.smoke_timeout),
                                fmt::join(failed, "; ")));
   }
   smoke_passed_at_ = store::Timestamp::Now();
@@ -512,10 +512,11 @@ bool Drill::Compare() {
     } else {
       ps.verdict = "the primary answered no request: no comparison";
     }
-    if (primary_capped) ps.verdict += fmt::format("; stopped probing the primary at its cap of {} sessions", cap);
+    if (primary_capped)
+      ps.verdict += fmt::format("; stopped probing the primary at its cap of {} sessions", cap);
     if (ps.standby_failures > 0) {
-      ps.verdict += fmt::format("; {} of {} standby requests failed", ps.standby_failures,
-                                probe.requests);
+      ps.verdict +=
+          fmt::format("; {} of {} standby requests failed", ps.standby_failures, probe.requests);
     }
     notes.push_back(fmt::format("{}: {}", ps.name, ps.verdict));
     summary_.probes.push_back(std::move(ps));
@@ -565,8 +566,8 @@ base::Result<DrillSummary> Drill::Run() {
   if (!id.ok()) return id.status();
   summary_.drill_id = *id;
 
-  const bool ready = Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() &&
-                     Compare();
+  const bool ready =
+      Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() && Compare();
   if (power_on_at_) summary_.power_on_at = *power_on_at_;
   if (ready && options_.kind == "prep") {
     // Failover prep: the standby stays up; a hold (hold.h) takes over the
@@ -591,8 +592,8 @@ base::Result<DrillSummary> Drill::Run() {
   if (failed_phase_.empty()) {
     o.result = store::DrillResult::kPassed;
   } else {
-    o.result = guard_.aborted_by_signal() ? store::DrillResult::kAborted
-                                          : store::DrillResult::kFailed;
+    o.result =
+        guard_.aborted_by_signal() ? store::DrillResult::kAborted : store::DrillResult::kFailed;
     o.failed_phase = failed_phase_;
     o.reason = failure_;
   }
@@ -651,9 +652,9 @@ base::Result<int64_t> ParseCanaryTime(std::string_view text) {
   if (end != nullptr && (std::string_view(end) == "Z" || std::string_view(end) == "+00:00")) {
     return static_cast<int64_t>(::timegm(&tm)) * 1000;
   }
-  return base::Status::Invalid(fmt::format(
-      "\"{}\" is not a time (expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ)",
-      t.size() > 40 ? t.substr(0, 40) + "..." : t));
+  return base::Status::Invalid(
+      fmt::format("\"{}\" is not a time (expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ)",
+                  t.size() > 40 ? t.substr(0, 40) + "..." : t));
 }
 
 namespace {
@@ -663,8 +664,7 @@ base::Result<std::string> ReadCanary(const restore::ResolvedSource& source,
   if (source.kind == restore::ResolvedSource::Kind::kDirectory) {
     return base::ReadFile(source.path + "/" + canary);
   }
-  base::Result<std::unique_ptr<restore::SourceReader>> reader =
-      restore::SourceReader::Open(source);
+  base::Result<std::unique_ptr<restore::SourceReader>> reader = restore::SourceReader::Open(source);
   if (!reader.ok()) return reader.status();
   restore::SourceEntry entry;
   for (;;) {
@@ -694,13 +694,13 @@ base::Result<SourceAge> ReadSourceAge(const config::RestoreMapping& mapping) {
   if (!mapping.canary.empty()) {
     base::Result<std::string> text = ReadCanary(*source, mapping.canary);
     if (!text.ok()) {
-      return base::Status::NotFound(fmt::format("canary {} of {}: {}", mapping.canary,
-                                                source->path, text.status().message()));
+      return base::Status::NotFound(fmt::format("canary {} of {}: {}", mapping.canary, source->path,
+                                                text.status().message()));
     }
     base::Result<int64_t> at = ParseCanaryTime(*text);
     if (!at.ok()) {
-      return base::Status::Invalid(fmt::format("canary {} of {}: {}", mapping.canary,
-                                               source->path, at.status().message()));
+      return base::Status::Invalid(
+          fmt::format("canary {} of {}: {}", mapping.canary, source->path, at.status().message()));
     }
     age.newest_wall_ms = *at;
     age.from = "canary " + mapping.canary;
@@ -719,8 +719,8 @@ base::Result<SourceAge> ReadSourceAge(const config::RestoreMapping& mapping) {
   auto consider = [&](const fs::path& p) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) == 0) {
-      newest = std::max<int64_t>(newest, int64_t{st.st_mtim.tv_sec} * 1000 +
-                                             st.st_mtim.tv_nsec / 1'000'000);
+      newest = std::max<int64_t>(
+          newest, int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000);
     }
   };
   consider(source->path);

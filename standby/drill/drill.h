@@ -33,8 +33,8 @@
 namespace sb::drill {
 
 // The phases, in order.
-inline constexpr const char* kPhases[] = {"preflight", "power on", "boot",    "lease", "restore",
-                                          "smoke",     "compare",  "shutdown"};
+inline constexpr const char* kPhases[] = {"preflight", "power on", "boot",    "lease",
+                                          "restore",   "smoke",    "compare", "shutdown"};
 
 struct PhaseView {
   std::string name;
@@ -64,11 +64,11 @@ struct DrillSummary {
   bool powered_on = false;             // ...or the off could not be confirmed
   std::string rpo_from;                // what the RPO was measured from
   int lease_renewals = 0;
-  store::Timestamp power_on_at;        // when power on was requested
+  store::Timestamp power_on_at;  // when power on was requested
   // A prep that passed: the standby is up, the lease no longer renewed by
   // this process, and the record still open for a hold (hold.h) to finish.
   bool held = false;
-  std::string hold_log;             // set by `standbyctl prep` once the hold runs
+  std::string hold_log;  // set by `standbyctl prep` once the hold runs
   int64_t hold_until_wall_ms = 0;
 };
 

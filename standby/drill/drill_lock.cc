@@ -19,8 +19,7 @@ base::Result<std::unique_ptr<DrillLock>> DrillLock::TryAcquire(const std::string
   if (!fd.valid()) return base::Status::FromErrno(fmt::format("cannot open {}", path), errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      return base::Status::Unavailable(
-          fmt::format("another standbyctl process holds {}", path));
+      return base::Status::Unavailable(fmt::format("another standbyctl process holds {}", path));
     }
     return base::Status::FromErrno(fmt::format("cannot lock {}", path), errno);
   }

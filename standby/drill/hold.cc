@@ -35,9 +35,8 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
     if (d.id == options.drill_id) drill = &d;
   }
   if (drill == nullptr || drill->outcome.result != store::DrillResult::kRunning) {
-    return base::Status::NotFound(
-        fmt::format("prep {} of {} is not open in {}", options.drill_id, env.standby.name,
-                    env.store.path()));
+    return base::Status::NotFound(fmt::format("prep {} of {} is not open in {}", options.drill_id,
+                                              env.standby.name, env.store.path()));
   }
   base::Result<std::vector<store::PhaseRecord>> phases = env.store.ListPhases(drill->id);
   if (!phases.ok()) return phases.status();
@@ -85,10 +84,9 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
   base::Result<int64_t> phase = env.store.BeginPhase(options.drill_id, "shutdown", started);
   end.off = ConfirmOff(env, std::chrono::seconds(2));
   if (phase.ok()) {
-    (void)env.store.EndPhase(*phase,
-                             end.off.confirmed ? store::PhaseOutcome::kPassed
-                                               : store::PhaseOutcome::kFailed,
-                             end.why + "; " + end.off.reason, end.off.at);
+    (void)env.store.EndPhase(
+        *phase, end.off.confirmed ? store::PhaseOutcome::kPassed : store::PhaseOutcome::kFailed,
+        end.why + "; " + end.off.reason, end.off.at);
   }
   (void)env.store.EndHold(options.drill_id, end.off.at.wall_ms);
   store::DrillOutcome outcome = drill->outcome;  // the figures the prep recorded
@@ -107,7 +105,8 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
     outcome.reason = fmt::format("{}; THE STANDBY MAY STILL BE ON: {}", end.why, end.off.reason);
   }
   base::Status s = env.store.FinishDrill(options.drill_id, outcome);
-  if (!s.ok()) spdlog::error("could not record the end of prep {}: {}", options.drill_id, s.message());
+  if (!s.ok())
+    spdlog::error("could not record the end of prep {}: {}", options.drill_id, s.message());
   return end;
 }
 

@@ -7,8 +7,8 @@
 
 namespace sb::drill {
 
-LeaseKeeper::LeaseKeeper(client::AgentTarget target, const net::TlsContext& tls,
-                         std::string holder, std::chrono::milliseconds ttl)
+LeaseKeeper::LeaseKeeper(client::AgentTarget target, const net::TlsContext& tls, std::string holder,
+                         std::chrono::milliseconds ttl)
     : target_(std::move(target)), tls_(tls), holder_(std::move(holder)), ttl_(ttl) {}
 
 LeaseKeeper::~LeaseKeeper() { Stop(false); }
@@ -16,7 +16,8 @@ LeaseKeeper::~LeaseKeeper() { Stop(false); }
 base::Status LeaseKeeper::Renew() {
   if (client_ == nullptr) {
     client::ClientOptions options;
-    options.connect_timeout = std::min<std::chrono::milliseconds>(ttl_ / 3, std::chrono::seconds(10));
+    options.connect_timeout =
+        std::min<std::chrono::milliseconds>(ttl_ / 3, std::chrono::seconds(10));
     options.request_timeout = options.connect_timeout;
     base::Result<std::unique_ptr<client::AgentClient>> c =
         client::AgentClient::Connect(target_, tls_, options);
@@ -71,7 +72,8 @@ void LeaseKeeper::Stop(bool release) {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (release && client_ != nullptr) {
-    base::Result<nlohmann::json> r = client_->Call("Lease", {{"holder", holder_}, {"release", true}});
+    base::Result<nlohmann::json> r =
+        client_->Call("Lease", {{"holder", holder_}, {"release", true}});
     if (!r.ok()) spdlog::warn("could not release the lease: {}", r.status().message());
   }
   client_.reset();

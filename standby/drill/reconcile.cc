@@ -58,9 +58,9 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
                     drill.start.controller_pid, command);
     const config::StandbyConfig* standby = config.FindStandby(drill.start.standby);
     if (standby == nullptr) {
-      r.message = fmt::format(
-          "drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
-          drill.id, who, drill.start.standby, config.path);
+      r.message =
+          fmt::format("drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
+                      drill.id, who, drill.start.standby, config.path);
       base::Status s = MarkAborted(store, drill, r.message, std::nullopt);
       if (!s.ok()) return s;
       out.push_back(std::move(r));
@@ -71,9 +71,9 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
     power::AgentLink agent({standby->agent, standby->agent_name}, config.controller.tls);
     base::Result<std::unique_ptr<power::PowerDriver>> driver =
         power::MakePowerDriver(*standby, &agent);
-    base::Result<power::OffReport> off = driver.ok() ? base::Result<power::OffReport>(
-                                                           base::Status::Internal("unset"))
-                                                     : driver.status();
+    base::Result<power::OffReport> off =
+        driver.ok() ? base::Result<power::OffReport>(base::Status::Internal("unset"))
+                    : driver.status();
     if (driver.ok()) {
       power::OffOptions options;
       options.graceful_timeout = standby->shutdown_timeout;

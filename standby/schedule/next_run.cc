@@ -76,8 +76,7 @@ bool DayMatches(const CronSpec& spec, const std::tm& day) {
 
 }  // namespace
 
-base::Result<int64_t> NextRun(const CronSpec& spec, const std::string& timezone,
-                              int64_t after_ms) {
+base::Result<int64_t> NextRun(const CronSpec& spec, const std::string& timezone, int64_t after_ms) {
   std::lock_guard<std::mutex> lock(tz_mu);
   ZoneScope zone(timezone);
   const time_t after = static_cast<time_t>(after_ms / 1000);

@@ -22,8 +22,7 @@ namespace sb::schedule {
 
 // Unix milliseconds of the next run after `after_ms`. kNotFound when the spec
 // never matches within 8 years (such as "0 0 31 2 *").
-base::Result<int64_t> NextRun(const CronSpec& spec, const std::string& timezone,
-                              int64_t after_ms);
+base::Result<int64_t> NextRun(const CronSpec& spec, const std::string& timezone, int64_t after_ms);
 
 // "2026-12-01 03:00 CET" for logs and messages.
 std::string FormatLocal(int64_t wall_ms, const std::string& timezone);

@@ -20,9 +20,8 @@ base::Status Scheduler::Advance(const config::Schedule& s, int64_t after_ms) {
   if (!spec.ok()) return spec.status();
   base::Result<int64_t> next = NextRun(*spec, s.timezone, after_ms);
   if (!next.ok()) {
-    return base::Status(next.status().code(),
-                        fmt::format("schedule {} (\"{}\"): {}", s.name, s.cron,
-                                    next.status().message()));
+    return base::Status(next.status().code(), fmt::format("schedule {} (\"{}\"): {}", s.name,
+                                                          s.cron, next.status().message()));
   }
   store::ScheduleStateRecord& st = states_[s.name];
   st.name = s.name;
@@ -30,7 +29,8 @@ base::Status Scheduler::Advance(const config::Schedule& s, int64_t after_ms) {
   st.timezone = s.timezone;
   st.next_base_wall_ms = *next;
   const int64_t max_delay = s.random_delay.count();
-  st.next_due_wall_ms = *next + (max_delay > 0 ? std::clamp<int64_t>(random_ms_(max_delay), 0, max_delay) : 0);
+  st.next_due_wall_ms =
+      *next + (max_delay > 0 ? std::clamp<int64_t>(random_ms_(max_delay), 0, max_delay) : 0);
   return base::Status::Ok();
 }
 
@@ -58,8 +58,8 @@ base::Result<Tick> Scheduler::Due(int64_t now_ms) {
     const int64_t late_ms = now_ms - st.next_due_wall_ms;
     if (late_ms > s.grace.count()) {
       tick.skipped.push_back(fmt::format(
-          "schedule {}: the run due at {} is {} late, more than its grace of {}: skipped",
-          s.name, FormatLocal(st.next_due_wall_ms, s.timezone),
+          "schedule {}: the run due at {} is {} late, more than its grace of {}: skipped", s.name,
+          FormatLocal(st.next_due_wall_ms, s.timezone),
           base::FormatDuration(base::Duration(late_ms)), base::FormatDuration(s.grace)));
     } else {
       // Late by more than a minute: the daemon was down or the clock jumped.

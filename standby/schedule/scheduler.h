@@ -37,9 +37,9 @@ struct DueRun {
 };
 
 struct Tick {
-  std::vector<DueRun> run;            // in due order
-  std::vector<std::string> skipped;   // one sentence per skipped run
-  std::vector<std::string> changed;   // schedules whose next time was (re)computed
+  std::vector<DueRun> run;           // in due order
+  std::vector<std::string> skipped;  // one sentence per skipped run
+  std::vector<std::string> changed;  // schedules whose next time was (re)computed
 };
 
 class Scheduler {

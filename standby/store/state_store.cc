@@ -568,7 +568,8 @@ Status SetHoldColumn(SQLite::Database& db, const std::string& path, const char* 
     tx.commit();
   });
   if (!s.ok()) return s;
-  if (changed == 0) return Status::NotFound(fmt::format("state store {}: no hold of drill {}", path, drill_id));
+  if (changed == 0)
+    return Status::NotFound(fmt::format("state store {}: no hold of drill {}", path, drill_id));
   return Status::Ok();
 }
 

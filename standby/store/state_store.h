@@ -116,7 +116,7 @@ struct RestoreStatsRecord {
 // Where one of the daemon's schedules stands.
 struct ScheduleStateRecord {
   std::string name;
-  std::string cron, timezone;  // what the times were computed from
+  std::string cron, timezone;     // what the times were computed from
   int64_t next_base_wall_ms = 0;  // the cron time
   int64_t next_due_wall_ms = 0;   // with the random delay
   std::optional<int64_t> last_run_wall_ms;

@@ -52,10 +52,10 @@ bool Eventually(F done, int seconds) {
 }
 
 struct RigOptions {
-  bool agent_host = true;       // the chassis starts a standby-agent; else `host`
-  std::string host = "";        // the host command when not an agent
-  std::string checks = "";      // [[standby.check]] tables; default: a passing command check
-  bool http = false;            // serve the target and the backup over HTTP, check and probe
+  bool agent_host = true;            // the chassis starts a standby-agent; else `host`
+  std::string host = "";             // the host command when not an agent
+  std::string checks = "";           // [[standby.check]] tables; default: a passing command check
+  bool http = false;                 // serve the target and the backup over HTTP, check and probe
   std::string source_override = "";  // the mapping's source; default dir/backup
   std::string lease = "10s";
   std::string boot_timeout = "20s";
@@ -81,8 +81,8 @@ struct Rig {
                   "shutdown = [\"/bin/sh\", \"-c\", \"(sleep 0.3; kill -TERM $PPID) "
                   ">/dev/null 2>&1 &\"]\n"
                   "[tls]\nca = \"" +
-                  pki.standby_agent.ca + "\"\ncert = \"" + pki.standby_agent.cert +
-                  "\"\nkey = \"" + pki.standby_agent.key +
+                  pki.standby_agent.ca + "\"\ncert = \"" + pki.standby_agent.cert + "\"\nkey = \"" +
+                  pki.standby_agent.key +
                   "\"\n"
                   "[[command]]\nname = \"check-index\"\nargv = [\"/usr/bin/test\", \"-s\", \"" +
                   target +
@@ -90,9 +90,8 @@ struct Rig {
                   "[[command]]\nname = \"always-fails\"\nargv = [\"/bin/sh\", \"-c\", \"echo "
                   "database down >&2; exit 3\"]\n");
     const std::string host =
-        options.agent_host
-            ? std::string(STANDBY_AGENT_BIN) + " --config " + dir.Sub("agent.toml")
-            : options.host;
+        options.agent_host ? std::string(STANDBY_AGENT_BIN) + " --config " + dir.Sub("agent.toml")
+                           : options.host;
     sim = std::make_unique<IpmiSim>(host);
     dir.Write("bmc.pass", std::string(IpmiSim::kPassword) + "\n", 0600);
     std::string checks = options.checks.empty()
@@ -113,15 +112,17 @@ struct Rig {
           dir.Sub("primary-http.log"));
       REQUIRE(WaitForPort("127.0.0.1", standby_http_port));
       REQUIRE(WaitForPort("127.0.0.1", primary_http_port));
-      checks += "[[standby.check]]\nname = \"homepage\"\nkind = \"http\"\nurl = "
-                "\"http://127.0.0.1:" +
-                std::to_string(standby_http_port) +
-                "/index.html\"\nbody_contains = \"Welcome\"\ntimeout = \"5s\"\n";
-      probes = "[[standby.probe]]\nname = \"homepage-latency\"\nprimary_url = "
-               "\"http://127.0.0.1:" +
-               std::to_string(primary_http_port) + "/index.html\"\nstandby_url = \"http://127.0.0.1:" +
-               std::to_string(standby_http_port) +
-               "/index.html\"\nrequests = 5\ninterval = \"20ms\"\n";
+      checks +=
+          "[[standby.check]]\nname = \"homepage\"\nkind = \"http\"\nurl = "
+          "\"http://127.0.0.1:" +
+          std::to_string(standby_http_port) +
+          "/index.html\"\nbody_contains = \"Welcome\"\ntimeout = \"5s\"\n";
+      probes =
+          "[[standby.probe]]\nname = \"homepage-latency\"\nprimary_url = "
+          "\"http://127.0.0.1:" +
+          std::to_string(primary_http_port) +
+          "/index.html\"\nstandby_url = \"http://127.0.0.1:" + std::to_string(standby_http_port) +
+          "/index.html\"\nrequests = 5\ninterval = \"20ms\"\n";
     }
     config = dir.Write(
         "standbyctl.toml",
@@ -132,15 +133,15 @@ struct Rig {
             "\"\nagent_name = \"web1\"\n"
             "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
             std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
-            "\"\nsmoke_timeout = \"2s" +
-            "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease +
-            "\"\nmax_exposure = \"" + options.max_exposure + "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
+            "\"\nsmoke_timeout = \"2s" + "\"\nshutdown_timeout = \"5s\"\nlease = \"" +
+            options.lease + "\"\nmax_exposure = \"" + options.max_exposure +
+            "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
             std::to_string(sim->port()) +
             "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
             "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
             (options.source_override.empty() ? source : options.source_override) +
-            "\"\ntarget = \"" + target + "\"\ncanary = \".canary\"\nowners = \"none\"\n" +
-            checks + probes);
+            "\"\ntarget = \"" + target + "\"\ncanary = \".canary\"\nowners = \"none\"\n" + checks +
+            probes);
   }
 
   base::ProcessResult Drill(bool json = true) {
@@ -218,7 +219,8 @@ TEST_CASE("drill e2e: a green drill restores, checks, compares and ends confirme
   CHECK(history[0].at("rto_ms") == s.at("rto_ms"));
 
   // A second drill after the backup changed: only the change travels.
-  Sh("cd " + rig.source + " && echo '<h1>Welcome to web1, v2</h1>' > index.html && touch -d "
+  Sh("cd " + rig.source +
+     " && echo '<h1>Welcome to web1, v2</h1>' > index.html && touch -d "
      "'2 hours ago' index.html && echo 1800000000 > .canary");
   r = rig.Drill();
   INFO(r.err);
@@ -369,8 +371,7 @@ TEST_CASE("drill e2e: no checks configured fails at smoke with that reason", "[d
 // restore, and freezes the host's agent as soon as the restore starts.
 std::unique_ptr<BackgroundProcess> DrillFrozenInRestore(Rig& rig) {
   // 40 MB in 400 files: the restore takes long enough to be caught in it.
-  Sh("cd " + rig.source +
-     " && for i in $(seq 1 400); do head -c 100000 /dev/urandom > f$i; done");
+  Sh("cd " + rig.source + " && for i in $(seq 1 400); do head -c 100000 /dev/urandom > f$i; done");
   std::unique_ptr<BackgroundProcess> drill = rig.StartDrill();
   REQUIRE(Eventually([&] { return rig.DrillSaid("] restore    ..."); }, 30));
   const int host = rig.sim->HostPid();
@@ -536,8 +537,8 @@ TEST_CASE("daemon e2e: SIGTERM lets the running drill shut its standby down firs
 TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
           "[drill][e2e][prep]") {
   Rig rig;
-  base::ProcessResult r = RunStandbyctl(
-      {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "1h"});
+  base::ProcessResult r =
+      RunStandbyctl({"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "1h"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("prep 1 on web1-standby: READY") != std::string::npos);
@@ -550,8 +551,7 @@ TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
   // The hold renews the lease (10 s): still up after 12 s.
   std::this_thread::sleep_for(std::chrono::seconds(12));
   CHECK(rig.sim->HostPid() > 0);
-  base::ProcessResult status =
-      RunStandbyctl({"--config", rig.config, "hold", "status", "--json"});
+  base::ProcessResult status = RunStandbyctl({"--config", rig.config, "hold", "status", "--json"});
   REQUIRE(status.exit_code == 0);
   nlohmann::json holds = nlohmann::json::parse(status.out);
   REQUIRE(holds.size() == 1);
@@ -588,8 +588,8 @@ TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e]
   CHECK(Eventually([&] { return rig.sim->HostPid() == 0; }, 20));
   CHECK(Eventually([&] { return rig.History()[0].at("result") == "passed"; }, 10));
   CHECK(rig.History()[0].at("reason") == "held, then the hold ran out");
-  base::ProcessResult bad = RunStandbyctl(
-      {"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
+  base::ProcessResult bad =
+      RunStandbyctl({"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("the hold must be between 1s and 24h") != std::string::npos);
 }
@@ -597,10 +597,8 @@ TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e]
 TEST_CASE("drill e2e: max_exposure cuts a drill short and the standby ends off",
           "[drill][e2e][slow]") {
   // The shortest max_exposure the config allows is 1m; the boot would wait 5m.
-  Rig rig(RigOptions{.agent_host = false,
-                     .host = "sleep 3600",
-                     .boot_timeout = "5m",
-                     .max_exposure = "1m"});
+  Rig rig(RigOptions{
+      .agent_host = false, .host = "sleep 3600", .boot_timeout = "5m", .max_exposure = "1m"});
   const auto start = std::chrono::steady_clock::now();
   base::ProcessResult r = rig.Drill();
   const auto took = std::chrono::steady_clock::now() - start;

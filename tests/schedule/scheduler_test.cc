@@ -34,8 +34,7 @@ config::Schedule Monthly(std::chrono::milliseconds delay = std::chrono::millisec
 // Half the allowed delay, every time.
 int64_t Half(int64_t max) { return max / 2; }
 
-TEST_CASE("scheduler: first start, a due run, and no second run for the same time",
-          "[schedule]") {
+TEST_CASE("scheduler: first start, a due run, and no second run for the same time", "[schedule]") {
   Scheduler s({Monthly(std::chrono::minutes(20))}, Half);
   REQUIRE(s.Load({}, Utc("2026-11-22T10:00")).ok());
   // 1 December 03:00 CET = 02:00 UTC, plus 10 of the 20 minutes.
@@ -90,8 +89,7 @@ TEST_CASE("scheduler: a run missed while down is made up once within grace, else
   }
 }
 
-TEST_CASE("scheduler: an edited schedule is recomputed; state survives a restart",
-          "[schedule]") {
+TEST_CASE("scheduler: an edited schedule is recomputed; state survives a restart", "[schedule]") {
   testing::TempDir dir;
   base::Result<std::unique_ptr<store::StateStore>> store =
       store::StateStore::Open(store::StateStore::PathIn(dir.path()));

@@ -65,8 +65,8 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
-                                 "Shutdown", "Lease", "Scan", "RestoreBegin", "Signature", "StageFile",
-                                 "Change", "RestoreCommit", "RestoreAbort"});
+                                 "Shutdown", "Lease", "Scan", "RestoreBegin", "Signature",
+                                 "StageFile", "Change", "RestoreCommit", "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
   CHECK_FALSE(info->at("hostname").get<std::string>().empty());
@@ -332,8 +332,8 @@ TEST_CASE("agent: a lease that is not renewed shuts the host down", "[agent][lea
   CHECK(r.status().code() == base::Code::kFailedPrecondition);
   CHECK(r.status().message().find("the lease is held by \"drill 7\"") != std::string::npos);
   // Renewals stop: within the ttl (plus slack) the shutdown command runs.
-  CHECK(logs.WaitFor({"the lease held by \"drill 7\" ran out", "running"},
-                     std::chrono::seconds(5)));
+  CHECK(
+      logs.WaitFor({"the lease held by \"drill 7\" ran out", "running"}, std::chrono::seconds(5)));
   for (int i = 0; i < 50 && ::access(standby.shutdown_marker().c_str(), F_OK) != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
