@@ -1,8 +1,10 @@
 #include "standby/cli/command.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -69,6 +71,21 @@ const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
     fmt::print(stderr, "standbyctl: {} has no standby named \"{}\"\n", config.path, name);
   }
   return standby;
+}
+
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "standbyctl";
+}
+
+std::string LocalTime(int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return buf;
 }
 
 int ReportError(const base::Status& status) {

@@ -65,6 +65,13 @@ int ReportFailure(const base::Status& status);
 const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
                                                  const std::string& name);
 
+// The running standbyctl binary, for the child processes it starts (the
+// daemon's drills, a prep's hold).
+std::string SelfPath();
+
+// "2026-12-01 03:00:00 CET": a wall time in the local time zone.
+std::string LocalTime(int64_t wall_ms);
+
 // Each subcommand registers itself on `app` and sets `*action` when chosen.
 void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHistoryCommand(CLI::App& app, GlobalOptions& options, Action* action);

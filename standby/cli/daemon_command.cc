@@ -35,12 +35,6 @@ struct DaemonArgs {
 
 int64_t NowMs() { return store::Timestamp::Now().wall_ms; }
 
-std::string SelfPath() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "standbyctl";
-}
-
 // Waits up to `ms` for SIGTERM, SIGINT or SIGHUP (blocked by the caller);
 // returns the signal or 0.
 int WaitForSignal(const sigset_t& set, int64_t ms) {

@@ -38,12 +38,6 @@ struct DrillArgs {
   std::string hold = "2h";  // prep only; checked by the option
 };
 
-std::string SelfPath() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "standbyctl";
-}
-
 // Starts `standbyctl hold serve` for a prep that passed, detached (its own
 // session, output to a log), handing it the standby's lock. Waits until it
 // has taken the lease over. Returns its log's path.
@@ -192,12 +186,8 @@ void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
         "  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
         "the standby are not counted yet)\n",
         Ms(o.rto_ms));
-    std::time_t until = static_cast<std::time_t>(s.hold_until_wall_ms / 1000);
-    std::tm tm{};
-    ::localtime_r(&until, &tm);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
-    fmt::print("  held until {}, then shut down and confirmed off (log: {})\n", when, s.hold_log);
+    fmt::print("  held until {}, then shut down and confirmed off (log: {})\n",
+               LocalTime(s.hold_until_wall_ms), s.hold_log);
     fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
                s.standby, s.standby);
   } else if (s.powered_on) {

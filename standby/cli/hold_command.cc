@@ -34,15 +34,6 @@ struct HoldArgs {
 
 int64_t NowMs() { return store::Timestamp::Now().wall_ms; }
 
-std::string LocalTime(int64_t wall_ms) {
-  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
-  return buf;
-}
-
 // The open hold of `standby`, or nullopt after saying there is none.
 std::optional<store::HoldRecord> OpenHold(store::StateStore& store, const std::string& standby) {
   base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
