@@ -84,8 +84,7 @@ Result<std::unique_ptr<SourceReader>> SourceReader::Open(const ResolvedSource& s
     // and no sparse-file probing, which opens and seeks every file (holes are
     // not kept, as with rsync without -S).
     archive_read_disk_set_behavior(a, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                          ARCHIVE_READDISK_NO_FFLAGS |
-                                          ARCHIVE_READDISK_NO_SPARSE);
+                                          ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE);
     rc = archive_read_disk_open(a, source.path.c_str());
   } else {
     a = archive_read_new();
