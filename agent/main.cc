@@ -20,7 +20,8 @@ namespace {
 int Run(int argc, char** argv) {
   CLI::App app(
       "standby-agent serves standbyctl over mutual TLS: host information and indicators, "
-      "allow-listed commands, and (standby role only) shutdown.\n\n"
+      "allow-listed commands, and (standby role only) restores, shutdown and the lease that "
+      "shuts the host down when the controller stops renewing it.\n\n"
       "Exit codes: 0 stopped cleanly, 2 usage or configuration error, 3 internal error.",
       "standby-agent");
   app.set_version_flag("--version", std::string("standby-agent ") + STANDBY_VERSION);
