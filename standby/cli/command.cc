@@ -73,20 +73,57 @@ const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
   return standby;
 }
 
+StopSignals::StopSignals(std::string notice) : notice_(std::move(notice)) {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  thread_ = std::thread([this] {
+    while (!done_.load()) {
+      timespec wait{0, 200'000'000};
+      int sig = ::sigtimedwait(&set_, nullptr, &wait);
+      if (sig > 0 && stop_.exchange(sig) == 0) {
+        fmt::print(stderr, "\nstandbyctl: {} received: {}\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                   notice_);
+      }
+    }
+  });
+}
+
+StopSignals::~StopSignals() {
+  done_ = true;
+  thread_.join();
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
 std::string SelfPath() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "standbyctl";
 }
 
-std::string LocalTime(int64_t wall_ms) {
+namespace {
+
+std::string FormatTime(int64_t wall_ms, bool utc, const char* format) {
   std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
   std::tm tm{};
-  ::localtime_r(&t, &tm);
+  if (utc) {
+    ::gmtime_r(&t, &tm);
+  } else {
+    ::localtime_r(&t, &tm);
+  }
   char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+
+}  // namespace
+
+std::string LocalTime(int64_t wall_ms) {
+  return FormatTime(wall_ms, false, "%Y-%m-%d %H:%M:%S %Z");
+}
+
+std::string UtcTime(int64_t wall_ms) { return FormatTime(wall_ms, true, "%Y-%m-%d %H:%M:%S"); }
 
 int ReportError(const base::Status& status) {
   fmt::print(stderr, "standbyctl: {}\n", status.message());

@@ -5,9 +5,13 @@
 #ifndef STANDBY_CLI_COMMAND_H_
 #define STANDBY_CLI_COMMAND_H_
 
+#include <signal.h>
+
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "agent/base/status.h"
 #include "standby/config/config.h"
@@ -71,6 +75,28 @@ std::string SelfPath();
 
 // "2026-12-01 03:00:00 CET": a wall time in the local time zone.
 std::string LocalTime(int64_t wall_ms);
+// "2026-12-01 02:00:00": the same in UTC, without the zone's name.
+std::string UtcTime(int64_t wall_ms);
+
+// SIGINT and SIGTERM, blocked in every thread and taken by one thread with
+// sigtimedwait, so that a drill or a hold can shut its standby down instead
+// of dying with it on. The first one prints `notice` and sets flag(); the
+// signal mask is restored when the object goes.
+class StopSignals {
+ public:
+  explicit StopSignals(std::string notice);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  const std::atomic<int>* flag() const { return &stop_; }
+
+ private:
+  sigset_t set_{}, old_{};
+  std::string notice_;
+  std::atomic<int> stop_{0};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 // Each subcommand registers itself on `app` and sets `*action` when chosen.
 void AddConfigCommand(CLI::App& app, GlobalOptions& options, Action* action);

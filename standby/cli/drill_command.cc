@@ -88,14 +88,10 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
   }
   // Bounded wait: the hold says it has the lease by recording its pid.
   for (int i = 0; i < 300; ++i) {
-    base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds(true);
-    if (holds.ok()) {
-      for (const store::HoldRecord& h : *holds) {
-        if (h.drill_id == drill_id && h.holder_pid) return log;
-        if (h.drill_id == drill_id && h.ended_wall_ms) {
-          return base::Status::Unavailable(fmt::format("the hold ended at once; see {}", log));
-        }
-      }
+    base::Result<store::HoldRecord> h = store.GetHold(drill_id);
+    if (h.ok() && h->holder_pid) return log;
+    if (h.ok() && h->ended_wall_ms) {
+      return base::Status::Unavailable(fmt::format("the hold ended at once; see {}", log));
     }
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
@@ -108,42 +104,6 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
   return base::Status::Timeout(
       fmt::format("the hold process did not take over within 30s; see {}", log));
 }
-
-// SIGINT and SIGTERM, taken by one thread with sigtimedwait so that the
-// drill can go to its shutdown phase instead of dying with the standby on.
-class StopSignals {
- public:
-  StopSignals() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this] {
-      while (!done_.load()) {
-        timespec wait{0, 200'000'000};
-        int sig = sigtimedwait(&set_, nullptr, &wait);
-        if (sig > 0 && stop_.exchange(sig) == 0) {
-          fmt::print(stderr,
-                     "\nstandbyctl: {} received: stopping the drill and shutting the standby "
-                     "down (SIGKILL leaves it on until the next standbyctl command)\n",
-                     sig == SIGINT ? "SIGINT" : "SIGTERM");
-        }
-      }
-    });
-  }
-  ~StopSignals() {
-    done_ = true;
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  const std::atomic<int>* flag() const { return &stop_; }
-
- private:
-  sigset_t set_{}, old_{};
-  std::atomic<int> stop_{0};
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 std::string Ms(const std::optional<int64_t>& ms) {
   return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
@@ -266,11 +226,7 @@ std::string Busy(store::StateStore& store, const std::string& standby, const std
   if (drills.ok()) {
     for (const store::DrillRecord& d : *drills) {
       if (d.outcome.result != store::DrillResult::kRunning) continue;
-      std::time_t secs = static_cast<std::time_t>(d.start.at.wall_ms / 1000);
-      std::tm tm{};
-      ::gmtime_r(&secs, &tm);
-      char when[32];
-      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+      const std::string when = UtcTime(d.start.at.wall_ms) + " UTC";
       return fmt::format(
           "standby {} is busy: {} {} is running (started {} by pid {}, trigger {}); one drill "
           "per standby at a time",
@@ -306,7 +262,10 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
       power::MakePowerDriver(*standby, &agent);
   if (!driver.ok()) return ReportFailure(driver.status());
 
-  StopSignals signals;
+  StopSignals signals(fmt::format(
+      "stopping the {} and shutting the standby down (SIGKILL leaves it on until the next "
+      "standbyctl command)",
+      args.kind));
   drill::DrillOptions options;
   options.stop = signals.flag();
   options.trigger = args.trigger;
@@ -364,6 +323,19 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   return summary->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
 }
 
+// What drill and prep share: --standby, --json, and running the command.
+std::shared_ptr<DrillArgs> AddDrillArgs(CLI::App* command, const std::string& kind,
+                                        GlobalOptions& global, Action* action) {
+  auto args = std::make_shared<DrillArgs>();
+  args->kind = kind;
+  command->add_option("--standby", args->standby, "The standby's name in the config")->required();
+  command->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
+  command->callback([action, args, &global] {
+    *action = [args, &global] { return RunDrillCommand(global, *args); };
+  });
+  return args;
+}
+
 }  // namespace
 
 void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
@@ -374,17 +346,12 @@ void AddDrillCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "and confirm it. Every phase is recorded; SIGINT/SIGTERM, a failure or the standby's "
       "max_exposure go straight to the shutdown. Exit 0 passed, 1 failed or aborted, 2 busy "
       "or bad configuration.");
-  auto args = std::make_shared<DrillArgs>();
-  drill->add_option("--standby", args->standby, "The standby's name in the config")->required();
-  drill->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
+  std::shared_ptr<DrillArgs> args = AddDrillArgs(drill, "drill", global, action);
   drill
       ->add_option("--trigger", args->trigger,
                    "What the record names as the drill's cause (the daemon passes "
                    "schedule:NAME)")
       ->capture_default_str();
-  drill->callback([action, args, &global] {
-    *action = [args, &global] { return RunDrillCommand(global, *args); };
-  });
 }
 
 void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
@@ -395,9 +362,7 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "release`; then it is shut down and confirmed off. Says whether the standby is ready "
       "and the effective failover time. Exit 0 ready, 1 not ready (the standby was shut "
       "down), 2 busy or bad configuration.");
-  auto args = std::make_shared<DrillArgs>();
-  args->kind = "prep";
-  prep->add_option("--standby", args->standby, "The standby's name in the config")->required();
+  std::shared_ptr<DrillArgs> args = AddDrillArgs(prep, "prep", global, action);
   prep->add_option("--hold", args->hold, "How long the standby stays up (at most 24h)")
       ->check([](const std::string& text) {
         base::Result<base::Duration> d = base::ParseDuration(text);
@@ -408,10 +373,6 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
         return std::string();
       })
       ->capture_default_str();
-  prep->add_flag("--json", args->json, "Print the summary as JSON (no live view)");
-  prep->callback([action, args, &global] {
-    *action = [args, &global] { return RunDrillCommand(global, *args); };
-  });
 }
 
 }  // namespace sb::cli

@@ -18,17 +18,8 @@ struct HistoryOptions {
   int limit = 50;
 };
 
-std::string FormatWallUtc(int64_t wall_ms) {
-  std::time_t secs = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 std::string IsoUtc(int64_t wall_ms) {
-  std::string s = FormatWallUtc(wall_ms);
+  std::string s = UtcTime(wall_ms);
   s[10] = 'T';
   return fmt::format("{}.{:03d}Z", s, wall_ms % 1000);
 }
@@ -72,7 +63,7 @@ void PrintTable(const std::vector<store::DrillRecord>& drills) {
       reason = fmt::format("{}: {}", d.outcome.failed_phase, reason);
     }
     std::string row = fmt::format(
-        fmt::runtime(kRow), d.id, d.start.standby, d.start.kind, FormatWallUtc(d.start.at.wall_ms),
+        fmt::runtime(kRow), d.id, d.start.standby, d.start.kind, UtcTime(d.start.at.wall_ms),
         store::DrillResultName(d.outcome.result), OptionalDuration(d.outcome.rto_ms),
         OptionalDuration(d.outcome.exposure_ms), reason);
     while (row.size() > 1 && row[row.size() - 2] == ' ') row.erase(row.size() - 2, 1);

@@ -110,20 +110,14 @@ int Release(const config::Config& config, store::StateStore& store, const HoldAr
   const auto limit = std::chrono::steady_clock::now() + std::chrono::minutes(2) +
                      (standby ? 2 * standby->shutdown_timeout : std::chrono::minutes(10));
   while (std::chrono::steady_clock::now() < limit) {
-    base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds(true);
-    if (!holds.ok()) return ReportError(holds.status());
-    for (const store::HoldRecord& now : *holds) {
-      if (now.drill_id != h->drill_id || !now.ended_wall_ms) continue;
-      base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills({h->standby, 50});
-      if (drills.ok()) {
-        for (const store::DrillRecord& d : *drills) {
-          if (d.id != h->drill_id) continue;
-          fmt::print("{}: prep {} {}: {}\n", h->standby, d.id,
-                     store::DrillResultName(d.outcome.result), d.outcome.reason);
-          return d.outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
-        }
-      }
-      return kExitOk;
+    base::Result<store::HoldRecord> now = store.GetHold(h->drill_id);
+    if (!now.ok()) return ReportError(now.status());
+    if (now->ended_wall_ms) {
+      base::Result<store::DrillRecord> d = store.GetDrill(h->drill_id);
+      if (!d.ok()) return ReportError(d.status());
+      fmt::print("{}: prep {} {}: {}\n", h->standby, d->id,
+                 store::DrillResultName(d->outcome.result), d->outcome.reason);
+      return d->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
     }
     if (h->holder_pid && ::kill(static_cast<pid_t>(*h->holder_pid), 0) != 0) {
       fmt::print(stderr,
@@ -151,13 +145,8 @@ int Serve(const config::Config& config, store::StateStore& store, const HoldArgs
                "by standbyctl prep\n");
     return kExitUsage;
   }
-  base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
-  if (!holds.ok()) return ReportError(holds.status());
-  const store::HoldRecord* hold = nullptr;
-  for (const store::HoldRecord& h : *holds) {
-    if (h.drill_id == args.drill_id) hold = &h;
-  }
-  if (hold == nullptr) {
+  base::Result<store::HoldRecord> hold = store.GetHold(args.drill_id);
+  if (!hold.ok() || hold->ended_wall_ms) {
     fmt::print(stderr, "standbyctl: prep {} has no open hold\n", args.drill_id);
     return kExitUsage;
   }
@@ -171,27 +160,12 @@ int Serve(const config::Config& config, store::StateStore& store, const HoldArgs
   if (!driver.ok()) return ReportFailure(driver.status());
 
   // SIGTERM/SIGINT end the hold early (with the shutdown), from one thread.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::atomic<int> stop{0};
-  std::atomic<bool> done{false};
-  std::thread signals([&] {
-    while (!done.load()) {
-      timespec wait{0, 200'000'000};
-      int sig = ::sigtimedwait(&set, nullptr, &wait);
-      if (sig > 0) stop = sig;
-    }
-  });
+  StopSignals signals("ending the hold and shutting the standby down");
   drill::DrillEnv env{config, *standby, store, **driver, agent, *tls};
   drill::HoldOptions options;
   options.drill_id = args.drill_id;
-  options.stop = &stop;
+  options.stop = signals.flag();
   base::Result<drill::HoldEnd> end = drill::HoldStandby(env, options);
-  done = true;
-  signals.join();
   if (!end.ok()) return ReportError(end.status());
   fmt::print(stderr, "hold of {} ended: {}; {}\n", standby->name, end->why, end->off.reason);
   return end->off.confirmed ? kExitOk : kExitFailed;

@@ -88,9 +88,8 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
     Print(args, "soft off requested", "run `standbyctl power status` to see it go off");
     return kExitOk;
   }
-  power::OffOptions options;
-  options.graceful_timeout = standby->shutdown_timeout;
-  base::Result<power::OffReport> off = power::PowerOffConfirmed(d, agent, options);
+  base::Result<power::OffReport> off =
+      power::PowerOffConfirmed(d, agent, power::OffOptionsFor(*standby));
   if (!off.ok()) return ReportFailure(off.status());
   Print(args, "off", off->confirmed.how, off->steps);
   return kExitOk;

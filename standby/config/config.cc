@@ -11,6 +11,7 @@
 
 #include "agent/base/config_reader.h"
 #include "standby/schedule/cron.h"
+#include "standby/schedule/next_run.h"
 
 namespace sb::config {
 namespace {
@@ -416,6 +417,11 @@ void ReadSchedule(TableReader& t, const Config& config, Schedule* s) {
     base::Result<schedule::CronSpec> spec = schedule::ParseCron(*cron);
     if (!spec.ok()) {
       t.ErrorAt("cron", spec.status().message());
+    } else if (!schedule::NextRun(*spec, "UTC", 0).ok()) {
+      // Whether a date exists does not depend on the zone; from a fixed
+      // instant, so the check is the same every time.
+      t.ErrorAt("cron",
+                fmt::format("\"{}\" names a day that never comes (such as 31 February)", *cron));
     } else {
       s->cron = *cron;
     }

@@ -110,7 +110,7 @@ store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check,
   if (agent == nullptr) {
     return finish(store::CheckOutcome::kNotRun, "no connection to the standby's agent");
   }
-  base::Result<nlohmann::json> r = agent->Call("RunCommand", {{"name", check.command}});
+  base::Result<nlohmann::json> r = agent->Call(proto::type::kRunCommand, {{"name", check.command}});
   if (!r.ok()) {
     return finish(store::CheckOutcome::kNotRun,
                   fmt::format("command {} could not run: {}", check.command, r.status().message()));

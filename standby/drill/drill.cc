@@ -17,6 +17,7 @@
 
 #include "agent/base/file.h"
 #include "agent/base/units.h"
+#include "agent/host/host_info.h"
 #include "standby/drill/backoff.h"
 #include "standby/drill/checks.h"
 #include "standby/drill/lease_keeper.h"
@@ -30,14 +31,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using store::PhaseOutcome;
-
-std::string BootId() {
-  base::Result<std::string> id = base::ReadFile("/proc/sys/kernel/random/boot_id");
-  if (!id.ok()) return "";
-  std::string s = *id;
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
 
 int64_t MsBetween(const store::Timestamp& a, const store::Timestamp& b) {
   return (b.mono_ns - a.mono_ns) / 1'000'000;
@@ -361,7 +354,7 @@ bool Drill::Restore() {
     End(p, PhaseOutcome::kSkipped, "no restore mappings configured");
     return true;
   }
-  uint64_t wire = 0, literal = 0, drift = 0, changed = 0;
+  int64_t wire = 0, literal = 0, drift = 0, changed = 0;
   for (const config::RestoreMapping& m : env_.standby.restores) {
     if (!guard_.tripped().empty()) return Fail(p, "");
     base::Result<restore::RestoreReport> r =
@@ -371,23 +364,21 @@ bool Drill::Restore() {
                                  "restore",
                                  m.source, m.target, r.status().message()));
     }
-    base::Status saved = env_.store.AddRestoreStats(restore::StatsOf(
-        env_.standby.name, *r, summary_.drill_id, store::Timestamp::Now().wall_ms));
+    const store::RestoreStatsRecord stats =
+        restore::StatsOf(env_.standby.name, *r, summary_.drill_id, store::Timestamp::Now().wall_ms);
+    base::Status saved = env_.store.AddRestoreStats(stats);
     if (!saved.ok()) spdlog::error("could not record restore statistics: {}", saved.message());
-    wire += r->wire_bytes;
-    literal += r->literal_bytes;
-    drift += r->drift.size();
-    for (size_t i = 0; i < restore::kActionCount; ++i) {
-      if (static_cast<restore::Action>(i) != restore::Action::kUnchanged) {
-        changed += r->plan.totals[i].count;
-      }
-    }
+    wire += stats.bytes_wire;
+    literal += stats.bytes_literal;
+    drift += stats.drift_count;
+    changed += stats.files_changed + stats.files_new + stats.files_deleted;
     summary_.restores.push_back(std::move(*r));
   }
   End(p, PhaseOutcome::kPassed,
       fmt::format("{} mapping{}: {} entries changed, {} literal, {} on the wire, {} drifted",
                   env_.standby.restores.size(), env_.standby.restores.size() == 1 ? "" : "s",
-                  changed, base::FormatSize(literal), base::FormatSize(wire), drift));
+                  changed, base::FormatSize(static_cast<uint64_t>(literal)),
+                  base::FormatSize(static_cast<uint64_t>(wire)), drift));
   summary_.outcome.restore_ms = summary_.phases.back().duration_ms;
   return true;
 }
@@ -460,7 +451,7 @@ bool Drill::Compare() {
     End(p, PhaseOutcome::kSkipped, "no probes configured");
     return true;
   }
-  const int cap = env_.config.primary ? env_.config.primary->max_sessions : 4;
+  const int cap = env_.config.primary.value_or(config::PrimaryConfig()).max_sessions;
   std::vector<std::string> notes;
   bool standby_failed = false;
   for (const config::PerformanceProbe& probe : env_.standby.probes) {
@@ -560,7 +551,7 @@ base::Result<DrillSummary> Drill::Run() {
   start.kind = options_.kind;
   start.trigger = options_.trigger;
   start.controller_pid = ::getpid();
-  start.controller_boot_id = BootId();
+  start.controller_boot_id = host::ReadHostInfo().boot_id;
   start.at = store::Timestamp::Now();
   base::Result<int64_t> id = env_.store.BeginDrill(start);
   if (!id.ok()) return id.status();
@@ -612,8 +603,7 @@ base::Result<DrillSummary> Drill::Run() {
 std::string LeaseHolder(int64_t drill_id) { return fmt::format("drill {}", drill_id); }
 
 OffResult ConfirmOff(const DrillEnv& env, std::chrono::milliseconds poll_interval) {
-  power::OffOptions options;
-  options.graceful_timeout = env.standby.shutdown_timeout;
+  power::OffOptions options = power::OffOptionsFor(env.standby);
   options.poll_interval = poll_interval;
   base::Result<power::OffReport> r = power::PowerOffConfirmed(env.power, env.host, options);
   OffResult out;

@@ -11,30 +11,12 @@
 #include "standby/drill/lease_keeper.h"
 
 namespace sb::drill {
-namespace {
-
-base::Result<store::HoldRecord> FindHold(store::StateStore& store, int64_t drill_id) {
-  base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds(true);
-  if (!holds.ok()) return holds.status();
-  for (const store::HoldRecord& h : *holds) {
-    if (h.drill_id == drill_id) return h;
-  }
-  return base::Status::NotFound(fmt::format("prep {} has no hold in {}", drill_id, store.path()));
-}
-
-}  // namespace
-
 base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& options) {
-  base::Result<store::HoldRecord> hold = FindHold(env.store, options.drill_id);
+  base::Result<store::HoldRecord> hold = env.store.GetHold(options.drill_id);
   if (!hold.ok()) return hold.status();
-  base::Result<std::vector<store::DrillRecord>> drills =
-      env.store.ListDrills({env.standby.name, 1000});
-  if (!drills.ok()) return drills.status();
-  const store::DrillRecord* drill = nullptr;
-  for (const store::DrillRecord& d : *drills) {
-    if (d.id == options.drill_id) drill = &d;
-  }
-  if (drill == nullptr || drill->outcome.result != store::DrillResult::kRunning) {
+  base::Result<store::DrillRecord> drill = env.store.GetDrill(options.drill_id);
+  if (!drill.ok()) return drill.status();
+  if (drill->outcome.result != store::DrillResult::kRunning) {
     return base::Status::NotFound(fmt::format("prep {} of {} is not open in {}", options.drill_id,
                                               env.standby.name, env.store.path()));
   }
@@ -62,7 +44,7 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
       end.why = fmt::format("the hold was stopped by signal {}", options.stop->load());
       break;
     }
-    base::Result<store::HoldRecord> now = FindHold(env.store, options.drill_id);
+    base::Result<store::HoldRecord> now = env.store.GetHold(options.drill_id);
     if (!now.ok()) {
       end.why = fmt::format("the hold's record could not be read: {}", now.status().message());
       break;
@@ -82,7 +64,7 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
 
   const store::Timestamp started = store::Timestamp::Now();
   base::Result<int64_t> phase = env.store.BeginPhase(options.drill_id, "shutdown", started);
-  end.off = ConfirmOff(env, std::chrono::seconds(2));
+  end.off = ConfirmOff(env, DrillOptions().poll_interval);
   if (phase.ok()) {
     (void)env.store.EndPhase(
         *phase, end.off.confirmed ? store::PhaseOutcome::kPassed : store::PhaseOutcome::kFailed,

@@ -25,7 +25,7 @@ base::Status LeaseKeeper::Renew() {
     client_ = std::move(*c);
   }
   base::Result<nlohmann::json> r =
-      client_->Call("Lease", {{"holder", holder_}, {"ttl_ms", ttl_.count()}});
+      client_->Call(proto::type::kLease, {{"holder", holder_}, {"ttl_ms", ttl_.count()}});
   if (!r.ok()) {
     client_.reset();  // reconnect next time
     return r.status();
@@ -43,7 +43,11 @@ base::Status LeaseKeeper::Start() {
 void LeaseKeeper::Run() {
   const auto period = ttl_ / 3;
   auto next = std::chrono::steady_clock::now() + period;
-  Backoff backoff(std::chrono::milliseconds(200), period / 4 + std::chrono::milliseconds(1));
+  // Retries fit well inside the lease: at most a quarter of a period apart.
+  auto fresh_backoff = [period] {
+    return Backoff(std::chrono::milliseconds(200), period / 4 + std::chrono::milliseconds(1));
+  };
+  Backoff backoff = fresh_backoff();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     if (cv_.wait_until(lock, next, [this] { return stopping_; })) break;
@@ -53,7 +57,7 @@ void LeaseKeeper::Run() {
     if (s.ok()) {
       ++renewals_;
       next = std::chrono::steady_clock::now() + period;
-      backoff = Backoff(std::chrono::milliseconds(200), period / 4 + std::chrono::milliseconds(1));
+      backoff = fresh_backoff();
     } else {
       ++failed_;
       spdlog::warn("lease renewal failed (the standby shuts itself down if this goes on): {}",
@@ -73,7 +77,7 @@ void LeaseKeeper::Stop(bool release) {
   if (thread_.joinable()) thread_.join();
   if (release && client_ != nullptr) {
     base::Result<nlohmann::json> r =
-        client_->Call("Lease", {{"holder", holder_}, {"release", true}});
+        client_->Call(proto::type::kLease, {{"holder", holder_}, {"release", true}});
     if (!r.ok()) spdlog::warn("could not release the lease: {}", r.status().message());
   }
   client_.reset();

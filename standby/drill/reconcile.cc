@@ -11,27 +11,39 @@
 namespace sb::drill {
 namespace {
 
-// Ends what the dead controller left open and marks the drill aborted.
+// Ends what the dead controller left open and marks the drill aborted. With
+// the standby confirmed off now, the exposure window is known to have lasted
+// from the power-on request until now.
 base::Status MarkAborted(store::StateStore& store, const store::DrillRecord& drill,
-                         const std::string& reason, std::optional<int64_t> exposure_ms) {
+                         const std::string& reason, bool confirmed_off) {
   base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
   if (!phases.ok()) return phases.status();
   const store::Timestamp now = store::Timestamp::Now();
-  std::string open_phase;
+  store::DrillOutcome outcome;
+  outcome.result = store::DrillResult::kAborted;
+  outcome.reason = reason;
+  outcome.at = now;
   for (const store::PhaseRecord& p : *phases) {
+    if (p.name == "power on" && confirmed_off)
+      outcome.exposure_ms = now.wall_ms - p.started.wall_ms;
     if (p.outcome != store::PhaseOutcome::kRunning) continue;
-    open_phase = p.name;
+    outcome.failed_phase = p.name;
     base::Status s = store.EndPhase(p.id, store::PhaseOutcome::kAborted,
                                     "the controller stopped during this phase", now);
     if (!s.ok()) return s;
   }
-  store::DrillOutcome outcome;
-  outcome.result = store::DrillResult::kAborted;
-  outcome.failed_phase = open_phase.empty() && !phases->empty() ? phases->back().name : open_phase;
-  outcome.reason = reason;
-  outcome.at = now;
-  outcome.exposure_ms = exposure_ms;
+  if (outcome.failed_phase.empty() && !phases->empty()) outcome.failed_phase = phases->back().name;
   return store.FinishDrill(drill.id, outcome);
+}
+
+// Powers `standby` off (graceful, then hard) and confirms it.
+base::Result<power::OffReport> ConfirmStandbyOff(const config::Config& config,
+                                                 const config::StandbyConfig& standby) {
+  power::AgentLink agent({standby.agent, standby.agent_name}, config.controller.tls);
+  base::Result<std::unique_ptr<power::PowerDriver>> driver =
+      power::MakePowerDriver(standby, &agent);
+  if (!driver.ok()) return driver.status();
+  return power::PowerOffConfirmed(**driver, agent, power::OffOptionsFor(standby));
 }
 
 }  // namespace
@@ -61,24 +73,14 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
       r.message =
           fmt::format("drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
                       drill.id, who, drill.start.standby, config.path);
-      base::Status s = MarkAborted(store, drill, r.message, std::nullopt);
+      base::Status s = MarkAborted(store, drill, r.message, false);
       if (!s.ok()) return s;
       out.push_back(std::move(r));
       continue;
     }
     spdlog::warn("drill {} on {}: {}; making sure the standby is off", drill.id, standby->name,
                  who);
-    power::AgentLink agent({standby->agent, standby->agent_name}, config.controller.tls);
-    base::Result<std::unique_ptr<power::PowerDriver>> driver =
-        power::MakePowerDriver(*standby, &agent);
-    base::Result<power::OffReport> off =
-        driver.ok() ? base::Result<power::OffReport>(base::Status::Internal("unset"))
-                    : driver.status();
-    if (driver.ok()) {
-      power::OffOptions options;
-      options.graceful_timeout = standby->shutdown_timeout;
-      off = power::PowerOffConfirmed(**driver, agent, options);
-    }
+    base::Result<power::OffReport> off = ConfirmStandbyOff(config, *standby);
     if (!off.ok()) {
       r.message = fmt::format(
           "drill {}: {}; the standby {} could NOT be confirmed off ({}); the drill stays open "
@@ -91,17 +93,7 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
     r.confirmed_off = true;
     r.message = fmt::format("drill {}: {}; standby {} confirmed off ({}); marked aborted", drill.id,
                             who, standby->name, off->confirmed.how);
-    // The window is known to have lasted at least until now.
-    std::optional<int64_t> exposure;
-    base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
-    if (phases.ok()) {
-      for (const store::PhaseRecord& p : *phases) {
-        if (p.name == "power on") {
-          exposure = store::Timestamp::Now().wall_ms - p.started.wall_ms;
-        }
-      }
-    }
-    base::Status s = MarkAborted(store, drill, r.message, exposure);
+    base::Status s = MarkAborted(store, drill, r.message, true);
     if (!s.ok()) return s;
     out.push_back(std::move(r));
   }

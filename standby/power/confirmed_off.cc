@@ -39,6 +39,12 @@ base::Result<PowerReading> WaitForOff(PowerDriver& driver, std::chrono::millisec
 
 }  // namespace
 
+OffOptions OffOptionsFor(const config::StandbyConfig& standby) {
+  OffOptions options;
+  options.graceful_timeout = standby.shutdown_timeout;
+  return options;
+}
+
 base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
                                           const OffOptions& options) {
   OffReport report;

@@ -34,6 +34,10 @@ struct OffReport {
   std::vector<std::string> steps;  // what was done and seen, in order
 };
 
+// The options a standby's config gives: its shutdown_timeout for the graceful
+// step, the defaults for the rest.
+OffOptions OffOptionsFor(const config::StandbyConfig& standby);
+
 // On failure the message says the standby may still be on and what was seen.
 base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
                                           const OffOptions& options);

@@ -35,8 +35,7 @@ class ZoneScope {
 
 // The instant of local time y-m-d h:m, by the rules in the header.
 time_t Resolve(int year, int month, int day, int hour, int minute) {
-  std::optional<time_t> best;
-  for (int isdst : {1, 0}) {
+  auto local = [&](int isdst) {
     std::tm tm{};
     tm.tm_year = year - 1900;
     tm.tm_mon = month - 1;
@@ -44,23 +43,24 @@ time_t Resolve(int year, int month, int day, int hour, int minute) {
     tm.tm_hour = hour;
     tm.tm_min = minute;
     tm.tm_isdst = isdst;
+    return tm;
+  };
+  std::optional<time_t> best;
+  for (int isdst : {1, 0}) {
+    std::tm tm = local(isdst);
     const time_t t = ::mktime(&tm);
     std::tm back{};
     ::localtime_r(&t, &back);
-    if (back.tm_year == year - 1900 && back.tm_mon == month - 1 && back.tm_mday == day &&
-        back.tm_hour == hour && back.tm_min == minute && back.tm_isdst == isdst) {
+    const std::tm wanted = local(isdst);
+    if (back.tm_year == wanted.tm_year && back.tm_mon == wanted.tm_mon &&
+        back.tm_mday == wanted.tm_mday && back.tm_hour == hour && back.tm_min == minute &&
+        back.tm_isdst == isdst) {
       if (!best || t < *best) best = t;
     }
   }
   if (best) return *best;
   // Skipped by a forward jump: read as standard time, which lands after it.
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_isdst = 0;
+  std::tm tm = local(0);
   return ::mktime(&tm);
 }
 

@@ -396,9 +396,11 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
         "started_wall_ms, started_mono_ns, finished_wall_ms, finished_mono_ns, result, "
         "failed_phase, reason, rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms, "
         "primary_connections, primary_requests FROM drills "
-        "WHERE (?1 = '' OR standby = ?1) ORDER BY started_wall_ms DESC, id DESC LIMIT ?2");
+        "WHERE (?1 = '' OR standby = ?1) AND (?3 = 0 OR id = ?3) "
+        "ORDER BY started_wall_ms DESC, id DESC LIMIT ?2");
     BindText(st, 1, query.standby);
     st.bind(2, query.limit);
+    st.bind(3, query.id);
     static constexpr std::array<DrillResult, 4> kResults = {
         DrillResult::kRunning, DrillResult::kPassed, DrillResult::kFailed, DrillResult::kAborted};
     while (st.executeStep()) {
@@ -427,6 +429,18 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
   });
   if (!s.ok()) return s;
   return drills;
+}
+
+Result<DrillRecord> StateStore::GetDrill(int64_t drill_id) {
+  DrillQuery query;
+  query.id = drill_id;
+  query.limit = 1;
+  Result<std::vector<DrillRecord>> drills = ListDrills(query);
+  if (!drills.ok()) return drills.status();
+  if (drills->empty()) {
+    return Status::NotFound(fmt::format("state store {}: no drill {}", path_, drill_id));
+  }
+  return std::move(drills->front());
 }
 
 Result<std::vector<PhaseRecord>> StateStore::ListPhases(int64_t drill_id) {
@@ -532,13 +546,17 @@ Status StateStore::AddHold(const HoldRecord& h) {
   });
 }
 
-Result<std::vector<HoldRecord>> StateStore::ListHolds(bool include_ended) {
-  std::vector<HoldRecord> out;
-  Status s = Guarded(path_, "listing holds", [&] {
-    SQLite::Statement st(*db_, std::string("SELECT drill_id, standby, until_wall_ms, holder_pid, "
-                                           "released_wall_ms, ended_wall_ms FROM holds ") +
-                                   (include_ended ? "" : "WHERE ended_wall_ms IS NULL ") +
-                                   "ORDER BY drill_id DESC");
+namespace {
+
+// Holds matching `where` (an SQL condition on drill_id = ?1 when it names it).
+Status QueryHolds(SQLite::Database& db, const std::string& path, std::string_view where,
+                  int64_t drill_id, std::vector<HoldRecord>* out) {
+  return Guarded(path, "reading holds", [&] {
+    SQLite::Statement st(db, fmt::format("SELECT drill_id, standby, until_wall_ms, holder_pid, "
+                                         "released_wall_ms, ended_wall_ms FROM holds WHERE {} "
+                                         "ORDER BY drill_id DESC",
+                                         where));
+    if (where.find("?1") != std::string_view::npos) st.bind(1, drill_id);
     while (st.executeStep()) {
       HoldRecord h;
       h.drill_id = st.getColumn(0).getInt64();
@@ -547,11 +565,28 @@ Result<std::vector<HoldRecord>> StateStore::ListHolds(bool include_ended) {
       h.holder_pid = ColumnOptional(st, 3);
       h.released_wall_ms = ColumnOptional(st, 4);
       h.ended_wall_ms = ColumnOptional(st, 5);
-      out.push_back(std::move(h));
+      out->push_back(std::move(h));
     }
   });
+}
+
+}  // namespace
+
+Result<std::vector<HoldRecord>> StateStore::ListHolds(bool include_ended) {
+  std::vector<HoldRecord> out;
+  Status s = QueryHolds(*db_, path_, include_ended ? "1" : "ended_wall_ms IS NULL", 0, &out);
   if (!s.ok()) return s;
   return out;
+}
+
+Result<HoldRecord> StateStore::GetHold(int64_t drill_id) {
+  std::vector<HoldRecord> out;
+  Status s = QueryHolds(*db_, path_, "drill_id = ?1", drill_id, &out);
+  if (!s.ok()) return s;
+  if (out.empty()) {
+    return Status::NotFound(fmt::format("state store {}: prep {} has no hold", path_, drill_id));
+  }
+  return std::move(out.front());
 }
 
 namespace {

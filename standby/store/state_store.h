@@ -136,6 +136,7 @@ struct HoldRecord {
 struct DrillQuery {
   std::string standby;  // empty: all
   int limit = 100;      // newest first
+  int64_t id = 0;       // non-zero: only this drill
 };
 
 class StateStore {
@@ -175,6 +176,8 @@ class StateStore {
                         std::string_view message, int64_t at_wall_ms);
 
   base::Result<std::vector<DrillRecord>> ListDrills(const DrillQuery& query);
+  // One drill; kNotFound naming the store when there is none.
+  base::Result<DrillRecord> GetDrill(int64_t drill_id);
   base::Result<std::vector<PhaseRecord>> ListPhases(int64_t drill_id);
 
   // The figures known before a drill ends (RTO, boot, restore, RPO, the
@@ -184,6 +187,8 @@ class StateStore {
   base::Status AddHold(const HoldRecord& hold);
   // Holds not yet ended (all holds with `include_ended`), newest first.
   base::Result<std::vector<HoldRecord>> ListHolds(bool include_ended = false);
+  // The hold of prep `drill_id`, ended or not; kNotFound when there is none.
+  base::Result<HoldRecord> GetHold(int64_t drill_id);
   // Each sets one column of the hold of `drill_id`.
   base::Status SetHoldUntil(int64_t drill_id, int64_t until_wall_ms);
   base::Status SetHoldPid(int64_t drill_id, int64_t pid);

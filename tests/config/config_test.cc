@@ -252,6 +252,10 @@ const BadCase kBadCases[] = {
      "\"m\"\nstandby = \"s1\"\ncron = \"@fortnightly\"\n",
      "8:8: schedule[0].cron: unknown schedule \"@fortnightly\" (use @yearly, @monthly, @weekly, "
      "@daily, @hourly or five cron fields)"},
+    {"cron that never fires",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
+     "\"m\"\nstandby = \"s1\"\ncron = \"0 0 31 2 *\"\n",
+     "8:8: schedule[0].cron: \"0 0 31 2 *\" names a day that never comes (such as 31 February)"},
     {"unknown time zone",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
      "\"m\"\nstandby = \"s1\"\ncron = \"@daily\"\ntimezone = \"Mars/Olympus\"\n",

@@ -614,5 +614,28 @@ TEST_CASE("drill e2e: max_exposure cuts a drill short and the standby ends off",
   CHECK(rig.sim->HostPid() == 0);
 }
 
+TEST_CASE("hold: bad requests are refused with what was wrong", "[drill][prep]") {
+  Rig rig;
+  auto hold = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", rig.config, "hold"});
+    return RunStandbyctl(args);
+  };
+  base::ProcessResult r = hold({"release", "--standby", "web1-standby"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "standbyctl: standby web1-standby is not held (standbyctl hold status lists "
+        "holds)\n");
+  r = hold({"extend", "--standby", "web1-standby", "--by", "soon"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--by: bad duration \"soon\"") != std::string::npos);
+  r = hold({"serve", "--drill", "1", "--lock-fd", "99"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("hold serve needs the prep's lock (--lock-fd)") != std::string::npos);
+  r = hold({"status"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "no standby is held\n");
+  CHECK(rig.sim->HostPid() == 0);
+}
+
 }  // namespace
 }  // namespace sb::drill
