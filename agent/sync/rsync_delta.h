@@ -1,17 +1,39 @@
-// rsync-style differential transfer with librsync: the side holding the old
-// file makes its signature, the side holding the new file computes a delta
-// against that signature, and the old side patches: old + delta = new.
+// rsync-style differential transfer: the side holding the old file makes its
+// signature, the side holding the new file computes a delta against that
+// signature, and the old side patches: old + delta = new.
 //
-// The functions stream: input is read and output written in pieces, so a
-// file of any size needs bounded memory beyond the signature (about 1% of
-// the file). Signatures use BLAKE2 with librsync's recommended block size.
-// Errors name the step and what librsync said. Thread-safe (no shared state).
+// Two levels, so that the common case costs little CPU on either side. A
+// signature holds, for each aligned block of the old file, a fast 128-bit
+// hash (XXH3, seeded per file) and librsync's weak and strong (BLAKE2) sums.
+// The delta compares each aligned block of the new file with the old block
+// at the same offset by the fast hash: equal blocks become copies; runs of
+// the others are encoded by librsync (rolling search over the whole
+// signature, so insertions and moves are still found). The signing side
+// reuses the old signature's librsync sums for blocks that came through
+// unchanged, so only changed blocks are hashed with BLAKE2. A wrong match
+// (a collision of the fast hash) cannot go unseen: every staged file is
+// verified against the source's SHA-256.
+//
+// Formats (integers big-endian):
+//   signature: "SBSG" u32 version=1, u32 block length, u64 seed, u64 file
+//              size, u32 block count, count x 16-byte XXH3-128 (canonical),
+//              then librsync's BLAKE2 signature with the same block length.
+//   delta:     "SBDL" u32 version=1, then records: 'C' u64 offset u64 length
+//              (copy from the old file), 'D' u32 length + bytes (the next
+//              piece of a librsync delta; consecutive pieces form one run,
+//              which ends with librsync's end command), 'E' u64 new size.
+//
+// The functions stream: a file of any size needs bounded memory beyond the
+// signature (about 2% of the file). Errors name the step and what went
+// wrong. Thread-safe (no shared state).
 
 #ifndef AGENT_SYNC_RSYNC_DELTA_H_
 #define AGENT_SYNC_RSYNC_DELTA_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,27 +52,38 @@ ByteSink FdSink(int fd);
 ByteSource StringSource(std::string_view data);  // `data` must outlive the source
 ByteSink StringSink(std::string* out);
 
+// A fresh random seed for a file's fast block hashes. A seed the backup's
+// authors cannot know keeps them from crafting blocks whose hashes collide.
+uint64_t NewSignatureSeed();
+// The seed of `signature`, or nullopt when it is not a signature of ours.
+std::optional<uint64_t> SignatureSeed(std::string_view signature);
+// Ok when `signature` is a well-formed signature of ours.
+base::Status CheckSignature(std::string_view signature);
+
 // The signature of the basis (old) file, `size` bytes long.
-base::Status MakeSignature(uint64_t size, const ByteSource& basis, const ByteSink& signature);
+base::Status MakeSignature(uint64_t size, const ByteSource& basis, const ByteSink& signature,
+                           uint64_t seed);
 
 // A signature made from bytes pushed to it as they pass by (the agent signs
 // each file while it stages it, so a later restore needs no extra read).
-// Equal to MakeSignature's for the same bytes. One thread.
+// With `previous`, the signature of the file this one replaces made with the
+// same seed, blocks found unchanged at their offset take its sums instead of
+// being hashed again. Equal to MakeSignature's for the same bytes and seed.
+// One thread.
 class SignatureBuilder {
  public:
-  explicit SignatureBuilder(uint64_t size);  // the size the file will have
+  SignatureBuilder(uint64_t size, uint64_t seed, std::string_view previous = {});
   ~SignatureBuilder();
   SignatureBuilder(const SignatureBuilder&) = delete;
   SignatureBuilder& operator=(const SignatureBuilder&) = delete;
 
   base::Status Add(std::string_view bytes);
   base::Result<std::string> Finish();  // once, after the last Add
+  uint64_t reused_blocks() const;      // blocks whose sums came from `previous`
 
  private:
-  base::Status Run(std::string_view bytes, bool eof);
-  void* job_ = nullptr;  // rs_job_t
-  std::string out_;
-  std::string buffer_;
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // The delta that turns the signed file into `updated`. Counts the literal
@@ -66,6 +99,13 @@ base::Result<DeltaStats> MakeDelta(std::string_view signature, const ByteSource&
 // Applies `delta` to the basis file, read at offsets through `basis_fd`
 // (pread: the basis is never changed), writing the new file to `out`.
 base::Status ApplyDelta(int basis_fd, const ByteSource& delta, const ByteSink& out);
+
+// The same, telling where each piece of the new file came from: `from` is
+// the basis offset of bytes copied by a copy record, nullopt for bytes of a
+// librsync run (new, or copied by librsync). A writer can then leave bytes
+// that are already in place where they are.
+using PieceSink = std::function<base::Status(std::string_view bytes, std::optional<uint64_t> from)>;
+base::Status ApplyDeltaPieces(int basis_fd, const ByteSource& delta, const PieceSink& out);
 
 }  // namespace sb::sync
 

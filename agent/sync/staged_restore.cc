@@ -17,6 +17,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/big_endian.h"
+#include "agent/base/byte_worker.h"
 #include "agent/sync/beneath.h"
 #include "agent/sync/hash_cache.h"
 #include "agent/sync/path.h"
@@ -27,16 +29,16 @@ namespace sb::sync {
 using base::Status;
 using base::UniqueFd;
 
-enum class OpKind : int { kDelete = 0, kMkdir = 1, kPut = 2, kLink = 3, kMeta = 4 };
+enum class OpKind : int { kDelete = 0, kMkdir = 1, kPut = 2, kLink = 3, kMeta = 4, kPatch = 5 };
 
 struct StagedRestore::Op {
   OpKind kind = OpKind::kMeta;
   std::string path;
-  std::string staged;               // kPut: the name in the staging directory
+  std::string staged;               // kPut, kPatch: the name in the staging directory
   std::string link_to;              // kLink
   NodeType type = NodeType::kFile;  // kDelete: what is deleted; kPut: what is put
   FileMeta meta;
-  std::string sha256;  // kPut files
+  std::string sha256;  // kPut files, kPatch
 };
 
 namespace {
@@ -45,6 +47,13 @@ constexpr int kJournalVersion = 1;
 constexpr char kJournal[] = "journal";
 constexpr char kLinkTemp[] = "link.tmp";
 constexpr uint64_t kWritebackBytes = 8 << 20;
+// Files at least this large are hashed on a thread of their own.
+constexpr uint64_t kHashThreadBytes = 16 << 20;
+// Files at least this large, changed by a delta, are patched in place.
+constexpr uint64_t kPatchMinBytes = 4 << 20;
+// A staged patch: this, the new size (u64), then pieces: offset (u64),
+// length (u32), bytes. Integers big-endian.
+constexpr std::string_view kPatchMagic = "SBPT";
 
 // Roots with a restore in progress in this process.
 std::mutex active_mu;
@@ -143,7 +152,7 @@ base::Result<StagedRestore::Op> DecodeOp(const nlohmann::json& j) {
   try {
     if (!j.is_array() || j.size() != 10) throw std::runtime_error("not a 10-element array");
     int kind = j[0].get<int>();
-    if (kind < 0 || kind > 4) throw std::runtime_error("unknown kind");
+    if (kind < 0 || kind > 5) throw std::runtime_error("unknown kind");
     op.kind = static_cast<OpKind>(kind);
     op.path = j[1].get<std::string>();
     op.staged = j[2].get<std::string>();
@@ -161,7 +170,7 @@ base::Result<StagedRestore::Op> DecodeOp(const nlohmann::json& j) {
   }
   if (!CheckRestorePath(op.path).ok() ||
       (op.kind == OpKind::kLink && !CheckRestorePath(op.link_to).ok()) ||
-      (op.kind == OpKind::kPut &&
+      ((op.kind == OpKind::kPut || op.kind == OpKind::kPatch) &&
        (op.staged.empty() || op.staged.find('/') != std::string::npos))) {
     return Status::Corruption(fmt::format("journal entry with a bad path \"{}\"", op.path));
   }
@@ -178,6 +187,65 @@ bool IsType(const struct stat& st, NodeType type) {
       return S_ISLNK(st.st_mode);
   }
   return false;
+}
+
+// Copies the first `len` bytes of `from` to the start of `to`.
+Status CopyRange(int from, int to, uint64_t len) {
+  loff_t in = 0, out = 0;
+  while (static_cast<uint64_t>(in) < len) {
+    ssize_t n = ::copy_file_range(from, &in, to, &out, len - static_cast<uint64_t>(in), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno("copying the old file", errno);
+    if (n == 0) return Status::Corruption("the old file is shorter than it was");
+  }
+  return Status::Ok();
+}
+
+// Writes the pieces of the staged patch `patch_fd` into `target_fd` at their
+// offsets; `*size` (if given) gets the new file's size the patch declares.
+Status ReplayPatch(int patch_fd, int target_fd, uint64_t* size) {
+  auto read_at = [&](char* buf, size_t n, uint64_t at) -> base::Result<size_t> {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(patch_fd, buf + got, n - got, static_cast<off_t>(at + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::FromErrno("reading the staged patch", errno);
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  };
+  char head[12];
+  base::Result<size_t> n = read_at(head, sizeof head, 0);
+  if (!n.ok()) return n.status();
+  if (*n != sizeof head || std::string_view(head, 4) != kPatchMagic) {
+    return Status::Corruption("the staged patch has no header");
+  }
+  if (size != nullptr) *size = base::GetBigEndian(head + 4, 8);
+  std::string buf;
+  for (uint64_t at = sizeof head;;) {
+    char rec[12];
+    n = read_at(rec, sizeof rec, at);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Ok();
+    const uint64_t offset = base::GetBigEndian(rec, 8);
+    const size_t len = static_cast<size_t>(base::GetBigEndian(rec + 8, 4));
+    buf.resize(len);
+    base::Result<size_t> body = *n == sizeof rec ? read_at(buf.data(), len, at + sizeof rec)
+                                                 : base::Result<size_t>(size_t{0});
+    if (!body.ok()) return body.status();
+    if (*n != sizeof rec || *body != len) {
+      return Status::Corruption(fmt::format("the staged patch is cut short at byte {}", at));
+    }
+    for (size_t done = 0; done < len;) {
+      ssize_t w =
+          ::pwrite(target_fd, buf.data() + done, len - done, static_cast<off_t>(offset + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Status::FromErrno("patching", errno);
+      done += static_cast<size_t>(w);
+    }
+    at += sizeof rec + len;
+  }
 }
 
 // Applies the journal to the target. Safe to run again from the start
@@ -243,6 +311,27 @@ Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
     if (::renameat(stage_fd, op->staged.c_str(), parent->get(), name.c_str()) != 0) {
       return Status::FromErrno(Where(root, op->path), errno);
     }
+    CrashPoint();
+  }
+  // 3b. Patches, written into their files in place (again after a crash:
+  // the same bytes land at the same offsets), then cut to the new size.
+  for (const Op* op : by_kind(OpKind::kPatch)) {
+    const std::string where = Where(root, op->path);
+    UniqueFd patch(::openat(stage_fd, op->staged.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!patch.valid()) return Status::FromErrno(fmt::format("{}: staged patch", where), errno);
+    base::Result<UniqueFd> target =
+        OpenBeneath(root_fd, op->path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (!target.ok()) return target.status().WithContext(root);
+    struct stat st;
+    if (::fstat(target->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Status::FailedPrecondition(fmt::format("{}: no longer a regular file", where));
+    }
+    uint64_t size = 0;
+    SB_RETURN_IF_ERROR(ReplayPatch(patch.get(), target->get(), &size).WithContext(where));
+    if (::ftruncate(target->get(), static_cast<off_t>(size)) != 0) {
+      return Status::FromErrno(where, errno);
+    }
+    SB_RETURN_IF_ERROR(SetMetaFd(target->get(), op->meta, where));
     CrashPoint();
   }
   // 4. Hard links, each made beside its name and renamed over it.
@@ -465,21 +554,28 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   if (!S_ISREG(st.st_mode)) {
     return Status::Invalid(fmt::format("{}: not a regular file", Where(root_, path)));
   }
-  // The file as the last restore left it: its signature was made then.
-  const CachedHash* cached = cache_.Find(std::string(path));
-  if (cached != nullptr && cached->Matches(st)) {
-    base::Result<std::string> saved = base::ReadFile(SignaturePath(cached->sha256), 1ull << 30);
-    if (saved.ok()) {
-      for (std::string_view rest = *saved; !rest.empty();) {
-        std::string_view piece = rest.substr(0, 256 * 1024);
-        SB_RETURN_IF_ERROR(out(piece));
-        rest.remove_prefix(piece.size());
-      }
-      return Status::Ok();
+  if (std::optional<std::string> kept = KeptSignature(path, st)) {
+    for (std::string_view rest = *kept; !rest.empty();) {
+      std::string_view piece = rest.substr(0, 256 * 1024);
+      SB_RETURN_IF_ERROR(out(piece));
+      rest.remove_prefix(piece.size());
     }
+    return Status::Ok();
   }
-  return MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()), out)
+  return MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()), out,
+                       NewSignatureSeed())
       .WithContext(Where(root_, path));
+}
+
+// The signature made when the last restore staged the file, if the file is
+// still as it left it and the signature is intact.
+std::optional<std::string> StagedRestore::KeptSignature(std::string_view path,
+                                                        const struct stat& st) const {
+  const CachedHash* cached = cache_.Find(std::string(path));
+  if (cached == nullptr || !cached->Matches(st)) return std::nullopt;
+  base::Result<std::string> saved = base::ReadFile(SignaturePath(cached->sha256), 1ull << 30);
+  if (!saved.ok() || !CheckSignature(*saved).ok()) return std::nullopt;
+  return std::move(*saved);
 }
 
 std::string StagedRestore::SignaturePath(std::string_view sha256) const {
@@ -509,58 +605,123 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   SB_RETURN_IF_ERROR(CheckNew(path));
   const std::string where = Where(root_, path);
   UniqueFd basis;
+  struct stat basis_st {};
+  std::string previous;  // the basis's signature: its sums serve unchanged blocks
   if (delta) {
     base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NOFOLLOW);
     if (!fd.ok()) return fd.status().WithContext(root_);
     basis = std::move(*fd);
+    if (::fstat(basis.get(), &basis_st) != 0) return Status::FromErrno(where, errno);
+    previous = KeptSignature(path, basis_st).value_or("");
   }
-  const std::string staged = fmt::format("f{}", next_name_++);
+  // A large file changed in place is patched in place by the commit: only
+  // the bytes not already where they belong are staged. Not for a file with
+  // other names (they would change too), nor one the agent could not write.
+  bool patch = delta && S_ISREG(basis_st.st_mode) && basis_st.st_nlink == 1 &&
+               size >= kPatchMinBytes &&
+               (RunningAsRoot() || ((basis_st.st_mode & S_IWUSR) && (meta.mode & S_IWUSR)));
+  std::string staged = fmt::format("{}{}", patch ? 'p' : 'f', next_name_++);
   UniqueFd out(::openat(stage_fd_.get(), staged.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out.valid()) return Status::FromErrno(where, errno);
-  Sha256 sha;
-  SignatureBuilder signature(size);  // for the next restore's delta
-  uint64_t written = 0, flushed = 0;
-  ByteSink sink = [&](std::string_view bytes) -> Status {
-    written += bytes.size();
-    if (written > size) {
-      return Status::Invalid(fmt::format("more than the declared {} bytes", size));
-    }
-    sha.Update(bytes.data(), bytes.size());
-    SB_RETURN_IF_ERROR(signature.Add(bytes));
+  uint64_t out_bytes = 0, flushed = 0;  // in the staged file
+  auto put = [&](std::string_view bytes) -> Status {
     SB_RETURN_IF_ERROR(FdSink(out.get())(bytes));
+    out_bytes += bytes.size();
     // Start writing back as we go, so the commit's syncfs finds little left
     // to flush (it still waits for all of it: this only moves work earlier).
-    if (written - flushed >= kWritebackBytes) {
+    if (out_bytes - flushed >= kWritebackBytes) {
       ::sync_file_range(out.get(), static_cast<off_t>(flushed),
-                        static_cast<off_t>(written - flushed), SYNC_FILE_RANGE_WRITE);
-      flushed = written;
+                        static_cast<off_t>(out_bytes - flushed), SYNC_FILE_RANGE_WRITE);
+      flushed = out_bytes;
+    }
+    return Status::Ok();
+  };
+  if (patch) {
+    std::string header(kPatchMagic);
+    base::PutBigEndian(&header, size, 8);
+    SB_RETURN_IF_ERROR(put(header).WithContext(where));
+  }
+
+  Sha256 sha;
+  SignatureBuilder signature(size, SignatureSeed(previous).value_or(NewSignatureSeed()),
+                             previous);  // for the next restore's delta
+  ByteSink hash = [&](std::string_view bytes) {
+    sha.Update(bytes.data(), bytes.size());
+    return signature.Add(bytes);
+  };
+  // A large file is hashed on a second thread while this one writes it.
+  std::optional<base::ByteWorker> hasher;
+  if (size >= kHashThreadBytes) hasher.emplace(hash);
+
+  uint64_t written = 0;  // of the new file
+  uint64_t patched = 0;  // of those, staged in the patch
+  // Too much of the file moved for a patch to pay: stage it whole after all.
+  // Its bytes so far are the basis's with the patch's pieces written over.
+  auto stage_whole = [&]() -> Status {
+    const std::string whole = fmt::format("f{}", next_name_++);
+    UniqueFd f(::openat(stage_fd_.get(), whole.c_str(),
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!f.valid()) return Status::FromErrno(where, errno);
+    SB_RETURN_IF_ERROR(
+        CopyRange(basis.get(), f.get(), std::min(written, static_cast<uint64_t>(basis_st.st_size)))
+            .WithContext(where));
+    SB_RETURN_IF_ERROR(ReplayPatch(out.get(), f.get(), nullptr).WithContext(where));
+    if (::lseek(f.get(), static_cast<off_t>(written), SEEK_SET) < 0) {
+      return Status::FromErrno(where, errno);
+    }
+    ::unlinkat(stage_fd_.get(), staged.c_str(), 0);
+    staged = whole;
+    out = std::move(f);
+    out_bytes = flushed = 0;
+    patch = false;
+    return Status::Ok();
+  };
+  PieceSink piece = [&](std::string_view bytes, std::optional<uint64_t> from) -> Status {
+    if (written + bytes.size() > size) {
+      return Status::Invalid(fmt::format("more than the declared {} bytes", size));
+    }
+    SB_RETURN_IF_ERROR(hasher ? hasher->Add(bytes) : hash(bytes));
+    const uint64_t at = written;
+    written += bytes.size();
+    if (patch && from == at) return Status::Ok();  // in place already
+    if (patch) {
+      std::string record;
+      base::PutBigEndian(&record, at, 8);
+      base::PutBigEndian(&record, bytes.size(), 4);
+      SB_RETURN_IF_ERROR(put(record));
+      SB_RETURN_IF_ERROR(put(bytes));
+      patched += bytes.size();
+      if (patched > size / 2) SB_RETURN_IF_ERROR(stage_whole());
+    } else {
+      SB_RETURN_IF_ERROR(put(bytes));
     }
     CrashPoint();
     return Status::Ok();
   };
   if (delta) {
-    SB_RETURN_IF_ERROR(ApplyDelta(basis.get(), data, sink).WithContext(where));
+    SB_RETURN_IF_ERROR(ApplyDeltaPieces(basis.get(), data, piece).WithContext(where));
   } else {
     std::string buf(256 * 1024, '\0');
     for (;;) {
       base::Result<size_t> n = data(buf.data(), buf.size());
       if (!n.ok()) return n.status().WithContext(where);
       if (*n == 0) break;
-      SB_RETURN_IF_ERROR(sink(std::string_view(buf.data(), *n)).WithContext(where));
+      SB_RETURN_IF_ERROR(piece(std::string_view(buf.data(), *n), std::nullopt).WithContext(where));
     }
   }
   if (written != size) {
     return Status::Corruption(
         fmt::format("{}: staged {} bytes, the source has {}", where, written, size));
   }
+  if (hasher) SB_RETURN_IF_ERROR(hasher->Finish().WithContext(where));
   const std::string got = sha.HexDigest();
   if (got != sha256) {
     return Status::Corruption(
         fmt::format("{}: staged content does not match the source (SHA-256 {}, the source's {})",
                     where, got, sha256));
   }
-  SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
+  if (!patch) SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
   out.Reset();
   base::Result<std::string> sig = signature.Finish();
   const std::string sig_path = SignaturePath(sha256);
@@ -569,8 +730,20 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   if (kept.ok()) kept = base::WriteFileAtomically(sig_path, *sig, 0600, /*durable=*/false);
   if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
   CrashPoint();
-  ops_.push_back(
-      {OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta, std::string(sha256)});
+  if (patch) {
+    // The commit patches this very file: it must still be as it is now.
+    patch_basis_[std::string(path)] = CachedHash::Of(basis_st, "");
+    ops_.push_back({OpKind::kPatch,
+                    std::string(path),
+                    staged,
+                    {},
+                    NodeType::kFile,
+                    meta,
+                    std::string(sha256)});
+  } else {
+    ops_.push_back(
+        {OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta, std::string(sha256)});
+  }
   return Status::Ok();
 }
 
@@ -626,7 +799,7 @@ Status StagedRestore::Validate() const {
   for (const Op& op : ops_) {
     if (op.kind == OpKind::kDelete) deleted[op.path] = op.type;
     if (op.kind == OpKind::kMkdir) made_dirs.insert(op.path);
-    if (op.kind == OpKind::kPut) put.insert(op.path);
+    if (op.kind == OpKind::kPut || op.kind == OpKind::kPatch) put.insert(op.path);
   }
   auto is_deleted = [&](std::string_view p) {  // p or one of its ancestors
     if (deleted.count(p) > 0) return true;
@@ -658,6 +831,21 @@ Status StagedRestore::Validate() const {
       if (op.kind == OpKind::kDelete) break;  // a delete below a missing directory is done
       SB_RETURN_IF_ERROR(ancestor_ok(std::string_view(op.path).substr(0, slash))
                              .WithContext(fmt::format("restoring \"{}\"", op.path)));
+    }
+    if (op.kind == OpKind::kPatch) {
+      // Patched in place: the file must be the very one the patch was made
+      // against, unchanged since.
+      std::string name;
+      base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
+      base::Result<std::optional<struct stat>> st =
+          parent.ok() ? StatAt(parent->get(), name) : parent.status();
+      if (!st.ok() || !st->has_value() || is_deleted(op.path) ||
+          !patch_basis_.at(op.path).Matches(**st)) {
+        return Status::FailedPrecondition(
+            fmt::format("{}: changed since the restore staged its new content; run the restore "
+                        "again",
+                        Where(root_, op.path)));
+      }
     }
     if (op.kind == OpKind::kPut || op.kind == OpKind::kMkdir || op.kind == OpKind::kLink) {
       std::string name;
@@ -725,7 +913,9 @@ base::Result<CommitResult> StagedRestore::Commit() {
   result.changes = ops_.size();
   // The new state's manifest and hash cache: written files' hashes are known.
   for (const Op& op : ops_) {
-    if (op.kind != OpKind::kPut || op.type != NodeType::kFile) continue;
+    if ((op.kind != OpKind::kPut && op.kind != OpKind::kPatch) || op.type != NodeType::kFile) {
+      continue;
+    }
     std::string name;
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
     if (!parent.ok()) continue;

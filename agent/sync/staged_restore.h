@@ -20,9 +20,10 @@
 // journaled one forward and discards an unjournaled one's staging. Either
 // way the target is then entirely the old or entirely the new state.
 //
-// Each staged file's librsync signature is computed from the bytes as they
-// are written and kept under state_dir (by content), so the next restore's
-// Signature of an unchanged file is read, not computed.
+// Each staged file's signature is computed from the bytes as they are
+// written (a delta's unchanged blocks take the old signature's sums) and kept
+// under state_dir (by content), so the next restore's Signature of an
+// unchanged file is read, not computed.
 //
 // One StagedRestore per target at a time in this process; one thread.
 
@@ -30,12 +31,15 @@
 #define AGENT_SYNC_STAGED_RESTORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "agent/base/file.h"
 #include "agent/base/status.h"
@@ -108,6 +112,7 @@ class StagedRestore {
                 base::UniqueFd stage_fd);
   base::Status CheckNew(std::string_view path);
   std::string SignaturePath(std::string_view sha256) const;
+  std::optional<std::string> KeptSignature(std::string_view path, const struct stat& st) const;
   void PruneSignatures(const HashCache& now);
   base::Status Validate() const;
   void Discard();
@@ -120,6 +125,7 @@ class StagedRestore {
   std::vector<Op> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;
+  std::map<std::string, CachedHash> patch_basis_;  // files to patch in place, as staged against
   bool committed_ = false;
 };
 

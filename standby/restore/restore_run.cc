@@ -109,8 +109,8 @@ class Transfer {
     uint64_t budget = kSignatureBudget;
     for (const PlannedEntry& p : plan.entries) {
       if (p.action != Action::kDelta) continue;
-      // librsync's blocks are about sqrt(size) long, 36 bytes of sums each.
-      const uint64_t estimate = 36 * static_cast<uint64_t>(std::sqrt(double(p.bytes))) + 64;
+      // Blocks are about sqrt(size) long, 52 bytes of hashes and sums each.
+      const uint64_t estimate = 52 * static_cast<uint64_t>(std::sqrt(double(p.bytes))) + 64;
       if (estimate > budget) continue;
       budget -= estimate;
       paths.push_back(p.path);

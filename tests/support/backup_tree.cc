@@ -46,6 +46,9 @@ void MakeOldTree(const TempDir& dir) {
   dir.Write("old/www/space name ü.txt", "unicode\n");
   dir.Write("old/db/data.bin", big);
   dir.Write("old/db/same.bin", big.substr(0, 100'000));
+  std::string large;  // large enough to be patched in place
+  for (size_t i = 0; i < (5u << 20); ++i) large.push_back(static_cast<char>((i * 104729) % 241));
+  dir.Write("old/db/large.bin", large);
   dir.Write("old/logs/a.log", "a\n");
   dir.Write("old/logs/b.log", "b\n");
   dir.Write("old/becomes-dir", "file now\n");
@@ -65,7 +68,9 @@ void MakeNewTree(const TempDir& dir) {
   Sh("cd " + dir.Sub("src") +
      " && printf '<h1>v2</h1>\\n' > www/index.html"  // small edit (whole)
      " && printf 'X' | dd of=db/data.bin bs=1 seek=150000 conv=notrunc status=none"  // delta
-     " && rm -r logs"  // a directory with contents
+     " && printf 'YY' | dd of=db/large.bin bs=1 seek=4000000 conv=notrunc status=none"
+     " && printf 'appended' >> db/large.bin"  // a patch in place
+     " && rm -r logs"                         // a directory with contents
      " && rm becomes-dir && mkdir becomes-dir && echo in > becomes-dir/x"
      " && rm -r becomes-file && echo was-dir > becomes-file"
      " && rm becomes-link && ln -s www becomes-link"

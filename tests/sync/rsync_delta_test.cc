@@ -1,5 +1,6 @@
-// Signature, delta and patch with librsync: old + delta = new, a small edit
-// gives a small delta, and a corrupt delta or signature is an error.
+// Signature, delta and patch: old + delta = new, a small edit gives a small
+// delta, unchanged blocks are copied and keep their sums, and a corrupt delta
+// or signature is an error naming what is wrong.
 
 #include "agent/sync/rsync_delta.h"
 
@@ -17,6 +18,12 @@ namespace {
 
 using sb::testing::TempDir;
 
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
@@ -32,7 +39,7 @@ struct Result3 {
 Result3 RoundTrip(const TempDir& dir, const std::string& old_data, const std::string& new_data) {
   std::string basis = dir.Write("basis", old_data);
   std::string signature;
-  REQUIRE(MakeSignature(old_data.size(), StringSource(old_data), StringSink(&signature)).ok());
+  REQUIRE(MakeSignature(old_data.size(), StringSource(old_data), StringSink(&signature), 42).ok());
   std::string delta;
   base::Result<DeltaStats> stats = MakeDelta(signature, StringSource(new_data), StringSink(&delta));
   REQUIRE(stats.ok());
@@ -57,6 +64,26 @@ TEST_CASE("rsync delta: old plus delta is new", "[delta]") {
     CHECK(r.stats.delta_bytes < 64 * 1024);
     CHECK(r.stats.matched_bytes > (2u << 20));
   }
+  SECTION("a file edited in place is copied around the edited blocks") {
+    std::string new_data = old_data;
+    for (size_t off = 4096; off < new_data.size(); off += 512 * 1024) new_data[off] ^= 1;
+    Result3 r = RoundTrip(dir, old_data, new_data);
+    CHECK(r.rebuilt == new_data);
+    CHECK(r.stats.matched_bytes + r.stats.literal_bytes == new_data.size());
+    CHECK(r.stats.literal_bytes <= 6 * 4096 * 4);  // six blocks of at most 16 KiB
+  }
+  SECTION("appending keeps every old block") {
+    std::string new_data = old_data + RandomBytes(10'000, 3);
+    Result3 r = RoundTrip(dir, old_data, new_data);
+    CHECK(r.rebuilt == new_data);
+    CHECK(r.stats.matched_bytes >= old_data.size() - 16 * 1024);
+  }
+  SECTION("truncating: only the blocks that remain") {
+    std::string new_data = old_data.substr(0, 1'234'567);
+    Result3 r = RoundTrip(dir, old_data, new_data);
+    CHECK(r.rebuilt == new_data);
+    CHECK(r.stats.literal_bytes < 16 * 1024);
+  }
   SECTION("an insertion shifts the rest without resending it") {
     std::string new_data = old_data.substr(0, 100'000) + "inserted!" + old_data.substr(100'000);
     Result3 r = RoundTrip(dir, old_data, new_data);
@@ -75,42 +102,145 @@ TEST_CASE("rsync delta: old plus delta is new", "[delta]") {
   }
 }
 
+std::string Signed(const std::string& data, uint64_t seed) {
+  std::string sig;
+  REQUIRE(MakeSignature(data.size(), StringSource(data), StringSink(&sig), seed).ok());
+  return sig;
+}
+
+// Pushes `data` to `builder` in random pieces.
+base::Result<std::string> Push(SignatureBuilder& builder, const std::string& data, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (size_t off = 0; off < data.size();) {
+    const size_t n = std::min<size_t>(data.size() - off, rng() % 300'000 + 1);
+    REQUIRE(builder.Add(std::string_view(data).substr(off, n)).ok());
+    off += n;
+  }
+  return builder.Finish();
+}
+
 TEST_CASE("rsync delta: a signature built from pushed pieces equals the one read at once",
           "[delta]") {
   for (size_t size : {size_t{0}, size_t{1}, size_t{5000}, size_t{3'000'017}}) {
     INFO(size);
     const std::string data = RandomBytes(size, 7);
-    std::string whole;
-    REQUIRE(MakeSignature(size, StringSource(data), StringSink(&whole)).ok());
-    SignatureBuilder builder(size);
-    std::mt19937 rng(size);
-    for (size_t off = 0; off < data.size();) {
-      const size_t n = std::min<size_t>(data.size() - off, rng() % 300'000 + 1);
-      REQUIRE(builder.Add(std::string_view(data).substr(off, n)).ok());
-      off += n;
-    }
-    base::Result<std::string> pushed = builder.Finish();
+    SignatureBuilder builder(size, 99);
+    base::Result<std::string> pushed = Push(builder, data, static_cast<uint32_t>(size));
     REQUIRE(pushed.ok());
-    CHECK(*pushed == whole);
+    CHECK(*pushed == Signed(data, 99));
+    CHECK(SignatureSeed(*pushed) == 99u);
+    CHECK(CheckSignature(*pushed).ok());
+  }
+  // Another seed gives other block hashes, the same librsync sums.
+  const std::string data = RandomBytes(100'000, 8);
+  const std::string a = Signed(data, 1), b = Signed(data, 2);
+  CHECK(a != b);
+  CHECK(a.size() == b.size());
+}
+
+TEST_CASE("rsync delta: unchanged blocks take the previous signature's sums", "[delta]") {
+  const std::string old_data = RandomBytes(3'000'000, 11);
+  const std::string previous = Signed(old_data, 5);
+  std::string edited = old_data;
+  edited[10] ^= 1;
+  edited[2'000'000] ^= 1;
+  SECTION("an edited file: all blocks but two reused, and the same signature as computed") {
+    SignatureBuilder builder(edited.size(), 5, previous);
+    base::Result<std::string> sig = Push(builder, edited, 1);
+    REQUIRE(sig.ok());
+    CHECK(*sig == Signed(edited, 5));
+    const uint64_t blocks = (previous.size() - 44) / 52;  // 16 + 36 bytes a block
+    CHECK(builder.reused_blocks() == blocks - 2);
+  }
+  SECTION("the same file: every block reused") {
+    SignatureBuilder builder(old_data.size(), 5, previous);
+    REQUIRE(Push(builder, old_data, 2).value() == previous);
+    CHECK(builder.reused_blocks() > 1000);
+  }
+  SECTION("another seed, another block length, or no signature: nothing reused, still right") {
+    for (auto [size, seed, prev] : {std::tuple{edited.size(), uint64_t{6}, previous},
+                                    std::tuple{edited.size() + 1'000'000, uint64_t{5}, previous},
+                                    std::tuple{edited.size(), uint64_t{5}, std::string("junk")}}) {
+      std::string data = edited;
+      data.resize(size, 'x');
+      SignatureBuilder builder(size, seed, prev);
+      REQUIRE(Push(builder, data, 3).value() == Signed(data, seed));
+      CHECK(builder.reused_blocks() == 0);
+    }
   }
 }
 
-TEST_CASE("rsync delta: a corrupt signature or delta is an error", "[delta]") {
-  TempDir dir;
-  std::string delta;
-  base::Result<DeltaStats> bad_sig =
-      MakeDelta("not a signature", StringSource("data"), StringSink(&delta));
-  REQUIRE_FALSE(bad_sig.ok());
-  CHECK(bad_sig.status().message().starts_with("reading the signature: "));
+TEST_CASE("rsync delta: a corrupt signature is an error", "[delta]") {
+  const std::string good = Signed(RandomBytes(50'000, 4), 7);
+  auto fails = [](std::string sig) {
+    std::string delta;
+    base::Result<DeltaStats> r = MakeDelta(sig, StringSource("data"), StringSink(&delta));
+    REQUIRE_FALSE(r.ok());
+    CHECK_FALSE(CheckSignature(sig).ok());
+    return r.status().message();
+  };
+  CHECK(fails("not a signature") == "reading the signature: not a standbyctl signature");
+  std::string v2 = good;
+  v2[7] = 2;
+  CHECK(fails(v2) == "reading the signature: unknown version 2");
+  std::string count = good;
+  count[31] ^= 1;
+  CHECK(fails(count).ends_with("do not make 50000 bytes"));
+  CHECK(fails(good.substr(0, 40)) == "reading the signature: truncated block hashes");
+  CHECK(fails(good.substr(0, good.size() - 1)) ==
+        "reading the signature: librsync's part does not hold one entry per block");
+}
 
-  std::string basis = dir.Write("basis", "old");
+TEST_CASE("rsync delta: a corrupt delta is an error naming where", "[delta]") {
+  TempDir dir;
+  const std::string old_data = RandomBytes(200'000, 9);
+  std::string basis = dir.Write("basis", old_data);
   int fd = ::open(basis.c_str(), O_RDONLY);
-  std::string out;
-  base::Status bad_delta =
-      ApplyDelta(fd, StringSource("\x72\x73\x02\x36garbage"), StringSink(&out));
+  REQUIRE(fd >= 0);
+  auto apply = [&](const std::string& delta) {
+    std::string out;
+    base::Status s = ApplyDelta(fd, StringSource(delta), StringSink(&out));
+    REQUIRE_FALSE(s.ok());
+    return s.message();
+  };
+  const std::string head = std::string("SBDL") + std::string("\0\0\0\x01", 4);
+  auto u64 = [](uint64_t v) {
+    std::string s;
+    for (int shift = 56; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
+    return s;
+  };
+  CHECK(apply("\x72\x73\x02\x36garbage") == "patch: not a standbyctl delta");
+  CHECK(apply(head) == "patch: the delta ends without its end record");
+  CHECK(apply(head + "Z") == "patch: unknown record 0x5a at byte 8 of the delta");
+  CHECK(apply(head + "C" + u64(0)) == "patch: the delta ends inside a record at byte 17");
+  CHECK(apply(head + "C" + u64(199'000) + u64(5000) + "E" + u64(5000)) ==
+        "patch: the delta copies from offset 200000, past the end of the old file");
+  CHECK(apply(head + "C" + u64(0) + u64(10) + "E" + u64(11)) ==
+        "patch: the delta made 10 bytes, its end record says 11");
+  CHECK(apply(head + "E" + u64(0) + "more") == "patch: bytes after the delta's end record");
+  CHECK(apply(head + "D" + std::string("\0\0\0\x04", 4) + "junk" + "E" + u64(0))
+            .starts_with("patch: "));
+  // A run with bytes after librsync's end command.
+  std::string sig;
+  REQUIRE(MakeSignature(old_data.size(), StringSource(old_data), StringSink(&sig), 1).ok());
+  std::string delta;
+  REQUIRE(MakeDelta(sig, StringSource(RandomBytes(1000, 10)), StringSink(&delta)).ok());
+  std::string stream;  // the run's librsync stream, from its pieces
+  size_t at = 8;
+  while (delta[at] == 'D') {
+    const uint32_t n = GetU32(delta.data() + at + 1);
+    stream += delta.substr(at + 5, n);
+    at += 5 + n;
+  }
+  REQUIRE(delta.substr(at) == "E" + u64(1000));
+  auto u32 = [](uint32_t v) {
+    std::string s;
+    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
+    return s;
+  };
+  CHECK(apply(head + "D" + u32(static_cast<uint32_t>(stream.size() + 1)) + stream + "x" + "E" +
+              u64(1000)) == "patch: 1 bytes follow the end of librsync's stream");
   ::close(fd);
-  REQUIRE_FALSE(bad_delta.ok());
-  CHECK(bad_delta.message().starts_with("patch: "));
 }
 
 }  // namespace

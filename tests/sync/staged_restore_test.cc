@@ -3,14 +3,17 @@
 
 #include "agent/sync/staged_restore.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <catch2/catch.hpp>
 
 #include "agent/base/file.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/path.h"
 #include "agent/sync/rsync_delta.h"
 #include "agent/sync/tree_scan.h"
 #include "tests/support/temp_dir.h"
@@ -145,8 +148,6 @@ TEST_CASE("staged restore: signatures are kept from staging and used while the f
             .ok());
     REQUIRE((*r)->Commit().ok());
   }
-  std::string expected;
-  REQUIRE(MakeSignature(content.size(), StringSource(content), StringSink(&expected)).ok());
   auto signature_now = [&] {
     auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
     REQUIRE(r.ok());
@@ -154,24 +155,225 @@ TEST_CASE("staged restore: signatures are kept from staging and used while the f
     REQUIRE((*r)->Signature("big.bin", StringSink(&got)).ok());
     return got;
   };
-  // Kept: the one file under sigcache/ is the signature, and it is what
-  // Signature answers.
+  // Kept: the one file under sigcache/ is the signature (what MakeSignature
+  // gives with its seed), and it is what Signature answers.
   std::string kept_path;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("state/sigcache"))) {
     if (e.is_regular_file()) kept_path = e.path().string();
   }
   REQUIRE(kept_path.ends_with("/" + Sha(content) + ".sig"));
-  CHECK(base::ReadFile(kept_path).value() == expected);
-  // Proof it is read, not computed: a marked copy comes back as it is.
-  REQUIRE(base::WriteFileAtomically(kept_path, expected + "marked", 0600).ok());
-  CHECK(signature_now() == expected + "marked");
+  const std::string kept = base::ReadFile(kept_path).value();
+  REQUIRE(SignatureSeed(kept).has_value());
+  std::string expected;
+  REQUIRE(MakeSignature(content.size(), StringSource(content), StringSink(&expected),
+                        *SignatureSeed(kept))
+              .ok());
+  CHECK(kept == expected);
+  // Proof it is read, not computed: a marked copy (one block hash changed,
+  // still well formed) comes back as it is.
+  std::string marked = expected;
+  marked[40] ^= 1;
+  REQUIRE(CheckSignature(marked).ok());
+  REQUIRE(base::WriteFileAtomically(kept_path, marked, 0600).ok());
+  CHECK(signature_now() == marked);
+  // A kept signature that is not well formed (an older format, a torn
+  // write) is not answered: a fresh one is computed.
+  REQUIRE(base::WriteFileAtomically(kept_path, expected + "junk", 0600).ok());
+  std::string recomputed = signature_now();
+  REQUIRE(CheckSignature(recomputed).ok());
+  std::string same;
+  REQUIRE(MakeSignature(content.size(), StringSource(content), StringSink(&same),
+                        *SignatureSeed(recomputed))
+              .ok());
+  CHECK(recomputed == same);
   // Once the file changed (even with size and mtime put back), it is not used.
   std::string edited = content;
   edited[1000] ^= 1;
   dir.Write("target/big.bin", edited);
+  std::string got = signature_now();
+  REQUIRE(SignatureSeed(got).has_value());
   std::string fresh;
-  REQUIRE(MakeSignature(edited.size(), StringSource(edited), StringSink(&fresh)).ok());
-  CHECK(signature_now() == fresh);
+  REQUIRE(
+      MakeSignature(edited.size(), StringSource(edited), StringSink(&fresh), *SignatureSeed(got))
+          .ok());
+  CHECK(got == fresh);
+}
+
+TEST_CASE("staged restore: a delta's kept signature is the new file's, old sums reused",
+          "[staged]") {
+  TempDir dir;
+  std::string v1(2'000'000, '\0');
+  for (size_t i = 0; i < v1.size(); ++i) v1[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::string v2 = v1;
+  for (size_t off : {5u, 600'000u, 1'999'990u}) v2[off] ^= 0x40;
+  std::string recovered;
+  {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->StageFile("db", false, StringSource(v1), v1.size(), Sha(v1), {}).ok());
+    REQUIRE((*r)->Commit().ok());
+  }
+  auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  REQUIRE(r.ok());
+  std::string old_sig;
+  REQUIRE((*r)->Signature("db", StringSink(&old_sig)).ok());
+  std::string delta;
+  base::Result<DeltaStats> stats = MakeDelta(old_sig, StringSource(v2), StringSink(&delta));
+  REQUIRE(stats.ok());
+  CHECK(stats->literal_bytes < 3 * 16 * 1024);
+  REQUIRE((*r)->StageFile("db", true, StringSource(delta), v2.size(), Sha(v2), {}).ok());
+  REQUIRE((*r)->Commit().ok());
+  r->reset();
+
+  auto again = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  REQUIRE(again.ok());
+  std::string new_sig;
+  REQUIRE((*again)->Signature("db", StringSink(&new_sig)).ok());
+  CHECK(SignatureSeed(new_sig) == SignatureSeed(old_sig));  // the file keeps its seed
+  std::string expected;
+  REQUIRE(MakeSignature(v2.size(), StringSource(v2), StringSink(&expected), *SignatureSeed(old_sig))
+              .ok());
+  CHECK(new_sig == expected);
+}
+
+// Restores `v2` over the target's "db" (holding `v1`, put there by a first
+// restore) as a delta; `between` runs after staging, before the commit.
+struct DeltaOutcome {
+  base::Status commit;
+  ino_t inode_before = 0, inode_after = 0;
+  std::string content;
+  std::vector<std::string> staged;  // names in the staging area before the commit
+};
+DeltaOutcome RestoreDelta(const TempDir& dir, const std::string& v1, const std::string& v2,
+                          const std::function<void()>& between = {}) {
+  std::string recovered;
+  FileMeta meta;
+  meta.mode = 0640;
+  meta.mtime_ns = 1'700'000'000'000'000'000;
+  {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->StageFile("db", false, StringSource(v1), v1.size(), Sha(v1), meta).ok());
+    REQUIRE((*r)->Commit().ok());
+  }
+  DeltaOutcome o;
+  struct stat st;
+  REQUIRE(::stat(dir.Sub("target/db").c_str(), &st) == 0);
+  o.inode_before = st.st_ino;
+  auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  REQUIRE(r.ok());
+  std::string sig, delta;
+  REQUIRE((*r)->Signature("db", StringSink(&sig)).ok());
+  REQUIRE(MakeDelta(sig, StringSource(v2), StringSink(&delta)).ok());
+  meta.mtime_ns += 1'000'000'000;
+  REQUIRE((*r)->StageFile("db", true, StringSource(delta), v2.size(), Sha(v2), meta).ok());
+  for (const auto& e :
+       std::filesystem::directory_iterator(dir.Sub("target/" + std::string(kStagingDirName)))) {
+    o.staged.push_back(e.path().filename().string() + " " +
+                       std::to_string(e.is_regular_file() ? e.file_size() : 0));
+  }
+  if (between) between();
+  base::Result<CommitResult> c = (*r)->Commit();
+  o.commit = c.status();
+  r->reset();
+  REQUIRE(::stat(dir.Sub("target/db").c_str(), &st) == 0);
+  o.inode_after = st.st_ino;
+  if (o.commit.ok()) CHECK((st.st_mode & 07777) == 0640u);
+  if (o.commit.ok()) CHECK(st.st_mtim.tv_sec == 1'700'000'001);
+  o.content = base::ReadFile(dir.Sub("target/db"), 1 << 30).value();
+  return o;
+}
+
+std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint64_t x = seed;
+  for (char& c : s) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    c = static_cast<char>(x >> 56);
+  }
+  return s;
+}
+
+TEST_CASE("staged restore: a large file changed in place is patched in place", "[staged]") {
+  TempDir dir;
+  const std::string v1 = Pattern(6 << 20, 1);
+  std::string v2 = v1;
+  for (size_t off : {100u, 3'000'000u, 6'000'000u}) v2[off] ^= 0x11;
+  SECTION("edits") {
+    DeltaOutcome o = RestoreDelta(dir, v1, v2);
+    REQUIRE(o.commit.ok());
+    CHECK(o.content == v2);
+    CHECK(o.inode_after == o.inode_before);  // the same file, written in place
+    REQUIRE(o.staged.size() == 1);
+    CHECK(o.staged[0].starts_with("p"));
+    CHECK(std::stoul(o.staged[0].substr(o.staged[0].find(' ') + 1)) < 200'000);
+  }
+  SECTION("grown and edited") {
+    v2 += Pattern(1'000'000, 2);
+    DeltaOutcome o = RestoreDelta(dir, v1, v2);
+    REQUIRE(o.commit.ok());
+    CHECK(o.content == v2);
+    CHECK(o.inode_after == o.inode_before);
+  }
+  SECTION("cut short") {
+    v2.resize(4'500'000);
+    DeltaOutcome o = RestoreDelta(dir, v1, v2);
+    REQUIRE(o.commit.ok());
+    CHECK(o.content == v2);
+    CHECK(o.inode_after == o.inode_before);
+  }
+  SECTION("everything moved: staged whole after all") {
+    v2 = "a few new bytes in front" + v1;
+    DeltaOutcome o = RestoreDelta(dir, v1, v2);
+    REQUIRE(o.commit.ok());
+    CHECK(o.content == v2);
+    CHECK(o.inode_after != o.inode_before);
+    REQUIRE(o.staged.size() == 1);
+    CHECK(o.staged[0].starts_with("f"));
+  }
+}
+
+TEST_CASE("staged restore: a hard-linked file is replaced, not patched", "[staged]") {
+  TempDir dir;
+  const std::string v1 = Pattern(5 << 20, 3);
+  std::string v2 = v1;
+  v2[4'000'000] ^= 1;
+  std::string recovered;
+  {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->StageFile("db", false, StringSource(v1), v1.size(), Sha(v1), {}).ok());
+    REQUIRE((*r)->Commit().ok());
+  }
+  REQUIRE(::link(dir.Sub("target/db").c_str(), dir.Sub("other-name").c_str()) == 0);
+  auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  REQUIRE(r.ok());
+  std::string sig, delta;
+  REQUIRE((*r)->Signature("db", StringSink(&sig)).ok());
+  REQUIRE(MakeDelta(sig, StringSource(v2), StringSink(&delta)).ok());
+  REQUIRE((*r)->StageFile("db", true, StringSource(delta), v2.size(), Sha(v2), {}).ok());
+  REQUIRE((*r)->Commit().ok());
+  CHECK(base::ReadFile(dir.Sub("target/db"), 1 << 30).value() == v2);
+  CHECK(base::ReadFile(dir.Sub("other-name"), 1 << 30).value() == v1);
+}
+
+TEST_CASE("staged restore: a file changed after its patch was staged fails the commit, unchanged",
+          "[staged]") {
+  TempDir dir;
+  const std::string v1 = Pattern(5 << 20, 4);
+  std::string v2 = v1;
+  v2[10] ^= 1;
+  std::string meddled;
+  DeltaOutcome o = RestoreDelta(dir, v1, v2, [&] {
+    meddled = v1;
+    meddled[2'000'000] = 'M';
+    dir.Write("target/db", meddled, 0640);
+  });
+  REQUIRE_FALSE(o.commit.ok());
+  CHECK(o.commit.message() == dir.Sub("target/db") +
+                                  ": changed since the restore staged its new content; run the "
+                                  "restore again");
+  CHECK(o.content == meddled);  // nothing applied
 }
 
 }  // namespace
