@@ -67,11 +67,22 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
 }
 
 base::Status HashCache::Save(const std::string& path) const {
-  nlohmann::json list = nlohmann::json::array();
+  // Built in place: nlohmann's initializer lists copy, and this is one
+  // entry per file of the tree.
+  nlohmann::json j = nlohmann::json::object();
+  j["version"] = kVersion;
+  auto& list = (j["entries"] = nlohmann::json::array()).get_ref<nlohmann::json::array_t&>();
+  list.reserve(entries_.size());
   for (const auto& [p, h] : entries_) {
-    list.push_back({p, h.inode, h.size, h.mtime_ns, h.ctime_ns, h.sha256});
+    auto& e = list.emplace_back(nlohmann::json::array()).get_ref<nlohmann::json::array_t&>();
+    e.reserve(6);
+    e.emplace_back(p);
+    e.emplace_back(h.inode);
+    e.emplace_back(h.size);
+    e.emplace_back(h.mtime_ns);
+    e.emplace_back(h.ctime_ns);
+    e.emplace_back(h.sha256);
   }
-  nlohmann::json j = {{"version", kVersion}, {"entries", std::move(list)}};
   std::vector<uint8_t> bytes = nlohmann::json::to_cbor(j);
   SB_RETURN_IF_ERROR(base::MakeDirectories(path.substr(0, path.rfind('/')), 0700));
   return base::WriteFileAtomically(

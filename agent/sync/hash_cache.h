@@ -33,6 +33,7 @@ struct CachedHash {
   static CachedHash Of(const struct stat& st, std::string sha256);
   bool Matches(const struct stat& st) const;
   bool Matches(uint64_t inode, uint64_t size, int64_t mtime_ns, int64_t ctime_ns) const;
+  bool operator==(const CachedHash&) const = default;
 };
 
 class HashCache {
@@ -51,6 +52,8 @@ class HashCache {
   void Put(const std::string& path, CachedHash hash) { entries_[path] = std::move(hash); }
   size_t size() const { return entries_.size(); }
   std::set<std::string> Hashes() const;  // every distinct sha256
+  // The same entries (a cache that need not be saved again).
+  bool SameEntries(const HashCache& other) const { return entries_ == other.entries_; }
 
  private:
   bool present_ = false;

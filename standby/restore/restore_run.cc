@@ -255,7 +255,7 @@ base::Result<std::vector<sync::ManifestEntry>> ReadSourceManifest(
   base::Result<std::vector<sync::ManifestEntry>> m =
       ManifestOf(**reader, hardlinks, cached ? &cache : nullptr, cached ? &record : nullptr);
   if (!m.ok()) return m.status();
-  if (cached) {
+  if (cached && !(cache.present() && record.SameEntries(cache))) {
     Status saved = record.Save(cache_path);
     if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
   }
