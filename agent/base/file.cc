@@ -15,18 +15,45 @@ void UniqueFd::Reset(int fd) {
   fd_ = fd;
 }
 
+Status WriteAll(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(what, errno);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status WriteAllAt(int fd, std::string_view data, uint64_t at, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(what, errno);
+    data.remove_prefix(static_cast<size_t>(n));
+    at += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::string_view what) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, buf + got, size - got, static_cast<off_t>(at + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(what, errno);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
                            bool durable) {
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return Status::FromErrno(tmp, errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(tmp, errno);
-    done += static_cast<size_t>(n);
-  }
+  SB_RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
   if (durable && ::fsync(fd.get()) != 0) {
     return Status::FromErrno(fmt::format("fsync {}", tmp), errno);
   }

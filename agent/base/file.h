@@ -46,6 +46,14 @@ Status ReadFd(int fd, std::string_view what, const std::function<Status(std::str
 // The same into one string, refusing more than `max_bytes`.
 Result<std::string> ReadFd(int fd, std::string_view what, uint64_t max_bytes);
 
+// Writes all of `data` to `fd` (at its offset, or at `at`: pwrite),
+// retrying short writes and EINTR. Errors name `what`.
+Status WriteAll(int fd, std::string_view data, std::string_view what);
+Status WriteAllAt(int fd, std::string_view data, uint64_t at, std::string_view what);
+// Reads up to `size` bytes at offset `at` into `buf`, fewer only at the end
+// of the file. Errors name `what`.
+Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::string_view what);
+
 // Reads the whole regular file at `path`; refuses anything larger than
 // `max_bytes` rather than reading without bound. Errors name the path.
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64 << 20);

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/big_endian.h"
+#include "agent/base/file.h"
 
 namespace sb::sync {
 namespace {
@@ -58,49 +59,6 @@ struct JobDeleter {
 };
 using JobPtr = std::unique_ptr<rs_job_t, JobDeleter>;
 
-// Runs a librsync job to completion, pulling from `in` and draining to
-// `out`. Input left over when the job ends is an error: nothing may follow
-// librsync's end command.
-Status RunJob(rs_job_t* job, const ByteSource& in, const ByteSink& out, std::string_view step) {
-  RouteLibrsyncOnce();
-  std::string in_buf(kChunk, '\0'), out_buf(kChunk, '\0');
-  size_t in_have = 0;  // unconsumed input, at the front of in_buf
-  bool eof = false;
-  bool stalled = false;  // the last round neither consumed nor produced
-  for (;;) {
-    if (!eof && (in_have == 0 || stalled)) {
-      if (in_have == in_buf.size()) in_buf.resize(in_buf.size() * 2);
-      base::Result<size_t> n = in(in_buf.data() + in_have, in_buf.size() - in_have);
-      if (!n.ok()) return n.status().WithContext(step);
-      in_have += *n;
-      eof = *n == 0;
-    } else if (stalled) {
-      return Status::Internal(fmt::format("{}: librsync made no progress", step));
-    }
-    rs_buffers_t b{};
-    b.next_in = in_buf.data();
-    b.avail_in = in_have;
-    b.eof_in = eof;
-    b.next_out = out_buf.data();
-    b.avail_out = out_buf.size();
-    rs_result r = rs_job_iter(job, &b);
-    const size_t consumed = in_have - b.avail_in;
-    if (consumed > 0) std::memmove(in_buf.data(), in_buf.data() + consumed, b.avail_in);
-    in_have = b.avail_in;
-    const size_t produced = out_buf.size() - b.avail_out;
-    if (produced > 0) SB_RETURN_IF_ERROR(out(std::string_view(out_buf.data(), produced)));
-    if (r == RS_DONE) {
-      if (in_have > 0) {
-        return Status::Invalid(
-            fmt::format("{}: {} bytes follow the end of librsync's stream", step, in_have));
-      }
-      return Status::Ok();
-    }
-    if (r != RS_BLOCKED) return Status::Invalid(fmt::format("{}: {}", step, rs_strerror(r)));
-    stalled = consumed == 0 && produced == 0;
-  }
-}
-
 // A librsync job fed by pushing: input as it comes, output to a sink.
 class PushJob {
  public:
@@ -109,10 +67,19 @@ class PushJob {
   }
 
   rs_job_t* get() const { return job_.get(); }
+  bool done() const { return done_; }
+  // Input the job did not take when it ended (nothing may follow its end).
+  size_t unconsumed() const { return unconsumed_; }
 
-  // Feeds `bytes`; `eof` after the last of them. The job must end at eof.
+  // Feeds `bytes`; `eof` after the last of them. Input the job cannot take
+  // yet is kept for the next push. The job must end at eof.
   Status Push(std::string_view bytes, bool eof, const ByteSink& out) {
     if (job_ == nullptr) return Status::Internal(fmt::format("{}: no job", step_));
+    if (done_) return Status::Internal(fmt::format("{}: input after the end", step_));
+    if (!pending_.empty()) {
+      pending_.append(bytes);
+      bytes = pending_;
+    }
     rs_buffers_t b{};
     b.next_in = const_cast<char*>(bytes.data());
     b.avail_in = bytes.size();
@@ -125,10 +92,19 @@ class PushJob {
       rs_result r = rs_job_iter(job_.get(), &b);
       const size_t produced = buf_.size() - b.avail_out;
       if (produced > 0) SB_RETURN_IF_ERROR(out(std::string_view(buf_.data(), produced)));
-      if (r == RS_DONE) return Status::Ok();
+      if (r == RS_DONE) {
+        done_ = true;
+        unconsumed_ = b.avail_in;
+        pending_.clear();
+        return Status::Ok();
+      }
       if (r != RS_BLOCKED) return Status::Invalid(fmt::format("{}: {}", step_, rs_strerror(r)));
-      if (!eof && b.avail_in == 0 && produced < buf_.size()) return Status::Ok();
-      if (b.avail_in == in_before && produced == 0 && ++stalls > 2) {
+      const bool progress = b.avail_in != in_before || produced > 0;
+      if (!eof && produced < buf_.size() && (b.avail_in == 0 || !progress)) {
+        pending_.assign(b.next_in, b.avail_in);  // wants more input first
+        return Status::Ok();
+      }
+      if (!progress && ++stalls > 2) {
         return Status::Internal(fmt::format("{}: librsync made no progress", step_));
       }
     }
@@ -138,7 +114,31 @@ class PushJob {
   JobPtr job_;
   std::string_view step_;
   std::string buf_;
+  std::string pending_;  // input not taken yet
+  bool done_ = false;
+  size_t unconsumed_ = 0;
 };
+
+// Runs `job` (taking it over) to completion, pulling from `in` and draining to
+// `out`. Input left over when the job ends is an error: nothing may follow
+// librsync's end command.
+Status RunJob(rs_job_t* job, const ByteSource& in, const ByteSink& out, std::string_view step) {
+  PushJob pushed(job, step);  // owns the job from here
+  std::string buf(kChunk, '\0');
+  for (;;) {
+    base::Result<size_t> n = in(buf.data(), buf.size());
+    if (!n.ok()) return n.status().WithContext(step);
+    SB_RETURN_IF_ERROR(pushed.Push(std::string_view(buf.data(), *n), *n == 0, out));
+    if (pushed.done()) {
+      if (pushed.unconsumed() > 0) {
+        return Status::Invalid(fmt::format("{}: {} bytes follow the end of librsync's stream", step,
+                                           pushed.unconsumed()));
+      }
+      return Status::Ok();
+    }
+    if (*n == 0) return Status::Internal(fmt::format("{}: librsync did not end", step));
+  }
+}
 
 // librsync's recommended block and strong sum lengths for a file's size.
 Status BlockArgs(uint64_t size, uint32_t* block_len, uint32_t* strong_len) {
@@ -276,13 +276,11 @@ struct BasisReader {
 rs_result CopyFromBasis(void* opaque, rs_long_t pos, size_t* len, void** buf) {
   auto* basis = static_cast<BasisReader*>(opaque);
   if (basis->buffer.size() < *len) basis->buffer.resize(*len);
-  ssize_t n;
-  do {
-    n = ::pread(basis->fd, basis->buffer.data(), *len, static_cast<off_t>(pos));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return RS_IO_ERROR;
-  if (n == 0) return RS_INPUT_ENDED;  // the delta points past the basis
-  *len = static_cast<size_t>(n);
+  base::Result<size_t> n =
+      base::ReadFullAt(basis->fd, basis->buffer.data(), *len, static_cast<uint64_t>(pos), "basis");
+  if (!n.ok()) return RS_IO_ERROR;
+  if (*n == 0) return RS_INPUT_ENDED;  // the delta points past the basis
+  *len = *n;
   *buf = basis->buffer.data();
   return RS_DONE;
 }
@@ -300,15 +298,7 @@ ByteSource FdSource(int fd) {
 }
 
 ByteSink FdSink(int fd) {
-  return [fd](std::string_view bytes) -> base::Status {
-    while (!bytes.empty()) {
-      ssize_t n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return base::Status::FromErrno("write", errno);
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return base::Status::Ok();
-  };
+  return [fd](std::string_view bytes) { return base::WriteAll(fd, bytes, "write"); };
 }
 
 ByteSource StringSource(std::string_view data) {
@@ -339,6 +329,13 @@ std::optional<uint64_t> SignatureSeed(std::string_view signature) {
   base::Result<ParsedSignature> p = ParseSignature(signature);
   if (!p.ok()) return std::nullopt;
   return p->seed;
+}
+
+uint64_t SignatureSizeEstimate(uint64_t size) {
+  uint32_t block_len = 0, strong_len = 0;
+  if (!BlockArgs(size, &block_len, &strong_len).ok() || block_len == 0) return size;
+  const uint64_t blocks = (size + block_len - 1) / block_len;
+  return kSignatureHeader + kRsHeader + blocks * (kHashBytes + 4 + strong_len);
 }
 
 Status CheckSignature(std::string_view signature) { return ParseSignature(signature).status(); }
@@ -484,10 +481,9 @@ base::Result<DeltaStats> MakeDelta(std::string_view signature, const ByteSource&
   std::unique_ptr<rs_signature_t, decltype(&rs_free_sumset)> sums(nullptr, rs_free_sumset);
   auto load_sums = [&]() -> Status {
     rs_signature_t* loaded = nullptr;
-    JobPtr load(rs_loadsig_begin(&loaded));
     Status s = RunJob(
-        load.get(), StringSource(sig->rsync), [](std::string_view) { return Status::Ok(); },
-        "reading the signature");
+        rs_loadsig_begin(&loaded), StringSource(sig->rsync),
+        [](std::string_view) { return Status::Ok(); }, "reading the signature");
     sums.reset(loaded);
     if (!s.ok()) return s;
     rs_result r = rs_build_hash_table(sums.get());
@@ -597,17 +593,17 @@ Status ApplyDeltaPieces(int basis_fd, const ByteSource& delta, const PieceSink& 
       if (!len.ok()) return len.status();
       if (copy_buf.empty()) copy_buf.resize(1 << 20);
       for (uint64_t at = *from, left = *len; left > 0;) {
-        ssize_t n = ::pread(basis_fd, copy_buf.data(), std::min<uint64_t>(left, copy_buf.size()),
-                            static_cast<off_t>(at));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Status::FromErrno("patch: reading the old file", errno);
-        if (n == 0) {
+        base::Result<size_t> n =
+            base::ReadFullAt(basis_fd, copy_buf.data(), std::min<uint64_t>(left, copy_buf.size()),
+                             at, "patch: reading the old file");
+        if (!n.ok()) return n.status();
+        if (*n == 0) {
           return Status::Invalid(fmt::format(
               "patch: the delta copies from offset {}, past the end of the old file", at));
         }
-        written += static_cast<uint64_t>(n);
-        SB_RETURN_IF_ERROR(out(std::string_view(copy_buf.data(), static_cast<size_t>(n)), at));
-        at += static_cast<uint64_t>(n), left -= static_cast<uint64_t>(n);
+        written += *n;
+        SB_RETURN_IF_ERROR(out(std::string_view(copy_buf.data(), *n), at));
+        at += *n, left -= *n;
       }
     } else if (t == 'D') {
       // One run: the pieces of consecutive 'D' records, up to librsync's end.
@@ -630,8 +626,7 @@ Status ApplyDeltaPieces(int basis_fd, const ByteSource& delta, const PieceSink& 
         left -= k;
         return k;
       };
-      JobPtr job(rs_patch_begin(CopyFromBasis, &basis));
-      SB_RETURN_IF_ERROR(RunJob(job.get(), run, counted, "patch"));
+      SB_RETURN_IF_ERROR(RunJob(rs_patch_begin(CopyFromBasis, &basis), run, counted, "patch"));
       if (left > 0) {
         return Status::Invalid(
             fmt::format("patch: the run at byte {} has {} bytes after its end", record_at, left));

@@ -60,6 +60,9 @@ std::optional<uint64_t> SignatureSeed(std::string_view signature);
 // Ok when `signature` is a well-formed signature of ours.
 base::Status CheckSignature(std::string_view signature);
 
+// About how many bytes the signature of a file of `size` bytes takes.
+uint64_t SignatureSizeEstimate(uint64_t size);
+
 // The signature of the basis (old) file, `size` bytes long.
 base::Status MakeSignature(uint64_t size, const ByteSource& basis, const ByteSink& signature,
                            uint64_t seed);

@@ -152,7 +152,9 @@ base::Result<StagedRestore::Op> DecodeOp(const nlohmann::json& j) {
   try {
     if (!j.is_array() || j.size() != 10) throw std::runtime_error("not a 10-element array");
     int kind = j[0].get<int>();
-    if (kind < 0 || kind > 5) throw std::runtime_error("unknown kind");
+    if (kind < 0 || kind > static_cast<int>(OpKind::kPatch)) {
+      throw std::runtime_error("unknown kind");
+    }
     op.kind = static_cast<OpKind>(kind);
     op.path = j[1].get<std::string>();
     op.staged = j[2].get<std::string>();
@@ -204,19 +206,9 @@ Status CopyRange(int from, int to, uint64_t len) {
 // Writes the pieces of the staged patch `patch_fd` into `target_fd` at their
 // offsets; `*size` (if given) gets the new file's size the patch declares.
 Status ReplayPatch(int patch_fd, int target_fd, uint64_t* size) {
-  auto read_at = [&](char* buf, size_t n, uint64_t at) -> base::Result<size_t> {
-    size_t got = 0;
-    while (got < n) {
-      ssize_t r = ::pread(patch_fd, buf + got, n - got, static_cast<off_t>(at + got));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return Status::FromErrno("reading the staged patch", errno);
-      if (r == 0) break;
-      got += static_cast<size_t>(r);
-    }
-    return got;
-  };
+  constexpr std::string_view kWhat = "reading the staged patch";
   char head[12];
-  base::Result<size_t> n = read_at(head, sizeof head, 0);
+  base::Result<size_t> n = base::ReadFullAt(patch_fd, head, sizeof head, 0, kWhat);
   if (!n.ok()) return n.status();
   if (*n != sizeof head || std::string_view(head, 4) != kPatchMagic) {
     return Status::Corruption("the staged patch has no header");
@@ -225,26 +217,21 @@ Status ReplayPatch(int patch_fd, int target_fd, uint64_t* size) {
   std::string buf;
   for (uint64_t at = sizeof head;;) {
     char rec[12];
-    n = read_at(rec, sizeof rec, at);
+    n = base::ReadFullAt(patch_fd, rec, sizeof rec, at, kWhat);
     if (!n.ok()) return n.status();
     if (*n == 0) return Status::Ok();
     const uint64_t offset = base::GetBigEndian(rec, 8);
-    const size_t len = static_cast<size_t>(base::GetBigEndian(rec + 8, 4));
-    buf.resize(len);
-    base::Result<size_t> body = *n == sizeof rec ? read_at(buf.data(), len, at + sizeof rec)
-                                                 : base::Result<size_t>(size_t{0});
+    buf.resize(static_cast<size_t>(base::GetBigEndian(rec + 8, 4)));
+    base::Result<size_t> body =
+        *n == sizeof rec
+            ? base::ReadFullAt(patch_fd, buf.data(), buf.size(), at + sizeof rec, kWhat)
+            : base::Result<size_t>(size_t{0});
     if (!body.ok()) return body.status();
-    if (*n != sizeof rec || *body != len) {
+    if (*n != sizeof rec || *body != buf.size()) {
       return Status::Corruption(fmt::format("the staged patch is cut short at byte {}", at));
     }
-    for (size_t done = 0; done < len;) {
-      ssize_t w =
-          ::pwrite(target_fd, buf.data() + done, len - done, static_cast<off_t>(offset + done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return Status::FromErrno("patching", errno);
-      done += static_cast<size_t>(w);
-    }
-    at += sizeof rec + len;
+    SB_RETURN_IF_ERROR(base::WriteAllAt(target_fd, buf, offset, "patching"));
+    at += sizeof rec + buf.size();
   }
 }
 
@@ -554,17 +541,21 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   if (!S_ISREG(st.st_mode)) {
     return Status::Invalid(fmt::format("{}: not a regular file", Where(root_, path)));
   }
-  if (std::optional<std::string> kept = KeptSignature(path, st)) {
-    for (std::string_view rest = *kept; !rest.empty();) {
-      std::string_view piece = rest.substr(0, 256 * 1024);
-      SB_RETURN_IF_ERROR(out(piece));
-      rest.remove_prefix(piece.size());
-    }
-    return Status::Ok();
+  std::optional<std::string> sig = KeptSignature(path, st);
+  if (!sig) {
+    sig.emplace();
+    SB_RETURN_IF_ERROR(MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()),
+                                     StringSink(&*sig), NewSignatureSeed())
+                           .WithContext(Where(root_, path)));
   }
-  return MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()), out,
-                       NewSignatureSeed())
-      .WithContext(Where(root_, path));
+  for (std::string_view rest = *sig; !rest.empty();) {
+    std::string_view piece = rest.substr(0, 256 * 1024);
+    SB_RETURN_IF_ERROR(out(piece));
+    rest.remove_prefix(piece.size());
+  }
+  // Kept for the file's staging: its sums serve the blocks that stay.
+  served_[std::string(path)] = std::move(*sig);
+  return Status::Ok();
 }
 
 // The signature made when the last restore staged the file, if the file is
@@ -612,7 +603,14 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
     if (!fd.ok()) return fd.status().WithContext(root_);
     basis = std::move(*fd);
     if (::fstat(basis.get(), &basis_st) != 0) return Status::FromErrno(where, errno);
-    previous = KeptSignature(path, basis_st).value_or("");
+    // The signature the delta was made against, if this restore served it
+    // (block sums are reused by content, so any signature of ours is right).
+    if (auto served = served_.find(path); served != served_.end()) {
+      previous = std::move(served->second);
+      served_.erase(served);
+    } else {
+      previous = KeptSignature(path, basis_st).value_or("");
+    }
   }
   // A large file changed in place is patched in place by the commit: only
   // the bytes not already where they belong are staged. Not for a file with
@@ -626,7 +624,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   if (!out.valid()) return Status::FromErrno(where, errno);
   uint64_t out_bytes = 0, flushed = 0;  // in the staged file
   auto put = [&](std::string_view bytes) -> Status {
-    SB_RETURN_IF_ERROR(FdSink(out.get())(bytes));
+    SB_RETURN_IF_ERROR(base::WriteAll(out.get(), bytes, "write"));
     out_bytes += bytes.size();
     // Start writing back as we go, so the commit's syncfs finds little left
     // to flush (it still waits for all of it: this only moves work earlier).

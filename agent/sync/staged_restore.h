@@ -77,7 +77,9 @@ class StagedRestore {
   StagedRestore(const StagedRestore&) = delete;
   StagedRestore& operator=(const StagedRestore&) = delete;
 
-  // The librsync signature of the current file at `path`.
+  // The signature of the current file at `path` (kept from its staging, or
+  // computed); kept until the file's StageFile, whose new signature reuses
+  // its sums.
   base::Status Signature(std::string_view path, const ByteSink& out);
 
   // Stages the new content of the file at `path`, read from `data`: the file
@@ -125,6 +127,7 @@ class StagedRestore {
   std::vector<Op> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;
+  std::map<std::string, std::string, std::less<>> served_;  // signatures sent, by path
   std::map<std::string, CachedHash> patch_basis_;  // files to patch in place, as staged against
   bool committed_ = false;
 };

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <map>
 #include <set>
 
@@ -109,8 +108,7 @@ class Transfer {
     uint64_t budget = kSignatureBudget;
     for (const PlannedEntry& p : plan.entries) {
       if (p.action != Action::kDelta) continue;
-      // Blocks are about sqrt(size) long, 52 bytes of hashes and sums each.
-      const uint64_t estimate = 52 * static_cast<uint64_t>(std::sqrt(double(p.bytes))) + 64;
+      const uint64_t estimate = sync::SignatureSizeEstimate(p.bytes);
       if (estimate > budget) continue;
       budget -= estimate;
       paths.push_back(p.path);

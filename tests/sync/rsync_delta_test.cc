@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/base/big_endian.h"
 #include "tests/support/temp_dir.h"
 
 namespace sb::sync {
@@ -18,10 +19,12 @@ namespace {
 
 using sb::testing::TempDir;
 
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-  return v;
+using base::GetBigEndian;
+
+std::string BigEndian(uint64_t v, int bytes) {
+  std::string s;
+  base::PutBigEndian(&s, v, bytes);
+  return s;
 }
 
 std::string RandomBytes(size_t n, uint32_t seed) {
@@ -131,6 +134,10 @@ TEST_CASE("rsync delta: a signature built from pushed pieces equals the one read
     CHECK(SignatureSeed(*pushed) == 99u);
     CHECK(CheckSignature(*pushed).ok());
   }
+  // The size estimate the controller budgets prefetched signatures with.
+  for (size_t size : {size_t{0}, size_t{5000}, size_t{3'000'017}}) {
+    CHECK(SignatureSizeEstimate(size) == Signed(RandomBytes(size, 1), 1).size());
+  }
   // Another seed gives other block hashes, the same librsync sums.
   const std::string data = RandomBytes(100'000, 8);
   const std::string a = Signed(data, 1), b = Signed(data, 2);
@@ -204,11 +211,7 @@ TEST_CASE("rsync delta: a corrupt delta is an error naming where", "[delta]") {
     return s.message();
   };
   const std::string head = std::string("SBDL") + std::string("\0\0\0\x01", 4);
-  auto u64 = [](uint64_t v) {
-    std::string s;
-    for (int shift = 56; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
-    return s;
-  };
+  auto u64 = [](uint64_t v) { return BigEndian(v, 8); };
   CHECK(apply("\x72\x73\x02\x36garbage") == "patch: not a standbyctl delta");
   CHECK(apply(head) == "patch: the delta ends without its end record");
   CHECK(apply(head + "Z") == "patch: unknown record 0x5a at byte 8 of the delta");
@@ -228,16 +231,12 @@ TEST_CASE("rsync delta: a corrupt delta is an error naming where", "[delta]") {
   std::string stream;  // the run's librsync stream, from its pieces
   size_t at = 8;
   while (delta[at] == 'D') {
-    const uint32_t n = GetU32(delta.data() + at + 1);
+    const uint32_t n = static_cast<uint32_t>(GetBigEndian(delta.data() + at + 1, 4));
     stream += delta.substr(at + 5, n);
     at += 5 + n;
   }
   REQUIRE(delta.substr(at) == "E" + u64(1000));
-  auto u32 = [](uint32_t v) {
-    std::string s;
-    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
-    return s;
-  };
+  auto u32 = [](uint64_t v) { return BigEndian(v, 4); };
   CHECK(apply(head + "D" + u32(static_cast<uint32_t>(stream.size() + 1)) + stream + "x" + "E" +
               u64(1000)) == "patch: 1 bytes follow the end of librsync's stream");
   ::close(fd);

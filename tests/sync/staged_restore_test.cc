@@ -376,5 +376,29 @@ TEST_CASE("staged restore: a file changed after its patch was staged fails the c
   CHECK(o.content == meddled);  // nothing applied
 }
 
+TEST_CASE("staged restore: a staged patch cut short fails the commit and its recovery, by name",
+          "[staged]") {
+  TempDir dir;
+  const std::string v1 = Pattern(5 << 20, 5);
+  std::string v2 = v1;
+  v2[3'000'000] ^= 1;
+  DeltaOutcome o = RestoreDelta(dir, v1, v2, [&] {
+    for (const auto& e :
+         std::filesystem::directory_iterator(dir.Sub("target/" + std::string(kStagingDirName)))) {
+      if (e.path().filename().string().starts_with("p")) {
+        std::filesystem::resize_file(e.path(), 12 + 12 + 5);  // header, one piece's head, 5 bytes
+      }
+    }
+  });
+  REQUIRE_FALSE(o.commit.ok());
+  CHECK(o.commit.message() == dir.Sub("target/db") + ": the staged patch is cut short at byte 12");
+  // Journaled: the next Begin applies it again, and fails the same way.
+  std::string recovered;
+  auto again = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  REQUIRE_FALSE(again.ok());
+  CHECK_THAT(again.status().message(),
+             Catch::EndsWith(dir.Sub("target/db") + ": the staged patch is cut short at byte 12"));
+}
+
 }  // namespace
 }  // namespace sb::sync
