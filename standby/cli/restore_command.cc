@@ -40,8 +40,9 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
   const bool applied = !r.spec.dry_run;
   fmt::print("{}: {} -> {}{}\n", standby.name, r.spec.source, r.spec.target,
              applied ? "" : " (dry run: nothing changed)");
-  fmt::print("  source  {} ({}), {} entries, newest change {}\n", r.source.path,
+  fmt::print("  source  {} ({}{}), {} entries, newest change {}\n", r.source.path,
              r.source.kind == restore::ResolvedSource::Kind::kArchive ? "archive" : "directory",
+             r.source.followed.empty() ? "" : ", via the symlink " + r.source.followed,
              r.source_entries, Age(r.source_newest_ns));
   fmt::print("  target  {} entries before\n", r.target_entries);
   if (!r.recovered.empty()) {
@@ -87,6 +88,7 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
   }
   nlohmann::json j = {{"source", r.spec.source},
                       {"resolved_source", r.source.path},
+                      {"followed_symlink", r.source.followed},
                       {"target", r.spec.target},
                       {"dry_run", r.spec.dry_run},
                       {"source_entries", r.source_entries},

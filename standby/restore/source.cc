@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
 
 #include <fmt/format.h>
 
@@ -61,9 +62,21 @@ Result<ResolvedSource> ResolveSource(const std::string& configured) {
   }
   ResolvedSource r;
   r.path = path;
+  // A symlink given as the source (backups/latest -> 2026-11-30) is followed,
+  // and only that one: the reader itself never follows a symlink, so read
+  // unresolved, the source would be one symlink and no entries.
+  while (r.path.size() > 1 && r.path.back() == '/') r.path.pop_back();
+  struct stat link;
+  if (::lstat(r.path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    char resolved[PATH_MAX];
+    if (::realpath(r.path.c_str(), resolved) == nullptr) {
+      return Status::FromErrno(fmt::format("backup source {}", path), errno);
+    }
+    r.followed = r.path;
+    r.path = resolved;
+  }
   if (S_ISDIR(st.st_mode)) {
     r.kind = ResolvedSource::Kind::kDirectory;
-    while (r.path.size() > 1 && r.path.back() == '/') r.path.pop_back();
   } else if (S_ISREG(st.st_mode)) {
     r.kind = ResolvedSource::Kind::kArchive;
     r.file_mtime_ns = MtimeNs(st);
@@ -152,8 +165,17 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
     if (raw == nullptr) return Fail("?", "entry without a path");
     std::string_view name(raw);
     if (disk) {
-      // Disk entries carry the root in front.
-      if (name == source_.path) continue;
+      // Disk entries carry the root in front. The root must still be the
+      // directory ResolveSource saw: one swapped for a symlink since would
+      // read as an empty source.
+      if (name == source_.path) {
+        if (archive_entry_filetype(ae) != AE_IFDIR) {
+          return Status::FailedPrecondition(fmt::format(
+              "backup source {} is no longer a directory (it changed while it was read)",
+              source_.path));
+        }
+        continue;
+      }
       if (!name.starts_with(source_.path + "/")) return Fail(name, "outside the source");
       name.remove_prefix(source_.path.size() + 1);
     }

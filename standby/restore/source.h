@@ -47,12 +47,15 @@ struct SourceEntry {
 struct ResolvedSource {
   enum class Kind { kDirectory, kArchive };
   Kind kind = Kind::kDirectory;
-  std::string path;           // the directory, or the archive chosen
+  std::string path;           // the directory, or the archive chosen (symlinks resolved)
+  std::string followed;       // the symlink given as the source, when there was one
   int64_t file_mtime_ns = 0;  // the archive file's own time (0 for directories)
 };
 
 // Resolves a configured source: an existing directory, an archive, or a glob
-// whose newest match (by modification time) is used.
+// whose newest match (by modification time) is used. A symlink given as the
+// source (a "latest" link to the newest dated backup) is followed to what it
+// names; no other symlink is ever followed.
 base::Result<ResolvedSource> ResolveSource(const std::string& configured);
 
 class SourceReader {

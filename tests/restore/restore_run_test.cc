@@ -214,6 +214,25 @@ with tarfile.open(sys.argv[1], "w") as t:
   CHECK_FALSE(Exists("/etc/cron.d/evil"));
 }
 
+TEST_CASE("restore: a latest -> dated symlink as the source restores the dated backup",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+  MakeNewTree(rig.dir);
+  Sh("mv " + rig.dir.Sub("src") + " " + rig.dir.Sub("2026-11-30") + " && ln -sfn 2026-11-30 " +
+     rig.dir.Sub("latest"));
+  for (const std::string& source : {rig.dir.Sub("latest"), rig.dir.Sub("latest/")}) {
+    INFO(source);
+    base::ProcessResult r = rig.Restore(source);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("source  " + rig.dir.Sub("2026-11-30") + " (directory, via the symlink " +
+                     rig.dir.Sub("latest") + ")") != std::string::npos);
+    CHECK(TreeDifference(rig.dir.Sub("2026-11-30"), rig.target) == "");
+  }
+}
+
 TEST_CASE("restore: a source that changes between its two reads fails the restore",
           "[restore][e2e]") {
   Rig rig;

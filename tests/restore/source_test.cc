@@ -114,6 +114,53 @@ TEST_CASE("source: a glob uses its newest match", "[source]") {
         "backup source " + dir.Sub("gone") + ": No such file or directory");
 }
 
+TEST_CASE("source: a symlink given as the source is followed, and only that one", "[source]") {
+  TempDir dir;
+  MakeBackupTree(dir, "2026-11-30");
+  RunOrFail({"ln", "-sfn", "2026-11-30", dir.Sub("latest")});
+  for (const std::string& configured : {dir.Sub("latest"), dir.Sub("latest/")}) {
+    INFO(configured);
+    base::Result<ResolvedSource> r = ResolveSource(configured);
+    REQUIRE(r.ok());
+    CHECK(r->kind == ResolvedSource::Kind::kDirectory);
+    CHECK(r->path == dir.Sub("2026-11-30"));
+    CHECK(r->followed == dir.Sub("latest"));
+    base::Result<std::map<std::string, Seen>> tree = ReadAll(configured);
+    REQUIRE(tree.ok());
+    CHECK(tree->size() == 7);
+    // The symlink inside the source stays a symlink.
+    CHECK(tree->at("current").type == EntryType::kSymlink);
+  }
+  // An archive behind a symlink, too.
+  RunOrFail({"tar", "-C", dir.Sub("2026-11-30"), "-cf", dir.Sub("web-2026-11-30.tar"), "."});
+  RunOrFail({"ln", "-sfn", "web-2026-11-30.tar", dir.Sub("web-latest.tar")});
+  base::Result<ResolvedSource> archive = ResolveSource(dir.Sub("web-latest.tar"));
+  REQUIRE(archive.ok());
+  CHECK(archive->path == dir.Sub("web-2026-11-30.tar"));
+  CHECK(archive->followed == dir.Sub("web-latest.tar"));
+  CHECK(archive->kind == ResolvedSource::Kind::kArchive);
+  // A dangling link is a missing source.
+  RunOrFail({"ln", "-sfn", "2026-12-31", dir.Sub("dangling")});
+  CHECK(ResolveSource(dir.Sub("dangling")).status().message() ==
+        "backup source " + dir.Sub("dangling") + ": No such file or directory");
+}
+
+TEST_CASE("source: a directory swapped for a symlink after it was resolved is refused",
+          "[source]") {
+  TempDir dir;
+  MakeBackupTree(dir, "2026-11-30");
+  RunOrFail({"ln", "-sfn", "2026-11-30", dir.Sub("latest")});
+  ResolvedSource stale;  // what a resolve before the swap returned
+  stale.kind = ResolvedSource::Kind::kDirectory;
+  stale.path = dir.Sub("latest");
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(stale);
+  REQUIRE(reader.ok());
+  SourceEntry e;
+  CHECK((*reader)->Next(&e).status().message() ==
+        "backup source " + dir.Sub("latest") +
+            " is no longer a directory (it changed while it was read)");
+}
+
 // Crafts an archive with Python's tarfile, which writes what GNU tar refuses to.
 constexpr const char* kCraft = R"py(
 import io, sys, tarfile
