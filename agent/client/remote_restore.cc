@@ -19,7 +19,6 @@ base::Result<RemoteRestore> RemoteRestore::Begin(AgentClient& agent, const std::
   if (!r.ok()) return r.status();
   *recovered = r->value("recovered", std::string());
   RemoteRestore remote(agent);
-  remote.free_bytes_ = r->value("free_bytes", uint64_t{0});
   return remote;
 }
 

@@ -64,9 +64,6 @@ class RemoteRestore {
   // connection does the same).
   void Abort();
 
-  // Free bytes on the target's filesystem when the restore began.
-  uint64_t free_bytes() const { return free_bytes_; }
-
  private:
   explicit RemoteRestore(AgentClient& agent) : agent_(&agent) {}
   base::Status Flush();
@@ -76,7 +73,6 @@ class RemoteRestore {
   AgentClient* agent_;
   nlohmann::json changes_ = nlohmann::json::array();
   uint64_t file_id_ = 0;
-  uint64_t free_bytes_ = 0;
 };
 
 }  // namespace sb::client

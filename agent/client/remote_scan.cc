@@ -42,8 +42,17 @@ base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, ui
     if (!more->get<bool>()) {
       agent.FinishReply();
       if (info != nullptr) {
-        info->cache_used = part->body.value("cache", false);
-        info->hashed_bytes = part->body.value("hashed_bytes", uint64_t{0});
+        const nlohmann::json& body = part->body;
+        info->cache_used = body.value("cache", false);
+        info->hashed_bytes = body.value("hashed_bytes", uint64_t{0});
+        if (auto free = body.find("free_bytes"); free != body.end() && free->is_number_unsigned()) {
+          info->free_bytes = free->get<uint64_t>();
+        }
+        if (auto times = body.find("times");
+            times != body.end() && times->is_array() && times->size() == 2 &&
+            (*times)[0].is_number_integer() && (*times)[1].is_number_integer()) {
+          info->times = sync::TimeRange{(*times)[0].get<int64_t>(), (*times)[1].get<int64_t>()};
+        }
       }
       return entries;
     }

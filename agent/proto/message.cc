@@ -7,6 +7,28 @@
 namespace sb::proto {
 using nlohmann::json;
 
+size_t CborSizeBound(const json& value) {
+  constexpr size_t kHeader = 9;
+  switch (value.type()) {
+    case json::value_t::string:
+      return kHeader + value.get_ref<const std::string&>().size();
+    case json::value_t::binary:
+      return kHeader + value.get_binary().size();
+    case json::value_t::array: {
+      size_t n = kHeader;
+      for (const json& e : value) n += CborSizeBound(e);
+      return n;
+    }
+    case json::value_t::object: {
+      size_t n = kHeader;
+      for (const auto& [key, e] : value.items()) n += kHeader + key.size() + CborSizeBound(e);
+      return n;
+    }
+    default:
+      return kHeader;
+  }
+}
+
 std::string EncodeMessage(const Message& m) {
   json j = {{"id", m.id}, {"type", m.type}, {"body", m.body}};
   if (m.deadline_ms) j["deadline_ms"] = *m.deadline_ms;

@@ -54,6 +54,17 @@ struct Message {
   std::optional<uint32_t> deadline_ms;
 };
 
+// What the lists of a multi-item message (Scan parts, Change batches) may
+// add up to, as CborSizeBound counts: half the message frame limit, which
+// leaves room for everything else in the message.
+inline constexpr size_t kBatchBytes = 512 * 1024;
+
+// An upper bound of the CBOR encoding's size of `value`, counted without
+// encoding it (every header counted at its largest, 9 bytes), so that lists
+// can be cut into messages by size rather than by count: one entry may
+// carry a 4 KiB path.
+size_t CborSizeBound(const nlohmann::json& value);
+
 // The CBOR encoding of `message` (the payload of a message frame).
 std::string EncodeMessage(const Message& message);
 

@@ -1,5 +1,9 @@
 #include "agent/server/operations.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +14,7 @@
 #include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest_codec.h"
 #include "agent/sync/path.h"
+#include "agent/sync/target_fs.h"
 #include "agent/sync/tree_scan.h"
 
 namespace sb::agent {
@@ -194,19 +199,46 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root, options);
   if (!entries.ok()) return proto::ErrorReply(request.id, entries.status());
   nlohmann::json batch = nlohmann::json::array();
+  size_t batch_bytes = 0;
   for (const sync::ManifestEntry& e : *entries) {
-    batch.push_back(sync::EncodeEntry(e));
-    if (batch.size() == kScanEntriesPerPart) {
+    nlohmann::json encoded = sync::EncodeEntry(e);
+    const size_t bytes = proto::CborSizeBound(encoded);
+    if (batch.size() == kScanEntriesPerPart || batch_bytes + bytes > proto::kBatchBytes) {
       parts->push_back(Reply(request, {{"entries", std::move(batch)}, {"more", true}}));
       batch = nlohmann::json::array();
+      batch_bytes = 0;
     }
+    batch.push_back(std::move(encoded));
+    batch_bytes += bytes;
   }
   spdlog::info("scanned {}: {} entries, {} bytes hashed", *root, entries->size(), hashed);
-  return Reply(request, {{"entries", std::move(batch)},
+  nlohmann::json last = {{"entries", std::move(batch)},
                          {"more", false},
                          {"count", entries->size()},
                          {"hashed_bytes", hashed},
-                         {"cache", options.cache != nullptr && options.cache->present()}});
+                         {"cache", options.cache != nullptr && options.cache->present()}};
+  AddTargetFs(*root, &last);
+  return Reply(request, std::move(last));
+}
+
+// What the target's filesystem can hold, from the target or, before its
+// first restore, the nearest directory above it that exists: free bytes
+// (statvfs reads, never writes, so up to "/"), and the times it stores
+// (probed only within the data roots).
+void Operations::AddTargetFs(const std::string& root, nlohmann::json* body) const {
+  std::string dir = root;
+  struct stat st;
+  while (::stat(dir.c_str(), &st) != 0 && dir.size() > 1) {
+    dir = dir.substr(0, std::max<size_t>(dir.rfind('/'), 1));
+  }
+  base::Result<sync::TargetFs> fs =
+      sync::ProbeTargetFs(dir, sync::CheckUnderRoots(dir, config_.data_roots).ok());
+  if (!fs.ok()) {
+    spdlog::warn("free space of {} unknown: {}", root, fs.status().message());
+    return;
+  }
+  (*body)["free_bytes"] = fs->free_bytes;
+  if (fs->times) (*body)["times"] = {fs->times->min_s, fs->times->max_s};
 }
 
 }  // namespace sb::agent

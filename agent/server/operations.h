@@ -45,16 +45,20 @@ class Operations {
   // the lease; when it runs out the agent runs its shutdown command.
   proto::Message Lease(const proto::Message& request) const;
   // A manifest of `root` (a data root or below): replies go in parts of at
-  // most kScanEntriesPerPart entries, all but the last into `parts`. Uses
-  // `cache` when given (the open restore's), else loads the root's.
+  // most kScanEntriesPerPart entries and proto::kBatchBytes, all but the
+  // last into `parts`; the last also says what the target's filesystem can
+  // hold (sync::TargetFs). Uses `cache` when given (the open restore's),
+  // else loads the root's.
   proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts,
                       const sync::HashCache* cache = nullptr) const;
 
-  static constexpr size_t kScanEntriesPerPart = 2000;  // keeps a part far below 1 MiB
+  static constexpr size_t kScanEntriesPerPart = 2000;
 
   const AgentConfig& config() const { return config_; }
 
  private:
+  void AddTargetFs(const std::string& root, nlohmann::json* body) const;
+
   AgentConfig config_;
   HostSeams seams_;
   std::unique_ptr<LeaseWatchdog> lease_;  // standby role only

@@ -1,7 +1,5 @@
 #include "agent/server/restore_handler.h"
 
-#include <sys/statvfs.h>
-
 #include <cstring>
 
 #include <fmt/format.h>
@@ -133,12 +131,7 @@ proto::Message RestoreHandler::Begin(const proto::Message& request) {
   restore_ = std::move(*r);
   if (!recovered.empty()) spdlog::warn("interrupted restore of {} {}", *root, recovered);
   spdlog::info("restore of {} begins", *root);
-  struct statvfs fs {};
-  uint64_t free_bytes = 0;
-  if (::statvfs(root->c_str(), &fs) == 0) {
-    free_bytes = static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
-  }
-  return Reply(request, {{"recovered", recovered}, {"free_bytes", free_bytes}});
+  return Reply(request, {{"recovered", recovered}});
 }
 
 proto::Message RestoreHandler::Signature(const proto::Message& request, ChunkIo& io) {

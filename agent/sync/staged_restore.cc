@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -486,9 +487,21 @@ StagedRestore::~StagedRestore() {
   active_roots.erase(root_);
 }
 
+// A restore that does not commit leaves the target as it found it: the
+// staging area goes, and so does a target directory Begin made; the times
+// the staging area's entry and removal moved are put back.
 void StagedRestore::Discard() {
   Status s = RemoveStaging(root_, root_fd_.get(), -1, RegistrationPath(state_dir_, root_));
-  if (!s.ok()) spdlog::warn("discarding the staged restore of {}: {}", root_, s.message());
+  if (!s.ok()) {
+    spdlog::warn("discarding the staged restore of {}: {}", root_, s.message());
+    return;
+  }
+  for (const std::string& dir : made_dirs_) {  // deepest first
+    if (::rmdir(dir.c_str()) != 0) return;     // something else was put there
+  }
+  if (::utimensat(AT_FDCWD, untouched_.path.c_str(), untouched_.times, AT_SYMLINK_NOFOLLOW) != 0) {
+    spdlog::warn("{}: times not restored: {}", untouched_.path, std::strerror(errno));
+  }
 }
 
 base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::string& root,
@@ -496,6 +509,15 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
                                                                   std::string* recovered) {
   base::Result<ActiveRoot> claim = ActiveRoot::Claim(root);
   if (!claim.ok()) return claim.status();
+  // The directories made for a new target, deepest first, and the
+  // directory whose times a discarded restore puts back.
+  std::vector<std::string> made;
+  std::string existing = root;
+  struct stat st;
+  while (::lstat(existing.c_str(), &st) != 0 && errno == ENOENT && existing.size() > 1) {
+    made.push_back(existing);
+    existing = existing.substr(0, std::max<size_t>(existing.rfind('/'), 1));
+  }
   SB_RETURN_IF_ERROR(base::MakeDirectories(root, 0755));
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root_fd.valid()) return Status::FromErrno(root, errno);
@@ -503,6 +525,10 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
   base::Result<std::string> r = Recover(root, root_fd.get(), registration);
   if (!r.ok()) return r.status().WithContext("recovering an interrupted restore");
   *recovered = *r;
+  UntouchedTimes untouched{existing, {}};
+  if (::lstat(existing.c_str(), &st) != 0) return Status::FromErrno(existing, errno);
+  untouched.times[0] = st.st_atim;
+  untouched.times[1] = st.st_mtim;
   SB_RETURN_IF_ERROR(Register(registration, root));
   const std::string stage_name(kStagingDirName);
   if (::mkdirat(root_fd.get(), stage_name.c_str(), 0700) != 0) {
@@ -514,6 +540,8 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
   claim->held = false;  // the StagedRestore releases the root from now on
   std::unique_ptr<StagedRestore> restore(
       new StagedRestore(root, state_dir, std::move(root_fd), std::move(stage_fd)));
+  restore->made_dirs_ = std::move(made);
+  restore->untouched_ = std::move(untouched);
   base::Result<HashCache> cache = HashCache::Load(HashCache::PathFor(state_dir, root));
   if (cache.ok()) {
     restore->cache_ = std::move(*cache);

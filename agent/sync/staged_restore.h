@@ -69,6 +69,8 @@ class StagedRestore {
   // Begins a restore of the absolute directory `root` (created if missing).
   // An interrupted earlier restore of it is first recovered; `*recovered`
   // then says how ("rolled forward" or "discarded"), else stays empty.
+  // A restore that does not commit changes nothing in the end: what Begin
+  // made is removed, and the times it moved are put back.
   static base::Result<std::unique_ptr<StagedRestore>> Begin(const std::string& root,
                                                             const std::string& state_dir,
                                                             std::string* recovered);
@@ -130,6 +132,14 @@ class StagedRestore {
   std::map<std::string, std::string, std::less<>> served_;  // signatures sent, by path
   std::map<std::string, CachedHash> patch_basis_;  // files to patch in place, as staged against
   bool committed_ = false;
+  // What Discard() puts back: the directories Begin made for a new target
+  // (deepest first), and the times of the one it found (the target, or the
+  // directory it was made in).
+  std::vector<std::string> made_dirs_;
+  struct UntouchedTimes {
+    std::string path;
+    timespec times[2];  // atime, mtime
+  } untouched_;
 };
 
 // Test seam for the crash trials: with STANDBY_AGENT_CRASH_POINT=N in the

@@ -20,6 +20,7 @@ namespace {
 struct RestoreArgs {
   std::string standby;
   bool dry_run = false;
+  bool allow_mass_delete = false;
   bool list = false;
   bool json = false;
 };
@@ -31,6 +32,7 @@ int64_t NowMs() {
 }
 
 std::string Age(int64_t newest_ns) {
+  if (newest_ns == 0) return "none";
   const int64_t now_ms = NowMs();
   const int64_t age_ms = now_ms - newest_ns / 1'000'000;
   return age_ms < 0 ? "in the future" : base::FormatDuration(base::Duration(age_ms)) + " old";
@@ -40,7 +42,7 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
   const bool applied = !r.spec.dry_run;
   fmt::print("{}: {} -> {}{}\n", standby.name, r.spec.source, r.spec.target,
              applied ? "" : " (dry run: nothing changed)");
-  fmt::print("  source  {} ({}{}), {} entries, newest change {}\n", r.source.path,
+  fmt::print("  source  {} ({}{}), {} entries, newest change: {}\n", r.source.path,
              r.source.kind == restore::ResolvedSource::Kind::kArchive ? "archive" : "directory",
              r.source.followed.empty() ? "" : ", via the symlink " + r.source.followed,
              r.source_entries, Age(r.source_newest_ns));
@@ -107,6 +109,9 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
                       {"commit_ms", r.commit_ms},
                       {"source_digest", r.source_digest},
                       {"target_digest", r.target_digest}};
+  if (r.spec.dry_run) {
+    j["refusal"] = r.refusal.ok() ? nlohmann::json() : nlohmann::json(r.refusal.message());
+  }
   if (list) {
     nlohmann::json entries = nlohmann::json::array();
     for (const restore::PlannedEntry& e : r.plan.entries) {
@@ -148,9 +153,11 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     return kExitFailed;
   }
   nlohmann::json all = nlohmann::json::array();
+  int exit_code = kExitOk;
   for (const config::RestoreMapping& mapping : standby->restores) {
     restore::RestoreSpec spec = restore::SpecFor(*config, mapping);
     spec.dry_run = args.dry_run;
+    spec.allow_mass_delete = args.allow_mass_delete;
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
     if (!r.ok()) {
       fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,
@@ -171,9 +178,14 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     } else {
       PrintText(*standby, *r, args.list);
     }
+    if (!r->refusal.ok()) {  // a dry run the real restore would refuse
+      fmt::print(stderr, "standbyctl: restore {} -> {} would be refused: {}\n", mapping.source,
+                 mapping.target, r->refusal.message());
+      exit_code = kExitFailed;
+    }
   }
   if (args.json) fmt::print("{}\n", all.dump(2));
-  return kExitOk;
+  return exit_code;
 }
 
 }  // namespace
@@ -186,7 +198,11 @@ void AddRestoreCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "what was done; --dry-run only prints the plan.");
   auto args = std::make_shared<RestoreArgs>();
   restore->add_option("--standby", args->standby, "The standby's name in the config")->required();
-  restore->add_flag("--dry-run", args->dry_run, "Only print the plan; change nothing");
+  restore->add_flag("--dry-run", args->dry_run,
+                    "Only print the plan and what would refuse it; change nothing");
+  restore->add_flag("--allow-mass-delete", args->allow_mass_delete,
+                    "Delete more of a target than its max_delete allows (for a backup that "
+                    "really lost most of its files)");
   restore->add_flag("--list", args->list, "List every path that changes");
   restore->add_flag("--json", args->json, "Print JSON");
   restore->callback([action, args, &global] {

@@ -252,6 +252,36 @@ void ReadIdMap(TableReader& t, std::string_view key, std::map<int64_t, int64_t>*
   }
 }
 
+// max_delete: a count (1000) or a percentage ("25%").
+void ReadDeleteLimit(TableReader& t, DeleteLimit* limit) {
+  const toml::node* node = t.Raw("max_delete");
+  if (node == nullptr) return;
+  constexpr std::string_view kWhat =
+      "must be a count of entries (such as 1000) or a percentage of the target's entries (such "
+      "as \"25%\")";
+  if (std::optional<int64_t> n = node->value<int64_t>(); node->is_integer()) {
+    if (*n < 0) {
+      t.ErrorAt("max_delete", kWhat);
+    } else {
+      *limit = {static_cast<uint64_t>(*n), false};
+    }
+    return;
+  }
+  std::optional<std::string> text = node->value<std::string>();
+  uint64_t pct = 0;
+  bool ok = text && text->size() >= 2 && text->back() == '%';
+  if (ok) {
+    const char* digits_end = text->data() + text->size() - 1;
+    auto [ptr, ec] = std::from_chars(text->data(), digits_end, pct);
+    ok = ec == std::errc() && ptr == digits_end && pct <= 100;
+  }
+  if (!ok) {
+    t.ErrorAt("max_delete", kWhat);
+    return;
+  }
+  *limit = {pct, true};
+}
+
 void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping* m) {
   if (auto s = ReadPath(t, "source", Need::kRequired, config_path, true)) m->source = *s;
   if (auto target = ReadPath(t, "target", Need::kRequired, config_path, false)) {
@@ -271,6 +301,7 @@ void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping*
   }
   m->max_age = t.DurationValue("max_age", Duration(60'000));
   if (auto k = t.Size("keep_free", 0)) m->keep_free = *k;
+  ReadDeleteLimit(t, &m->max_delete);
   if (auto o = t.String("owners")) {
     if (*o == "numeric") {
       m->set_owners = true;
@@ -464,6 +495,10 @@ void ReadConfig(TableReader root, Config* config) {
 }
 
 }  // namespace
+
+std::string DeleteLimit::ToString() const {
+  return percent ? fmt::format("{}%", value) : fmt::format("{}", value);
+}
 
 const StandbyConfig* Config::FindStandby(std::string_view name) const {
   for (const StandbyConfig& s : standbys) {

@@ -73,12 +73,26 @@ struct PowerConfig {
   CommandPower command;
 };
 
+// How much of its target one restore may delete, like rsync's --max-delete:
+// a count, or a percentage of the entries the target holds. A source that
+// came up empty (an unmounted backup disk, a failed backup) would otherwise
+// wipe the standby.
+struct DeleteLimit {
+  uint64_t value = 50;
+  bool percent = true;
+
+  // How many deletions a target of `entries` entries allows.
+  uint64_t Allowed(uint64_t entries) const { return percent ? entries * value / 100 : value; }
+  std::string ToString() const;  // "50%", "1000"
+};
+
 struct RestoreMapping {
   std::string source;  // a directory, an archive, or a glob of archives (newest wins)
   std::string target;  // absolute directory on the standby
   std::string canary;  // optional, relative to the source: a file holding its backup time
   std::optional<Duration> max_age;           // preflight fails when the source is older
   uint64_t keep_free = uint64_t{512} << 20;  // bytes left free on the target's filesystem
+  DeleteLimit max_delete;                    // default: half of the target's entries
   // Owners of restored entries (set only by an agent running as root):
   // "numeric" keeps the source's ids, rewritten by the maps; "none" leaves
   // them to the agent's user.

@@ -9,6 +9,7 @@ RestoreSpec SpecFor(const config::Config& config, const config::RestoreMapping& 
   spec.source = mapping.source;
   spec.target = mapping.target;
   spec.keep_free = mapping.keep_free;
+  spec.max_delete = mapping.max_delete;
   spec.source_cache = sync::HashCache::PathFor(config.controller.state_dir, mapping.source);
   spec.owners.set_owners = mapping.set_owners;
   spec.owners.uid_map = mapping.uid_map;

@@ -14,6 +14,7 @@
 #include "agent/client/remote_restore.h"
 #include "agent/client/remote_scan.h"
 #include "agent/sync/rsync_delta.h"
+#include "agent/sync/target_fs.h"
 #include "standby/restore/source_manifest.h"
 
 namespace sb::restore {
@@ -261,6 +262,48 @@ base::Result<std::vector<sync::ManifestEntry>> ReadSourceManifest(
   return m;
 }
 
+// Bytes the restore stages on the target: every new or changed file, whole.
+uint64_t StagingBytes(const Plan& plan) {
+  return plan.Totals(Action::kNew).bytes + plan.Totals(Action::kWhole).bytes +
+         plan.Totals(Action::kDelta).bytes;
+}
+
+// Every check made before anything is staged; a dry run makes them too.
+Status CheckBeforeStaging(const RestoreReport& r, const std::vector<sync::ManifestEntry>& source,
+                          const client::ScanInfo& target) {
+  const RestoreSpec& spec = r.spec;
+  const uint64_t deletes = r.plan.Totals(Action::kDelete).count;
+  const uint64_t allowed = spec.max_delete.Allowed(r.target_entries);
+  if (deletes > allowed && !spec.allow_mass_delete) {
+    return Status::FailedPrecondition(fmt::format(
+        "the restore would delete {} of the {} entries in target {}, more than max_delete = {} "
+        "allows ({}); a backup source that came up empty or incomplete (an unmounted disk, a "
+        "failed backup) looks like this, and {} has {} entries. If the deletions are intended, "
+        "run standbyctl restore with --allow-mass-delete, or raise max_delete",
+        deletes, r.target_entries, spec.target, spec.max_delete.ToString(), allowed, r.source.path,
+        r.source_entries));
+  }
+  if (!target.free_bytes) {
+    return Status::FailedPrecondition(
+        fmt::format("the agent could not tell the free space of target {}", spec.target));
+  }
+  const uint64_t staging = StagingBytes(r.plan);
+  if (*target.free_bytes < staging + spec.keep_free) {
+    return Status::FailedPrecondition(
+        fmt::format("target {} has {} free; the restore stages {} and must leave keep_free = {}",
+                    spec.target, base::FormatSize(*target.free_bytes), base::FormatSize(staging),
+                    base::FormatSize(spec.keep_free)));
+  }
+  if (target.times) {
+    for (const sync::ManifestEntry& e : source) {
+      SB_RETURN_IF_ERROR(sync::CheckStorableTime(
+          fmt::format("backup source {}: entry \"{}\"", r.source.path, e.path), e.mtime_s,
+          *target.times));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
@@ -322,7 +365,12 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
   report.plan = MakePlan(*wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
-  if (spec.dry_run) return report;
+  Status refusal = CheckBeforeStaging(report, *wanted, scan_info);
+  if (spec.dry_run) {
+    report.refusal = std::move(refusal);
+    return report;
+  }
+  if (!refusal.ok()) return fail(refusal);
   if (report.plan.Totals(Action::kUnchanged).count == report.plan.entries.size() &&
       target_digest_now == report.source_digest) {
     // Already current, as the digests prove: nothing to stage or commit.
@@ -331,15 +379,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
     report.target_digest = target_digest_now;
     return report;
   }
-  const uint64_t staging = report.plan.Totals(Action::kNew).bytes +
-                           report.plan.Totals(Action::kWhole).bytes +
-                           report.plan.Totals(Action::kDelta).bytes;
-  if (remote->free_bytes() < staging + spec.keep_free) {
-    return fail(Status::FailedPrecondition(
-        fmt::format("target {} has {} free; the restore stages {} and must leave keep_free = {}",
-                    spec.target, base::FormatSize(remote->free_bytes()), base::FormatSize(staging),
-                    base::FormatSize(spec.keep_free))));
-  }
+  const uint64_t staging = StagingBytes(report.plan);
   if (spec.before_transfer) spec.before_transfer();
 
   // Transfer.

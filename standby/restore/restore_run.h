@@ -10,8 +10,12 @@
 //   commit   the agent journals and applies everything, then reports the
 //            target's digest, which must equal the source's
 //
-// A dry run stops after the plan and changes nothing. Any error aborts the
-// restore: the target keeps its old state. One thread.
+// Before anything is staged, the restore is refused when it would delete
+// more of the target than max_delete allows, stage more than the target's
+// filesystem has free (less keep_free), or write a time that filesystem
+// cannot store. A dry run stops after the plan and those checks and changes
+// nothing. Any error aborts the restore: the target keeps its old state.
+// One thread.
 
 #ifndef STANDBY_RESTORE_RESTORE_RUN_H_
 #define STANDBY_RESTORE_RESTORE_RUN_H_
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "agent/client/agent_client.h"
+#include "standby/config/config.h"
 #include "standby/restore/plan.h"
 #include "standby/restore/source.h"
 
@@ -46,6 +51,10 @@ struct RestoreSpec {
   // staging (every new or changed file, whole) would eat into them is
   // refused before anything is sent.
   uint64_t keep_free = 0;
+  // Deleting more of the target than this is refused (a source that came up
+  // empty), unless allow_mass_delete says the deletions are intended.
+  config::DeleteLimit max_delete;
+  bool allow_mass_delete = false;
   // Where the hashes of a directory source are cached between restores
   // (sync::HashCache): its files whose inode, size, mtime and ctime did not
   // change are not read again. Empty: no cache.
@@ -71,6 +80,8 @@ struct RestoreReport {
   int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
   std::string source_digest;
   std::string target_digest;  // after the commit; empty for a dry run
+  // Dry runs: what would refuse the restore before staging (ok: nothing).
+  base::Status refusal;
 };
 
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec);

@@ -182,6 +182,21 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\nkeep_free = -1\n",
      "8:13: standby[0].restore[0].keep_free: size -1 is negative"},
+    {"max_delete over 100%",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nmax_delete = \"150%\"\n",
+     "8:14: standby[0].restore[0].max_delete: must be a count of entries (such as 1000) or a "
+     "percentage of the target's entries (such as \"25%\")"},
+    {"max_delete negative",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nmax_delete = -5\n",
+     "8:14: standby[0].restore[0].max_delete: must be a count of entries (such as 1000) or a "
+     "percentage of the target's entries (such as \"25%\")"},
+    {"max_delete neither count nor percentage",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nmax_delete = \"half\"\n",
+     "8:14: standby[0].restore[0].max_delete: must be a count of entries (such as 1000) or a "
+     "percentage of the target's entries (such as \"25%\")"},
     {"unknown owners policy",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\nowners = \"names\"\n",
@@ -316,7 +331,9 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
       "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:9623\"\nusername = \"admin\"\n"
       "password_file = \"bmc.pass\"\ncipher_suite = 3\n"
       "[[standby.restore]]\nsource = \"/backups/web\"\ntarget = \"/srv/www/\"\n"
-      "keep_free = \"2GiB\"\nuid_map = { \"1000\" = 2001, \"0\" = 0 }\n"
+      "keep_free = \"2GiB\"\nuid_map = { \"1000\" = 2001, \"0\" = 0 }\nmax_delete = \"10%\"\n"
+      "[[standby.restore]]\nsource = \"/backups/db\"\ntarget = \"/srv/db\"\nmax_delete = 250\n"
+      "[[standby.restore]]\nsource = \"/backups/etc\"\ntarget = \"/srv/etc\"\n"
       "[[schedule]]\nname = \"monthly\"\nstandby = \"web1-standby\"\ncron = \"@monthly\"\n",
       dir.Sub("standbyctl.toml"));
   REQUIRE(config.ok());
@@ -333,8 +350,14 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
   CHECK(s.power.ipmi.cipher_suite == IpmiCipherSuite::kSuite3);
   CHECK(s.power.ipmi.password.kind == SecretRef::Kind::kFile);
   CHECK(s.power.ipmi.password.name == pass);
-  REQUIRE(s.restores.size() == 1);
+  REQUIRE(s.restores.size() == 3);
   CHECK(s.restores[0].target == "/srv/www");
+  CHECK(s.restores[0].max_delete.ToString() == "10%");
+  CHECK(s.restores[0].max_delete.Allowed(1000) == 100);
+  CHECK(s.restores[1].max_delete.ToString() == "250");
+  CHECK(s.restores[1].max_delete.Allowed(10) == 250);
+  CHECK(s.restores[2].max_delete.ToString() == "50%");  // the default
+  CHECK(s.restores[2].max_delete.Allowed(9) == 4);
   CHECK(s.restores[0].keep_free == (uint64_t{2} << 30));
   CHECK(s.restores[0].set_owners);
   CHECK(s.restores[0].uid_map == std::map<int64_t, int64_t>{{0, 0}, {1000, 2001}});

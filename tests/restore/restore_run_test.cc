@@ -41,7 +41,7 @@ struct Rig {
         agent(pki, agent::Role::kStandby, std::chrono::seconds(30), {target}) {}
 
   std::string Config(const std::string& source) const {
-    return sb::testing::WriteRestoreConfig(dir, pki, agent.port(), source, target);
+    return sb::testing::WriteRestoreConfig(dir, pki, agent.port(), source, target, mapping_extra);
   }
 
   base::ProcessResult Restore(const std::string& source, std::vector<std::string> extra = {}) {
@@ -55,6 +55,7 @@ struct Rig {
   TempDir dir;
   std::string target;
   TestAgent agent;
+  std::string mapping_extra;  // TOML lines added to the restore mapping
 };
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
@@ -214,6 +215,102 @@ with tarfile.open(sys.argv[1], "w") as t:
   CHECK_FALSE(Exists("/etc/cron.d/evil"));
 }
 
+TEST_CASE("restore: a source that came up empty is refused before it deletes the target",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+  const sb::testing::TreeOptions with_root{.root = true};
+  const std::vector<std::string> before = DescribeTree(rig.target, with_root);
+  const std::string entries = std::to_string(DescribeTree(rig.target).size());
+  // An unmounted backup disk reads as an empty directory; a failed backup
+  // job may leave a valid, empty tar.
+  REQUIRE(base::MakeDirectories(rig.dir.Sub("unmounted"), 0755).ok());
+  RunOrFail({"tar", "-cf", rig.dir.Sub("empty.tar"), "-T", "/dev/null"});
+  for (const std::string& source : {rig.dir.Sub("unmounted"), rig.dir.Sub("empty.tar")}) {
+    INFO(source);
+    const std::string why = "the restore would delete " + entries + " of the " + entries +
+                            " entries in target " + rig.target +
+                            ", more than max_delete = 50% allows (" +
+                            std::to_string(std::stoi(entries) / 2) + ")";
+    base::ProcessResult dry = rig.Restore(source, {"--dry-run"});
+    CHECK(dry.exit_code == 1);
+    CHECK(dry.err.find("would be refused: " + why) != std::string::npos);
+    base::ProcessResult r = rig.Restore(source);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("failed: " + why) != std::string::npos);
+    CHECK(r.err.find("--allow-mass-delete") != std::string::npos);
+    CHECK(DescribeTree(rig.target, with_root) == before);
+  }
+
+  // A count instead of a percentage: this month's backup deletes 9 entries.
+  MakeNewTree(rig.dir);
+  rig.mapping_extra = "max_delete = 8\n";
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("src"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("would delete 9 of the " + entries + " entries in target " + rig.target +
+                   ", more than max_delete = 8 allows (8)") != std::string::npos);
+  CHECK(DescribeTree(rig.target, with_root) == before);
+  rig.mapping_extra = "max_delete = 9\n";
+  r = rig.Restore(rig.dir.Sub("src"));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(TreeDifference(rig.dir.Sub("src"), rig.target) == "");
+
+  // Intended: the operator says so.
+  rig.mapping_extra = "";
+  r = rig.Restore(rig.dir.Sub("unmounted"), {"--allow-mass-delete"});
+  CHECK(r.exit_code == 0);
+  CHECK(DescribeTree(rig.target).empty());
+}
+
+TEST_CASE("restore: a refused restore changes nothing in the target, its times included",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  rig.dir.Write("src/a.txt", "a\n");
+  RunOrFail({"python3", "-c", R"py(
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("ok.txt"); i.size = 3; t.addfile(i, io.BytesIO(b"ok\n"))
+    i = tarfile.TarInfo("dev"); i.type = tarfile.CHRTYPE; t.addfile(i)
+)py",
+             rig.dir.Sub("device.tar")});
+  const sb::testing::TreeOptions with_root{.root = true};
+  struct Row {
+    const char* name;
+    std::string source;
+    std::string mapping_extra;
+    std::string why;
+  } rows[] = {
+      {"too many deletes", rig.dir.Sub("src"), "", "more than max_delete"},
+      {"no room", rig.dir.Sub("old"), "keep_free = \"1000000TiB\"\nmax_delete = \"100%\"\n",
+       "must leave keep_free"},
+      {"a bad entry", rig.dir.Sub("device.tar"), "max_delete = \"100%\"\n",
+       "device nodes are not restored"},
+      {"no source", rig.dir.Sub("missing"), "", "No such file or directory"},
+  };
+  for (const bool existing : {true, false}) {
+    for (const Row& row : rows) {
+      if (!existing && row.why == "more than max_delete") continue;  // nothing to delete
+      DYNAMIC_SECTION(row.name << (existing ? ", existing target" : ", new target")) {
+        Sh("rm -rf " + rig.target);
+        if (existing) {
+          RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+          Sh("touch -d @1600000000 " + rig.target);
+        }
+        const std::vector<std::string> before = DescribeTree(rig.target, with_root);
+        rig.mapping_extra = row.mapping_extra;
+        base::ProcessResult r = rig.Restore(row.source);
+        INFO(r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find(row.why) != std::string::npos);
+        CHECK(DescribeTree(rig.target, with_root) == before);
+      }
+    }
+  }
+}
+
 TEST_CASE("restore: a latest -> dated symlink as the source restores the dated backup",
           "[restore][e2e]") {
   Rig rig;
@@ -239,7 +336,8 @@ TEST_CASE("restore: a source that changes between its two reads fails the restor
   MakeOldTree(rig.dir);
   RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
   const std::vector<std::string> before = DescribeTree(rig.target);
-  rig.dir.Write("src/www/index.html", "<h1>v2</h1>\n");
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.dir.Sub("src") + "/"});
+  rig.dir.Write("src/www/space name ü.txt", "v2\n");
   rig.dir.Write("src/new.txt", "new\n");
   std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
   RestoreSpec spec;
@@ -253,11 +351,11 @@ TEST_CASE("restore: a source that changes between its two reads fails the restor
           "backup source " + spec.source + " changed while it was read: \"new.txt\" vanished");
   }
   SECTION("a file's content changes") {
-    spec.before_transfer = [&] { rig.dir.Write("src/www/index.html", "<h1>v3</h1>\n"); };
+    spec.before_transfer = [&] { rig.dir.Write("src/www/space name ü.txt", "v3\n"); };
     base::Result<RestoreReport> r = RunRestore(*agent, spec);
     CHECK(r.status().message().starts_with(
         "target " + rig.target + ": " + rig.target +
-        "/www/index.html: staged content does not match the source (SHA-256 "));
+        "/www/space name ü.txt: staged content does not match the source (SHA-256 "));
   }
   CHECK(DescribeTree(rig.target) == before);
   CHECK_FALSE(Exists(rig.target + "/.standbyctl-staging"));
@@ -327,6 +425,7 @@ TEST_CASE("restore: a full target filesystem fails the restore and leaves the ta
   RunOrFail({"rsync", "-a", rig.dir.Sub("old") + "/", rig.target + "/"});
   const std::vector<std::string> before = DescribeTree(rig.target);
   rig.dir.Write("src/a.txt", "new a\n");
+  rig.dir.Write("src/b/c.txt", "old c\n");
   rig.dir.Write("src/big.bin", std::string(600 << 10, 'x'));
 
   // The mapping's keep_free (512 MiB by default) refuses it before anything

@@ -70,7 +70,8 @@ std::unique_ptr<client::AgentClient> TestAgent::Controller() const {
 }
 
 std::string WriteRestoreConfig(const TempDir& dir, const TestPki& pki, int agent_port,
-                               const std::string& source, const std::string& target) {
+                               const std::string& source, const std::string& target,
+                               const std::string& mapping_extra) {
   return dir.Write(
       "standbyctl.toml",
       "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
@@ -79,7 +80,7 @@ std::string WriteRestoreConfig(const TempDir& dir, const TestPki& pki, int agent
           std::to_string(agent_port) +
           "\"\npower = { driver = \"command\", on = [\"true\"], off = [\"true\"], status = "
           "[\"true\"] }\n[[standby.restore]]\nsource = \"" +
-          source + "\"\ntarget = \"" + target + "\"\n");
+          source + "\"\ntarget = \"" + target + "\"\n" + mapping_extra);
 }
 
 }  // namespace sb::testing

@@ -49,9 +49,11 @@ class TestAgent {
 
 // Writes dir/standbyctl.toml: a controller with `pki`'s certificate and a
 // standby "web1-standby" whose agent listens on 127.0.0.1:`agent_port`, power
-// by commands that do nothing, and one restore mapping; returns its path.
+// by commands that do nothing, and one restore mapping (with the TOML lines
+// `mapping_extra` added to it); returns its path.
 std::string WriteRestoreConfig(const TempDir& dir, const TestPki& pki, int agent_port,
-                               const std::string& source, const std::string& target);
+                               const std::string& source, const std::string& target,
+                               const std::string& mapping_extra = "");
 
 }  // namespace sb::testing
 

@@ -20,6 +20,11 @@ std::vector<std::string> DescribeTree(const std::string& root, const TreeOptions
   std::vector<std::string> lines;
   std::map<std::pair<dev_t, ino_t>, std::string> first_name;
   std::vector<fs::path> paths;
+  if (options.root) {
+    struct stat st;
+    if (::lstat(root.c_str(), &st) != 0) return {". missing"};
+    paths.push_back(root);
+  }
   for (const fs::directory_entry& e : fs::recursive_directory_iterator(root)) {
     paths.push_back(e.path());
   }

@@ -15,10 +15,14 @@ struct TreeOptions {
   bool mtimes = true;      // compare modification times (directories' too)
   bool owners = true;      // compare uid and gid
   bool hard_links = true;  // compare which names share an inode
+  // Describe the root itself too, as ".", and a missing root as ". missing":
+  // what a refused restore must not change either.
+  bool root = false;
 };
 
-// Sorted lines, one per entry below `root`; a staging directory is
-// included, so a leftover one shows. Throws on a read error.
+// Sorted lines, one per entry below `root` (and root itself with
+// options.root); a staging directory is included, so a leftover one shows.
+// Throws on a read error.
 std::vector<std::string> DescribeTree(const std::string& root, const TreeOptions& options = {});
 
 // The lines only one of the two trees has, "-" for `a`, "+" for `b`;
