@@ -7,7 +7,10 @@ namespace sb::sync {
 base::Status CheckRelativePath(std::string_view path) {
   using base::Status;
   if (path.empty()) return Status::Invalid("empty path");
-  if (path.size() > 4096) return Status::Invalid("path longer than 4096 bytes");
+  if (path.size() > kMaxPathBytes) {
+    return Status::Invalid(
+        fmt::format("path of {} bytes is longer than {}", path.size(), kMaxPathBytes));
+  }
   if (path.find('\0') != std::string_view::npos) return Status::Invalid("path contains a NUL byte");
   if (path.front() == '/') return Status::Invalid("absolute path");
   size_t start = 0;
@@ -17,9 +20,26 @@ base::Status CheckRelativePath(std::string_view path) {
         start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part == "..") return Status::Invalid("path climbs out with \"..\"");
     if (part.empty() || part == ".") return Status::Invalid("path is not normalized");
+    if (part.size() > kMaxNameBytes) {
+      return Status::Invalid(
+          fmt::format("a name of {} bytes is longer than {}", part.size(), kMaxNameBytes));
+    }
     if (slash == std::string_view::npos) return Status::Ok();
     start = slash + 1;
   }
+}
+
+base::Status CheckSymlinkTarget(std::string_view target) {
+  using base::Status;
+  if (target.empty()) return Status::Invalid("symlink without a target");
+  if (target.find('\0') != std::string_view::npos) {
+    return Status::Invalid("symlink target contains a NUL byte");
+  }
+  if (target.size() > kMaxPathBytes) {
+    return Status::Invalid(
+        fmt::format("symlink target of {} bytes is longer than {}", target.size(), kMaxPathBytes));
+  }
+  return Status::Ok();
 }
 
 base::Status CheckRestorePath(std::string_view path) {

@@ -12,10 +12,19 @@
 
 namespace sb::sync {
 
+// What Linux takes: a path of at most 4095 bytes (PATH_MAX with its NUL),
+// each name at most 255 (NAME_MAX).
+inline constexpr size_t kMaxPathBytes = 4095;
+inline constexpr size_t kMaxNameBytes = 255;
+
 // A relative, normalized path: not empty, not absolute, no "." or ".."
-// component, no empty component, no NUL, at most 4096 bytes. The message
-// says what is wrong.
+// component, no empty component, no NUL, at most kMaxPathBytes, each name at
+// most kMaxNameBytes. The message says what is wrong.
 base::Status CheckRelativePath(std::string_view path);
+
+// A symlink's target as symlink(2) takes it: not empty, no NUL, at most
+// kMaxPathBytes.
+base::Status CheckSymlinkTarget(std::string_view target);
 
 // The directory a restore stages into, at the top of its target. A scan
 // skips it and no restored path may use the name.

@@ -776,9 +776,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
 Status StagedRestore::StageSymlink(std::string_view path, std::string_view target,
                                    const FileMeta& meta) {
   SB_RETURN_IF_ERROR(CheckNew(path));
-  if (target.empty() || target.size() > 4096 || target.find('\0') != std::string_view::npos) {
-    return Status::Invalid(fmt::format("{}: bad symlink target", Where(root_, path)));
-  }
+  SB_RETURN_IF_ERROR(CheckSymlinkTarget(target).WithContext(Where(root_, path)));
   const std::string staged = fmt::format("l{}", next_name_++);
   if (::symlinkat(std::string(target).c_str(), stage_fd_.get(), staged.c_str()) != 0) {
     return Status::FromErrno(Where(root_, path), errno);

@@ -30,6 +30,20 @@ std::string Normalize(std::string_view path) {
   return std::string(path);
 }
 
+std::string_view TypeName(EntryType type) {
+  switch (type) {
+    case EntryType::kFile:
+      return "a file";
+    case EntryType::kDirectory:
+      return "a directory";
+    case EntryType::kSymlink:
+      return "a symlink";
+    case EntryType::kHardlink:
+      return "a hard link";
+  }
+  return "an entry";
+}
+
 }  // namespace
 
 Result<ResolvedSource> ResolveSource(const std::string& configured) {
@@ -121,30 +135,44 @@ Status SourceReader::Fail(std::string_view entry, std::string_view why) const {
 }
 
 Status SourceReader::CheckEntry(const SourceEntry& e) {
-  Status path = sync::CheckRelativePath(e.path);
+  // The same checks as the agent makes of every path it is sent, so a dry
+  // run refuses what the real restore would.
+  Status path = sync::CheckRestorePath(e.path);
   if (!path.ok()) return Fail(e.path, path.message());
+  if (auto earlier = seen_.find(e.path); earlier != seen_.end()) {
+    return Fail(e.path, fmt::format("appears twice in the source (as {}, then as {}); which one "
+                                    "is the backup's is not clear",
+                                    TypeName(earlier->second), TypeName(e.type)));
+  }
   // A file written through a symlink the source made would land wherever
   // the symlink points: refuse any path below one.
   for (size_t slash = e.path.find('/'); slash != std::string::npos;
        slash = e.path.find('/', slash + 1)) {
     std::string_view prefix = std::string_view(e.path).substr(0, slash);
-    if (symlinks_.count(prefix) > 0) {
+    if (auto it = seen_.find(prefix); it != seen_.end() && it->second == EntryType::kSymlink) {
       return Fail(e.path, fmt::format("passes through the symlink \"{}\"", prefix));
     }
   }
   if (e.type == EntryType::kHardlink) {
-    Status target = sync::CheckRelativePath(e.link_target);
+    Status target = sync::CheckRestorePath(e.link_target);
     if (!target.ok()) {
       return Fail(e.path,
                   fmt::format("hard link target \"{}\": {}", e.link_target, target.message()));
     }
-    if (seen_.count(e.link_target) == 0) {
+    if (e.link_target == e.path) return Fail(e.path, "hard link to itself");
+    auto it = seen_.find(e.link_target);
+    if (it == seen_.end()) {
       return Fail(e.path,
                   fmt::format("hard link to \"{}\", which is not an earlier entry", e.link_target));
     }
+    if (it->second != EntryType::kFile && it->second != EntryType::kHardlink) {
+      return Fail(e.path, fmt::format("hard link to {} \"{}\"; only files have hard links",
+                                      TypeName(it->second), e.link_target));
+    }
   }
-  if (e.type == EntryType::kSymlink && e.link_target.empty()) {
-    return Fail(e.path, "symlink without a target");
+  if (e.type == EntryType::kSymlink) {
+    Status target = sync::CheckSymlinkTarget(e.link_target);
+    if (!target.ok()) return Fail(e.path, target.message());
   }
   return Status::Ok();
 }
@@ -230,8 +258,7 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
       }
     }
     SB_RETURN_IF_ERROR(CheckEntry(*e));
-    seen_.insert(e->path);
-    if (e->type == EntryType::kSymlink) symlinks_.insert(e->path);
+    seen_.emplace(e->path, e->type);
     newest_mtime_ns_ = std::max(newest_mtime_ns_, e->mtime_ns);
     return true;
   }

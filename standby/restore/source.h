@@ -3,12 +3,15 @@
 // makes them), both through libarchive. A configured source may be a glob;
 // its newest match is used.
 //
-// Every entry is checked as it is read: its path must be relative and
-// normalized (no "..", no NUL, not absolute), it must not pass through a
-// symlink the source itself contains, hard links must point at an earlier
-// entry of the same source, and only files, directories and symlinks are
-// allowed (no device nodes, FIFOs or sockets). Bad entries are errors that
-// name the source and the entry: nothing is ever written because of them.
+// Every entry is checked as it is read, with the checks the agent makes of
+// what it is sent (agent/sync/path.h): its path must be relative and
+// normalized (no "..", no NUL, not absolute, names Linux can hold, not the
+// staging area's), it must appear once, it must not pass through a symlink
+// the source itself contains, hard links must point at an earlier file of
+// the same source, symlink targets must be what symlink(2) takes, and only
+// files, directories and symlinks are allowed (no device nodes, FIFOs or
+// sockets). Bad entries are errors that name the source and the entry:
+// nothing is ever written because of them.
 //
 // A SourceReader streams: entries in the source's order, each file's data
 // read in pieces. One thread.
@@ -19,7 +22,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -80,8 +82,7 @@ class SourceReader {
 
   ResolvedSource source_;
   archive* a_;
-  std::set<std::string, std::less<>> seen_;                           // every path so far
-  std::set<std::string, std::less<>> symlinks_;                       // symlink paths so far
+  std::map<std::string, EntryType, std::less<>> seen_;                // every path so far
   std::map<std::pair<uint64_t, uint64_t>, std::string> disk_inodes_;  // (dev, inode) -> path
   int64_t newest_mtime_ns_ = 0;
 };

@@ -264,6 +264,87 @@ TEST_CASE("restore: a source that came up empty is refused before it deletes the
   CHECK(DescribeTree(rig.target).empty());
 }
 
+// Crafted with Python's tarfile: archives GNU tar would not write, each with
+// one entry a restore must refuse.
+constexpr const char* kCraftBad = R"py(
+import io, sys, tarfile
+path, kind = sys.argv[1], sys.argv[2]
+with tarfile.open(path, "w") as t:
+    def add(name, type=tarfile.REGTYPE, data=b"x", link="", mtime=1700000000):
+        i = tarfile.TarInfo(name); i.type = type; i.linkname = link; i.mtime = mtime
+        i.size = len(data) if type == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+    add("www", tarfile.DIRTYPE); add("www/index.html", data=b"<h1>ok</h1>\n")
+    if kind == "twice":
+        add("x"); add("x", data=b"y")
+    elif kind == "file-then-dir":
+        add("x"); add("x", tarfile.DIRTYPE)
+    elif kind == "dot-slash":
+        add("./x"); add("x")
+    elif kind == "hardlink-dir":
+        add("d", tarfile.DIRTYPE); add("x", tarfile.LNKTYPE, link="d")
+    elif kind == "hardlink-symlink":
+        add("s", tarfile.SYMTYPE, link="www"); add("x", tarfile.LNKTYPE, link="s")
+    elif kind == "hardlink-self":
+        add("x", tarfile.LNKTYPE, link="x")
+    elif kind == "long-name":
+        add("n" * 300)
+    elif kind == "staging":
+        add(".standbyctl-staging/f0")
+    elif kind == "long-symlink":
+        add("s", tarfile.SYMTYPE, link="x" * 5000)
+)py";
+
+TEST_CASE("restore: the dry run refuses what the real restore refuses, and both change nothing",
+          "[restore][e2e]") {
+  Rig rig;
+  rig.dir.Write("good/www/index.html", "<h1>ok</h1>\n");
+  RunOrFail({"rsync", "-a", rig.dir.Sub("good") + "/", rig.target + "/"});
+  Sh("touch -d @1600000000 " + rig.target);
+  const sb::testing::TreeOptions with_root{.root = true};
+  const std::vector<std::string> before = DescribeTree(rig.target, with_root);
+  struct Row {
+    const char* kind;
+    std::string why;
+  } rows[] = {
+      {"twice", "entry \"x\": appears twice in the source (as a file, then as a file)"},
+      {"file-then-dir",
+       "entry \"x\": appears twice in the source (as a file, then as a directory)"},
+      {"dot-slash", "entry \"x\": appears twice in the source"},
+      {"hardlink-dir", "entry \"x\": hard link to a directory \"d\"; only files have hard links"},
+      {"hardlink-symlink", "entry \"x\": hard link to a symlink \"s\"; only files have hard links"},
+      {"hardlink-self", "entry \"x\": hard link to itself"},
+      {"long-name", "a name of 300 bytes is longer than 255"},
+      {"staging",
+       "entry \".standbyctl-staging/f0\": \".standbyctl-staging\" is reserved for the restore's "
+       "staging area"},
+      {"long-symlink", "entry \"s\": symlink target of 5000 bytes is longer than 4095"},
+      {"no room", "must leave keep_free = 1000000.0 TiB"},
+  };
+  for (const Row& row : rows) {
+    DYNAMIC_SECTION(row.kind) {
+      std::string source = rig.dir.Sub(std::string(row.kind) + ".tar");
+      RunOrFail({"python3", "-c", kCraftBad, source, row.kind});
+      if (row.why.starts_with("must leave")) rig.mapping_extra = "keep_free = \"1000000TiB\"\n";
+      base::ProcessResult dry = rig.Restore(source, {"--dry-run"});
+      base::ProcessResult real = rig.Restore(source);
+      INFO(dry.err);
+      INFO(real.err);
+      CHECK(dry.exit_code == 1);
+      CHECK(real.exit_code == 1);
+      CHECK(dry.err.find(row.why) != std::string::npos);
+      CHECK(real.err.find(row.why) != std::string::npos);
+      CHECK(DescribeTree(rig.target, with_root) == before);
+      // The target still converges from a good source.
+      rig.mapping_extra = "";
+      rig.dir.Write("good/www/new.html", "new\n");
+      base::ProcessResult good = rig.Restore(rig.dir.Sub("good"));
+      CHECK(good.exit_code == 0);
+      CHECK(TreeDifference(rig.dir.Sub("good"), rig.target) == "");
+    }
+  }
+}
+
 TEST_CASE("restore: a refused restore changes nothing in the target, its times included",
           "[restore][e2e]") {
   Rig rig;
