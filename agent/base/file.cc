@@ -105,6 +105,11 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   return ReadFd(fd.get(), path, max_bytes);
 }
 
+Status SyncFilesystem(int fd, std::string_view what) {
+  if (::syncfs(fd) != 0) return Status::FromErrno(fmt::format("syncfs {}", what), errno);
+  return Status::Ok();
+}
+
 Status MakeDirectories(const std::string& path, unsigned mode) {
   if (path.empty()) return Status::Invalid("empty directory path");
   for (size_t pos = 1; pos <= path.size(); ++pos) {

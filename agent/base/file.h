@@ -54,6 +54,10 @@ Status WriteAllAt(int fd, std::string_view data, uint64_t at, std::string_view w
 // of the file. Errors name `what`.
 Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::string_view what);
 
+// syncfs(2) of the filesystem holding `fd`: everything written to it is
+// durable once this returns ok. Errors name `what`.
+Status SyncFilesystem(int fd, std::string_view what);
+
 // Reads the whole regular file at `path`; refuses anything larger than
 // `max_bytes` rather than reading without bound. Errors name the path.
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64 << 20);

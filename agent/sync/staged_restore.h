@@ -43,19 +43,13 @@
 
 #include "agent/base/file.h"
 #include "agent/base/status.h"
+#include "agent/sync/file_meta.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/journal.h"
 #include "agent/sync/manifest.h"
 #include "agent/sync/rsync_delta.h"
 
 namespace sb::sync {
-
-struct FileMeta {
-  uint32_t mode = 0644;  // permission bits
-  int64_t mtime_ns = 0;
-  // Applied only when the agent runs as root (numeric ids, as they are in
-  // the backup); otherwise new files belong to the agent's user.
-  std::optional<uint32_t> uid, gid;
-};
 
 struct CommitResult {
   size_t changes = 0;         // journaled changes applied
@@ -109,7 +103,6 @@ class StagedRestore {
   const std::string& root() const { return root_; }
   // The target's hash cache as the last restore left it (empty if none).
   const HashCache& cache() const { return cache_; }
-  struct Op;
 
  private:
   StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,
@@ -126,7 +119,7 @@ class StagedRestore {
   base::UniqueFd root_fd_;
   base::UniqueFd stage_fd_;
   HashCache cache_;  // the target as the last restore left it
-  std::vector<Op> ops_;
+  std::vector<JournalOp> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;
   std::map<std::string, std::string, std::less<>> served_;  // signatures sent, by path
@@ -141,12 +134,6 @@ class StagedRestore {
     timespec times[2];  // atime, mtime
   } untouched_;
 };
-
-// Test seam for the crash trials: with STANDBY_AGENT_CRASH_POINT=N in the
-// environment the agent SIGKILLs itself at the N-th crash point of its
-// restores; STANDBY_AGENT_CRASH_TALLY=FILE makes it write how many points it
-// passed to FILE at each commit. Without them, a no-op.
-void CrashPoint();
 
 }  // namespace sb::sync
 
