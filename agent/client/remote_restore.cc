@@ -129,21 +129,37 @@ base::Status RemoteRestore::Flush() {
   return id.status();
 }
 
-base::Result<CommitReply> RemoteRestore::Commit() {
+base::Result<CommitReply> RemoteRestore::Commit(CommitPoint* point) {
+  *point = CommitPoint::kNotReached;
   base::Status pending = Flush();
   if (pending.ok()) pending = Reap(0);
   if (!pending.ok()) {  // a file or change was refused: nothing is committed
     Abort();
     return pending;
   }
-  base::Result<nlohmann::json> r = agent_->Call(proto::type::kRestoreCommit, {});
-  if (!r.ok()) return r.status();
+  base::Result<uint64_t> id = agent_->Send(proto::type::kRestoreCommit, {});
+  if (!id.ok()) return id.status();
+  base::Result<proto::Message> r = agent_->Receive();
+  if (!r.ok()) {
+    // Whether the agent passed its commit point is not known; say so
+    // rather than guess.
+    *point = CommitPoint::kUnknown;
+    return r.status().WithContext("the connection broke during the commit");
+  }
+  const nlohmann::json& body = r->body;
+  if (r->type == proto::type::kError) {
+    if (body.value("committed", false)) *point = CommitPoint::kPassed;
+    return proto::StatusFromError(*r);
+  }
+  *point = CommitPoint::kPassed;
   CommitReply out;
   try {
-    out.changes = r->at("changes").get<uint64_t>();
-    out.entries = r->at("entries").get<uint64_t>();
-    out.digest = r->at("digest").get<std::string>();
-    out.hashed_bytes = r->at("hashed_bytes").get<uint64_t>();
+    out.changes = body.at("changes").get<uint64_t>();
+    out.entries = body.at("entries").get<uint64_t>();
+    out.digest = body.at("digest").get<std::string>();
+    out.hashed_bytes = body.at("hashed_bytes").get<uint64_t>();
+    out.unapplied_count = body.value("unapplied_count", uint64_t{0});
+    out.unapplied = body.value("unapplied", std::vector<std::string>());
   } catch (const nlohmann::json::exception&) {
     return base::Status::Invalid("agent sent a malformed RestoreCommit reply");
   }

@@ -34,6 +34,9 @@ struct CommitReply {
   uint64_t entries = 0;
   std::string digest;
   uint64_t hashed_bytes = 0;
+  // Changes that failed after the commit point (the first few named).
+  uint64_t unapplied_count = 0;
+  std::vector<std::string> unapplied;
 };
 
 class RemoteRestore {
@@ -58,8 +61,11 @@ class RemoteRestore {
   base::Status AddChange(nlohmann::json change);
 
   // Commits, after every earlier reply; when one of them is an error, aborts
-  // instead and returns it.
-  base::Result<CommitReply> Commit();
+  // instead and returns it. `*point` says whether the agent passed its commit
+  // point: kPassed also for some errors, after which the target holds (part
+  // of) the new state.
+  enum class CommitPoint { kNotReached, kPassed, kUnknown };
+  base::Result<CommitReply> Commit(CommitPoint* point);
   // Tells the agent to drop the staging (best effort: closing the
   // connection does the same).
   void Abort();

@@ -99,10 +99,7 @@ base::Status AgentServer::Start() {
   if (config_.role == Role::kStandby) {
     // Before any connection: a restore a crash interrupted is finished or
     // undone, so every target is whole again.
-    base::Result<std::vector<std::string>> recovered =
-        sync::StagedRestore::RecoverAll(config_.state_dir);
-    if (!recovered.ok()) return recovered.status();
-    for (const std::string& line : *recovered) {
+    for (const std::string& line : sync::StagedRestore::RecoverAll(config_.state_dir)) {
       if (line.find("NOT recovered") != std::string::npos) {
         spdlog::error("{}", line);
       } else {

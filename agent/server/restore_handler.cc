@@ -14,6 +14,8 @@ using base::Status;
 using nlohmann::json;
 
 constexpr size_t kMaxChangesPerMessage = 4096;
+// Failed changes named in a RestoreCommit reply (all are logged).
+constexpr size_t kMaxUnappliedReported = 20;
 
 proto::Message Reply(const proto::Message& request, json body) {
   proto::Message reply;
@@ -222,15 +224,27 @@ proto::Message RestoreHandler::Commit(const proto::Message& request) {
   std::unique_ptr<sync::StagedRestore> restore = std::move(restore_);
   base::Result<sync::CommitResult> r = restore->Commit();
   if (!r.ok()) {
-    spdlog::error("restore of {} failed to commit: {}", restore->root(), r.status().message());
-    return proto::ErrorReply(request.id, r.status());
+    spdlog::error("restore of {} failed to commit{}: {}", restore->root(),
+                  restore->committed() ? " after its commit point" : "", r.status().message());
+    proto::Message error = proto::ErrorReply(request.id, r.status());
+    // The controller must not say the target kept its old state.
+    if (restore->committed()) error.body["committed"] = true;
+    return error;
   }
   spdlog::info("restore of {} committed: {} changes, {} entries, digest {}", restore->root(),
                r->changes, r->entries, r->digest);
+  nlohmann::json unapplied = nlohmann::json::array();
+  for (const std::string& m : r->unapplied) {
+    if (unapplied.size() == kMaxUnappliedReported) break;
+    spdlog::error("restore of {}: change not applied: {}", restore->root(), m);
+    unapplied.push_back(m);
+  }
   return Reply(request, {{"changes", r->changes},
                          {"entries", r->entries},
                          {"digest", r->digest},
-                         {"hashed_bytes", r->hashed_bytes}});
+                         {"hashed_bytes", r->hashed_bytes},
+                         {"unapplied", std::move(unapplied)},
+                         {"unapplied_count", r->unapplied.size()}});
 }
 
 }  // namespace sb::agent

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -114,78 +115,69 @@ Status ReplayPatch(int patch_fd, int target_fd, uint64_t* size) {
   }
 }
 
-Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
-                    const std::vector<JournalOp>& ops) {
-  using Op = JournalOp;
-  auto by_kind = [&](OpKind k) {
-    std::vector<const Op*> out;
-    for (const Op& op : ops) {
-      if (op.kind == k) out.push_back(&op);
-    }
-    return out;
-  };
-  // 1. Deletes, deepest first; only what is still of the type to delete (a
-  // type change's new entry, put there by an earlier attempt, stays). A path
-  // whose directory is gone or is no directory now (an earlier attempt
-  // replaced it) is already deleted; one behind a symlink is never touched.
-  std::vector<const Op*> deletes = by_kind(OpKind::kDelete);
-  std::sort(deletes.begin(), deletes.end(),
-            [](const Op* a, const Op* b) { return a->path > b->path; });
-  for (const Op* op : deletes) {
+namespace {
+
+// One change of the journal at a time; each returns ok when the change is
+// done, also when an earlier attempt had done it already.
+class Applier {
+ public:
+  Applier(const std::string& root, int root_fd, int stage_fd)
+      : root_(root), root_fd_(root_fd), stage_fd_(stage_fd) {}
+
+  // Deletes only what is still of the type to delete (a type change's new
+  // entry, put there by an earlier attempt, stays). A path whose directory is
+  // gone or is no directory now (an earlier attempt replaced it) is already
+  // deleted; one behind a symlink is never touched.
+  Status Delete(const JournalOp& op) {
     std::string name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
     if (!parent.ok() && (parent.status().code() == base::Code::kNotFound ||
                          parent.status().code() == base::Code::kPermissionDenied)) {
-      continue;
+      return Status::Ok();
     }
-    if (!parent.ok()) return parent.status().WithContext(root);
+    if (!parent.ok()) return parent.status().WithContext(root_);
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-    if (!st.ok()) return st.status().WithContext(Where(root, op->path));
-    if (st->has_value() && IsType(**st, op->type)) {
-      SB_RETURN_IF_ERROR(RemoveTree(parent->get(), name).WithContext(Where(root, op->path)));
-    }
-    CrashPoint();
+    if (!st.ok()) return st.status().WithContext(Where(root_, op.path));
+    if (!st->has_value() || !IsType(**st, op.type)) return Status::Ok();
+    return RemoveTree(parent->get(), name).WithContext(Where(root_, op.path));
   }
-  // 2. New directories, parents first.
-  std::vector<const Op*> dirs = by_kind(OpKind::kMkdir);
-  std::sort(dirs.begin(), dirs.end(), [](const Op* a, const Op* b) { return a->path < b->path; });
-  for (const Op* op : dirs) {
+
+  Status Mkdir(const JournalOp& op) {
     std::string name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
-    if (!parent.ok()) return parent.status().WithContext(root);
-    if (::mkdirat(parent->get(), name.c_str(), 0700) != 0) {
-      if (errno != EEXIST) return Status::FromErrno(Where(root, op->path), errno);
-      base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-      if (!st.ok() || !st->has_value() || !S_ISDIR((*st)->st_mode)) {
-        return Status::FailedPrecondition(
-            fmt::format("{}: exists and is not a directory", Where(root, op->path)));
-      }
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root_);
+    if (::mkdirat(parent->get(), name.c_str(), 0700) == 0) return Status::Ok();
+    if (errno != EEXIST) return Status::FromErrno(Where(root_, op.path), errno);
+    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+    if (!st.ok() || !st->has_value() || !S_ISDIR((*st)->st_mode)) {
+      return Status::FailedPrecondition(
+          fmt::format("{}: exists and is not a directory", Where(root_, op.path)));
     }
-    CrashPoint();
+    return Status::Ok();
   }
-  // 3. Staged files and symlinks, renamed into place (a staged name that is
-  // gone was renamed by an earlier attempt).
-  for (const Op* op : by_kind(OpKind::kPut)) {
-    base::Result<std::optional<struct stat>> staged = StatAt(stage_fd, op->staged);
-    if (!staged.ok()) return staged.status().WithContext(root);
-    if (!staged->has_value()) continue;
+
+  // A staged name that is gone was renamed by an earlier attempt.
+  Status Put(const JournalOp& op) {
+    base::Result<std::optional<struct stat>> staged = StatAt(stage_fd_, op.staged);
+    if (!staged.ok()) return staged.status().WithContext(root_);
+    if (!staged->has_value()) return Status::Ok();
     std::string name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
-    if (!parent.ok()) return parent.status().WithContext(root);
-    if (::renameat(stage_fd, op->staged.c_str(), parent->get(), name.c_str()) != 0) {
-      return Status::FromErrno(Where(root, op->path), errno);
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root_);
+    if (::renameat(stage_fd_, op.staged.c_str(), parent->get(), name.c_str()) != 0) {
+      return Status::FromErrno(Where(root_, op.path), errno);
     }
-    CrashPoint();
+    return Status::Ok();
   }
-  // 3b. Patches, written into their files in place (again after a crash:
-  // the same bytes land at the same offsets), then cut to the new size.
-  for (const Op* op : by_kind(OpKind::kPatch)) {
-    const std::string where = Where(root, op->path);
-    UniqueFd patch(::openat(stage_fd, op->staged.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+
+  // Again after a crash, the same bytes land at the same offsets.
+  Status Patch(const JournalOp& op) {
+    const std::string where = Where(root_, op.path);
+    UniqueFd patch(::openat(stage_fd_, op.staged.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!patch.valid()) return Status::FromErrno(fmt::format("{}: staged patch", where), errno);
     base::Result<UniqueFd> target =
-        OpenBeneath(root_fd, op->path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
-    if (!target.ok()) return target.status().WithContext(root);
+        OpenBeneath(root_fd_, op.path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (!target.ok()) return target.status().WithContext(root_);
     struct stat st;
     if (::fstat(target->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return Status::FailedPrecondition(fmt::format("{}: no longer a regular file", where));
@@ -195,71 +187,130 @@ Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
     if (::ftruncate(target->get(), static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(where, errno);
     }
-    SB_RETURN_IF_ERROR(SetMetaFd(target->get(), op->meta, where));
-    CrashPoint();
+    return SetMetaFd(target->get(), op.meta, where);
   }
-  // 4. Hard links, each made beside its name and renamed over it.
-  for (const Op* op : by_kind(OpKind::kLink)) {
+
+  // Made beside its name and renamed over it.
+  Status Link(const JournalOp& op) {
     std::string name, to_name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
-    if (!parent.ok()) return parent.status().WithContext(root);
-    base::Result<UniqueFd> to_parent = OpenParentBeneath(root_fd, op->link_to, &to_name);
-    if (!to_parent.ok()) return to_parent.status().WithContext(root);
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root_);
+    base::Result<UniqueFd> to_parent = OpenParentBeneath(root_fd_, op.link_to, &to_name);
+    if (!to_parent.ok()) return to_parent.status().WithContext(root_);
     base::Result<std::optional<struct stat>> have = StatAt(parent->get(), name);
     base::Result<std::optional<struct stat>> to = StatAt(to_parent->get(), to_name);
-    if (!have.ok() || !to.ok()) return (!have.ok() ? have.status() : to.status()).WithContext(root);
+    if (!have.ok() || !to.ok()) {
+      return (!have.ok() ? have.status() : to.status()).WithContext(root_);
+    }
     if (!to->has_value() || !S_ISREG((*to)->st_mode)) {
       return Status::FailedPrecondition(fmt::format("{}: hard link to {}, which is not a file",
-                                                    Where(root, op->path), op->link_to));
+                                                    Where(root_, op.path), op.link_to));
     }
     if (have->has_value() && (*have)->st_ino == (*to)->st_ino && (*have)->st_dev == (*to)->st_dev) {
-      continue;
+      return Status::Ok();
     }
-    ::unlinkat(stage_fd, kLinkTemp, 0);
-    if (::linkat(to_parent->get(), to_name.c_str(), stage_fd, kLinkTemp, 0) != 0 ||
-        ::renameat(stage_fd, kLinkTemp, parent->get(), name.c_str()) != 0) {
-      return Status::FromErrno(Where(root, op->path), errno);
+    ::unlinkat(stage_fd_, kLinkTemp, 0);
+    if (::linkat(to_parent->get(), to_name.c_str(), stage_fd_, kLinkTemp, 0) != 0 ||
+        ::renameat(stage_fd_, kLinkTemp, parent->get(), name.c_str()) != 0) {
+      return Status::FromErrno(Where(root_, op.path), errno);
     }
-    CrashPoint();
+    return Status::Ok();
   }
-  // 5. Metadata (mode, owner, time), deepest first, so a directory's time is
-  // set after everything inside it changed.
-  std::vector<const Op*> metas = by_kind(OpKind::kMeta);
-  for (const Op* op : dirs) metas.push_back(op);
-  std::sort(metas.begin(), metas.end(), [](const Op* a, const Op* b) { return a->path > b->path; });
-  for (const Op* op : metas) {
-    const std::string where = Where(root, op->path);
+
+  Status Meta(const JournalOp& op) {
+    const std::string where = Where(root_, op.path);
     std::string name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd, op->path, &name);
-    if (!parent.ok()) return parent.status().WithContext(root);
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
+    if (!parent.ok()) return parent.status().WithContext(root_);
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
     if (!st.ok()) return st.status().WithContext(where);
     if (!st->has_value()) {
       return Status::FailedPrecondition(fmt::format("{}: vanished during the commit", where));
     }
-    if (S_ISLNK((*st)->st_mode)) {
-      SB_RETURN_IF_ERROR(SetMetaSymlink(parent->get(), name, op->meta, where));
-    } else {
-      // O_PATH opens without needing read permission and without following;
-      // the /proc/self/fd alias then reaches the very inode for chmod/chown.
-      UniqueFd fd(::openat(parent->get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd.valid()) return Status::FromErrno(where, errno);
-      const std::string alias = fmt::format("/proc/self/fd/{}", fd.get());
-      if (RunningAsRoot() && op->meta.uid && op->meta.gid &&
-          ::chown(alias.c_str(), *op->meta.uid, *op->meta.gid) != 0) {
-        return Status::FromErrno(fmt::format("chown {}", where), errno);
-      }
-      if (::chmod(alias.c_str(), op->meta.mode & 07777) != 0) {
-        return Status::FromErrno(fmt::format("chmod {}", where), errno);
-      }
-      timespec times[2] = {{0, UTIME_OMIT}, Timespec(op->meta.mtime_ns)};
-      if (::utimensat(AT_FDCWD, alias.c_str(), times, 0) != 0) {
-        return Status::FromErrno(fmt::format("utimens {}", where), errno);
-      }
+    if (S_ISLNK((*st)->st_mode)) return SetMetaSymlink(parent->get(), name, op.meta, where);
+    // O_PATH opens without needing read permission and without following;
+    // the /proc/self/fd alias then reaches the very inode for chmod/chown.
+    UniqueFd fd(::openat(parent->get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return Status::FromErrno(where, errno);
+    const std::string alias = fmt::format("/proc/self/fd/{}", fd.get());
+    if (RunningAsRoot() && op.meta.uid && op.meta.gid &&
+        ::chown(alias.c_str(), *op.meta.uid, *op.meta.gid) != 0) {
+      return Status::FromErrno(fmt::format("chown {}", where), errno);
+    }
+    if (::chmod(alias.c_str(), op.meta.mode & 07777) != 0) {
+      return Status::FromErrno(fmt::format("chmod {}", where), errno);
+    }
+    timespec times[2] = {{0, UTIME_OMIT}, Timespec(op.meta.mtime_ns)};
+    if (::utimensat(AT_FDCWD, alias.c_str(), times, 0) != 0) {
+      return Status::FromErrno(fmt::format("utimens {}", where), errno);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const std::string& root_;
+  int root_fd_;
+  int stage_fd_;
+};
+
+}  // namespace
+
+bool ApplyResult::retryable() const {
+  return std::any_of(failed.begin(), failed.end(),
+                     [](const Status& s) { return s.code() == base::Code::kIoError; });
+}
+
+std::string ApplyResult::Summary() const {
+  std::string out =
+      fmt::format("{} of its {} changes could not be applied: ", failed.size(), total);
+  for (size_t i = 0; i < failed.size() && i < 3; ++i) {
+    out += (i > 0 ? "; " : "") + failed[i].message();
+  }
+  if (failed.size() > 3) out += fmt::format("; and {} more", failed.size() - 3);
+  return out;
+}
+
+ApplyResult ApplyJournal(const std::string& root, int root_fd, int stage_fd,
+                         const std::vector<JournalOp>& ops) {
+  using Step = Status (Applier::*)(const JournalOp&);
+  Applier applier(root, root_fd, stage_fd);
+  ApplyResult result;
+  result.total = ops.size();
+  std::set<const JournalOp*> failed;  // a change fails once, not once per step
+  auto run = [&](const JournalOp* op, Step step) {
+    if (failed.count(op) > 0) return;
+    Status s = (applier.*step)(*op);
+    if (!s.ok()) {
+      failed.insert(op);
+      result.failed.push_back(std::move(s));
     }
     CrashPoint();
-  }
-  return base::SyncFilesystem(root_fd, root);
+  };
+  auto apply = [&](std::vector<const JournalOp*> list, Step step, bool deepest_first) {
+    std::sort(list.begin(), list.end(), [&](const JournalOp* a, const JournalOp* b) {
+      return deepest_first ? a->path > b->path : a->path < b->path;
+    });
+    for (const JournalOp* op : list) run(op, step);
+  };
+  auto of = [&](std::initializer_list<OpKind> kinds) {
+    std::vector<const JournalOp*> out;
+    for (const JournalOp& op : ops) {
+      if (std::find(kinds.begin(), kinds.end(), op.kind) != kinds.end()) out.push_back(&op);
+    }
+    return out;
+  };
+  apply(of({OpKind::kDelete}), &Applier::Delete, true);
+  apply(of({OpKind::kMkdir}), &Applier::Mkdir, false);  // parents first
+  apply(of({OpKind::kPut}), &Applier::Put, false);
+  apply(of({OpKind::kPatch}), &Applier::Patch, false);
+  // Hard links in journal order: a link may name an earlier link's path.
+  for (const JournalOp* op : of({OpKind::kLink})) run(op, &Applier::Link);
+  // Metadata deepest first, so a directory's time is set after everything
+  // inside it changed.
+  apply(of({OpKind::kMeta, OpKind::kMkdir}), &Applier::Meta, true);
+  Status synced = base::SyncFilesystem(root_fd, root);
+  if (!synced.ok()) result.failed.push_back(std::move(synced));
+  return result;
 }
 
 base::Result<std::vector<JournalOp>> DecodeJournal(std::string_view bytes,

@@ -54,14 +54,30 @@ base::Result<std::vector<JournalOp>> ReadJournal(int stage_fd, const std::string
 // offsets; `*size` (if given) gets the new file's size the patch declares.
 base::Status ReplayPatch(int patch_fd, int target_fd, uint64_t* size);
 
+// What applying a journal did: the changes that failed, each naming its
+// path (none: all were applied).
+struct ApplyResult {
+  size_t total = 0;  // changes in the journal
+  std::vector<base::Status> failed;
+
+  bool ok() const { return failed.empty(); }
+  // Whether applying again may succeed where this attempt failed: one of
+  // the failures is an I/O error (a full disk, a failing device). Otherwise
+  // they are for good: the target as it is can never take those changes.
+  bool retryable() const;
+  // "2 of its 40 changes could not be applied: ...", the first three named.
+  std::string Summary() const;
+};
+
 // Applies `ops` to the target `root` (open as `root_fd`), taking staged
 // content from `stage_fd`: deletes (deepest first; only entries still of the
 // type noted), new directories (parents first), renames of staged files and
 // symlinks, patches, hard links, metadata (deepest first), then syncfs.
-// Safe to run again from the start after a crash at any point: each step
-// checks whether it is already done.
-base::Status ApplyJournal(const std::string& root, int root_fd, int stage_fd,
-                          const std::vector<JournalOp>& ops);
+// Every change is tried, also after one failed, so the target gets as close
+// to the new state as it can. Safe to run again from the start after a
+// crash at any point: each step checks whether it is already done.
+ApplyResult ApplyJournal(const std::string& root, int root_fd, int stage_fd,
+                         const std::vector<JournalOp>& ops);
 
 }  // namespace sb::sync
 

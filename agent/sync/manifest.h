@@ -32,6 +32,12 @@ struct ManifestEntry {
   bool operator==(const ManifestEntry&) const = default;
 };
 
+// The whole seconds of a time in nanoseconds since the epoch, rounded down
+// as a file's st_mtim.tv_sec holds them (-1.5 s is -2, not -1).
+inline int64_t SecondsOf(int64_t ns) {
+  return ns / 1'000'000'000 - (ns % 1'000'000'000 < 0 ? 1 : 0);
+}
+
 // One canonical line: type, mode, mtime, size, hash or target, path.
 std::string ManifestLine(const ManifestEntry& entry);
 

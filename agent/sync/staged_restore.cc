@@ -19,7 +19,9 @@
 #include "agent/sync/beneath.h"
 #include "agent/sync/crash_point.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/journal_check.h"
 #include "agent/sync/path.h"
+#include "agent/sync/target_fs.h"
 #include "agent/sync/tree_scan.h"
 
 namespace sb::sync {
@@ -126,11 +128,38 @@ base::Result<std::string> Recover(const std::string& root, int root_fd,
     SB_RETURN_IF_ERROR(RemoveStaging(root, root_fd, -1, registration));
     return std::string("discarded");
   }
+  const std::string staging = Where(root, kStagingDirName);
+  // What an operator can do when the journal cannot be finished here.
+  const std::string give_up = fmt::format(
+      "to give the interrupted restore up instead, remove {} and {}: the target then holds part "
+      "of the old and part of the new state until a restore of it succeeds",
+      staging, registration);
   base::Result<std::vector<JournalOp>> ops =
-      ReadJournal(stage.get(), fmt::format("{}/{}/journal", root, kStagingDirName));
-  if (!ops.ok()) return ops.status();
-  SB_RETURN_IF_ERROR(ApplyJournal(root, root_fd, stage.get(), *ops));
+      ReadJournal(stage.get(), fmt::format("{}/{}", staging, kJournalName));
+  if (!ops.ok()) {
+    return Status(ops.status().code(),
+                  fmt::format("{}; the journal of a committed restore is damaged, so it cannot be "
+                              "finished; {}",
+                              ops.status().message(), give_up));
+  }
+  ApplyResult applied = ApplyJournal(root, root_fd, stage.get(), *ops);
+  if (applied.retryable()) {
+    // A full disk, a failing device: another attempt may finish it.
+    return Status::IoError(fmt::format(
+        "the interrupted restore of {} was committed, but {}; its journal is kept and applied "
+        "again at the next restore of the target or the agent's next start: fix the cause, or, {}",
+        root, applied.Summary(), give_up));
+  }
   SB_RETURN_IF_ERROR(RemoveStaging(root, root_fd, stage.get(), registration));
+  if (!applied.ok()) {
+    // These changes can never apply to the target as it is: finished
+    // without them, so the next restore, planned from what is there now,
+    // brings the target to the backup's state.
+    return fmt::format(
+        "rolled forward, but {} (the target differs from the backup there until "
+        "a restore succeeds)",
+        applied.Summary());
+  }
   return std::string("rolled forward");
 }
 
@@ -481,92 +510,14 @@ Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
   return Status::Ok();
 }
 
-// Refuses, before anything is journaled, every change that could not be
-// applied: a path below something that is not a real directory (a symlink
-// above all) after the deletes, an existing entry in the way of a new one.
-Status StagedRestore::Validate() const {
-  std::map<std::string, NodeType, std::less<>> deleted;
-  std::set<std::string, std::less<>> made_dirs, put;
-  for (const JournalOp& op : ops_) {
-    if (op.kind == OpKind::kDelete) deleted[op.path] = op.type;
-    if (op.kind == OpKind::kMkdir) made_dirs.insert(op.path);
-    if (op.kind == OpKind::kPut || op.kind == OpKind::kPatch) put.insert(op.path);
-  }
-  auto is_deleted = [&](std::string_view p) {  // p or one of its ancestors
-    if (deleted.count(p) > 0) return true;
-    for (size_t slash = p.find('/'); slash != std::string_view::npos;
-         slash = p.find('/', slash + 1)) {
-      if (deleted.count(p.substr(0, slash)) > 0) return true;
-    }
-    return false;
-  };
-  std::map<std::string, bool, std::less<>> real_dir;  // existing ancestors checked
-  auto ancestor_ok = [&](std::string_view dir) -> Status {
-    if (made_dirs.count(dir) > 0) return Status::Ok();
-    auto it = real_dir.find(dir);
-    if (it == real_dir.end()) {
-      base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), dir, O_PATH | O_DIRECTORY);
-      it = real_dir.emplace(std::string(dir), fd.ok() && !is_deleted(dir)).first;
-    }
-    if (!it->second) {
-      return Status::Invalid(fmt::format(
-          "{}: not a directory this restore keeps or makes (a symlink, a file, missing, or "
-          "deleted)",
-          Where(root_, dir)));
-    }
-    return Status::Ok();
-  };
-  for (const JournalOp& op : ops_) {
-    for (size_t slash = op.path.find('/'); slash != std::string::npos;
-         slash = op.path.find('/', slash + 1)) {
-      if (op.kind == OpKind::kDelete) break;  // a delete below a missing directory is done
-      SB_RETURN_IF_ERROR(ancestor_ok(std::string_view(op.path).substr(0, slash))
-                             .WithContext(fmt::format("restoring \"{}\"", op.path)));
-    }
-    if (op.kind == OpKind::kPatch) {
-      // Patched in place: the file must be the very one the patch was made
-      // against, unchanged since.
-      std::string name;
-      base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
-      base::Result<std::optional<struct stat>> st =
-          parent.ok() ? StatAt(parent->get(), name) : parent.status();
-      if (!st.ok() || !st->has_value() || is_deleted(op.path) ||
-          !patch_basis_.at(op.path).Matches(**st)) {
-        return Status::FailedPrecondition(
-            fmt::format("{}: changed since the restore staged its new content; run the restore "
-                        "again",
-                        Where(root_, op.path)));
-      }
-    }
-    if (op.kind == OpKind::kPut || op.kind == OpKind::kMkdir || op.kind == OpKind::kLink) {
-      std::string name;
-      base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
-      if (!parent.ok()) continue;  // the parent is made by this restore
-      base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-      if (!st.ok()) return st.status().WithContext(root_);
-      if (!st->has_value() || is_deleted(op.path)) continue;
-      const bool is_dir = S_ISDIR((*st)->st_mode);
-      if (is_dir != (op.kind == OpKind::kMkdir)) {
-        return Status::Invalid(fmt::format("{}: a {} is in the way and is not deleted",
-                                           Where(root_, op.path), is_dir ? "directory" : "file"));
-      }
-    }
-    if (op.kind == OpKind::kLink && put.count(op.link_to) == 0) {
-      base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), op.link_to, O_PATH | O_NOFOLLOW);
-      struct stat st;
-      if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-          is_deleted(op.link_to)) {
-        return Status::Invalid(fmt::format("{}: hard link to {}, which will not be a file",
-                                           Where(root_, op.path), op.link_to));
-      }
-    }
-  }
-  return Status::Ok();
-}
-
 base::Result<CommitResult> StagedRestore::Commit() {
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
-  SB_RETURN_IF_ERROR(Validate());
+  JournalTarget target{root_, root_fd_.get(), &patch_basis_, std::nullopt};
+  // The times the filesystem stores, probed in the staging area (a file of
+  // its own there if the filesystem has no O_TMPFILE).
+  base::Result<TimeRange> times = ProbeTimeRange(stage_fd_.get(), "timeprobe");
+  if (times.ok()) target.times = *times;
+  SB_RETURN_IF_ERROR(CheckJournal(target, ops_));
   // The cache describes the old state; drop it before the first change, but
   // keep it in memory to spare hashing the unchanged files afterwards.
   const std::string cache_path = HashCache::PathFor(state_dir_, root_);
@@ -591,13 +542,23 @@ base::Result<CommitResult> StagedRestore::Commit() {
   }
   committed_ = true;  // from here on, a restart rolls forward
   CrashPoint();
-  SB_RETURN_IF_ERROR(ApplyJournal(root_, root_fd_.get(), stage_fd_.get(), ops_));
+  ApplyResult applied = ApplyJournal(root_, root_fd_.get(), stage_fd_.get(), ops_);
+  if (applied.retryable()) {
+    return Status::IoError(fmt::format(
+        "{}: {}; the journal is kept and applied again at the next restore of the target or the "
+        "agent's next start",
+        root_, applied.Summary()));
+  }
   CrashPoint();
 
   CommitResult result;
   result.changes = ops_.size();
-  // The new state's manifest and hash cache: written files' hashes are known.
+  for (const Status& failed : applied.failed) result.unapplied.push_back(failed.message());
+  // The new state's manifest and hash cache: written files' hashes are
+  // known, unless a change failed (a file then may not hold what its
+  // change says).
   for (const JournalOp& op : ops_) {
+    if (!applied.ok()) break;
     if ((op.kind != OpKind::kPut && op.kind != OpKind::kPatch) || op.type != NodeType::kFile) {
       continue;
     }
@@ -625,13 +586,16 @@ base::Result<CommitResult> StagedRestore::Commit() {
   return result;
 }
 
-base::Result<std::vector<std::string>> StagedRestore::RecoverAll(const std::string& state_dir) {
+std::vector<std::string> StagedRestore::RecoverAll(const std::string& state_dir) {
   std::vector<std::string> lines;
   const std::string dir = state_dir + "/restores";
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
-    if (errno == ENOENT) return lines;
-    return Status::FromErrno(dir, errno);
+    // Each target's staging area is looked at again by its RestoreBegin.
+    if (errno != ENOENT) {
+      lines.push_back(fmt::format("restore registry {} NOT read: {}", dir, std::strerror(errno)));
+    }
+    return lines;
   }
   std::vector<std::string> names;
   while (dirent* e = ::readdir(d)) {
@@ -649,17 +613,25 @@ base::Result<std::vector<std::string>> StagedRestore::RecoverAll(const std::stri
       continue;
     }
     base::Result<ActiveRoot> claim = ActiveRoot::Claim(*root);
-    if (!claim.ok()) return claim.status();
+    if (!claim.ok()) {
+      lines.push_back(fmt::format("interrupted restore of {} NOT recovered: {}", *root,
+                                  claim.status().message()));
+      continue;
+    }
     UniqueFd root_fd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root_fd.valid()) {
-      if (errno != ENOENT) return Status::FromErrno(*root, errno);
+      if (errno != ENOENT) {
+        lines.push_back(fmt::format("interrupted restore of {} NOT recovered: {}", *root,
+                                    std::strerror(errno)));
+        continue;
+      }
       ::unlink(registration.c_str());
       continue;
     }
     base::Result<std::string> r = Recover(*root, root_fd.get(), registration);
     if (!r.ok()) {
-      // Left as it is: a restore of this target fails with the same error
-      // until someone looks; the agent serves everything else.
+      // Left as it is, the message saying what to do: a restore of this
+      // target fails the same way until then; the agent serves the others.
       lines.push_back(
           fmt::format("interrupted restore of {} NOT recovered: {}", *root, r.status().message()));
       continue;

@@ -52,7 +52,11 @@
 namespace sb::sync {
 
 struct CommitResult {
-  size_t changes = 0;         // journaled changes applied
+  size_t changes = 0;  // journaled changes
+  // Changes that failed for good after the commit point (another writer in
+  // the target, say), one message each: the target then differs from the
+  // source there, as its digest shows, until the next restore.
+  std::vector<std::string> unapplied;
   size_t entries = 0;         // entries in the target afterwards
   std::string digest;         // ManifestDigest of the target afterwards
   uint64_t hashed_bytes = 0;  // bytes read to compute it (the rest from the hash cache)
@@ -95,10 +99,17 @@ class StagedRestore {
   base::Result<CommitResult> Commit();
 
   // At agent start: finishes or discards every restore an earlier run left
-  // registered under `state_dir`; one line for the log per target. A target
-  // that cannot be recovered (a corrupt journal, an I/O error) is left as it
-  // is and named in its line: a RestoreBegin of it fails the same way.
-  static base::Result<std::vector<std::string>> RecoverAll(const std::string& state_dir);
+  // registered under `state_dir`; one line for the log per target, never a
+  // failure of its own. A journal whose changes can never all apply to the
+  // target as it is is finished without them (the line names them, and the
+  // next restore converges). A target that cannot be recovered (a damaged
+  // journal, an I/O error) is left as it is, its line saying what to do:
+  // a RestoreBegin of it fails the same way; the other targets are served.
+  static std::vector<std::string> RecoverAll(const std::string& state_dir);
+
+  // Whether Commit() passed its commit point: from then on the target holds
+  // (some of) the new state, whatever Commit() returned.
+  bool committed() const { return committed_; }
 
   const std::string& root() const { return root_; }
   // The target's hash cache as the last restore left it (empty if none).
@@ -111,7 +122,6 @@ class StagedRestore {
   std::string SignaturePath(std::string_view sha256) const;
   std::optional<std::string> KeptSignature(std::string_view path, const struct stat& st) const;
   void PruneSignatures(const HashCache& now);
-  base::Status Validate() const;
   void Discard();
 
   std::string root_;

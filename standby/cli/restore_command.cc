@@ -160,12 +160,9 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.allow_mass_delete = args.allow_mass_delete;
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
     if (!r.ok()) {
+      // The message ends saying what the target holds now.
       fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,
                  mapping.target, r.status().message());
-      if (!args.dry_run) {
-        fmt::print(stderr, "standbyctl: {} keeps its state from before this restore\n",
-                   mapping.target);
-      }
       return r.status().code() == base::Code::kInternal ? kExitInternal : kExitFailed;
     }
     if (store != nullptr) {

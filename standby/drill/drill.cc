@@ -360,9 +360,8 @@ bool Drill::Restore() {
     base::Result<restore::RestoreReport> r =
         restore::RunRestore(*agent_, restore::SpecFor(env_.config, m));
     if (!r.ok()) {
-      return Fail(p, fmt::format("{} -> {}: {}; the target keeps its state from before this "
-                                 "restore",
-                                 m.source, m.target, r.status().message()));
+      // The message ends saying what the target holds now.
+      return Fail(p, fmt::format("{} -> {}: {}", m.source, m.target, r.status().message()));
     }
     const store::RestoreStatsRecord stats =
         restore::StatsOf(env_.standby.name, *r, summary_.drill_id, store::Timestamp::Now().wall_ms);

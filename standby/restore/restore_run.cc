@@ -8,6 +8,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
@@ -304,9 +305,40 @@ Status CheckBeforeStaging(const RestoreReport& r, const std::vector<sync::Manife
   return Status::Ok();
 }
 
+using CommitPoint = client::RemoteRestore::CommitPoint;
+
+// The last words of a failed restore's error: what its target holds now.
+std::string TargetStateAfter(CommitPoint point) {
+  switch (point) {
+    case CommitPoint::kNotReached:
+      return "; nothing was changed: the target keeps its state from before this restore";
+    case CommitPoint::kPassed:
+      return "; the restore was committed, so the target has changed: it holds the backup's "
+             "state except where this says otherwise, until a restore of it succeeds";
+    case CommitPoint::kUnknown:
+      return "; whether the agent committed is not known: the target holds either its state "
+             "from before this restore or the backup's, never a mix (the agent finishes or "
+             "discards an interrupted restore)";
+  }
+  return "";
+}
+
+base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const RestoreSpec& spec,
+                                            CommitPoint* point);
+
 }  // namespace
 
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
+  CommitPoint point = CommitPoint::kNotReached;
+  base::Result<RestoreReport> r = RunRestoreSteps(agent, spec, &point);
+  if (r.ok() || spec.dry_run) return r;
+  return Status(r.status().code(), r.status().message() + TargetStateAfter(point));
+}
+
+namespace {
+
+base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const RestoreSpec& spec,
+                                            CommitPoint* point) {
   RestoreReport report;
   report.spec = spec;
   const uint64_t wire_at_start = agent.channel().wire_bytes();
@@ -403,11 +435,18 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
 
   // Commit, and the proof: the target's digest is the source's.
   start = Clock::now();
-  base::Result<client::CommitReply> commit = remote->Commit();
+  base::Result<client::CommitReply> commit = remote->Commit(point);
   report.wire_bytes = agent.channel().wire_bytes() - wire_at_start;
   if (!commit.ok()) return commit.status().WithContext(fmt::format("target {}", spec.target));
   report.commit_ms = MsSince(start);
   report.target_digest = commit->digest;
+  if (commit->unapplied_count > 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "target {}: {} of the restore's {} changes could not be applied after its commit "
+        "point: {}{}",
+        spec.target, commit->unapplied_count, commit->changes, fmt::join(commit->unapplied, "; "),
+        commit->unapplied.size() < commit->unapplied_count ? "; ..." : ""));
+  }
   if (report.target_digest != report.source_digest) {
     return Status::Corruption(fmt::format(
         "target {} after the commit has digest {}, the source {} has {}: the restore did not "
@@ -416,5 +455,7 @@ base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const Restore
   }
   return report;
 }
+
+}  // namespace
 
 }  // namespace sb::restore

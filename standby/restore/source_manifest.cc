@@ -18,7 +18,7 @@ base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
     sync::ManifestEntry m;
     m.path = e.path;
     m.mode = e.mode;
-    m.mtime_s = e.mtime_ns / 1'000'000'000;
+    m.mtime_s = sync::SecondsOf(e.mtime_ns);  // as the target's filesystem keeps it
     switch (e.type) {
       case EntryType::kDirectory:
         m.type = sync::NodeType::kDirectory;

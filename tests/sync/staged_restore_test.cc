@@ -3,6 +3,8 @@
 
 #include "agent/sync/staged_restore.h"
 
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,9 +15,11 @@
 
 #include "agent/base/file.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/journal.h"
 #include "agent/sync/path.h"
 #include "agent/sync/rsync_delta.h"
 #include "agent/sync/tree_scan.h"
+#include "tests/support/backup_tree.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tree_compare.h"
 
@@ -23,6 +27,7 @@ namespace sb::sync {
 namespace {
 
 using sb::testing::DescribeTree;
+using sb::testing::Sh;
 using sb::testing::TempDir;
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
@@ -54,7 +59,7 @@ TEST_CASE("staged restore: an abandoned restore leaves nothing behind", "[staged
   }
   CHECK(DescribeTree(dir.Sub("target")) == before);
   CHECK(base::ReadFile(dir.Sub("target/a.txt")).value() == "old\n");
-  CHECK(StagedRestore::RecoverAll(dir.Sub("state")).value().empty());
+  CHECK(StagedRestore::RecoverAll(dir.Sub("state")).empty());
 }
 
 TEST_CASE("staged restore: a corrupt journal is reported and the target left alone", "[staged]") {
@@ -65,20 +70,28 @@ TEST_CASE("staged restore: a corrupt journal is reported and the target left alo
   dir.Write("state/restores/4567", "relative/path");
   const std::vector<std::string> before = DescribeTree(dir.Sub("target"));
 
-  base::Result<std::vector<std::string>> lines = StagedRestore::RecoverAll(dir.Sub("state"));
-  REQUIRE(lines.ok());
-  REQUIRE(lines->size() == 2);
-  CHECK((*lines)[0] == "interrupted restore of " + dir.Sub("target") +
-                           " NOT recovered: " + dir.Sub("target") +
-                           "/.standbyctl-staging/journal: not a restore journal");
-  CHECK((*lines)[1] == "registration " + dir.Sub("state/restores/4567") +
-                           " unreadable, ignored: not an absolute path");
+  const std::vector<std::string> lines = StagedRestore::RecoverAll(dir.Sub("state"));
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] ==
+        "interrupted restore of " + dir.Sub("target") + " NOT recovered: " + dir.Sub("target") +
+            "/.standbyctl-staging/journal: not a restore journal; the journal of a "
+            "committed restore is damaged, so it cannot be finished; to give the "
+            "interrupted restore up instead, remove " +
+            dir.Sub("target/.standbyctl-staging") + " and " + dir.Sub("state/restores/0123") +
+            ": the target then holds part of the old and part of the new state "
+            "until a restore of it succeeds");
+  CHECK(lines[1] == "registration " + dir.Sub("state/restores/4567") +
+                        " unreadable, ignored: not an absolute path");
   CHECK(DescribeTree(dir.Sub("target")) == before);
 
   std::string recovered;
-  CHECK(StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered).status().message() ==
-        "recovering an interrupted restore: " + dir.Sub("target") +
-            "/.standbyctl-staging/journal: not a restore journal");
+  CHECK_THAT(
+      StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered).status().message(),
+      Catch::StartsWith("recovering an interrupted restore: " + dir.Sub("target") +
+                        "/.standbyctl-staging/journal: not a restore journal; the journal "
+                        "of a committed restore is damaged, so it cannot be finished; to "
+                        "give the interrupted restore up instead, remove " +
+                        dir.Sub("target/.standbyctl-staging") + " and "));
   CHECK(DescribeTree(dir.Sub("target")) == before);
 }
 
@@ -87,9 +100,7 @@ TEST_CASE("staged restore: a staging area without a journal is discarded at star
   dir.Write("target/a.txt", "old\n");
   dir.Write("target/.standbyctl-staging/f0", "half a fi");
   dir.Write("state/restores/0123", dir.Sub("target"));
-  base::Result<std::vector<std::string>> lines = StagedRestore::RecoverAll(dir.Sub("state"));
-  REQUIRE(lines.ok());
-  CHECK(*lines ==
+  CHECK(StagedRestore::RecoverAll(dir.Sub("state")) ==
         std::vector<std::string>{"interrupted restore of " + dir.Sub("target") + " discarded"});
   CHECK_FALSE(Exists(dir.Sub("target/.standbyctl-staging")));
   CHECK_FALSE(Exists(dir.Sub("state/restores/0123")));
@@ -240,6 +251,7 @@ TEST_CASE("staged restore: a delta's kept signature is the new file's, old sums 
 // restore) as a delta; `between` runs after staging, before the commit.
 struct DeltaOutcome {
   base::Status commit;
+  std::vector<std::string> unapplied;  // changes that failed after the commit point
   ino_t inode_before = 0, inode_after = 0;
   std::string content;
   std::vector<std::string> staged;  // names in the staging area before the commit
@@ -275,11 +287,12 @@ DeltaOutcome RestoreDelta(const TempDir& dir, const std::string& v1, const std::
   if (between) between();
   base::Result<CommitResult> c = (*r)->Commit();
   o.commit = c.status();
+  if (c.ok()) o.unapplied = c->unapplied;
   r->reset();
   REQUIRE(::stat(dir.Sub("target/db").c_str(), &st) == 0);
   o.inode_after = st.st_ino;
-  if (o.commit.ok()) CHECK((st.st_mode & 07777) == 0640u);
-  if (o.commit.ok()) CHECK(st.st_mtim.tv_sec == 1'700'000'001);
+  if (o.commit.ok() && o.unapplied.empty()) CHECK((st.st_mode & 07777) == 0640u);
+  if (o.commit.ok() && o.unapplied.empty()) CHECK(st.st_mtim.tv_sec == 1'700'000'001);
   o.content = base::ReadFile(dir.Sub("target/db"), 1 << 30).value();
   return o;
 }
@@ -376,8 +389,10 @@ TEST_CASE("staged restore: a file changed after its patch was staged fails the c
   CHECK(o.content == meddled);  // nothing applied
 }
 
-TEST_CASE("staged restore: a staged patch cut short fails the commit and its recovery, by name",
-          "[staged]") {
+TEST_CASE(
+    "staged restore: a staged patch cut short is a change not applied, and the target is not "
+    "left stuck",
+    "[staged]") {
   TempDir dir;
   const std::string v1 = Pattern(5 << 20, 5);
   std::string v2 = v1;
@@ -390,14 +405,122 @@ TEST_CASE("staged restore: a staged patch cut short fails the commit and its rec
       }
     }
   });
-  REQUIRE_FALSE(o.commit.ok());
-  CHECK(o.commit.message() == dir.Sub("target/db") + ": the staged patch is cut short at byte 12");
-  // Journaled: the next Begin applies it again, and fails the same way.
+  // Damaged staging data can never apply: the commit finishes without that
+  // change and names it (the controller reports it, with the digest that
+  // differs), rather than keep a journal that fails every later restore.
+  REQUIRE(o.commit.ok());
+  CHECK(o.unapplied == std::vector<std::string>{dir.Sub("target/db") +
+                                                ": the staged patch is cut short at byte 12"});
+  CHECK_FALSE(Exists(dir.Sub("target/.standbyctl-staging")));
   std::string recovered;
   auto again = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
-  REQUIRE_FALSE(again.ok());
-  CHECK_THAT(again.status().message(),
-             Catch::EndsWith(dir.Sub("target/db") + ": the staged patch is cut short at byte 12"));
+  REQUIRE(again.ok());
+  CHECK(recovered.empty());
+  // The next restore, planned from what the file holds now, converges.
+  std::string sig, delta;
+  REQUIRE((*again)->Signature("db", StringSink(&sig)).ok());
+  REQUIRE(MakeDelta(sig, StringSource(v2), StringSink(&delta)).ok());
+  FileMeta meta;
+  REQUIRE((*again)->StageFile("db", true, StringSource(delta), v2.size(), Sha(v2), meta).ok());
+  base::Result<CommitResult> c = (*again)->Commit();
+  REQUIRE(c.ok());
+  CHECK(c->unapplied.empty());
+  CHECK(base::ReadFile(dir.Sub("target/db"), 1 << 30).value() == v2);
+}
+
+// A journal left by a crash, as a commit writes it, and the registration
+// that makes the agent's start look at it.
+void LeaveJournal(const TempDir& dir, const std::string& target, const std::string& registration,
+                  const std::vector<JournalOp>& ops) {
+  dir.Write(target + "/.standbyctl-staging/journal", EncodeJournal(ops), 0600);
+  dir.Write("state/restores/" + registration, dir.Sub(target));
+}
+
+TEST_CASE(
+    "staged restore: a journal whose changes cannot all apply is finished without them, never "
+    "stuck",
+    "[staged]") {
+  TempDir dir;
+  dir.Write("target/a.txt", "old\n");
+  Sh("mkdir " + dir.Sub("target/d"));
+  dir.Write("target/.standbyctl-staging/f0", "new\n");
+  // The second change can never apply: d is a directory.
+  LeaveJournal(dir, "target", "0123",
+               {{OpKind::kPut, "a.txt", "f0", "", NodeType::kFile, {0644, 0, {}, {}}, Sha("new\n")},
+                {OpKind::kLink, "x", "", "d", NodeType::kFile, {}, ""}});
+  CHECK(StagedRestore::RecoverAll(dir.Sub("state")) ==
+        std::vector<std::string>{
+            "interrupted restore of " + dir.Sub("target") +
+            " rolled forward, but 1 of its 2 changes could not be applied: " + dir.Sub("target/x") +
+            ": hard link to d, which is not a file (the target differs from the backup there "
+            "until a restore succeeds)"});
+  CHECK(base::ReadFile(dir.Sub("target/a.txt")).value() == "new\n");
+  CHECK_FALSE(Exists(dir.Sub("target/.standbyctl-staging")));
+  CHECK_FALSE(Exists(dir.Sub("state/restores/0123")));
+  std::string recovered;
+  auto again = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  CHECK(again.ok());
+  CHECK(recovered.empty());
+}
+
+// Unmounts when the test ends, however it ends.
+struct Unmount {
+  std::string path;
+  ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+};
+
+TEST_CASE(
+    "staged restore: a journal a full disk stops is kept with the manual step, finishes once "
+    "there is room, and other targets are served meanwhile",
+    "[staged]") {
+  TempDir dir;
+  const std::string small = dir.Sub("small");
+  REQUIRE(base::MakeDirectories(small, 0755).ok());
+  if (::geteuid() != 0 || ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m,nr_inodes=8") != 0) {
+    WARN("not run: mounting a tmpfs needs root");
+    return;
+  }
+  Unmount unmount{small};
+  dir.Write("small/full/a.txt", "a\n");
+  LeaveJournal(dir, "small/full", "0001",
+               {{OpKind::kMkdir, "newdir", "", "", NodeType::kDirectory, {0755, 0, {}, {}}, ""}});
+  // Every inode used: the journal's new directory has none.
+  for (int i = 0; i < 8; ++i)
+    ::close(::open((small + "/filler" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC,
+                   0600));
+  // A second target with an interrupted, unjournaled restore.
+  dir.Write("other/b.txt", "b\n");
+  dir.Write("other/.standbyctl-staging/f0", "half");
+  dir.Write("state/restores/0002", dir.Sub("other"));
+
+  const std::string give_up =
+      "remove " + small + "/full/.standbyctl-staging and " + dir.Sub("state/restores/");
+  const std::vector<std::string> lines = StagedRestore::RecoverAll(dir.Sub("state"));
+  REQUIRE(lines.size() == 2);
+  CHECK_THAT(lines[0], Catch::StartsWith("interrupted restore of " + small +
+                                         "/full NOT recovered: "
+                                         "the interrupted restore of " +
+                                         small +
+                                         "/full was committed, but 1 of its 1 changes could not "
+                                         "be applied: " +
+                                         small +
+                                         "/full/newdir: No space left on device; its journal is "
+                                         "kept and applied again"));
+  CHECK_THAT(lines[0], Catch::Contains(give_up));
+  CHECK(lines[1] == "interrupted restore of " + dir.Sub("other") + " discarded");
+  std::string recovered;
+  auto stuck = StagedRestore::Begin(small + "/full", dir.Sub("state"), &recovered);
+  CHECK_THAT(stuck.status().message(), Catch::Contains(give_up));
+  CHECK(StagedRestore::Begin(dir.Sub("other"), dir.Sub("state"), &recovered).ok());
+
+  // Room again: the journal finishes.
+  REQUIRE(::unlink((small + "/filler0").c_str()) == 0);
+  REQUIRE(::unlink((small + "/filler1").c_str()) == 0);
+  auto finished = StagedRestore::Begin(small + "/full", dir.Sub("state"), &recovered);
+  INFO(finished.status().message());
+  REQUIRE(finished.ok());
+  CHECK(recovered == "rolled forward");
+  CHECK(Exists(small + "/full/newdir"));
 }
 
 }  // namespace
