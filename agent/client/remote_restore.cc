@@ -116,7 +116,13 @@ base::Status RemoteRestore::FileData(std::string_view bytes) {
 base::Status RemoteRestore::EndFile() { return agent_->SendChunk(file_id_, {}); }
 
 base::Status RemoteRestore::AddChange(nlohmann::json change) {
+  // Batched by size as well as count: one change may carry two 4 KiB paths.
+  const size_t bytes = proto::CborSizeBound(change);
+  if (!changes_.empty() && changes_bytes_ + bytes > proto::kBatchBytes) {
+    SB_RETURN_IF_ERROR(Flush());
+  }
   changes_.push_back(std::move(change));
+  changes_bytes_ += bytes;
   return changes_.size() >= kChangesPerMessage ? Flush() : base::Status::Ok();
 }
 
@@ -126,6 +132,7 @@ base::Status RemoteRestore::Flush() {
   base::Result<uint64_t> id =
       agent_->Send(proto::type::kChange, {{"changes", std::move(changes_)}});
   changes_ = nlohmann::json::array();
+  changes_bytes_ = 0;
   return id.status();
 }
 

@@ -57,7 +57,8 @@ class RemoteRestore {
   base::Status FileData(std::string_view bytes);
   base::Status EndFile();
 
-  // One change of the Change message (see docs/protocol.md); sent in batches.
+  // One change of the Change message (see docs/protocol.md); sent in batches
+  // of at most 1,000 changes and proto::kBatchBytes.
   base::Status AddChange(nlohmann::json change);
 
   // Commits, after every earlier reply; when one of them is an error, aborts
@@ -78,6 +79,7 @@ class RemoteRestore {
 
   AgentClient* agent_;
   nlohmann::json changes_ = nlohmann::json::array();
+  size_t changes_bytes_ = 0;  // proto::CborSizeBound of changes_
   uint64_t file_id_ = 0;
 };
 

@@ -36,8 +36,15 @@ base::Result<proto::Message> Channel::ReadMessage(Deadline deadline) {
 }
 
 base::Status Channel::WriteMessage(const proto::Message& message, Deadline deadline) {
+  const std::string payload = proto::EncodeMessage(message);
+  if (payload.size() > proto::kMaxMessageBytes) {
+    // The peer would close the connection over it: say why here instead.
+    return base::Status::Invalid(
+        fmt::format("{} message of {} bytes is over the protocol's limit of {} bytes", message.type,
+                    payload.size(), proto::kMaxMessageBytes));
+  }
   out_.clear();
-  proto::AppendFrame(proto::FrameKind::kMessage, proto::EncodeMessage(message), &out_);
+  proto::AppendFrame(proto::FrameKind::kMessage, payload, &out_);
   return stream_->Write(out_, deadline);
 }
 

@@ -221,6 +221,11 @@ void AgentServer::Serve(int fd) {
         spdlog::info("connection from {} ended: {}", peer, frame.status().message());
       } else {
         spdlog::warn("closing connection from {}: {}", peer, frame.status().message());
+        if (frame.status().code() == base::Code::kInvalidArgument) {
+          // A frame over the limit, say: the peer learns why, not just a reset.
+          (void)channel.WriteMessage(proto::ErrorReply(0, frame.status()),
+                                     net::After(std::chrono::seconds(1)));
+        }
       }
       return;
     }

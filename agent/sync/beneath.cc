@@ -59,37 +59,59 @@ base::Result<std::optional<struct stat>> StatAt(int dir_fd, const std::string& n
 
 namespace {
 
-Status RemoveContents(int dir_fd, const std::string& where, int depth) {
-  if (depth > 512) return Status::Invalid(fmt::format("{}: nested too deeply to remove", where));
-  int dup = ::dup(dir_fd);
-  if (dup < 0) return Status::FromErrno(where, errno);
-  DIR* dir = ::fdopendir(dup);
-  if (dir == nullptr) {
-    ::close(dup);
-    return Status::FromErrno(where, errno);
-  }
-  std::vector<std::string> names;
-  while (dirent* d = ::readdir(dir)) {
-    std::string n = d->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(dir);
-  for (const std::string& n : names) {
-    struct stat st;
-    if (::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      return Status::FromErrno(where + "/" + n, errno);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      UniqueFd child(::openat(dir_fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!child.valid()) return Status::FromErrno(where + "/" + n, errno);
-      SB_RETURN_IF_ERROR(RemoveContents(child.get(), where + "/" + n, depth + 1));
-      if (::unlinkat(dir_fd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-        return Status::FromErrno(where + "/" + n, errno);
+// Removes what the directory `top_fd` holds, depth first, one directory
+// open at a time: a tree as deep as a path allows needs no more
+// descriptors than a flat one. Directories are reopened from `top_fd`
+// without following a symlink.
+Status RemoveContents(int top_fd, const std::string& where) {
+  std::vector<std::pair<std::string, bool>> stack = {{"", false}};  // path, emptied
+  while (!stack.empty()) {
+    auto [path, emptied] = std::move(stack.back());
+    stack.pop_back();
+    const std::string here = path.empty() ? where : where + "/" + path;
+    if (emptied) {
+      std::string name;
+      base::Result<UniqueFd> parent = OpenParentBeneath(top_fd, path, &name);
+      if (!parent.ok()) return parent.status().WithContext(where);
+      if (::unlinkat(parent->get(), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        return Status::FromErrno(here, errno);
       }
-    } else if (::unlinkat(dir_fd, n.c_str(), 0) != 0 && errno != ENOENT) {
-      return Status::FromErrno(where + "/" + n, errno);
+      continue;
     }
+    base::Result<UniqueFd> fd = OpenBeneath(top_fd, path, O_RDONLY | O_DIRECTORY);
+    if (!fd.ok()) {
+      if (fd.status().code() == base::Code::kNotFound) continue;
+      return fd.status().WithContext(where);
+    }
+    const int dir_fd = fd->get();
+    DIR* dir = ::fdopendir(fd->Release());
+    if (dir == nullptr) {
+      ::close(dir_fd);
+      return Status::FromErrno(here, errno);
+    }
+    std::vector<std::string> names;
+    while (dirent* d = ::readdir(dir)) {
+      std::string n = d->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    if (!path.empty()) stack.emplace_back(path, true);  // once its contents are gone
+    Status result;
+    for (const std::string& n : names) {
+      struct stat st;
+      if (::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;
+        result = Status::FromErrno(here + "/" + n, errno);
+        break;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        stack.emplace_back(path.empty() ? n : path + "/" + n, false);
+      } else if (::unlinkat(dir_fd, n.c_str(), 0) != 0 && errno != ENOENT) {
+        result = Status::FromErrno(here + "/" + n, errno);
+        break;
+      }
+    }
+    ::closedir(dir);
+    SB_RETURN_IF_ERROR(result);
   }
   return Status::Ok();
 }
@@ -103,7 +125,7 @@ Status RemoveTree(int dir_fd, const std::string& name) {
   if (S_ISDIR((*st)->st_mode)) {
     UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!child.valid()) return Status::FromErrno(name, errno);
-    SB_RETURN_IF_ERROR(RemoveContents(child.get(), name, 0));
+    SB_RETURN_IF_ERROR(RemoveContents(child.get(), name));
     if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
       return Status::FromErrno(name, errno);
     }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "agent/base/file.h"
+#include "agent/sync/beneath.h"
 #include "agent/sync/hash_cache.h"
 #include "agent/sync/path.h"
 
@@ -44,17 +45,13 @@ struct Walker {
     return Status::Ok();
   }
 
-  // Walks the directory open as `dir_fd` (owned), whose path is `prefix`.
-  Status Walk(int dir_fd, const std::string& prefix, int depth) {
-    if (depth > options.max_depth) {
-      ::close(dir_fd);
-      return Error(prefix, fmt::format("deeper than {} levels", options.max_depth));
-    }
-    DIR* dir = ::fdopendir(dir_fd);
-    if (dir == nullptr) {
-      ::close(dir_fd);
-      return Status::FromErrno(fmt::format("{}/{}", root, prefix), errno);
-    }
+  // Reads the directory `prefix` (open as `dir`, owned) into `out`, pushing
+  // its subdirectories on `pending`.
+  Status ReadDirectory(base::UniqueFd dir_fd, const std::string& prefix, int depth,
+                       std::vector<std::pair<std::string, int>>* pending) {
+    DIR* dir = ::fdopendir(dir_fd.get());
+    if (dir == nullptr) return Status::FromErrno(fmt::format("{}/{}", root, prefix), errno);
+    dir_fd.Release();  // closedir closes it
     Status result;
     while (dirent* d = ::readdir(dir)) {
       std::string name = d->d_name;
@@ -109,14 +106,11 @@ struct Walker {
           result = Error(path, "is another filesystem mounted inside the target");
           break;
         }
-        int child =
-            ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (child < 0) {
-          result = Status::FromErrno(fmt::format("{}/{}", root, path), errno);
+        if (depth + 1 > options.max_depth) {
+          result = Error(path, fmt::format("deeper than {} levels", options.max_depth));
           break;
         }
-        result = Walk(child, path, depth + 1);
-        if (!result.ok()) break;
+        pending->emplace_back(std::move(path), depth + 1);
       } else {
         result = Error(path, "is a device, FIFO or socket; a restore target holds none");
         break;
@@ -125,14 +119,35 @@ struct Walker {
     ::closedir(dir);
     return result;
   }
+
+  // Depth first, one directory open at a time: a tree as deep as a path
+  // allows (2,048 levels) needs no more descriptors than a flat one. Each
+  // directory is reopened from the root without following a symlink.
+  Status Walk(int root_fd) {
+    std::vector<std::pair<std::string, int>> pending;
+    base::UniqueFd first(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+    if (!first.valid()) return Status::FromErrno(root, errno);
+    SB_RETURN_IF_ERROR(ReadDirectory(std::move(first), "", 0, &pending));
+    while (!pending.empty()) {
+      auto [path, depth] = std::move(pending.back());
+      pending.pop_back();
+      base::Result<base::UniqueFd> fd = OpenBeneath(root_fd, path, O_RDONLY | O_DIRECTORY);
+      if (!fd.ok()) {
+        if (fd.status().code() == base::Code::kNotFound) continue;  // removed while we looked
+        return fd.status().WithContext(root);
+      }
+      SB_RETURN_IF_ERROR(ReadDirectory(std::move(*fd), path, depth, &pending));
+    }
+    return Status::Ok();
+  }
 };
 
 }  // namespace
 
 base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
                                                   const ScanOptions& options) {
-  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  base::UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT) return std::vector<ManifestEntry>();
     if (errno == ELOOP || errno == ENOTDIR) {
       return Status::Invalid(fmt::format("{}: is a symlink or not a directory", root));
@@ -140,9 +155,9 @@ base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
     return Status::FromErrno(root, errno);
   }
   struct stat st;
-  ::fstat(fd, &st);
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(root, errno);
   Walker w{options, root, st.st_dev, {}};
-  SB_RETURN_IF_ERROR(w.Walk(fd, "", 0));
+  SB_RETURN_IF_ERROR(w.Walk(fd.get()));
   return std::move(w.out);
 }
 

@@ -1,7 +1,8 @@
 // Scanning a tree on disk into a manifest (manifest.h), as the agent does to
 // learn what a restore target holds. The walk never follows a symlink (each
-// directory is opened with O_NOFOLLOW relative to its parent), stays on the
-// root's filesystem, and is bounded in depth and entries. Special files
+// directory is opened below the root with openat2's RESOLVE_NO_SYMLINKS),
+// stays on the root's filesystem, keeps one directory open at a time, and is
+// bounded in depth and entries. Special files
 // (devices, FIFOs, sockets) are reported as errors naming them: a restore
 // target should never hold one. One thread.
 
@@ -25,7 +26,7 @@ struct ScanOptions {
   const HashCache* cache = nullptr;
   HashCache* record = nullptr;       // receives every file's hash and key
   uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
-  int max_depth = 256;
+  int max_depth = 2048;              // as deep as a path of 4,095 bytes can go
   size_t max_entries = 10'000'000;
 };
 

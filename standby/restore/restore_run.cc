@@ -416,11 +416,20 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
 
   // Transfer.
   start = Clock::now();
+  // A deleted directory goes with everything in it: what is below one is
+  // not sent (a deep tree's paths would add up to megabytes).
+  std::set<std::string, std::less<>> deleted_dirs;
   for (const PlannedEntry& p : report.plan.entries) {
     if (p.action != Action::kDelete) continue;
-    const char type = static_cast<char>(target_types.at(p.path));
-    Status s =
-        remote->AddChange({{"op", "delete"}, {"path", p.path}, {"type", std::string(1, type)}});
+    const sync::NodeType type = target_types.at(p.path);
+    if (type == sync::NodeType::kDirectory) deleted_dirs.insert(p.path);
+    const size_t slash = p.path.rfind('/');
+    if (slash != std::string::npos &&
+        deleted_dirs.count(std::string_view(p.path).substr(0, slash)) > 0) {
+      continue;
+    }
+    Status s = remote->AddChange(
+        {{"op", "delete"}, {"path", p.path}, {"type", std::string(1, static_cast<char>(type))}});
     if (!s.ok()) return fail(s);
   }
   {

@@ -347,6 +347,43 @@ TEST_CASE("restore: the dry run refuses what the real restore refuses, and both 
   }
 }
 
+TEST_CASE("restore: a tree 2,000 directories deep restores, converges and is deleted",
+          "[restore][e2e]") {
+  Rig rig;
+  // The deepest path is 3,999 bytes: legal, and GNU tar extracts it.
+  RunOrFail({"python3", "-c", R"py(
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    path = ""
+    for i in range(2000):
+        path = "d" if i == 0 else path + "/d"
+        i = tarfile.TarInfo(path); i.type = tarfile.DIRTYPE; i.mode = 0o755; i.mtime = 1700000000
+        t.addfile(i)
+)py",
+             rig.dir.Sub("deep.tar")});
+  Sh("mkdir " + rig.dir.Sub("ref") + " && tar -C " + rig.dir.Sub("ref") + " -xf " +
+     rig.dir.Sub("deep.tar"));
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("deep.tar"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(TreeDifference(rig.dir.Sub("ref"), rig.target) == "");
+  // From the directory GNU tar made of it: nothing to do.
+  r = rig.Restore(rig.dir.Sub("ref"), {"--json"});
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json report = nlohmann::json::parse(r.out)[0];
+  CHECK(report["totals"]["unchanged"]["count"] == 2000);
+  const uint64_t scan_bytes = report["bytes_wire"].get<uint64_t>();  // the target's manifest
+  // All of it deleted, as the operator says: one delete travels, not 2,000.
+  rig.dir.Write("flat/a.txt", "a\n");
+  r = rig.Restore(rig.dir.Sub("flat"), {"--allow-mass-delete", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  report = nlohmann::json::parse(r.out)[0];
+  CHECK(report["totals"]["delete"]["count"] == 2000);
+  CHECK(report["bytes_wire"].get<uint64_t>() < scan_bytes + 100'000);
+  CHECK(TreeDifference(rig.dir.Sub("flat"), rig.target) == "");
+}
+
 TEST_CASE("restore: a refused restore changes nothing in the target, its times included",
           "[restore][e2e]") {
   Rig rig;

@@ -202,7 +202,8 @@ TEST_CASE("agent: plain TCP garbage is refused at the handshake", "[agent]") {
   CheckStillServing(*controller);
 }
 
-TEST_CASE("agent: an oversized frame closes the connection", "[agent]") {
+TEST_CASE("agent: an oversized frame is answered with the reason, then the connection closed",
+          "[agent]") {
   LogCapture logs;
   TestPki pki;
   TestAgent agent(pki, Role::kStandby);
@@ -211,9 +212,26 @@ TEST_CASE("agent: an oversized frame closes the connection", "[agent]") {
   // A header announcing a 100 MB message.
   const std::string header("\x06\x00\x00\x00\x01", 5);
   REQUIRE(attacker->channel().WriteRaw(header, net::After(milliseconds(2000))).ok());
-  base::Result<proto::Frame> reply = attacker->channel().ReadFrame(net::After(milliseconds(5000)));
-  CHECK(reply.status().code() == base::Code::kUnavailable);  // closed on us
+  base::Result<proto::Message> reply =
+      attacker->channel().ReadMessage(net::After(milliseconds(5000)));
+  REQUIRE(reply.ok());
+  CHECK(proto::StatusFromError(*reply).message() ==
+        "frame of 100663296 bytes is over the limit of 1048576 bytes");
+  base::Result<proto::Frame> after = attacker->channel().ReadFrame(net::After(milliseconds(5000)));
+  CHECK(after.status().code() == base::Code::kUnavailable);  // closed on us
   CHECK(logs.WaitFor({"closing connection from", "frame of 100663296 bytes is over the limit"}));
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a message over the protocol's limit is refused before it is sent", "[agent]") {
+  TestPki pki;
+  TestAgent agent(pki, Role::kStandby);
+  auto controller = agent.Controller();
+  base::Result<nlohmann::json> r =
+      controller->Call(proto::type::kPing, {{"padding", std::string(2 << 20, 'x')}});
+  CHECK_THAT(r.status().message(), Catch::Contains("Ping message of 2097") &&
+                                       Catch::EndsWith(" bytes is over the protocol's limit of "
+                                                       "1048576 bytes"));
   CheckStillServing(*controller);
 }
 
