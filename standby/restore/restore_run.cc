@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -235,32 +236,67 @@ class Transfer {
   std::map<std::string, std::string> sha_;
 };
 
-// The source's manifest; a directory source's hashes come from and go to
-// `cache_path` (when not empty). `*newest_ns` gets the source's age input.
-base::Result<std::vector<sync::ManifestEntry>> ReadSourceManifest(
-    const ResolvedSource& source, const std::string& cache_path,
-    std::map<std::string, std::string>* hardlinks, int64_t* newest_ns) {
-  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
-  if (!reader.ok()) return reader.status();
-  const bool cached = !cache_path.empty() && source.kind == ResolvedSource::Kind::kDirectory;
-  sync::HashCache cache, record;
-  if (cached) {
-    base::Result<sync::HashCache> loaded = sync::HashCache::Load(cache_path);
+// A directory source's hash cache (sync::HashCache), loaded from and saved
+// to `path`: its files whose inode, size, mtime and ctime did not change
+// are not read again.
+class SourceCache {
+ public:
+  SourceCache(const std::string& path, const ResolvedSource& source)
+      : path_(source.kind == ResolvedSource::Kind::kDirectory ? path : "") {
+    if (path_.empty()) return;
+    base::Result<sync::HashCache> loaded = sync::HashCache::Load(path_);
     if (loaded.ok()) {
-      cache = std::move(*loaded);
+      cache_ = std::move(*loaded);
     } else {
       spdlog::warn("source hash cache not used: {}", loaded.status().message());
     }
   }
-  base::Result<std::vector<sync::ManifestEntry>> m =
-      ManifestOf(**reader, hardlinks, cached ? &cache : nullptr, cached ? &record : nullptr);
-  if (!m.ok()) return m.status();
-  if (cached && !(cache.present() && record.SameEntries(cache))) {
-    Status saved = record.Save(cache_path);
+  const sync::HashCache* cache() const { return path_.empty() ? nullptr : &cache_; }
+  sync::HashCache* record() { return path_.empty() ? nullptr : &record_; }
+  void SaveIfChanged() {
+    if (path_.empty() || (cache_.present() && record_.SameEntries(cache_))) return;
+    Status saved = record_.Save(path_);
     if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
   }
-  *newest_ns = std::max((*reader)->newest_mtime_ns(), source.file_mtime_ns);
-  return m;
+
+ private:
+  std::string path_;  // empty: no cache
+  sync::HashCache cache_, record_;
+};
+
+base::Result<SourceListing> ListSourceOf(const ResolvedSource& source, SourceCache& cache) {
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
+  if (!reader.ok()) return reader.status();
+  return ListSource(**reader, cache.cache(), cache.record());
+}
+
+// Before any file's data is read: what the sizes the source's entries
+// declare prove the restore must stage (a new path, another size, or a hash
+// the cache knows to differ). A tar bomb, or a sparse file of 50 GiB, is
+// refused here, in the time it takes to read the headers.
+Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
+                          const std::vector<sync::ManifestEntry>& target,
+                          const client::ScanInfo& info) {
+  if (!info.free_bytes) return Status::Ok();  // the full check refuses it
+  std::unordered_map<std::string_view, const sync::ManifestEntry*> have;
+  for (const sync::ManifestEntry& t : target) {
+    if (t.type == sync::NodeType::kFile) have.emplace(t.path, &t);
+  }
+  uint64_t at_least = 0;
+  for (const sync::ManifestEntry& e : listing.entries) {
+    if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
+    auto t = have.find(e.path);
+    if (t == have.end() || t->second->size != e.size ||
+        (!e.sha256.empty() && e.sha256 != t->second->sha256)) {
+      at_least += e.size;
+    }
+  }
+  if (*info.free_bytes >= at_least + spec.keep_free) return Status::Ok();
+  return Status::FailedPrecondition(fmt::format(
+      "target {} has {} free; the restore stages at least {} (the sizes the source's entries "
+      "declare, before any of their data is read) and must leave keep_free = {}",
+      spec.target, base::FormatSize(*info.free_bytes), base::FormatSize(at_least),
+      base::FormatSize(spec.keep_free)));
 }
 
 // Bytes the restore stages on the target: every new or changed file, whole.
@@ -358,29 +394,38 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
     return s;
   };
 
-  // Scan: both sides' manifests, the agent's while this side reads the source.
+  // Scan: both sides' manifests, the agent's while this side lists the
+  // source; the source's data is read only once the sizes it declares are
+  // known to fit.
   Clock::time_point start = Clock::now();
   base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target);
   if (!scan_id.ok()) return fail(scan_id.status());
-  std::map<std::string, std::string> hardlinks;
-  base::Result<std::vector<sync::ManifestEntry>> wanted =
-      ReadSourceManifest(*source, spec.source_cache, &hardlinks, &report.source_newest_ns);
+  SourceCache cache(spec.source_cache, *source);
+  base::Result<SourceListing> listing = ListSourceOf(*source, cache);
   client::ScanInfo scan_info;
   base::Result<std::vector<sync::ManifestEntry>> have =
       client::FinishScan(agent, *scan_id, spec.target, &scan_info);
-  if (!wanted.ok()) return fail(wanted.status());
+  if (!listing.ok()) return fail(listing.status());
   if (!have.ok()) return fail(have.status().WithContext(fmt::format("target {}", spec.target)));
+  Status room = CheckRoomFromSizes(spec, *listing, *have, scan_info);
+  if (!room.ok()) return fail(room);
+  Status hashed = HashListed(*source, &*listing, cache.record());
+  if (!hashed.ok()) return fail(hashed);
+  cache.SaveIfChanged();
+  report.source_newest_ns = std::max(listing->newest_mtime_ns, source->file_mtime_ns);
+  std::vector<sync::ManifestEntry>& wanted = listing->entries;
+  const std::map<std::string, std::string>& hardlinks = listing->hardlinks;
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
 
   // Plan, and drift: content the standby changed although the source did not.
   start = Clock::now();
-  report.source_entries = wanted->size();
+  report.source_entries = wanted.size();
   report.target_entries = have->size();
-  report.source_digest = sync::ManifestDigest(*wanted);  // both now sorted by path
+  report.source_digest = sync::ManifestDigest(wanted);  // both now sorted by path
   const std::string target_digest_now = sync::ManifestDigest(*have);
-  for (size_t i = 0, j = 0; i < wanted->size() && j < have->size();) {
-    const sync::ManifestEntry& s = (*wanted)[i];
+  for (size_t i = 0, j = 0; i < wanted.size() && j < have->size();) {
+    const sync::ManifestEntry& s = wanted[i];
     const sync::ManifestEntry& t = (*have)[j];
     if (s.path < t.path) {
       ++i;
@@ -395,9 +440,9 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   }
   std::map<std::string, sync::NodeType> target_types;
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
-  report.plan = MakePlan(*wanted, std::move(*have), hardlinks, spec.plan);
+  report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
   report.plan_ms = MsSince(start);
-  Status refusal = CheckBeforeStaging(report, *wanted, scan_info);
+  Status refusal = CheckBeforeStaging(report, wanted, scan_info);
   if (spec.dry_run) {
     report.refusal = std::move(refusal);
     return report;
@@ -435,7 +480,7 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   {
     base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
     if (!reader.ok()) return fail(reader.status());
-    Transfer transfer(*remote, report.plan, *wanted, report);
+    Transfer transfer(*remote, report.plan, wanted, report);
     Status s = transfer.PrefetchSignatures(report.plan);
     if (s.ok()) s = transfer.Run(**reader, staging);
     if (!s.ok()) return fail(s);

@@ -1,15 +1,102 @@
 #include "standby/restore/source_manifest.h"
 
-#include <map>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "agent/base/file.h"
+#include "agent/sync/beneath.h"
 
 namespace sb::restore {
+namespace {
 
-base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
-    SourceReader& reader, std::map<std::string, std::string>* hardlinks,
-    const sync::HashCache* cache, sync::HashCache* record) {
-  std::vector<sync::ManifestEntry> out;
-  std::map<std::string, size_t, std::less<>> index;  // path -> position in out
+using base::Status;
+
+int64_t Ns(const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+Status Changed(const ResolvedSource& source, std::string_view path, std::string_view how) {
+  return Status::FailedPrecondition(
+      fmt::format("backup source {} changed while it was read: \"{}\" {}", source.path, path, how));
+}
+
+// A directory source: each file opened by path below the source's root,
+// without following a symlink, and checked to be the file the listing saw.
+Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
+                         sync::HashCache* record) {
+  base::UniqueFd root(::open(source.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Status::FromErrno(fmt::format("backup source {}", source.path), errno);
+  for (const SourceListing::Unhashed& u : listing->unhashed) {
+    sync::ManifestEntry& m = listing->entries[u.index];
+    base::Result<base::UniqueFd> fd = sync::OpenBeneath(root.get(), m.path, O_RDONLY | O_NOFOLLOW);
+    if (!fd.ok()) return Changed(source, m.path, "could not be opened again");
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0 || static_cast<uint64_t>(st.st_ino) != u.inode ||
+        static_cast<uint64_t>(st.st_size) != m.size || Ns(st.st_mtim) != u.mtime_ns ||
+        Ns(st.st_ctim) != u.ctime_ns) {
+      return Changed(source, m.path, "is not the file it was");
+    }
+    const std::string where = fmt::format("backup source {}: {}", source.path, m.path);
+    sync::Sha256 sha;
+    uint64_t total = 0;
+    SB_RETURN_IF_ERROR(base::ReadFd(fd->get(), where, [&](std::string_view piece) {
+      sha.Update(piece.data(), piece.size());
+      total += piece.size();
+      return Status::Ok();
+    }));
+    if (total != m.size) return Changed(source, m.path, "changed size");
+    m.sha256 = sha.HexDigest();
+    if (record != nullptr) record->Put(m.path, {u.inode, m.size, u.mtime_ns, u.ctime_ns, m.sha256});
+  }
+  return Status::Ok();
+}
+
+// An archive: read again, entry by entry, each the one the listing saw.
+Status HashFromArchive(const ResolvedSource& source, SourceListing* listing) {
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
+  if (!reader.ok()) return reader.status();
+  std::vector<bool> wanted(listing->entries.size(), false);
+  for (const SourceListing::Unhashed& u : listing->unhashed) wanted[u.index] = true;
   std::string buffer(256 * 1024, '\0');
+  SourceEntry e;
+  for (size_t i = 0;; ++i) {
+    base::Result<bool> more = (*reader)->Next(&e);
+    if (!more.ok()) return more.status();
+    if (!*more) {
+      if (i != listing->entries.size())
+        return Changed(source, listing->entries[i].path, "vanished");
+      return Status::Ok();
+    }
+    if (i >= listing->entries.size() || listing->entries[i].path != e.path) {
+      return Changed(source, e.path, "is not the entry it was");
+    }
+    if (!wanted[i]) continue;
+    sync::ManifestEntry& m = listing->entries[i];
+    if (e.type != EntryType::kFile || e.size != m.size) {
+      return Changed(source, e.path, "is not the file it was");
+    }
+    sync::Sha256 sha;
+    uint64_t total = 0;
+    for (;;) {
+      base::Result<size_t> n = (*reader)->Read(buffer.data(), buffer.size());
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      sha.Update(buffer.data(), *n);
+      total += *n;
+    }
+    if (total != m.size) return Changed(source, m.path, "changed size");
+    m.sha256 = sha.HexDigest();
+  }
+}
+
+}  // namespace
+
+base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache,
+                                       sync::HashCache* record) {
+  SourceListing out;
+  std::map<std::string, size_t, std::less<>> index;  // path -> position in entries
   SourceEntry e;
   for (;;) {
     base::Result<bool> more = reader.Next(&e);
@@ -27,44 +114,60 @@ base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
         m.type = sync::NodeType::kSymlink;
         m.link_target = e.link_target;
         break;
-      case EntryType::kHardlink: {
-        // The source reader has checked that the target came earlier.
-        m = out[index.at(e.link_target)];
+      case EntryType::kHardlink:
+        // The source reader has checked that the target is an earlier file.
+        m = out.entries[index.at(e.link_target)];
         m.path = e.path;
-        if (hardlinks != nullptr) (*hardlinks)[e.path] = e.link_target;
+        out.hardlinks[e.path] = e.link_target;
         break;
-      }
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
+        m.size = e.size;
         const sync::CachedHash* cached =
             cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
-          m.size = e.size;
           m.sha256 = cached->sha256;
           if (record != nullptr) record->Put(e.path, *cached);
-          break;
-        }
-        sync::Sha256 sha;
-        uint64_t total = 0;
-        for (;;) {
-          base::Result<size_t> n = reader.Read(buffer.data(), buffer.size());
-          if (!n.ok()) return n.status();
-          if (*n == 0) break;
-          sha.Update(buffer.data(), *n);
-          total += *n;
-        }
-        m.size = total;
-        m.sha256 = sha.HexDigest();
-        if (record != nullptr && e.inode != 0 && total == e.size) {
-          record->Put(e.path, {e.inode, e.size, e.mtime_ns, e.ctime_ns, m.sha256});
+        } else {
+          out.unhashed.push_back({out.entries.size(), e.inode, e.mtime_ns, e.ctime_ns});
         }
         break;
       }
     }
-    index[m.path] = out.size();
-    out.push_back(std::move(m));
+    index[m.path] = out.entries.size();
+    out.entries.push_back(std::move(m));
   }
+  out.newest_mtime_ns = reader.newest_mtime_ns();
   return out;
+}
+
+Status HashListed(const ResolvedSource& source, SourceListing* listing, sync::HashCache* record) {
+  if (!listing->unhashed.empty()) {
+    SB_RETURN_IF_ERROR(source.kind == ResolvedSource::Kind::kDirectory
+                           ? HashFromDirectory(source, listing, record)
+                           : HashFromArchive(source, listing));
+  }
+  // A hard link has its file's content.
+  if (listing->hardlinks.empty()) return Status::Ok();
+  std::map<std::string_view, const sync::ManifestEntry*> by_path;
+  for (const sync::ManifestEntry& m : listing->entries) by_path[m.path] = &m;
+  for (sync::ManifestEntry& m : listing->entries) {
+    auto link = listing->hardlinks.find(m.path);
+    if (link == listing->hardlinks.end()) continue;
+    const sync::ManifestEntry* file = by_path.at(link->second);
+    m.size = file->size;
+    m.sha256 = file->sha256;
+  }
+  return Status::Ok();
+}
+
+base::Result<std::vector<sync::ManifestEntry>> ManifestOf(const ResolvedSource& source) {
+  base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
+  if (!reader.ok()) return reader.status();
+  base::Result<SourceListing> listing = ListSource(**reader);
+  if (!listing.ok()) return listing.status();
+  SB_RETURN_IF_ERROR(HashListed(source, &*listing));
+  return std::move(listing->entries);
 }
 
 }  // namespace sb::restore

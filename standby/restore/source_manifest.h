@@ -1,10 +1,24 @@
-// The manifest of a backup source (agent/sync/manifest.h), computed while
-// reading it once: what the target must equal after a restore. Hard links
-// become files with their target's content, as they are on disk.
+// The manifest of a backup source (agent/sync/manifest.h): what the target
+// must equal after a restore. Hard links become files with their target's
+// content, as they are on disk.
+//
+// It is read in two passes, so that what the entries declare can be checked
+// before any data is read: an archive whose entries claim 50 GiB (a tar
+// bomb, a sparse file) is refused for want of space in the time it takes to
+// read its headers, not after hashing all of it.
+//
+//   ListSource   every entry, without its data: paths, types, sizes, and the
+//                hashes a directory source's hash cache still vouches for
+//   HashListed   the data of the files the listing could not vouch for:
+//                opened by path in a directory source, a second pass through
+//                an archive, each checked to be the entry the listing saw
+//
+// One thread.
 
 #ifndef STANDBY_RESTORE_SOURCE_MANIFEST_H_
 #define STANDBY_RESTORE_SOURCE_MANIFEST_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,13 +30,38 @@
 
 namespace sb::restore {
 
-// Reads `reader` to its end. Errors are the reader's (bad entries, bad data).
-// When `hardlinks` is given, each hard link's path maps to the path it names.
-// For a directory source, a file whose inode, size, mtime and ctime match
-// `cache` is not read again; `record` receives every file's hash and key.
-base::Result<std::vector<sync::ManifestEntry>> ManifestOf(
-    SourceReader& reader, std::map<std::string, std::string>* hardlinks = nullptr,
-    const sync::HashCache* cache = nullptr, sync::HashCache* record = nullptr);
+struct SourceListing {
+  std::vector<sync::ManifestEntry> entries;  // in the source's order
+  // Hard links: path -> the earlier path it names.
+  std::map<std::string, std::string> hardlinks;
+  // Files whose content is still to be read (their sha256 is empty), with
+  // what a directory source's hash cache keys on.
+  struct Unhashed {
+    size_t index;  // into entries
+    uint64_t inode = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+  };
+  std::vector<Unhashed> unhashed;
+  int64_t newest_mtime_ns = 0;  // the newest entry (the source's age, with the archive's time)
+};
+
+// Reads every entry of `reader` to its end without reading file data. For a
+// directory source, a file whose inode, size, mtime and ctime match `cache`
+// takes its hash from there, and goes to `record` too. Errors are the
+// reader's (bad entries).
+base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache = nullptr,
+                                       sync::HashCache* record = nullptr);
+
+// Reads the data of `listing`'s unhashed files from `source` and fills in
+// their hashes (and those of their hard links); `record` gets each one's
+// hash and key. A file that is no longer what the listing saw (another
+// size, another inode, another entry in its place) fails it: the source
+// changed while it was read.
+base::Status HashListed(const ResolvedSource& source, SourceListing* listing,
+                        sync::HashCache* record = nullptr);
+
+// Both passes: the whole manifest of `source`.
+base::Result<std::vector<sync::ManifestEntry>> ManifestOf(const ResolvedSource& source);
 
 }  // namespace sb::restore
 

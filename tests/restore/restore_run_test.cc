@@ -384,6 +384,27 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
   CHECK(TreeDifference(rig.dir.Sub("flat"), rig.target) == "");
 }
 
+TEST_CASE("restore: a tar bomb is refused from its entries' sizes, before its data is read",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  RunOrFail({"rsync", "-aH", rig.dir.Sub("old") + "/", rig.target + "/"});
+  const sb::testing::TreeOptions with_root{.root = true};
+  const std::vector<std::string> before = DescribeTree(rig.target, with_root);
+  // 1 TiB of holes: a few KiB of archive. Hashing it would take hours; the
+  // runner's 60 s deadline would end the test first.
+  Sh("mkdir " + rig.dir.Sub("bomb") + " && truncate -s 1T " + rig.dir.Sub("bomb/zeros.img") +
+     " && tar -C " + rig.dir.Sub("bomb") + " --sparse -czf " + rig.dir.Sub("bomb.tar.gz") + " .");
+  for (const char* flag : {"--dry-run", "--list"}) {
+    base::ProcessResult r = rig.Restore(rig.dir.Sub("bomb.tar.gz"), {flag});
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("the restore stages at least 1.0 TiB (the sizes the source's entries "
+                     "declare, before any of their data is read)") != std::string::npos);
+  }
+  CHECK(DescribeTree(rig.target, with_root) == before);
+}
+
 TEST_CASE("restore: a refused restore changes nothing in the target, its times included",
           "[restore][e2e]") {
   Rig rig;
@@ -555,8 +576,9 @@ TEST_CASE("restore: a full target filesystem fails the restore and leaves the ta
   base::ProcessResult r = rig.Restore(rig.dir.Sub("src"));
   CHECK(r.exit_code == 1);
   INFO(r.err);
-  CHECK(r.err.find("has 1016.0 KiB free; the restore stages 600.0 KiB and must leave keep_free "
-                   "= 512.0 MiB") != std::string::npos);
+  CHECK(r.err.find("has 1016.0 KiB free; the restore stages at least 600.0 KiB (the sizes the "
+                   "source's entries declare, before any of their data is read) and must leave "
+                   "keep_free = 512.0 MiB") != std::string::npos);
   CHECK(DescribeTree(rig.target) == before);
 
   // Without that margin, and with another writer filling the filesystem

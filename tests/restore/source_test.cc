@@ -4,6 +4,8 @@
 
 #include "standby/restore/source.h"
 
+#include "standby/restore/source_manifest.h"
+
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -159,6 +161,38 @@ TEST_CASE("source: a directory swapped for a symlink after it was resolved is re
   CHECK((*reader)->Next(&e).status().message() ==
         "backup source " + dir.Sub("latest") +
             " is no longer a directory (it changed while it was read)");
+}
+
+TEST_CASE("source manifest: a file that changes between listing and hashing is refused",
+          "[source]") {
+  TempDir dir;
+  MakeBackupTree(dir);
+  RunOrFail({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub("backup.tar"), "."});
+  for (const std::string& configured : {dir.Sub("src"), dir.Sub("backup.tar")}) {
+    INFO(configured);
+    base::Result<ResolvedSource> source = ResolveSource(configured);
+    REQUIRE(source.ok());
+    base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(*source);
+    REQUIRE(reader.ok());
+    base::Result<SourceListing> listing = ListSource(**reader);
+    REQUIRE(listing.ok());
+    CHECK(listing->unhashed.size() == 3);  // index.html, config.ini, data.bin
+    if (source->kind == ResolvedSource::Kind::kDirectory) {
+      dir.Write("src/data.bin", std::string(100'000, 'z'));  // same size, another file
+    } else {
+      RunOrFail({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub("backup.tar"), "www"});
+    }
+    base::Status hashed = HashListed(*source, &*listing);
+    CHECK_THAT(hashed.message(), Catch::StartsWith("backup source " + source->path +
+                                                   " changed while it was read: \""));
+  }
+  // Unchanged, the two passes give what one would.
+  MakeBackupTree(dir, "again");
+  base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(*ResolveSource(dir.Sub("again")));
+  REQUIRE(m.ok());
+  for (const sync::ManifestEntry& e : *m) {
+    if (e.type == sync::NodeType::kFile) CHECK(e.sha256.size() == 64);
+  }
 }
 
 // Crafts an archive with Python's tarfile, which writes what GNU tar refuses to.

@@ -25,8 +25,7 @@ using sb::testing::TempDir;
 std::string SourceDigest(const std::string& configured) {
   base::Result<restore::ResolvedSource> source = restore::ResolveSource(configured);
   REQUIRE(source.ok());
-  auto reader = std::move(*restore::SourceReader::Open(*source));
-  base::Result<std::vector<ManifestEntry>> m = restore::ManifestOf(*reader);
+  base::Result<std::vector<ManifestEntry>> m = restore::ManifestOf(*source);
   INFO(m.status().message());
   REQUIRE(m.ok());
   return ManifestDigest(*m);
