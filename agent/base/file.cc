@@ -1,10 +1,15 @@
 #include "agent/base/file.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -103,6 +108,55 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
     return Status::Invalid(fmt::format("{}: is a directory, not a file", path));
   }
   return ReadFd(fd.get(), path, max_bytes);
+}
+
+Status CheckStateDirectory(const std::string& path) {
+  if (path.empty()) return Status::Invalid("must not be empty");
+  if (path.front() != '/')
+    return Status::Invalid(fmt::format("\"{}\" is not an absolute path", path));
+  for (size_t start = 1; start < path.size();) {
+    const size_t slash = std::min(path.find('/', start), path.size());
+    const std::string_view part = std::string_view(path).substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return Status::Invalid(
+          fmt::format("\"{}\" is not a normalized path (no \".\", \"..\" or "
+                      "empty names)",
+                      path));
+    }
+    start = slash + 1;
+  }
+  // The directory itself, or the nearest one above it that exists.
+  std::string existing = path;
+  struct stat st;
+  while (::stat(existing.c_str(), &st) != 0) {
+    if ((errno != ENOENT && errno != ENOTDIR) || existing == "/") {
+      return Status::FromErrno(existing, errno);
+    }
+    existing = existing.substr(0, std::max<size_t>(existing.rfind('/'), 1));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::Invalid(
+        existing == path ? fmt::format("{} exists and is not a directory", path)
+                         : fmt::format("{} cannot be made: {} is not a directory", path, existing));
+  }
+  char resolved[PATH_MAX];
+  struct statfs fs {};
+  if (::realpath(existing.c_str(), resolved) == nullptr || ::statfs(resolved, &fs) != 0) {
+    return Status::FromErrno(existing, errno);
+  }
+  const std::string_view real(resolved);
+  auto below = [&](std::string_view top) {
+    return real == top || (real.starts_with(top) && real[top.size()] == '/');
+  };
+  constexpr long kPseudo[] = {PROC_SUPER_MAGIC,   SYSFS_MAGIC,         DEVPTS_SUPER_MAGIC,
+                              CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, DEBUGFS_MAGIC,
+                              SECURITYFS_MAGIC};
+  if (below("/proc") || below("/sys") || below("/dev") ||
+      std::find(std::begin(kPseudo), std::end(kPseudo), fs.f_type) != std::end(kPseudo)) {
+    return Status::Invalid(fmt::format(
+        "{} is on a kernel pseudo-filesystem ({}), not a place to keep state", path, real));
+  }
+  return Status::Ok();
 }
 
 Status SyncFilesystem(int fd, std::string_view what) {

@@ -54,6 +54,13 @@ Status WriteAllAt(int fd, std::string_view data, uint64_t at, std::string_view w
 // of the file. Errors name `what`.
 Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::string_view what);
 
+// Whether `path` can be a directory a program keeps its state in: absolute,
+// normalized, and either an existing directory or one that can be made (the
+// nearest directory above it that exists is a directory), on a real
+// filesystem, not a kernel pseudo-filesystem (proc, sysfs, devtmpfs under
+// /dev, cgroup, debugfs). Looks, never creates. The message names the path.
+Status CheckStateDirectory(const std::string& path);
+
 // syncfs(2) of the filesystem holding `fd`: everything written to it is
 // durable once this returns ok. Errors name `what`.
 Status SyncFilesystem(int fd, std::string_view what);

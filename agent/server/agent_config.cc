@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "agent/base/config_reader.h"
+#include "agent/base/file.h"
+#include "agent/sync/path.h"
 
 namespace sb::agent {
 namespace {
@@ -73,18 +75,18 @@ void Read(TableReader root, AgentConfig* config) {
   if (auto tls = root.Table("tls", Need::kRequired)) ReadTls(*tls, config->path, &config->tls);
   if (auto v = root.StringArray("data_roots")) {
     for (const std::string& dir : *v) {
-      if (dir.empty() || dir.front() != '/' || dir == "/") {
-        root.ErrorAt("data_roots", fmt::format("\"{}\" must be an absolute directory other "
-                                               "than /",
+      if (dir.empty() || dir.front() != '/' || dir == "/" ||
+          !sync::CheckRelativePath(std::string_view(dir).substr(1)).ok()) {
+        root.ErrorAt("data_roots", fmt::format("\"{}\" must be an absolute, normalized "
+                                               "directory other than /",
                                                dir));
       }
     }
     config->data_roots = *v;
   }
   if (auto v = root.String("state_dir")) {
-    if (v->empty() || v->front() != '/') {
-      root.ErrorAt("state_dir", fmt::format("\"{}\" must be an absolute directory", *v));
-    }
+    base::Status usable = base::CheckStateDirectory(*v);
+    if (!usable.ok()) root.ErrorAt("state_dir", usable.message());
     config->state_dir = *v;
   }
   if (auto v = root.StringArray("shutdown")) config->shutdown = *v;

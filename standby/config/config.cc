@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "agent/base/config_reader.h"
+#include "agent/base/file.h"
+#include "agent/sync/path.h"
 #include "standby/schedule/cron.h"
 #include "standby/schedule/next_run.h"
 
@@ -285,11 +287,18 @@ void ReadDeleteLimit(TableReader& t, DeleteLimit* limit) {
 void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping* m) {
   if (auto s = ReadPath(t, "source", Need::kRequired, config_path, true)) m->source = *s;
   if (auto target = ReadPath(t, "target", Need::kRequired, config_path, false)) {
-    if (*target == "/") {
+    std::string path = *target;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    // The agent refuses anything else; say so now, at its line.
+    base::Status shape = sync::CheckRelativePath(std::string_view(path).substr(1));
+    if (path == "/") {
       t.ErrorAt("target", "the target must not be the root directory");
+    } else if (!shape.ok()) {
+      t.ErrorAt("target", fmt::format("\"{}\": {} (the agent takes only an absolute, "
+                                      "normalized path)",
+                                      *target, shape.message()));
     } else {
-      m->target = *target;
-      while (m->target.size() > 1 && m->target.back() == '/') m->target.pop_back();
+      m->target = path;
     }
   }
   if (auto c = t.String("canary")) {
@@ -410,7 +419,15 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
 }
 
 void ReadController(TableReader& t, const std::string& config_path, ControllerConfig* c) {
-  if (auto d = ReadPath(t, "state_dir", Need::kOptional, config_path, true)) c->state_dir = *d;
+  if (auto d = ReadPath(t, "state_dir", Need::kOptional, config_path, true)) {
+    // Checked now, not when a command first opens the state store.
+    base::Status usable = base::CheckStateDirectory(*d);
+    if (usable.ok()) {
+      c->state_dir = *d;
+    } else {
+      t.ErrorAt("state_dir", usable.message());
+    }
+  }
   if (auto tls = t.Table("tls")) {
     if (auto p = ReadPath(*tls, "ca", Need::kRequired, config_path, true)) c->tls.ca = *p;
     if (auto p = ReadPath(*tls, "cert", Need::kRequired, config_path, true)) c->tls.cert = *p;

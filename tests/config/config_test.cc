@@ -71,6 +71,38 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\nmax_exposure = \"5m\"\nlease = "
      "\"5m\"\n",
      "6:9: standby[0].lease: the lease (5m) must be shorter than max_exposure (5m)"},
+    {"an empty state_dir",
+     "[controller]\nstate_dir = \"\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n",
+     "2:13: controller.state_dir: must not be empty"},
+    {"a state_dir that is a file",
+     "[controller]\nstate_dir = \"/etc/passwd\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n",
+     "2:13: controller.state_dir: /etc/passwd exists and is not a directory"},
+    {"a state_dir below a file",
+     "[controller]\nstate_dir = \"/etc/passwd/state\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n",
+     "2:13: controller.state_dir: /etc/passwd/state cannot be made: /etc/passwd is not a "
+     "directory"},
+    {"a state_dir in /proc",
+     "[controller]\nstate_dir = \"/proc/sys\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n",
+     "2:13: controller.state_dir: /proc/sys is on a kernel pseudo-filesystem (/proc/sys), not a "
+     "place to keep state"},
+    {"a state_dir in /sys",
+     "[controller]\nstate_dir = \"/sys/kernel/standbyctl\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n",
+     "2:13: controller.state_dir: /sys/kernel/standbyctl is on a kernel pseudo-filesystem "
+     "(/sys/kernel), not a place to keep state"},
+    {"a target that climbs out",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv/t1/../../outside\"\n",
+     "7:10: standby[0].restore[0].target: \"/srv/t1/../../outside\": path climbs out with "
+     "\"..\" (the agent takes only an absolute, normalized path)"},
+    {"a target not normalized",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv//www/./x\"\n",
+     "7:10: standby[0].restore[0].target: \"/srv//www/./x\": path is not normalized (the agent "
+     "takes only an absolute, normalized path)"},
     {"no standby at all", "[controller]\nstate_dir = \"/x\"\n",
      "1:1: top level: missing required key \"standby\""},
     {"standby as a table, not an array of tables", "[standby]\nname = \"s1\"\n",

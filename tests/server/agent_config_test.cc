@@ -45,6 +45,20 @@ TEST_CASE("agent config: bad input is reported at its place", "[agent_config]") 
        "a.toml:8:13: limits.max_frame: must not exceed the protocol's 4MiB"},
       {std::string("listen = \"h\"\nrole = \"primary\"\nlisten_port = 1\n") + kTls,
        "a.toml:3:1: unknown key \"listen_port\""},
+      {std::string("listen = \"h\"\nrole = \"standby\"\nshutdown = [\"/sbin/poweroff\"]\n"
+                   "state_dir = \"\"\n") +
+           kTls,
+       "a.toml:4:13: state_dir: must not be empty"},
+      {std::string("listen = \"h\"\nrole = \"standby\"\nshutdown = [\"/sbin/poweroff\"]\n"
+                   "state_dir = \"/proc/sys\"\n") +
+           kTls,
+       "a.toml:4:13: state_dir: /proc/sys is on a kernel pseudo-filesystem (/proc/sys), not a "
+       "place to keep state"},
+      {std::string("listen = \"h\"\nrole = \"standby\"\nshutdown = [\"/sbin/poweroff\"]\n"
+                   "data_roots = [\"/srv/www/../../etc\"]\n") +
+           kTls,
+       "a.toml:4:14: data_roots: \"/srv/www/../../etc\" must be an absolute, normalized "
+       "directory other than /"},
   };
   for (const Row& r : rows) {
     INFO(r.text);
