@@ -326,12 +326,16 @@ base::Result<std::vector<JournalOp>> DecodeJournal(std::string_view bytes,
   } catch (const nlohmann::json::exception&) {
     j = nlohmann::json(nlohmann::json::value_t::discarded);
   }
-  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != kJournalVersion ||
-      !j.contains("ops") || !j["ops"].is_array()) {
+  // Every field's type is looked at before its value: nlohmann's value()
+  // throws on a type mismatch (found by fuzzing).
+  auto version = j.is_object() ? j.find("version") : j.end();
+  auto ops_list = j.is_object() ? j.find("ops") : j.end();
+  if (j.is_discarded() || !j.is_object() || version == j.end() || !version->is_number_unsigned() ||
+      version->get<uint64_t>() != kJournalVersion || ops_list == j.end() || !ops_list->is_array()) {
     return Status::Corruption(fmt::format("{}: not a restore journal", where));
   }
   std::vector<JournalOp> ops;
-  for (const nlohmann::json& e : j["ops"]) {
+  for (const nlohmann::json& e : *ops_list) {
     base::Result<JournalOp> op = DecodeOp(e);
     if (!op.ok()) return op.status().WithContext(where);
     ops.push_back(std::move(*op));

@@ -127,6 +127,22 @@ Result<std::unique_ptr<SourceReader>> SourceReader::Open(const ResolvedSource& s
   return std::unique_ptr<SourceReader>(new SourceReader(source, a));
 }
 
+Result<std::unique_ptr<SourceReader>> SourceReader::OpenArchiveBytes(std::string_view bytes,
+                                                                     const std::string& name) {
+  archive* a = archive_read_new();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  if (archive_read_open_memory(a, bytes.data(), bytes.size()) != ARCHIVE_OK) {
+    std::string why = archive_error_string(a) ? archive_error_string(a) : "unreadable";
+    archive_free(a);
+    return Status::Invalid(fmt::format("backup source {}: {}", name, why));
+  }
+  ResolvedSource source;
+  source.kind = ResolvedSource::Kind::kArchive;
+  source.path = name;
+  return std::unique_ptr<SourceReader>(new SourceReader(source, a));
+}
+
 SourceReader::~SourceReader() { archive_free(a_); }
 
 Status SourceReader::Fail(std::string_view entry, std::string_view why) const {

@@ -63,6 +63,10 @@ base::Result<ResolvedSource> ResolveSource(const std::string& configured);
 class SourceReader {
  public:
   static base::Result<std::unique_ptr<SourceReader>> Open(const ResolvedSource& source);
+  // An archive already in memory (`bytes` must outlive the reader), named
+  // `name` in messages: for the fuzzer of the entry checks.
+  static base::Result<std::unique_ptr<SourceReader>> OpenArchiveBytes(std::string_view bytes,
+                                                                      const std::string& name);
   ~SourceReader();
 
   // The next entry; false at the end of the source.

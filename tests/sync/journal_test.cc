@@ -60,6 +60,12 @@ TEST_CASE("journal: a malformed journal is corruption, never applied", "[sync]")
       {"deeply nested", std::string(100000, '\x81'), "j: not a restore journal"},
       {"another version", op({}).replace(op({}).find("version") + 7, 1, "\x02"),
        "j: not a restore journal"},
+      {"a version of another type (found by fuzzing)",
+       [] {
+         std::vector<uint8_t> b = nlohmann::json::to_cbor({{"version", "1"}, {"ops", {}}});
+         return std::string(b.begin(), b.end());
+       }(),
+       "j: not a restore journal"},
       {"an op of 3 elements", op({2, "x", "f0"}),
        "j: malformed journal entry: not a 10-element array"},
       {"an unknown kind", op({9, "x", "", "", "f", 0, 0, -1, -1, ""}),
