@@ -6,9 +6,12 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+
+#include "agent/base/quote.h"
 
 namespace sb::base {
 namespace {
@@ -44,6 +47,30 @@ class JsonFormatter final : public spdlog::formatter {
   std::string program_;
 };
 
+// What every log line's message goes through, whatever the format: control
+// characters escaped (a newline in a peer's string cannot forge a line) and
+// the message cut at kMaxLogMessageBytes (a 1 MiB string cannot fill the log).
+class SafeFormatter final : public spdlog::formatter {
+ public:
+  explicit SafeFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string safe =
+        Printable(std::string_view(msg.payload.data(), msg.payload.size()), kMaxLogMessageBytes);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(safe.data(), safe.size());
+    inner_->format(copy, dest);
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<SafeFormatter>(inner_->clone());
+  }
+
+ private:
+  static constexpr size_t kMaxLogMessageBytes = 8192;
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 }  // namespace
 
 Status InitLogging(std::string_view program, LogFormat format, std::string_view level) {
@@ -54,11 +81,14 @@ Status InitLogging(std::string_view program, LogFormat format, std::string_view 
   }
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(std::string(program), sink);
+  std::unique_ptr<spdlog::formatter> inner;
   if (format == LogFormat::kJson) {
-    logger->set_formatter(std::make_unique<JsonFormatter>(std::string(program)));
+    inner = std::make_unique<JsonFormatter>(std::string(program));
   } else {
-    logger->set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e {} %^%l%$: %v", program));
+    inner = std::make_unique<spdlog::pattern_formatter>(
+        fmt::format("%Y-%m-%d %H:%M:%S.%e {} %^%l%$: %v", program));
   }
+  logger->set_formatter(std::make_unique<SafeFormatter>(std::move(inner)));
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));

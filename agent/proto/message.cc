@@ -1,4 +1,5 @@
 #include "agent/proto/message.h"
+#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
@@ -77,7 +78,7 @@ base::Result<Message> DecodeMessage(std::string_view payload) {
       }
       m.deadline_ms = value.get<uint32_t>();
     } else {
-      return base::Status::Invalid(fmt::format("message has unknown field \"{}\"", key));
+      return base::Status::Invalid(fmt::format("message has unknown field {}", base::Quote(key)));
     }
   }
   if (!j.contains("id")) return base::Status::Invalid("message has no \"id\"");
@@ -89,7 +90,9 @@ Message ErrorReply(uint64_t id, const base::Status& status) {
   Message m;
   m.id = id;
   m.type = std::string(type::kError);
-  m.body = {{"code", std::string(base::CodeName(status.code()))}, {"message", status.message()}};
+  // Bounded, whatever a message quoted: the reply must fit the protocol.
+  m.body = {{"code", std::string(base::CodeName(status.code()))},
+            {"message", base::Printable(status.message(), kMaxErrorMessageBytes)}};
   return m;
 }
 

@@ -73,7 +73,9 @@ std::string EncodeMessage(const Message& message);
 // kMaxNestingDepth, no unknown top-level fields.
 base::Result<Message> DecodeMessage(std::string_view payload);
 
-// An Error reply to request `id`: body {code, message}.
+// An Error reply to request `id`: body {code, message}, the message
+// escaped and cut at kMaxErrorMessageBytes.
+inline constexpr size_t kMaxErrorMessageBytes = 16 * 1024;
 Message ErrorReply(uint64_t id, const base::Status& status);
 
 // The Status an Error reply carries (kInternal for a malformed one).

@@ -1,4 +1,5 @@
 #include "agent/server/lease.h"
+#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
@@ -20,7 +21,10 @@ LeaseWatchdog::~LeaseWatchdog() {
 }
 
 base::Status LeaseWatchdog::Hold(const std::string& holder, std::chrono::milliseconds ttl) {
-  if (holder.empty()) return base::Status::Invalid("Lease: the holder must not be empty");
+  if (holder.empty() || holder.size() > kMaxHolderBytes) {
+    return base::Status::Invalid(fmt::format("Lease: the holder must be 1 to {} bytes, not {}",
+                                             kMaxHolderBytes, holder.size()));
+  }
   if (ttl < kMinTtl || ttl > kMaxTtl) {
     return base::Status::Invalid(fmt::format("Lease: ttl_ms {} is outside {}..{}", ttl.count(),
                                              kMinTtl.count(), kMaxTtl.count()));
@@ -29,7 +33,7 @@ base::Status LeaseWatchdog::Hold(const std::string& holder, std::chrono::millise
     std::lock_guard<std::mutex> lock(mu_);
     if (holder_ && *holder_ != holder) {
       return base::Status::FailedPrecondition(fmt::format(
-          "the lease is held by \"{}\" for another {}", *holder_,
+          "the lease is held by {} for another {}", base::Quote(*holder_),
           base::FormatDuration(
               std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()))));
     }
@@ -46,8 +50,8 @@ base::Status LeaseWatchdog::Release(const std::string& holder) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!holder_ || *holder_ != holder) {
       return base::Status::FailedPrecondition(
-          fmt::format("\"{}\" holds no lease here{}", holder,
-                      holder_ ? fmt::format(" (\"{}\" does)", *holder_) : std::string()));
+          fmt::format("{} holds no lease here{}", base::Quote(holder),
+                      holder_ ? fmt::format(" ({} does)", base::Quote(*holder_)) : std::string()));
     }
     holder_.reset();
   }
@@ -74,8 +78,8 @@ void LeaseWatchdog::Run() {
     }
     if (cv_.wait_until(lock, deadline_) != std::cv_status::timeout) continue;
     if (stopping_ || !holder_ || Clock::now() < deadline_) continue;
-    std::string why = fmt::format("the lease held by \"{}\" ran out: not renewed within {}",
-                                  *holder_, base::FormatDuration(ttl_));
+    std::string why = fmt::format("the lease held by {} ran out: not renewed within {}",
+                                  base::Quote(*holder_), base::FormatDuration(ttl_));
     holder_.reset();
     ++expirations_;
     lock.unlock();

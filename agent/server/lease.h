@@ -48,6 +48,7 @@ class LeaseWatchdog {
   // Bounds a requested lease: at least 1 s, at most 1 day.
   static constexpr std::chrono::milliseconds kMinTtl{1'000};
   static constexpr std::chrono::milliseconds kMaxTtl{86'400'000};
+  static constexpr size_t kMaxHolderBytes = 256;
 
  private:
   void Run();

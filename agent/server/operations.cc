@@ -1,4 +1,5 @@
 #include "agent/server/operations.h"
+#include "agent/base/quote.h"
 
 #include <sys/stat.h>
 
@@ -125,8 +126,8 @@ proto::Message Operations::RunCommand(const proto::Message& request) const {
   auto it = config_.commands.find(*name);
   if (it == config_.commands.end()) {
     return proto::ErrorReply(
-        request.id, base::Status::PermissionDenied(
-                        fmt::format("command \"{}\" is not on this agent's allow-list", *name)));
+        request.id, base::Status::PermissionDenied(fmt::format(
+                        "command {} is not on this agent's allow-list", base::Quote(*name))));
   }
   base::ProcessSpec spec;
   spec.argv = it->second.argv;
@@ -159,7 +160,7 @@ proto::Message Operations::Lease(const proto::Message& request) const {
     if (*release) {
       base::Status s = lease_->Release(*holder);
       if (!s.ok()) return proto::ErrorReply(request.id, s);
-      spdlog::info("lease released by \"{}\"", *holder);
+      spdlog::info("lease released by {}", base::Quote(*holder));
       return Reply(request, {{"holder", *holder}, {"released", true}});
     }
   }
@@ -170,8 +171,8 @@ proto::Message Operations::Lease(const proto::Message& request) const {
       *holder, std::chrono::milliseconds(std::min<uint64_t>(*ttl_ms, uint64_t{1} << 40)));
   if (!s.ok()) return proto::ErrorReply(request.id, s);
   if (!renewal) {
-    spdlog::info("lease taken by \"{}\" for {} ms: the host shuts down unless it is renewed",
-                 *holder, *ttl_ms);
+    spdlog::info("lease taken by {} for {} ms: the host shuts down unless it is renewed",
+                 base::Quote(*holder), *ttl_ms);
   }
   return Reply(request, {{"holder", *holder}, {"ttl_ms", *ttl_ms}});
 }

@@ -1,4 +1,5 @@
 #include "agent/server/restore_handler.h"
+#include "agent/base/quote.h"
 
 #include <cstring>
 
@@ -80,7 +81,7 @@ base::Result<sync::NodeType> TypeOf(const json& body) {
   if (t == "f") return sync::NodeType::kFile;
   if (t == "d") return sync::NodeType::kDirectory;
   if (t == "l") return sync::NodeType::kSymlink;
-  return Status::Invalid(fmt::format("unknown type \"{}\"", t));
+  return Status::Invalid(fmt::format("unknown type {}", base::Quote(t)));
 }
 
 }  // namespace
@@ -212,7 +213,7 @@ proto::Message RestoreHandler::Change(const proto::Message& request) {
                 ? restore_->StageSymlink(path, target->get<std::string>(), *meta)
                 : Status::Invalid("missing \"target\"");
       } else {
-        s = Status::Invalid(fmt::format("unknown change \"{}\"", op));
+        s = Status::Invalid(fmt::format("unknown change {}", base::Quote(op)));
       }
     }
     if (!s.ok()) return proto::ErrorReply(request.id, s.WithContext(fmt::format("Change {}", op)));

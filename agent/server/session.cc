@@ -1,4 +1,5 @@
 #include "agent/server/session.h"
+#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
@@ -39,7 +40,7 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
     if (request.type != type::kHello) {
       return Refuse(request,
                     base::Status::FailedPrecondition(fmt::format(
-                        "expected Hello as the first message, got \"{}\"", request.type)),
+                        "expected Hello as the first message, got {}", base::Quote(request.type))),
                     true);
     }
     auto min = proto::BodyField<int>(request, "protocol_min");
@@ -85,9 +86,10 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   if (request.type == type::kHello) {
     return Refuse(request, base::Status::FailedPrecondition("Hello sent twice"), true);
   }
-  return Refuse(request,
-                base::Status::Invalid(fmt::format("unknown message type \"{}\"", request.type)),
-                true);
+  return Refuse(
+      request,
+      base::Status::Invalid(fmt::format("unknown message type {}", base::Quote(request.type))),
+      true);
 }
 
 }  // namespace sb::agent

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/big_endian.h"
+#include "agent/base/quote.h"
 #include "agent/proto/cbor_shape.h"
 #include "agent/sync/beneath.h"
 #include "agent/sync/crash_point.h"
@@ -66,7 +67,8 @@ base::Result<JournalOp> DecodeOp(const nlohmann::json& j) {
       (op.kind == OpKind::kLink && !CheckRestorePath(op.link_to).ok()) ||
       ((op.kind == OpKind::kPut || op.kind == OpKind::kPatch) &&
        (op.staged.empty() || op.staged.find('/') != std::string::npos))) {
-    return Status::Corruption(fmt::format("journal entry with a bad path \"{}\"", op.path));
+    return Status::Corruption(
+        fmt::format("journal entry with a bad path {}", base::Quote(op.path, kMaxPathBytes + 1)));
   }
   return op;
 }

@@ -1,4 +1,5 @@
 #include "agent/sync/path.h"
+#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
@@ -54,17 +55,17 @@ base::Status CheckRestorePath(std::string_view path) {
 
 base::Status CheckUnderRoots(std::string_view path, const std::vector<std::string>& roots) {
   if (path.empty() || path.front() != '/') {
-    return base::Status::Invalid(fmt::format("\"{}\" is not an absolute path", path));
+    return base::Status::Invalid(fmt::format("{} is not an absolute path", base::Quote(path)));
   }
   base::Status shape = CheckRelativePath(path.substr(1));
-  if (!shape.ok()) return shape.WithContext(std::string(path));
+  if (!shape.ok()) return shape.WithContext(base::Printable(path, kMaxPathBytes + 1));
   for (const std::string& root : roots) {
     if (path == root || (path.starts_with(root) && path[root.size()] == '/')) {
       return base::Status::Ok();
     }
   }
   return base::Status::PermissionDenied(
-      fmt::format("{} is not under this agent's data_roots", path));
+      fmt::format("{} is not under this agent's data_roots", base::Printable(path)));
 }
 
 }  // namespace sb::sync

@@ -1,4 +1,5 @@
 #include "agent/sync/staged_restore.h"
+#include "agent/base/quote.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -249,7 +250,7 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
 
 Status StagedRestore::CheckNew(std::string_view path) {
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
-  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(base::Quote(path, kMaxPathBytes + 1)));
   if (!paths_.emplace(path).second) {
     return Status::Invalid(fmt::format("{}: named twice in one restore", Where(root_, path)));
   }
@@ -257,7 +258,7 @@ Status StagedRestore::CheckNew(std::string_view path) {
 }
 
 Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
-  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(base::Quote(path, kMaxPathBytes + 1)));
   base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NOFOLLOW);
   if (!fd.ok()) return fd.status().WithContext(root_);
   struct stat st;
@@ -317,6 +318,12 @@ void StagedRestore::PruneSignatures(const HashCache& now) {
 
 Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSource& data,
                                 uint64_t size, std::string_view sha256, const FileMeta& meta) {
+  if (sha256.size() != 64 ||
+      sha256.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return Status::Invalid(fmt::format("{}: the declared SHA-256 {} is not 64 hex digits",
+                                       Where(root_, base::Printable(path, kMaxPathBytes + 1)),
+                                       base::Quote(sha256, 70)));
+  }
   SB_RETURN_IF_ERROR(CheckNew(path));
   const std::string where = Where(root_, path);
   UniqueFd basis;
@@ -491,7 +498,8 @@ Status StagedRestore::AddDirectory(std::string_view path, const FileMeta& meta) 
 
 Status StagedRestore::AddHardlink(std::string_view path, std::string_view to) {
   SB_RETURN_IF_ERROR(CheckNew(path));
-  SB_RETURN_IF_ERROR(CheckRestorePath(to).WithContext(fmt::format("hard link \"{}\"", path)));
+  SB_RETURN_IF_ERROR(CheckRestorePath(to).WithContext(
+      fmt::format("hard link {}", base::Quote(path, kMaxPathBytes + 1))));
   ops_.push_back({OpKind::kLink, std::string(path), {}, std::string(to), NodeType::kFile, {}, {}});
   return Status::Ok();
 }
@@ -505,7 +513,7 @@ Status StagedRestore::AddMetadata(std::string_view path, const FileMeta& meta) {
 Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
   // A path may be deleted and then created anew (its type changes).
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
-  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(fmt::format("\"{}\"", path)));
+  SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(base::Quote(path, kMaxPathBytes + 1)));
   ops_.push_back({OpKind::kDelete, std::string(path), {}, {}, type, {}, {}});
   return Status::Ok();
 }

@@ -372,7 +372,10 @@ TEST_CASE("agent: a released lease never fires, and bad leases are refused", "[a
   r = controller->Call(proto::type::kLease, {{"holder", "drill 1"}, {"ttl_ms", 10}});
   CHECK(r.status().message() == "Lease: ttl_ms 10 is outside 1000..86400000");
   r = controller->Call(proto::type::kLease, {{"holder", ""}, {"ttl_ms", 5000}});
-  CHECK(r.status().message() == "Lease: the holder must not be empty");
+  CHECK(r.status().message() == "Lease: the holder must be 1 to 256 bytes, not 0");
+  r = controller->Call(proto::type::kLease,
+                       {{"holder", std::string(100'000, 'h')}, {"ttl_ms", 5000}});
+  CHECK(r.status().message() == "Lease: the holder must be 1 to 256 bytes, not 100000");
   r = controller->Call(proto::type::kLease, {{"holder", "x"}});
   CHECK(r.status().message() == "Lease: missing field \"ttl_ms\"");
   r = controller->Call(proto::type::kLease, {{"holder", "x"}, {"ttl_ms", "soon"}});
