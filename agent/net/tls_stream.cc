@@ -126,6 +126,18 @@ std::string PeerAddress(int fd) {
                                     : fmt::format("{}:{}", host, port);
 }
 
+std::string PeerHost(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  char host[NI_MAXHOST];
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      ::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, nullptr, 0,
+                    NI_NUMERICHOST) != 0) {
+    return "?";
+  }
+  return host;
+}
+
 TlsStream::~TlsStream() { Close(); }
 
 // Records are collected by a BIO that appends them to outgoing_ and are sent

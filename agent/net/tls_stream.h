@@ -82,6 +82,9 @@ class TlsStream {
 
 // "host:port" of a connected socket's peer.
 std::string PeerAddress(int fd);
+// The peer's address alone ("127.0.0.1", "::1"), what per-address limits
+// count by; "?" when it cannot be read.
+std::string PeerHost(int fd);
 
 // A non-blocking TCP socket connected to `endpoint` (each of its addresses
 // tried in turn) by `deadline`. The caller closes it.

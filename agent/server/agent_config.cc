@@ -21,6 +21,10 @@ void ReadTls(TableReader& t, const std::string& path, net::TlsFiles* tls) {
 
 void ReadLimits(TableReader& t, AgentLimits* limits) {
   if (auto v = t.Integer("max_connections", 1, 256)) limits->max_connections = int(*v);
+  if (auto v = t.Integer("max_handshakes", 1, 1024)) limits->max_handshakes = int(*v);
+  if (auto v = t.Integer("max_handshakes_per_address", 1, 1024)) {
+    limits->max_handshakes_per_address = int(*v);
+  }
   if (auto v = t.DurationValue("idle_timeout", base::Duration(100))) limits->idle_timeout = *v;
   if (auto v = t.DurationValue("handshake_timeout", base::Duration(100))) {
     limits->handshake_timeout = *v;

@@ -29,9 +29,14 @@ struct AllowedCommand {
 };
 
 struct AgentLimits {
+  // Authenticated sessions (a controller's connections) at once. Handshakes
+  // in progress have limits of their own, so connections nobody has
+  // authenticated can never take a controller's place.
   int max_connections = 8;
-  base::Duration idle_timeout{120'000};  // no complete frame for this long: close
-  base::Duration handshake_timeout{10'000};
+  int max_handshakes = 32;                  // TLS handshakes in progress at once
+  int max_handshakes_per_address = 4;       // of those, from one peer address
+  base::Duration idle_timeout{120'000};     // no complete frame for this long: close
+  base::Duration handshake_timeout{3'000};  // a controller on a LAN needs milliseconds
   uint32_t max_frame_bytes = 4u << 20;
   uint64_t max_output_bytes = 64 * 1024;  // per stream of a RunCommand
 };

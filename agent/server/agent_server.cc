@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -32,10 +33,10 @@ base::Result<int> Listen(const base::Endpoint& endpoint, uint16_t* bound_port) {
     return base::Status::Invalid(
         fmt::format("cannot resolve listen address {}: {}", endpoint.host, ::gai_strerror(rc)));
   }
-  int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+  if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
     int err = errno;
     ::freeaddrinfo(ai);
     if (fd >= 0) ::close(fd);
@@ -154,62 +155,132 @@ void AgentServer::ReapFinished() {
   }
 }
 
+void AgentServer::LogRefusal(LogBudget& budget, const std::string& line) {
+  const LogBudget::Decision d = budget.Take();
+  if (d.suppressed > 0) {
+    spdlog::warn("{} more refusals like these in the last {}s were not logged", d.suppressed, 10);
+  }
+  if (d.log) spdlog::warn("{}", line);
+}
+
 void AgentServer::AcceptLoop() {
   while (!stopping_.load()) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     int n = ::poll(fds, 2, 1000);
     ReapFinished();
-    if (n <= 0 || fds[1].revents != 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno != EAGAIN && errno != EINTR) {
-        spdlog::warn("accept failed: {}", std::strerror(errno));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // never spin
+    for (LogBudget* budget : {&refused_log_, &handshake_log_}) {
+      if (uint64_t quiet = budget->TakeSuppressed(); quiet > 0) {
+        spdlog::warn("{} more refusals in the last 10s were not logged", quiet);
       }
-      continue;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (static_cast<int>(connections_.size()) >= config_.limits.max_connections) {
-      spdlog::warn("refused connection from {}: already serving {} connections (the limit)",
-                   net::PeerAddress(fd), connections_.size());
-      ++refused_;
-      ::close(fd);
-      continue;
+    if (n <= 0 || fds[1].revents != 0) continue;
+    // Drain what is queued (bounded), so a flood of connects cannot fill the
+    // listen backlog and hold a controller's connect in it.
+    for (int accepted = 0; accepted < 256 && !stopping_.load(); ++accepted) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+          spdlog::warn("accept failed: {}", std::strerror(errno));
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // never spin
+        }
+        break;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      Admit(fd);
     }
-    Connection& c = connections_.emplace_back();
-    // Stop() shuts this duplicate down to wake the thread; the thread's own
-    // fd may be closed and its number reused at any time, the duplicate not.
-    c.wake_fd = ::dup(fd);
-    c.thread = std::thread([this, &c, fd] {
-      Serve(fd);
-      std::lock_guard<std::mutex> done_lock(mu_);
-      ::close(c.wake_fd);
-      c.wake_fd = -1;
-      c.done = true;
-    });
   }
 }
 
-void AgentServer::Serve(int fd) {
+void AgentServer::Admit(int fd) {
+  const AgentLimits& limits = config_.limits;
+  const std::string host = net::PeerHost(fd);
+  int handshakes = 0, from_host = 0, live = 0;
+  std::map<std::string, int> by_host;
+  for (const Connection& c : connections_) {
+    if (c.done) continue;
+    ++live;
+    if (c.authenticated || c.cut) continue;
+    ++handshakes;
+    ++by_host[c.host];
+    if (c.host == host) ++from_host;
+  }
+  // Threads stay bounded whatever happens: handshakes (and those being cut,
+  // until their threads end), and sessions.
+  const int max_live = 2 * limits.max_handshakes + limits.max_connections;
+  if (from_host >= limits.max_handshakes_per_address || live >= max_live) {
+    ++refused_;
+    LogRefusal(refused_log_,
+               fmt::format("refused connection from {}: {} handshakes in progress from {} (the "
+                           "limit is {})",
+                           host, from_host, host, limits.max_handshakes_per_address));
+    ::close(fd);
+    return;
+  }
+  if (handshakes >= limits.max_handshakes) {
+    // Room for the newcomer: the oldest handshake of the busiest address.
+    auto busiest =
+        std::max_element(by_host.begin(), by_host.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (Connection& c : connections_) {
+      if (c.done || c.authenticated || c.cut || c.host != busiest->first) continue;
+      c.cut = true;
+      if (c.wake_fd >= 0) ::shutdown(c.wake_fd, SHUT_RDWR);
+      LogRefusal(refused_log_,
+                 fmt::format("cut a handshake from {} to make room: {} handshakes in progress "
+                             "(the limit)",
+                             c.host, handshakes));
+      break;
+    }
+  }
+  Connection& c = connections_.emplace_back();
+  c.host = host;
+  // Stop() shuts this duplicate down to wake the thread; the thread's own
+  // fd may be closed and its number reused at any time, the duplicate not.
+  c.wake_fd = ::dup(fd);
+  c.thread = std::thread([this, &c, fd] {
+    Serve(fd, &c);
+    std::lock_guard<std::mutex> done_lock(mu_);
+    ::close(c.wake_fd);
+    c.wake_fd = -1;
+    c.done = true;
+  });
+}
+
+void AgentServer::Serve(int fd, Connection* self) {
   const std::string peer = net::PeerAddress(fd);
   const AgentLimits& limits = config_.limits;
   base::Result<std::unique_ptr<net::TlsStream>> stream =
       net::TlsStream::Accept(fd, tls_, peer, net::After(limits.handshake_timeout));
   if (!stream.ok()) {
     ++refused_;
-    spdlog::warn("refused connection from {}: {}", peer, stream.status().message());
+    LogRefusal(handshake_log_,
+               fmt::format("refused connection from {}: {}", peer, stream.status().message()));
     return;
   }
   const std::string subject = net::PeerSubject((*stream)->ssl());
   base::Status role = net::CheckPeerRole((*stream)->ssl(), net::PeerRole::kController);
   if (!role.ok()) {
     ++refused_;
-    spdlog::warn("refused connection from {}: {}", peer, role.message());
+    LogRefusal(handshake_log_, fmt::format("refused connection from {}: {}", peer, role.message()));
     return;
+  }
+  net::Channel channel(std::move(*stream), limits.max_frame_bytes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int sessions = 0;
+    for (const Connection& c : connections_) sessions += c.authenticated && !c.done ? 1 : 0;
+    if (self->cut || sessions >= limits.max_connections) {
+      ++refused_;
+      const base::Status busy = base::Status::Unavailable(fmt::format(
+          "this agent already serves {} controller sessions (limits.max_connections)", sessions));
+      spdlog::warn("refused connection from {} ({}): {}", peer, subject, busy.message());
+      (void)channel.WriteMessage(proto::ErrorReply(0, busy), net::After(std::chrono::seconds(1)));
+      return;
+    }
+    self->authenticated = true;
   }
   spdlog::info("connection from {}, certificate {}", peer, subject);
 
-  net::Channel channel(std::move(*stream), limits.max_frame_bytes);
   Session session(operations_);
   while (!stopping_.load()) {
     base::Result<proto::Frame> frame = channel.ReadFrame(net::After(limits.idle_timeout));
