@@ -22,6 +22,7 @@
 namespace sb::restore {
 namespace {
 
+using sb::testing::CraftArchive;
 using sb::testing::MakeBackupTree;
 using sb::testing::RunOrFail;
 using sb::testing::TempDir;
@@ -195,46 +196,6 @@ TEST_CASE("source manifest: a file that changes between listing and hashing is r
   }
 }
 
-// Crafts an archive with Python's tarfile, which writes what GNU tar refuses to.
-constexpr const char* kCraft = R"py(
-import io, sys, tarfile
-path, kind = sys.argv[1], sys.argv[2]
-with tarfile.open(path, "w") as t:
-    def add(name, type=tarfile.REGTYPE, data=b"x", link=""):
-        i = tarfile.TarInfo(name); i.type = type; i.linkname = link
-        i.size = len(data) if type == tarfile.REGTYPE else 0
-        t.addfile(i, io.BytesIO(data) if type == tarfile.REGTYPE else None)
-    if kind == "hardlink-etc":
-        add("ok.txt"); add("passwd", tarfile.LNKTYPE, link="/etc/passwd")
-    elif kind == "hardlink-later":
-        add("a", tarfile.LNKTYPE, link="b"); add("b")
-    elif kind == "device":
-        i = tarfile.TarInfo("dev/mem"); i.type = tarfile.CHRTYPE; i.devmajor = 1; i.devminor = 1
-        t.addfile(i)
-    elif kind == "symlink-then-file":
-        add("etc", tarfile.SYMTYPE, link="/etc"); add("etc/cron.d/evil", data=b"* * * * * root sh\n")
-    elif kind == "dotdot":
-        add("www/../../outside")
-    elif kind == "twice":
-        add("x"); add("x", data=b"y")
-    elif kind == "file-then-dir":
-        add("x"); add("x", tarfile.DIRTYPE)
-    elif kind == "dot-slash":
-        add("./x"); add("x")
-    elif kind == "hardlink-dir":
-        add("d", tarfile.DIRTYPE); add("x", tarfile.LNKTYPE, link="d")
-    elif kind == "hardlink-symlink":
-        add("s", tarfile.SYMTYPE, link="t"); add("x", tarfile.LNKTYPE, link="s")
-    elif kind == "hardlink-self":
-        add("x"); add("y", tarfile.LNKTYPE, link="y")
-    elif kind == "long-name":
-        add("a/" + "n" * 300)
-    elif kind == "staging":
-        add(".standbyctl-staging/f0")
-    elif kind == "long-symlink":
-        add("s", tarfile.SYMTYPE, link="x" * 5000)
-)py";
-
 TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
   TempDir dir;
   MakeBackupTree(dir);
@@ -268,7 +229,7 @@ TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
   for (const Row& row : rows) {
     DYNAMIC_SECTION(row.kind) {
       std::string archive = dir.Sub(std::string(row.kind) + ".tar");
-      RunOrFail({"python3", "-c", kCraft, archive, row.kind});
+      CraftArchive(archive, row.kind);
       base::Result<std::map<std::string, Seen>> read = ReadAll(archive);
       REQUIRE_FALSE(read.ok());
       std::string entry = row.entry;

@@ -82,4 +82,48 @@ void MakeNewTree(const TempDir& dir) {
   WholeSecondTimes(dir.Sub("src"), false);
 }
 
+void CraftArchive(const std::string& path, const std::string& kind) {
+  static constexpr const char* kScript = R"py(
+import io, sys, tarfile
+path, kind = sys.argv[1], sys.argv[2]
+with tarfile.open(path, "w") as t:
+    def add(name, type=tarfile.REGTYPE, data=b"x", link=""):
+        i = tarfile.TarInfo(name); i.type = type; i.linkname = link
+        i.size = len(data) if type == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+    if kind == "hardlink-etc":
+        add("ok.txt"); add("passwd", tarfile.LNKTYPE, link="/etc/passwd")
+    elif kind == "hardlink-later":
+        add("a", tarfile.LNKTYPE, link="b"); add("b")
+    elif kind == "device":
+        i = tarfile.TarInfo("dev/mem"); i.type = tarfile.CHRTYPE; i.devmajor = 1; i.devminor = 1
+        t.addfile(i)
+    elif kind == "symlink-then-file":
+        add("etc", tarfile.SYMTYPE, link="/etc"); add("etc/cron.d/evil", data=b"* * * * * root sh\n")
+    elif kind == "dotdot":
+        add("www/../../outside")
+    elif kind == "twice":
+        add("x"); add("x", data=b"y")
+    elif kind == "file-then-dir":
+        add("x"); add("x", tarfile.DIRTYPE)
+    elif kind == "dot-slash":
+        add("./x"); add("x")
+    elif kind == "hardlink-dir":
+        add("d", tarfile.DIRTYPE); add("x", tarfile.LNKTYPE, link="d")
+    elif kind == "hardlink-symlink":
+        add("s", tarfile.SYMTYPE, link="t"); add("x", tarfile.LNKTYPE, link="s")
+    elif kind == "hardlink-self":
+        add("x"); add("y", tarfile.LNKTYPE, link="y")
+    elif kind == "long-name":
+        add("a/" + "n" * 300)
+    elif kind == "staging":
+        add(".standbyctl-staging/f0")
+    elif kind == "long-symlink":
+        add("s", tarfile.SYMTYPE, link="x" * 5000)
+    else:
+        sys.exit("unknown kind " + kind)
+)py";
+  RunOrFail({"python3", "-c", kScript, path, kind});
+}
+
 }  // namespace sb::testing

@@ -33,6 +33,14 @@ void MakeOldTree(const TempDir& dir);
 // directories, a new hard link, a new owner).
 void MakeNewTree(const TempDir& dir);
 
+// Writes to `path`, with Python's tarfile (which writes what GNU tar
+// refuses to), an archive with one entry a restore must refuse: `kind` is
+// one of hardlink-etc, hardlink-later, device, symlink-then-file, dotdot,
+// twice, file-then-dir, dot-slash, hardlink-dir, hardlink-symlink,
+// hardlink-self, long-name, staging, long-symlink. Fails the test on an
+// unknown kind.
+void CraftArchive(const std::string& path, const std::string& kind);
+
 }  // namespace sb::testing
 
 #endif  // TESTS_SUPPORT_BACKUP_TREE_H_
