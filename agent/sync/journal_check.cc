@@ -195,10 +195,12 @@ class Checker {
   Status CheckOp(const JournalOp& op) {
     if (op.kind == OpKind::kDelete)
       return Status::Ok();  // a delete below a missing directory is done
-    SB_RETURN_IF_ERROR(
-        DirOk(Parent(op.path)).WithContext(fmt::format("restoring \"{}\"", op.path)));
-    if (op.kind != OpKind::kLink && t_.times) {
-      SB_RETURN_IF_ERROR(CheckStorableTime(Where(op.path), SecondsOf(op.meta.mtime_ns), *t_.times));
+    if (Status way = DirOk(Parent(op.path)); !way.ok()) {
+      return way.WithContext(fmt::format("restoring \"{}\"", op.path));
+    }
+    if (const int64_t s = SecondsOf(op.meta.mtime_ns);
+        op.kind != OpKind::kLink && t_.times && !t_.times->Contains(s)) {
+      return CheckStorableTime(Where(op.path), s, *t_.times);
     }
     base::Result<DiskEntry> kept = Kept(op.path);
     if (!kept.ok()) return kept.status();

@@ -331,12 +331,11 @@ Status CheckBeforeStaging(const RestoreReport& r, const std::vector<sync::Manife
                     spec.target, base::FormatSize(*target.free_bytes), base::FormatSize(staging),
                     base::FormatSize(spec.keep_free)));
   }
-  if (target.times) {
-    for (const sync::ManifestEntry& e : source) {
-      SB_RETURN_IF_ERROR(sync::CheckStorableTime(
-          fmt::format("backup source {}: entry \"{}\"", r.source.path, e.path), e.mtime_s,
-          *target.times));
-    }
+  for (const sync::ManifestEntry& e : source) {
+    if (!target.times || target.times->Contains(e.mtime_s)) continue;
+    return sync::CheckStorableTime(
+        fmt::format("backup source {}: entry \"{}\"", r.source.path, e.path), e.mtime_s,
+        *target.times);
   }
   return Status::Ok();
 }
