@@ -14,8 +14,9 @@
 // more of the target than max_delete allows, stage more than the target's
 // filesystem has free (less keep_free), or write a time that filesystem
 // cannot store. A dry run stops after the plan and those checks and changes
-// nothing. Any error aborts the restore: the target keeps its old state.
-// One thread.
+// nothing. An error before the commit aborts the restore and the target
+// keeps its old state; the error's message always ends saying what the
+// target holds. One thread.
 
 #ifndef STANDBY_RESTORE_RESTORE_RUN_H_
 #define STANDBY_RESTORE_RESTORE_RUN_H_
