@@ -210,9 +210,13 @@ void AgentServer::Admit(int fd) {
   if (from_host >= limits.max_handshakes_per_address || live >= max_live) {
     ++refused_;
     LogRefusal(refused_log_,
-               fmt::format("refused connection from {}: {} handshakes in progress from {} (the "
-                           "limit is {})",
-                           host, from_host, host, limits.max_handshakes_per_address));
+               from_host >= limits.max_handshakes_per_address
+                   ? fmt::format("refused connection from {}: {} handshakes in progress from it "
+                                 "(limits.max_handshakes_per_address)",
+                                 host, from_host)
+                   : fmt::format("refused connection from {}: {} connections being served or cut "
+                                 "(the most there may be)",
+                                 host, live));
     ::close(fd);
     return;
   }

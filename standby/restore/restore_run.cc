@@ -359,20 +359,6 @@ std::string TargetStateAfter(CommitPoint point) {
 }
 
 base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const RestoreSpec& spec,
-                                            CommitPoint* point);
-
-}  // namespace
-
-base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
-  CommitPoint point = CommitPoint::kNotReached;
-  base::Result<RestoreReport> r = RunRestoreSteps(agent, spec, &point);
-  if (r.ok() || spec.dry_run) return r;
-  return Status(r.status().code(), r.status().message() + TargetStateAfter(point));
-}
-
-namespace {
-
-base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const RestoreSpec& spec,
                                             CommitPoint* point) {
   RestoreReport report;
   report.spec = spec;
@@ -510,5 +496,12 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
 }
 
 }  // namespace
+
+base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
+  CommitPoint point = CommitPoint::kNotReached;
+  base::Result<RestoreReport> r = RunRestoreSteps(agent, spec, &point);
+  if (r.ok() || spec.dry_run) return r;
+  return Status(r.status().code(), r.status().message() + TargetStateAfter(point));
+}
 
 }  // namespace sb::restore
