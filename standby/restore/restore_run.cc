@@ -44,13 +44,18 @@ nlohmann::json MetaJson(const SourceEntry& e, const OwnerPolicy& owners) {
   return j;
 }
 
-// Progress of the transfer, after its first two seconds: on a terminal one
-// line redrawn on stderr (bytes of the source read of those to send, rate,
-// ETA); otherwise a log line every 5 seconds.
+// Progress of a long step (hashing the source, the transfer), after its
+// first two seconds: on a terminal one line redrawn on stderr (bytes done of
+// the step's, rate, ETA); otherwise a log line every 5 seconds.
 class Progress {
  public:
-  Progress(std::string target, uint64_t total)
-      : target_(std::move(target)), total_(total), tty_(::isatty(2) == 1) {}
+  // `step` of the restore ("hash", "transfer") on `subject` (the source,
+  // the target).
+  Progress(std::string step, std::string subject, uint64_t total)
+      : step_(std::move(step)),
+        subject_(std::move(subject)),
+        total_(total),
+        tty_(::isatty(2) == 1) {}
   ~Progress() {
     if (drawn_) fmt::print(stderr, "\n");
   }
@@ -69,7 +74,7 @@ class Progress {
                                       static_cast<double>(total_ - done) / rate * 1000)))
                                 : "-";
     const std::string line =
-        fmt::format("transfer {}: {} of {}, {}/s, ETA {}", target_, base::FormatSize(done),
+        fmt::format("{} {}: {} of {}, {}/s, ETA {}", step_, subject_, base::FormatSize(done),
                     base::FormatSize(total_), base::FormatSize(static_cast<uint64_t>(rate)), eta);
     if (tty_) {
       fmt::print(stderr, "\r{:<100}", line);
@@ -82,7 +87,8 @@ class Progress {
  private:
   static constexpr auto kTtyEvery = std::chrono::milliseconds(200);
   static constexpr auto kLogEvery = std::chrono::seconds(5);
-  std::string target_;
+  std::string step_;
+  std::string subject_;
   uint64_t total_;
   bool tty_;
   bool drawn_ = false;
@@ -125,7 +131,7 @@ class Transfer {
 
   Status Run(SourceReader& reader, uint64_t total_bytes) {
     SourceEntry e;
-    Progress progress(report_.spec.target, total_bytes);
+    Progress progress("transfer", report_.spec.target, total_bytes);
     for (;;) {
       base::Result<bool> more = reader.Next(&e);
       if (!more.ok()) return more.status();
@@ -394,7 +400,16 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   if (!have.ok()) return fail(have.status().WithContext(fmt::format("target {}", spec.target)));
   Status room = CheckRoomFromSizes(spec, *listing, *have, scan_info);
   if (!room.ok()) return fail(room);
-  Status hashed = HashListed(*source, &*listing, cache.record());
+  Status hashed;
+  {
+    uint64_t to_hash = 0;
+    for (const SourceListing::Unhashed& u : listing->unhashed) {
+      to_hash += listing->entries[u.index].size;
+    }
+    Progress hashing("hash", source->path, to_hash);
+    hashed = HashListed(*source, &*listing, cache.record(),
+                        [&](uint64_t done) { hashing.Update(done); });
+  }
   if (!hashed.ok()) return fail(hashed);
   cache.SaveIfChanged();
   report.source_newest_ns = std::max(listing->newest_mtime_ns, source->file_mtime_ns);

@@ -25,7 +25,8 @@ Status Changed(const ResolvedSource& source, std::string_view path, std::string_
 // A directory source: each file opened by path below the source's root,
 // without following a symlink, and checked to be the file the listing saw.
 Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
-                         sync::HashCache* record) {
+                         sync::HashCache* record, const std::function<void(uint64_t)>& progress) {
+  uint64_t done = 0;
   base::UniqueFd root(::open(source.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Status::FromErrno(fmt::format("backup source {}", source.path), errno);
   for (const SourceListing::Unhashed& u : listing->unhashed) {
@@ -44,6 +45,7 @@ Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
     SB_RETURN_IF_ERROR(base::ReadFd(fd->get(), where, [&](std::string_view piece) {
       sha.Update(piece.data(), piece.size());
       total += piece.size();
+      if (progress) progress(done += piece.size());
       return Status::Ok();
     }));
     if (total != m.size) return Changed(source, m.path, "changed size");
@@ -54,7 +56,9 @@ Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
 }
 
 // An archive: read again, entry by entry, each the one the listing saw.
-Status HashFromArchive(const ResolvedSource& source, SourceListing* listing) {
+Status HashFromArchive(const ResolvedSource& source, SourceListing* listing,
+                       const std::function<void(uint64_t)>& progress) {
+  uint64_t done = 0;
   base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
   if (!reader.ok()) return reader.status();
   std::vector<bool> wanted(listing->entries.size(), false);
@@ -85,6 +89,7 @@ Status HashFromArchive(const ResolvedSource& source, SourceListing* listing) {
       if (*n == 0) break;
       sha.Update(buffer.data(), *n);
       total += *n;
+      if (progress) progress(done += *n);
     }
     if (total != m.size) return Changed(source, m.path, "changed size");
     m.sha256 = sha.HexDigest();
@@ -141,11 +146,12 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
   return out;
 }
 
-Status HashListed(const ResolvedSource& source, SourceListing* listing, sync::HashCache* record) {
+Status HashListed(const ResolvedSource& source, SourceListing* listing, sync::HashCache* record,
+                  const std::function<void(uint64_t)>& progress) {
   if (!listing->unhashed.empty()) {
     SB_RETURN_IF_ERROR(source.kind == ResolvedSource::Kind::kDirectory
-                           ? HashFromDirectory(source, listing, record)
-                           : HashFromArchive(source, listing));
+                           ? HashFromDirectory(source, listing, record, progress)
+                           : HashFromArchive(source, listing, progress));
   }
   // A hard link has its file's content.
   if (listing->hardlinks.empty()) return Status::Ok();

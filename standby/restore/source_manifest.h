@@ -19,6 +19,7 @@
 #define STANDBY_RESTORE_SOURCE_MANIFEST_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,8 +58,10 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
 // hash and key. A file that is no longer what the listing saw (another
 // size, another inode, another entry in its place) fails it: the source
 // changed while it was read.
+// `progress` (if given) hears the bytes read so far as it goes.
 base::Status HashListed(const ResolvedSource& source, SourceListing* listing,
-                        sync::HashCache* record = nullptr);
+                        sync::HashCache* record = nullptr,
+                        const std::function<void(uint64_t)>& progress = {});
 
 // Both passes: the whole manifest of `source`.
 base::Result<std::vector<sync::ManifestEntry>> ManifestOf(const ResolvedSource& source);
