@@ -6,7 +6,6 @@
 #include <chrono>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -259,8 +258,15 @@ class SourceCache {
   }
   const sync::HashCache* cache() const { return path_.empty() ? nullptr : &cache_; }
   sync::HashCache* record() { return path_.empty() ? nullptr : &record_; }
+  // After the listing: the loaded cache has served and is let go (a large
+  // source's cache is not small). Whether the record differs from it is
+  // known already, unless files are left to hash.
+  void Listed(const SourceListing& listing) {
+    unchanged_ = cache_.present() && listing.unhashed.empty() && record_.SameEntries(cache_);
+    cache_ = sync::HashCache();
+  }
   void SaveIfChanged() {
-    if (path_.empty() || (cache_.present() && record_.SameEntries(cache_))) return;
+    if (path_.empty() || unchanged_) return;
     Status saved = record_.Save(path_);
     if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
   }
@@ -268,32 +274,36 @@ class SourceCache {
  private:
   std::string path_;  // empty: no cache
   sync::HashCache cache_, record_;
+  bool unchanged_ = false;
 };
 
 base::Result<SourceListing> ListSourceOf(const ResolvedSource& source, SourceCache& cache) {
   base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
   if (!reader.ok()) return reader.status();
-  return ListSource(**reader, cache.cache(), cache.record());
+  base::Result<SourceListing> listing = ListSource(**reader, cache.cache(), cache.record());
+  if (listing.ok()) cache.Listed(*listing);
+  return listing;
 }
 
 // Before any file's data is read: what the sizes the source's entries
 // declare prove the restore must stage (a new path, another size, or a hash
 // the cache knows to differ). A tar bomb, or a sparse file of 50 GiB, is
 // refused here, in the time it takes to read the headers.
+// `target` gets sorted by path.
 Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
-                          const std::vector<sync::ManifestEntry>& target,
-                          const client::ScanInfo& info) {
+                          std::vector<sync::ManifestEntry>& target, const client::ScanInfo& info) {
   if (!info.free_bytes) return Status::Ok();  // the full check refuses it
-  std::unordered_map<std::string_view, const sync::ManifestEntry*> have;
-  for (const sync::ManifestEntry& t : target) {
-    if (t.type == sync::NodeType::kFile) have.emplace(t.path, &t);
-  }
+  std::sort(
+      target.begin(), target.end(),
+      [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
   uint64_t at_least = 0;
   for (const sync::ManifestEntry& e : listing.entries) {
     if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
-    auto t = have.find(e.path);
-    if (t == have.end() || t->second->size != e.size ||
-        (!e.sha256.empty() && e.sha256 != t->second->sha256)) {
+    auto t = std::lower_bound(
+        target.begin(), target.end(), e.path,
+        [](const sync::ManifestEntry& m, const std::string& path) { return m.path < path; });
+    if (t == target.end() || t->path != e.path || t->type != sync::NodeType::kFile ||
+        t->size != e.size || (!e.sha256.empty() && e.sha256 != t->sha256)) {
       at_least += e.size;
     }
   }
@@ -391,8 +401,9 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   Clock::time_point start = Clock::now();
   base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target);
   if (!scan_id.ok()) return fail(scan_id.status());
-  SourceCache cache(spec.source_cache, *source);
-  base::Result<SourceListing> listing = ListSourceOf(*source, cache);
+  // Held only until the hashes are in: the plan does not need it.
+  std::optional<SourceCache> cache(std::in_place, spec.source_cache, *source);
+  base::Result<SourceListing> listing = ListSourceOf(*source, *cache);
   client::ScanInfo scan_info;
   base::Result<std::vector<sync::ManifestEntry>> have =
       client::FinishScan(agent, *scan_id, spec.target, &scan_info);
@@ -407,11 +418,12 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
       to_hash += listing->entries[u.index].size;
     }
     Progress hashing("hash", source->path, to_hash);
-    hashed = HashListed(*source, &*listing, cache.record(),
+    hashed = HashListed(*source, &*listing, cache->record(),
                         [&](uint64_t done) { hashing.Update(done); });
   }
   if (!hashed.ok()) return fail(hashed);
-  cache.SaveIfChanged();
+  cache->SaveIfChanged();
+  cache.reset();
   report.source_newest_ns = std::max(listing->newest_mtime_ns, source->file_mtime_ns);
   std::vector<sync::ManifestEntry>& wanted = listing->entries;
   const std::map<std::string, std::string>& hardlinks = listing->hardlinks;
