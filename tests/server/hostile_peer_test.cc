@@ -244,10 +244,16 @@ TEST_CASE(
   // The limits: 2 x 32 handshakes (those being cut included) and 8 sessions.
   CHECK(peak.threads <= idle.threads + 2 * 32 + 8);
   CHECK(peak.fds <= idle.fds + 2 * (2 * 32 + 8));
-  CHECK(peak.rss_kb <= idle.rss_kb + 128 * 1024);
   CHECK(after.threads == idle.threads);
   CHECK(after.fds == idle.fds);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in its quarantine (256 MiB by
+  // default): the agent's RSS says nothing about its own use then.
+  WARN("RSS not checked under AddressSanitizer");
+#else
+  CHECK(peak.rss_kb <= idle.rss_kb + 128 * 1024);
   CHECK(after.rss_kb <= idle.rss_kb + 64 * 1024);
+#endif
   // Refusals are logged within a budget, the rest summed up.
   CHECK(log_lines < 400);
   CHECK(log.find("more refusals in the last 10s were not logged") != std::string::npos);
