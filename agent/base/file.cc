@@ -110,6 +110,18 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   return ReadFd(fd.get(), path, max_bytes);
 }
 
+Result<std::string> NearestExisting(const std::string& path) {
+  std::string existing = path;
+  struct stat st;
+  while (::stat(existing.c_str(), &st) != 0) {
+    if ((errno != ENOENT && errno != ENOTDIR) || existing.size() <= 1) {
+      return Status::FromErrno(existing, errno);
+    }
+    existing = existing.substr(0, std::max<size_t>(existing.rfind('/'), 1));
+  }
+  return existing;
+}
+
 Status CheckStateDirectory(const std::string& path) {
   if (path.empty()) return Status::Invalid("must not be empty");
   if (path.front() != '/')
@@ -125,15 +137,11 @@ Status CheckStateDirectory(const std::string& path) {
     }
     start = slash + 1;
   }
-  // The directory itself, or the nearest one above it that exists.
-  std::string existing = path;
+  Result<std::string> nearest = NearestExisting(path);
+  if (!nearest.ok()) return nearest.status();
+  const std::string& existing = *nearest;
   struct stat st;
-  while (::stat(existing.c_str(), &st) != 0) {
-    if ((errno != ENOENT && errno != ENOTDIR) || existing == "/") {
-      return Status::FromErrno(existing, errno);
-    }
-    existing = existing.substr(0, std::max<size_t>(existing.rfind('/'), 1));
-  }
+  if (::stat(existing.c_str(), &st) != 0) return Status::FromErrno(existing, errno);
   if (!S_ISDIR(st.st_mode)) {
     return Status::Invalid(
         existing == path ? fmt::format("{} exists and is not a directory", path)

@@ -54,6 +54,11 @@ Status WriteAllAt(int fd, std::string_view data, uint64_t at, std::string_view w
 // of the file. Errors name `what`.
 Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::string_view what);
 
+// `path` itself, or the nearest directory above it that exists (an absolute
+// path): where a directory that is to be made would be made. An error other
+// than a missing name on the way is an error, naming the path.
+Result<std::string> NearestExisting(const std::string& path);
+
 // Whether `path` can be a directory a program keeps its state in: absolute,
 // normalized, and either an existing directory or one that can be made (the
 // nearest directory above it that exists is a directory), on a real

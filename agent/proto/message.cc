@@ -1,8 +1,8 @@
 #include "agent/proto/message.h"
-#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
+#include "agent/base/quote.h"
 #include "agent/proto/cbor_shape.h"
 
 namespace sb::proto {

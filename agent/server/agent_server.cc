@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/units.h"
 #include "agent/net/channel.h"
 #include "agent/server/session.h"
 #include "agent/sync/staged_restore.h"
@@ -156,11 +157,7 @@ void AgentServer::ReapFinished() {
 }
 
 void AgentServer::LogRefusal(LogBudget& budget, const std::string& line) {
-  const LogBudget::Decision d = budget.Take();
-  if (d.suppressed > 0) {
-    spdlog::warn("{} more refusals like these in the last {}s were not logged", d.suppressed, 10);
-  }
-  if (d.log) spdlog::warn("{}", line);
+  if (budget.Take()) spdlog::warn("{}", line);
 }
 
 void AgentServer::AcceptLoop() {
@@ -170,7 +167,8 @@ void AgentServer::AcceptLoop() {
     ReapFinished();
     for (LogBudget* budget : {&refused_log_, &handshake_log_}) {
       if (uint64_t quiet = budget->TakeSuppressed(); quiet > 0) {
-        spdlog::warn("{} more refusals in the last 10s were not logged", quiet);
+        spdlog::warn("{} more refusals in the last {} were not logged", quiet,
+                     base::FormatDuration(budget->window()));
       }
     }
     if (n <= 0 || fds[1].revents != 0) continue;

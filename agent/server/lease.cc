@@ -1,8 +1,8 @@
 #include "agent/server/lease.h"
-#include "agent/base/quote.h"
 
 #include <fmt/format.h>
 
+#include "agent/base/quote.h"
 #include "agent/base/units.h"
 
 namespace sb::agent {

@@ -1,31 +1,31 @@
 #include "agent/server/log_budget.h"
 
+#include <utility>
+
 namespace sb::agent {
 
-LogBudget::Decision LogBudget::Take(Clock::time_point now) {
+void LogBudget::Roll(Clock::time_point now) {
+  if (now - window_start_ < window_) return;
+  unreported_ += std::exchange(suppressed_, 0);
+  window_start_ = now;
+  used_ = 0;
+}
+
+bool LogBudget::Take(Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  Decision d;
-  if (now - window_start_ >= window_) {
-    d.suppressed = suppressed_;
-    window_start_ = now;
-    used_ = 0;
-    suppressed_ = 0;
-  }
+  Roll(now);
   if (used_ < lines_) {
     ++used_;
-    d.log = true;
-  } else {
-    ++suppressed_;
+    return true;
   }
-  return d;
+  ++suppressed_;
+  return false;
 }
 
 uint64_t LogBudget::TakeSuppressed(Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (now - window_start_ < window_ || suppressed_ == 0) return 0;
-  const uint64_t n = suppressed_;
-  suppressed_ = 0;
-  return n;
+  Roll(now);
+  return std::exchange(unreported_, 0);
 }
 
 }  // namespace sb::agent

@@ -1,13 +1,11 @@
 #include "agent/server/operations.h"
-#include "agent/base/quote.h"
-
-#include <sys/stat.h>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/quote.h"
 #include "agent/base/subprocess.h"
 #include "agent/host/host_info.h"
 #include "agent/host/indicators.h"
@@ -227,13 +225,10 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
 // (statvfs reads, never writes, so up to "/"), and the times it stores
 // (probed only within the data roots).
 void Operations::AddTargetFs(const std::string& root, nlohmann::json* body) const {
-  std::string dir = root;
-  struct stat st;
-  while (::stat(dir.c_str(), &st) != 0 && dir.size() > 1) {
-    dir = dir.substr(0, std::max<size_t>(dir.rfind('/'), 1));
-  }
+  base::Result<std::string> dir = base::NearestExisting(root);
   base::Result<sync::TargetFs> fs =
-      sync::ProbeTargetFs(dir, sync::CheckUnderRoots(dir, config_.data_roots).ok());
+      dir.ok() ? sync::ProbeTargetFs(*dir, sync::CheckUnderRoots(*dir, config_.data_roots).ok())
+               : base::Result<sync::TargetFs>(dir.status());
   if (!fs.ok()) {
     spdlog::warn("free space of {} unknown: {}", root, fs.status().message());
     return;

@@ -1,11 +1,11 @@
 #include "agent/server/restore_handler.h"
-#include "agent/base/quote.h"
 
 #include <cstring>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/quote.h"
 #include "agent/sync/path.h"
 
 namespace sb::agent {

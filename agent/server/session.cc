@@ -1,7 +1,8 @@
 #include "agent/server/session.h"
-#include "agent/base/quote.h"
 
 #include <fmt/format.h>
+
+#include "agent/base/quote.h"
 
 namespace sb::agent {
 namespace {

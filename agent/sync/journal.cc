@@ -29,10 +29,6 @@ constexpr int kJournalVersion = 1;
 constexpr int kMaxJournalDepth = 4;  // {ops: [[...], ...]}
 constexpr char kLinkTemp[] = "link.tmp";
 
-std::string Where(const std::string& root, std::string_view path) {
-  return path.empty() ? root : fmt::format("{}/{}", root, path);
-}
-
 nlohmann::json EncodeOp(const JournalOp& op) {
   return nlohmann::json::array({static_cast<int>(op.kind), op.path, op.staged, op.link_to,
                                 std::string(1, static_cast<char>(op.type)), op.meta.mode,
@@ -139,9 +135,9 @@ class Applier {
     }
     if (!parent.ok()) return parent.status().WithContext(root_);
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-    if (!st.ok()) return st.status().WithContext(Where(root_, op.path));
+    if (!st.ok()) return st.status().WithContext(PathBelow(root_, op.path));
     if (!st->has_value() || !IsType(**st, op.type)) return Status::Ok();
-    return RemoveTree(parent->get(), name).WithContext(Where(root_, op.path));
+    return RemoveTree(parent->get(), name).WithContext(PathBelow(root_, op.path));
   }
 
   Status Mkdir(const JournalOp& op) {
@@ -149,11 +145,11 @@ class Applier {
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
     if (!parent.ok()) return parent.status().WithContext(root_);
     if (::mkdirat(parent->get(), name.c_str(), 0700) == 0) return Status::Ok();
-    if (errno != EEXIST) return Status::FromErrno(Where(root_, op.path), errno);
+    if (errno != EEXIST) return Status::FromErrno(PathBelow(root_, op.path), errno);
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
     if (!st.ok() || !st->has_value() || !S_ISDIR((*st)->st_mode)) {
       return Status::FailedPrecondition(
-          fmt::format("{}: exists and is not a directory", Where(root_, op.path)));
+          fmt::format("{}: exists and is not a directory", PathBelow(root_, op.path)));
     }
     return Status::Ok();
   }
@@ -167,14 +163,14 @@ class Applier {
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
     if (!parent.ok()) return parent.status().WithContext(root_);
     if (::renameat(stage_fd_, op.staged.c_str(), parent->get(), name.c_str()) != 0) {
-      return Status::FromErrno(Where(root_, op.path), errno);
+      return Status::FromErrno(PathBelow(root_, op.path), errno);
     }
     return Status::Ok();
   }
 
   // Again after a crash, the same bytes land at the same offsets.
   Status Patch(const JournalOp& op) {
-    const std::string where = Where(root_, op.path);
+    const std::string where = PathBelow(root_, op.path);
     UniqueFd patch(::openat(stage_fd_, op.staged.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!patch.valid()) return Status::FromErrno(fmt::format("{}: staged patch", where), errno);
     base::Result<UniqueFd> target =
@@ -206,7 +202,7 @@ class Applier {
     }
     if (!to->has_value() || !S_ISREG((*to)->st_mode)) {
       return Status::FailedPrecondition(fmt::format("{}: hard link to {}, which is not a file",
-                                                    Where(root_, op.path), op.link_to));
+                                                    PathBelow(root_, op.path), op.link_to));
     }
     if (have->has_value() && (*have)->st_ino == (*to)->st_ino && (*have)->st_dev == (*to)->st_dev) {
       return Status::Ok();
@@ -214,13 +210,13 @@ class Applier {
     ::unlinkat(stage_fd_, kLinkTemp, 0);
     if (::linkat(to_parent->get(), to_name.c_str(), stage_fd_, kLinkTemp, 0) != 0 ||
         ::renameat(stage_fd_, kLinkTemp, parent->get(), name.c_str()) != 0) {
-      return Status::FromErrno(Where(root_, op.path), errno);
+      return Status::FromErrno(PathBelow(root_, op.path), errno);
     }
     return Status::Ok();
   }
 
   Status Meta(const JournalOp& op) {
-    const std::string where = Where(root_, op.path);
+    const std::string where = PathBelow(root_, op.path);
     std::string name;
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_, op.path, &name);
     if (!parent.ok()) return parent.status().WithContext(root_);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "agent/sync/beneath.h"
+#include "agent/sync/path.h"
 
 namespace sb::sync {
 namespace {
@@ -89,9 +90,7 @@ class Checker {
   }
 
  private:
-  std::string Where(std::string_view path) const {
-    return path.empty() ? t_.root : fmt::format("{}/{}", t_.root, path);
-  }
+  std::string Where(std::string_view path) const { return PathBelow(t_.root, path); }
 
   base::Result<DiskEntry> OnDisk(std::string_view path) {
     if (auto it = disk_.find(path); it != disk_.end()) return it->second;

@@ -1,7 +1,8 @@
 #include "agent/sync/path.h"
-#include "agent/base/quote.h"
 
 #include <fmt/format.h>
+
+#include "agent/base/quote.h"
 
 namespace sb::sync {
 
@@ -41,6 +42,10 @@ base::Status CheckSymlinkTarget(std::string_view target) {
         fmt::format("symlink target of {} bytes is longer than {}", target.size(), kMaxPathBytes));
   }
   return Status::Ok();
+}
+
+std::string PathBelow(std::string_view root, std::string_view path) {
+  return path.empty() ? std::string(root) : fmt::format("{}/{}", root, path);
 }
 
 base::Status CheckRestorePath(std::string_view path) {

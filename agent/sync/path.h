@@ -30,6 +30,10 @@ base::Status CheckSymlinkTarget(std::string_view target);
 // skips it and no restored path may use the name.
 inline constexpr std::string_view kStagingDirName = ".standbyctl-staging";
 
+// "ROOT/PATH" (ROOT itself for an empty path): how a message names a path
+// below a restore target.
+std::string PathBelow(std::string_view root, std::string_view path);
+
 // A path a restore may write: CheckRelativePath, and not in kStagingDirName.
 base::Status CheckRestorePath(std::string_view path);
 

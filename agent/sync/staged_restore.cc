@@ -1,5 +1,4 @@
 #include "agent/sync/staged_restore.h"
-#include "agent/base/quote.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,6 +16,7 @@
 
 #include "agent/base/big_endian.h"
 #include "agent/base/byte_worker.h"
+#include "agent/base/quote.h"
 #include "agent/sync/beneath.h"
 #include "agent/sync/crash_point.h"
 #include "agent/sync/hash_cache.h"
@@ -74,10 +74,6 @@ std::string RegistrationPath(const std::string& state_dir, const std::string& ro
   return fmt::format("{}/restores/{}", state_dir, sha.HexDigest().substr(0, 32));
 }
 
-std::string Where(const std::string& root, std::string_view path) {
-  return path.empty() ? root : fmt::format("{}/{}", root, path);
-}
-
 // Copies the first `len` bytes of `from` to the start of `to`.
 Status CopyRange(int from, int to, uint64_t len) {
   loff_t in = 0, out = 0;
@@ -122,14 +118,14 @@ base::Result<std::string> Recover(const std::string& root, int root_fd,
   }
   UniqueFd stage(::openat(root_fd, std::string(kStagingDirName).c_str(),
                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!stage.valid()) return Status::FromErrno(Where(root, kStagingDirName), errno);
+  if (!stage.valid()) return Status::FromErrno(PathBelow(root, kStagingDirName), errno);
   base::Result<std::optional<struct stat>> journal = StatAt(stage.get(), kJournalName);
   if (!journal.ok()) return journal.status().WithContext(root);
   if (!journal->has_value()) {
     SB_RETURN_IF_ERROR(RemoveStaging(root, root_fd, -1, registration));
     return std::string("discarded");
   }
-  const std::string staging = Where(root, kStagingDirName);
+  const std::string staging = PathBelow(root, kStagingDirName);
   // What an operator can do when the journal cannot be finished here.
   const std::string give_up = fmt::format(
       "to give the interrupted restore up instead, remove {} and {}: the target then holds part "
@@ -208,12 +204,11 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
   if (!claim.ok()) return claim.status();
   // The directories made for a new target, deepest first, and the
   // directory whose times a discarded restore puts back.
+  base::Result<std::string> existing = base::NearestExisting(root);
+  if (!existing.ok()) return existing.status();
   std::vector<std::string> made;
-  std::string existing = root;
-  struct stat st;
-  while (::lstat(existing.c_str(), &st) != 0 && errno == ENOENT && existing.size() > 1) {
-    made.push_back(existing);
-    existing = existing.substr(0, std::max<size_t>(existing.rfind('/'), 1));
+  for (std::string dir = root; dir.size() > existing->size(); dir = dir.substr(0, dir.rfind('/'))) {
+    made.push_back(dir);
   }
   SB_RETURN_IF_ERROR(base::MakeDirectories(root, 0755));
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -222,18 +217,19 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
   base::Result<std::string> r = Recover(root, root_fd.get(), registration);
   if (!r.ok()) return r.status().WithContext("recovering an interrupted restore");
   *recovered = *r;
-  UntouchedTimes untouched{existing, {}};
-  if (::lstat(existing.c_str(), &st) != 0) return Status::FromErrno(existing, errno);
+  UntouchedTimes untouched{*existing, {}};
+  struct stat st;
+  if (::lstat(existing->c_str(), &st) != 0) return Status::FromErrno(*existing, errno);
   untouched.times[0] = st.st_atim;
   untouched.times[1] = st.st_mtim;
   SB_RETURN_IF_ERROR(Register(registration, root));
   const std::string stage_name(kStagingDirName);
   if (::mkdirat(root_fd.get(), stage_name.c_str(), 0700) != 0) {
-    return Status::FromErrno(Where(root, stage_name), errno);
+    return Status::FromErrno(PathBelow(root, stage_name), errno);
   }
   UniqueFd stage_fd(
       ::openat(root_fd.get(), stage_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!stage_fd.valid()) return Status::FromErrno(Where(root, stage_name), errno);
+  if (!stage_fd.valid()) return Status::FromErrno(PathBelow(root, stage_name), errno);
   claim->held = false;  // the StagedRestore releases the root from now on
   std::unique_ptr<StagedRestore> restore(
       new StagedRestore(root, state_dir, std::move(root_fd), std::move(stage_fd)));
@@ -252,7 +248,7 @@ Status StagedRestore::CheckNew(std::string_view path) {
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
   SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(base::Quote(path, kMaxPathBytes + 1)));
   if (!paths_.emplace(path).second) {
-    return Status::Invalid(fmt::format("{}: named twice in one restore", Where(root_, path)));
+    return Status::Invalid(fmt::format("{}: named twice in one restore", PathBelow(root_, path)));
   }
   return Status::Ok();
 }
@@ -262,16 +258,16 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   base::Result<UniqueFd> fd = OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NOFOLLOW);
   if (!fd.ok()) return fd.status().WithContext(root_);
   struct stat st;
-  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(Where(root_, path), errno);
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(PathBelow(root_, path), errno);
   if (!S_ISREG(st.st_mode)) {
-    return Status::Invalid(fmt::format("{}: not a regular file", Where(root_, path)));
+    return Status::Invalid(fmt::format("{}: not a regular file", PathBelow(root_, path)));
   }
   std::optional<std::string> sig = KeptSignature(path, st);
   if (!sig) {
     sig.emplace();
     SB_RETURN_IF_ERROR(MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()),
                                      StringSink(&*sig), NewSignatureSeed())
-                           .WithContext(Where(root_, path)));
+                           .WithContext(PathBelow(root_, path)));
   }
   for (std::string_view rest = *sig; !rest.empty();) {
     std::string_view piece = rest.substr(0, 256 * 1024);
@@ -321,11 +317,11 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   if (sha256.size() != 64 ||
       sha256.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
     return Status::Invalid(fmt::format("{}: the declared SHA-256 {} is not 64 hex digits",
-                                       Where(root_, base::Printable(path, kMaxPathBytes + 1)),
+                                       PathBelow(root_, base::Printable(path, kMaxPathBytes + 1)),
                                        base::Quote(sha256, 70)));
   }
   SB_RETURN_IF_ERROR(CheckNew(path));
-  const std::string where = Where(root_, path);
+  const std::string where = PathBelow(root_, path);
   UniqueFd basis;
   struct stat basis_st {};
   std::string previous;  // the basis's signature: its sums serve unchanged blocks
@@ -479,12 +475,12 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
 Status StagedRestore::StageSymlink(std::string_view path, std::string_view target,
                                    const FileMeta& meta) {
   SB_RETURN_IF_ERROR(CheckNew(path));
-  SB_RETURN_IF_ERROR(CheckSymlinkTarget(target).WithContext(Where(root_, path)));
+  SB_RETURN_IF_ERROR(CheckSymlinkTarget(target).WithContext(PathBelow(root_, path)));
   const std::string staged = fmt::format("l{}", next_name_++);
   if (::symlinkat(std::string(target).c_str(), stage_fd_.get(), staged.c_str()) != 0) {
-    return Status::FromErrno(Where(root_, path), errno);
+    return Status::FromErrno(PathBelow(root_, path), errno);
   }
-  SB_RETURN_IF_ERROR(SetMetaSymlink(stage_fd_.get(), staged, meta, Where(root_, path)));
+  SB_RETURN_IF_ERROR(SetMetaSymlink(stage_fd_.get(), staged, meta, PathBelow(root_, path)));
   CrashPoint();
   ops_.push_back({OpKind::kPut, std::string(path), staged, {}, NodeType::kSymlink, meta, {}});
   return Status::Ok();

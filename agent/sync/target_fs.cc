@@ -28,32 +28,23 @@ bool Stores(int fd, int64_t s) {
   return ::futimens(fd, times) == 0 && ::fstat(fd, &st) == 0 && st.st_mtim.tv_sec == s;
 }
 
-// The stored times form one interval around `anchor` (a time the file
-// already has): the filesystem clamps from both ends. Binary search for each
-// end: about 62 futimens + fstat pairs each.
+// The last time the file stores going from `stored` (a time it keeps)
+// towards `far`, or `unbounded` when it keeps `far` itself: the stored times
+// form one interval, the filesystem clamping at both ends, so a binary
+// search finds each end in about 62 futimens + fstat pairs.
+int64_t StoredEnd(int fd, int64_t stored, int64_t far, int64_t unbounded) {
+  if (Stores(fd, far)) return unbounded;
+  while (stored - far > 1 || far - stored > 1) {
+    const int64_t mid = stored + (far - stored) / 2;
+    (Stores(fd, mid) ? stored : far) = mid;
+  }
+  return stored;
+}
+
+// Around `anchor`, a time the file already has.
 TimeRange Search(int fd, int64_t anchor) {
-  TimeRange range;
-  int64_t lo = anchor, hi = kProbeLimit;  // lo stored; is hi?
-  if (Stores(fd, hi)) {
-    range.max_s = std::numeric_limits<int64_t>::max();
-  } else {
-    while (hi - lo > 1) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      (Stores(fd, mid) ? lo : hi) = mid;
-    }
-    range.max_s = lo;
-  }
-  lo = -kProbeLimit, hi = anchor;  // hi stored; is lo?
-  if (Stores(fd, lo)) {
-    range.min_s = std::numeric_limits<int64_t>::min();
-  } else {
-    while (hi - lo > 1) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      (Stores(fd, mid) ? hi : lo) = mid;
-    }
-    range.min_s = hi;
-  }
-  return range;
+  return {StoredEnd(fd, anchor, -kProbeLimit, std::numeric_limits<int64_t>::min()),
+          StoredEnd(fd, anchor, kProbeLimit, std::numeric_limits<int64_t>::max())};
 }
 
 }  // namespace
