@@ -24,6 +24,27 @@ TEST_CASE("message: a message survives encoding and decoding", "[message]") {
   CHECK(back->deadline_ms == 1500u);
 }
 
+TEST_CASE("message: the size bound is never below the encoded size", "[message]") {
+  const std::string path(4096, 'p');
+  const nlohmann::json rows[] = {
+      nullptr,
+      true,
+      -1,
+      uint64_t{1} << 63,
+      1.5,
+      "",
+      path,
+      nlohmann::json::binary(std::vector<uint8_t>(70000, 7)),
+      nlohmann::json::array(),
+      {{"path", path}, {"size", uint64_t{1} << 40}, {"mode", 0644}, {"xattrs", {1, 2, 3}}},
+      nlohmann::json::array({{{"path", "a"}, {"mtime", -5}}, {{"path", path}}, {1, {2, {3}}}}),
+  };
+  for (const nlohmann::json& j : rows) {
+    INFO(j.dump().substr(0, 80));
+    CHECK(CborSizeBound(j) >= Cbor(j).size());
+  }
+}
+
 TEST_CASE("message: malformed messages are refused with the reason", "[message]") {
   struct Row {
     const char* what;

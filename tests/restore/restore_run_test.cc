@@ -3,7 +3,6 @@
 // a full target filesystem; deep trees; crafted messages straight to the
 // agent. What must be refused is in restore_refusal_test.cc.
 
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "tests/support/backup_tree.h"
 #include "tests/support/restore_rig.h"
 #include "tests/support/standbyctl_runner.h"
+#include "tests/support/tmpfs.h"
 #include "tests/support/tree_compare.h"
 
 namespace sb::restore {
@@ -31,6 +31,7 @@ using sb::testing::MakeOldTree;
 using sb::testing::RunOrFail;
 using sb::testing::Sh;
 using sb::testing::TempDir;
+using sb::testing::Tmpfs;
 using sb::testing::TreeDifference;
 
 using Rig = sb::testing::RestoreRig;
@@ -318,24 +319,16 @@ TEST_CASE("restore: owners are the source's numeric ids, mapped, or left to the 
   }
 }
 
-// Unmounts when the test ends, however it ends.
-struct Mount {
-  std::string path;
-  ~Mount() {
-    if (!path.empty()) ::umount2(path.c_str(), MNT_DETACH);
-  }
-};
-
 TEST_CASE("restore: a full target filesystem fails the restore and leaves the target as it was",
           "[restore][e2e]") {
   TempDir fsdir;
   const std::string small = fsdir.Sub("small");
   REQUIRE(base::MakeDirectories(small, 0755).ok());
-  if (::geteuid() != 0 || ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0) {
+  Tmpfs tmpfs(small, "size=1m");
+  if (!tmpfs.mounted()) {
     WARN("not run: mounting a 1 MiB tmpfs needs root");
     return;
   }
-  Mount unmount{small};
   Rig rig(small + "/target");
   rig.dir.Write("old/a.txt", "old a\n");
   rig.dir.Write("old/b/c.txt", "old c\n");

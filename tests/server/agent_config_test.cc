@@ -13,7 +13,8 @@ TEST_CASE("agent config: a standby config yields its values", "[agent_config]") 
                   "data_roots = [\"/srv/www\"]\n") +
           kTls +
           "[[command]]\nname = \"check\"\nargv = [\"/usr/bin/true\"]\ntimeout = \"5s\"\n"
-          "[limits]\nidle_timeout = \"30s\"\nmax_frame = \"1MiB\"\n",
+          "[limits]\nidle_timeout = \"30s\"\nmax_frame = \"1MiB\"\nmax_handshakes = 64\n"
+          "max_handshakes_per_address = 4\n",
       "/etc/standbyctl/agent.toml");
   REQUIRE(c.ok());
   CHECK(c->listen == base::Endpoint{"127.0.0.3", 7443});
@@ -22,6 +23,8 @@ TEST_CASE("agent config: a standby config yields its values", "[agent_config]") 
   CHECK(c->commands.at("check").timeout == std::chrono::seconds(5));
   CHECK(c->limits.idle_timeout == std::chrono::seconds(30));
   CHECK(c->limits.max_frame_bytes == 1u << 20);
+  CHECK(c->limits.max_handshakes == 64);
+  CHECK(c->limits.max_handshakes_per_address == 4);
 }
 
 TEST_CASE("agent config: bad input is reported at its place", "[agent_config]") {
@@ -59,6 +62,13 @@ TEST_CASE("agent config: bad input is reported at its place", "[agent_config]") 
            kTls,
        "a.toml:4:14: data_roots: \"/srv/www/../../etc\" must be an absolute, normalized "
        "directory other than /"},
+      {std::string("listen = \"h\"\nrole = \"primary\"\n") + kTls +
+           "[limits]\nmax_handshakes = 0\n",
+       "a.toml:8:18: limits.max_handshakes: 0 is out of range; expected 1 to 1024"},
+      {std::string("listen = \"h\"\nrole = \"primary\"\n") + kTls +
+           "[limits]\nmax_handshakes_per_address = 2000\n",
+       "a.toml:8:30: limits.max_handshakes_per_address: 2000 is out of range; expected 1 "
+       "to 1024"},
   };
   for (const Row& r : rows) {
     INFO(r.text);

@@ -4,7 +4,6 @@
 #include "agent/sync/staged_restore.h"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "agent/sync/tree_scan.h"
 #include "tests/support/backup_tree.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tmpfs.h"
 #include "tests/support/tree_compare.h"
 
 namespace sb::sync {
@@ -29,6 +29,7 @@ namespace {
 using sb::testing::DescribeTree;
 using sb::testing::Sh;
 using sb::testing::TempDir;
+using sb::testing::Tmpfs;
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -463,12 +464,6 @@ TEST_CASE(
   CHECK(recovered.empty());
 }
 
-// Unmounts when the test ends, however it ends.
-struct Unmount {
-  std::string path;
-  ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-};
-
 TEST_CASE(
     "staged restore: a journal a full disk stops is kept with the manual step, finishes once "
     "there is room, and other targets are served meanwhile",
@@ -476,11 +471,11 @@ TEST_CASE(
   TempDir dir;
   const std::string small = dir.Sub("small");
   REQUIRE(base::MakeDirectories(small, 0755).ok());
-  if (::geteuid() != 0 || ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m,nr_inodes=8") != 0) {
+  Tmpfs tmpfs(small, "size=1m,nr_inodes=8");
+  if (!tmpfs.mounted()) {
     WARN("not run: mounting a tmpfs needs root");
     return;
   }
-  Unmount unmount{small};
   dir.Write("small/full/a.txt", "a\n");
   LeaveJournal(dir, "small/full", "0001",
                {{OpKind::kMkdir, "newdir", "", "", NodeType::kDirectory, {0755, 0, {}, {}}, ""}});

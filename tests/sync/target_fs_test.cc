@@ -5,7 +5,6 @@
 #include "agent/sync/target_fs.h"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,12 +14,14 @@
 
 #include "agent/base/file.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tmpfs.h"
 #include "tests/support/tree_compare.h"
 
 namespace sb::sync {
 namespace {
 
 using sb::testing::TempDir;
+using sb::testing::Tmpfs;
 
 // Whether a real file in `dir` keeps the time `s`.
 bool Keeps(const std::string& dir, int64_t s) {
@@ -64,14 +65,11 @@ TEST_CASE("target fs: the probed time range is exactly what a file keeps, and le
 
 TEST_CASE("target fs: a tmpfs keeps any time", "[sync]") {
   TempDir dir;
-  if (::geteuid() != 0 || ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") != 0) {
+  Tmpfs tmpfs(dir.path(), "size=1m");
+  if (!tmpfs.mounted()) {
     WARN("not run: mounting a tmpfs needs root");
     return;
   }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{dir.path()};
   CheckProbe(dir.path());
   base::Result<TargetFs> fs = ProbeTargetFs(dir.path(), true);
   REQUIRE(fs.ok());
