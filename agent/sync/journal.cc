@@ -20,6 +20,68 @@
 
 namespace sb::sync {
 
+JournalOp JournalOp::Delete(std::string_view path, NodeType type) {
+  JournalOp op;
+  op.kind = OpKind::kDelete;
+  op.path = path;
+  op.type = type;
+  return op;
+}
+
+JournalOp JournalOp::Mkdir(std::string_view path, const FileMeta& meta) {
+  JournalOp op;
+  op.kind = OpKind::kMkdir;
+  op.path = path;
+  op.type = NodeType::kDirectory;
+  op.meta = meta;
+  return op;
+}
+
+JournalOp JournalOp::PutFile(std::string_view path, std::string_view staged, const FileMeta& meta,
+                             std::string_view sha256) {
+  JournalOp op;
+  op.kind = OpKind::kPut;
+  op.path = path;
+  op.staged = staged;
+  op.meta = meta;
+  op.sha256 = sha256;
+  return op;
+}
+
+JournalOp JournalOp::PutSymlink(std::string_view path, std::string_view staged,
+                                const FileMeta& meta) {
+  JournalOp op;
+  op.kind = OpKind::kPut;
+  op.path = path;
+  op.staged = staged;
+  op.type = NodeType::kSymlink;
+  op.meta = meta;
+  return op;
+}
+
+JournalOp JournalOp::Patch(std::string_view path, std::string_view staged, const FileMeta& meta,
+                           std::string_view sha256) {
+  JournalOp op = PutFile(path, staged, meta, sha256);
+  op.kind = OpKind::kPatch;
+  return op;
+}
+
+JournalOp JournalOp::Link(std::string_view path, std::string_view to) {
+  JournalOp op;
+  op.kind = OpKind::kLink;
+  op.path = path;
+  op.link_to = to;
+  return op;
+}
+
+JournalOp JournalOp::Meta(std::string_view path, const FileMeta& meta) {
+  JournalOp op;
+  op.kind = OpKind::kMeta;
+  op.path = path;
+  op.meta = meta;
+  return op;
+}
+
 using base::Status;
 using base::UniqueFd;
 

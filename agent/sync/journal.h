@@ -33,6 +33,17 @@ inline constexpr std::string_view kPatchMagic = "SBPT";
 enum class OpKind : int { kDelete = 0, kMkdir = 1, kPut = 2, kLink = 3, kMeta = 4, kPatch = 5 };
 
 struct JournalOp {
+  // One constructor per operation, naming what it carries.
+  static JournalOp Delete(std::string_view path, NodeType type);
+  static JournalOp Mkdir(std::string_view path, const FileMeta& meta);
+  static JournalOp PutFile(std::string_view path, std::string_view staged, const FileMeta& meta,
+                           std::string_view sha256);
+  static JournalOp PutSymlink(std::string_view path, std::string_view staged, const FileMeta& meta);
+  static JournalOp Patch(std::string_view path, std::string_view staged, const FileMeta& meta,
+                         std::string_view sha256);
+  static JournalOp Link(std::string_view path, std::string_view to);
+  static JournalOp Meta(std::string_view path, const FileMeta& meta);
+
   OpKind kind = OpKind::kMeta;
   std::string path;
   std::string staged;               // kPut, kPatch: the name in the staging directory

@@ -172,7 +172,8 @@ StagedRestore::StagedRestore(std::string root, std::string state_dir, UniqueFd r
     : root_(std::move(root)),
       state_dir_(std::move(state_dir)),
       root_fd_(std::move(root_fd)),
-      stage_fd_(std::move(stage_fd)) {}
+      stage_fd_(std::move(stage_fd)),
+      signatures_(state_dir_, root_) {}
 
 StagedRestore::~StagedRestore() {
   if (!committed_) Discard();
@@ -262,7 +263,7 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   if (!S_ISREG(st.st_mode)) {
     return Status::Invalid(fmt::format("{}: not a regular file", PathBelow(root_, path)));
   }
-  std::optional<std::string> sig = KeptSignature(path, st);
+  std::optional<std::string> sig = signatures_.Find(cache_, path, st);
   if (!sig) {
     sig.emplace();
     SB_RETURN_IF_ERROR(MakeSignature(static_cast<uint64_t>(st.st_size), FdSource(fd->get()),
@@ -277,39 +278,6 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
   // Kept for the file's staging: its sums serve the blocks that stay.
   served_[std::string(path)] = std::move(*sig);
   return Status::Ok();
-}
-
-// The signature made when the last restore staged the file, if the file is
-// still as it left it and the signature is intact.
-std::optional<std::string> StagedRestore::KeptSignature(std::string_view path,
-                                                        const struct stat& st) const {
-  const CachedHash* cached = cache_.Find(std::string(path));
-  if (cached == nullptr || !cached->Matches(st)) return std::nullopt;
-  base::Result<std::string> saved = base::ReadFile(SignaturePath(cached->sha256), 1ull << 30);
-  if (!saved.ok() || !CheckSignature(*saved).ok()) return std::nullopt;
-  return std::move(*saved);
-}
-
-std::string StagedRestore::SignaturePath(std::string_view sha256) const {
-  Sha256 sha;
-  sha.Update(root_.data(), root_.size());
-  return fmt::format("{}/sigcache/{}/{}.sig", state_dir_, sha.HexDigest().substr(0, 32), sha256);
-}
-
-// Signatures are kept for the contents the target holds, no others.
-void StagedRestore::PruneSignatures(const HashCache& now) {
-  const std::string any = SignaturePath("x");
-  const std::string dir = any.substr(0, any.rfind('/'));
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  std::set<std::string> keep = now.Hashes();
-  std::vector<std::string> drop;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n.ends_with(".sig") && keep.count(n.substr(0, n.size() - 4)) == 0) drop.push_back(n);
-  }
-  ::closedir(d);
-  for (const std::string& n : drop) ::unlink((dir + "/" + n).c_str());
 }
 
 Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSource& data,
@@ -336,7 +304,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
       previous = std::move(served->second);
       served_.erase(served);
     } else {
-      previous = KeptSignature(path, basis_st).value_or("");
+      previous = signatures_.Find(cache_, path, basis_st).value_or("");
     }
   }
   // A large file changed in place is patched in place by the commit: only
@@ -449,25 +417,18 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   if (!patch) SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
   out.Reset();
   base::Result<std::string> sig = signature.Finish();
-  const std::string sig_path = SignaturePath(sha256);
-  Status kept = sig.ok() ? base::MakeDirectories(sig_path.substr(0, sig_path.rfind('/')), 0700)
-                         : sig.status();
-  if (kept.ok()) kept = base::WriteFileAtomically(sig_path, *sig, 0600, /*durable=*/false);
-  if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
+  if (sig.ok()) {
+    signatures_.Keep(sha256, *sig, where);
+  } else {
+    spdlog::warn("signature of {} not kept: {}", where, sig.status().message());
+  }
   CrashPoint();
   if (patch) {
     // The commit patches this very file: it must still be as it is now.
     patch_basis_[std::string(path)] = CachedHash::Of(basis_st, "");
-    ops_.push_back({OpKind::kPatch,
-                    std::string(path),
-                    staged,
-                    {},
-                    NodeType::kFile,
-                    meta,
-                    std::string(sha256)});
+    ops_.push_back(JournalOp::Patch(path, staged, meta, sha256));
   } else {
-    ops_.push_back(
-        {OpKind::kPut, std::string(path), staged, {}, NodeType::kFile, meta, std::string(sha256)});
+    ops_.push_back(JournalOp::PutFile(path, staged, meta, sha256));
   }
   return Status::Ok();
 }
@@ -482,13 +443,13 @@ Status StagedRestore::StageSymlink(std::string_view path, std::string_view targe
   }
   SB_RETURN_IF_ERROR(SetMetaSymlink(stage_fd_.get(), staged, meta, PathBelow(root_, path)));
   CrashPoint();
-  ops_.push_back({OpKind::kPut, std::string(path), staged, {}, NodeType::kSymlink, meta, {}});
+  ops_.push_back(JournalOp::PutSymlink(path, staged, meta));
   return Status::Ok();
 }
 
 Status StagedRestore::AddDirectory(std::string_view path, const FileMeta& meta) {
   SB_RETURN_IF_ERROR(CheckNew(path));
-  ops_.push_back({OpKind::kMkdir, std::string(path), {}, {}, NodeType::kDirectory, meta, {}});
+  ops_.push_back(JournalOp::Mkdir(path, meta));
   return Status::Ok();
 }
 
@@ -496,13 +457,13 @@ Status StagedRestore::AddHardlink(std::string_view path, std::string_view to) {
   SB_RETURN_IF_ERROR(CheckNew(path));
   SB_RETURN_IF_ERROR(CheckRestorePath(to).WithContext(
       fmt::format("hard link {}", base::Quote(path, kMaxPathBytes + 1))));
-  ops_.push_back({OpKind::kLink, std::string(path), {}, std::string(to), NodeType::kFile, {}, {}});
+  ops_.push_back(JournalOp::Link(path, to));
   return Status::Ok();
 }
 
 Status StagedRestore::AddMetadata(std::string_view path, const FileMeta& meta) {
   SB_RETURN_IF_ERROR(CheckNew(path));
-  ops_.push_back({OpKind::kMeta, std::string(path), {}, {}, NodeType::kFile, meta, {}});
+  ops_.push_back(JournalOp::Meta(path, meta));
   return Status::Ok();
 }
 
@@ -510,7 +471,7 @@ Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
   // A path may be deleted and then created anew (its type changes).
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
   SB_RETURN_IF_ERROR(CheckRestorePath(path).WithContext(base::Quote(path, kMaxPathBytes + 1)));
-  ops_.push_back({OpKind::kDelete, std::string(path), {}, {}, type, {}, {}});
+  ops_.push_back(JournalOp::Delete(path, type));
   return Status::Ok();
 }
 
@@ -583,7 +544,7 @@ base::Result<CommitResult> StagedRestore::Commit() {
   result.digest = ManifestDigest(*after);
   Status saved = fresh.Save(cache_path);
   if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
-  PruneSignatures(fresh);
+  signatures_.Prune(fresh);
   CrashPoint();
   SB_RETURN_IF_ERROR(
       RemoveStaging(root_, root_fd_.get(), stage_fd_.get(), RegistrationPath(state_dir_, root_)));

@@ -48,6 +48,7 @@
 #include "agent/sync/journal.h"
 #include "agent/sync/manifest.h"
 #include "agent/sync/rsync_delta.h"
+#include "agent/sync/signature_cache.h"
 
 namespace sb::sync {
 
@@ -119,9 +120,6 @@ class StagedRestore {
   StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,
                 base::UniqueFd stage_fd);
   base::Status CheckNew(std::string_view path);
-  std::string SignaturePath(std::string_view sha256) const;
-  std::optional<std::string> KeptSignature(std::string_view path, const struct stat& st) const;
-  void PruneSignatures(const HashCache& now);
   void Discard();
 
   std::string root_;
@@ -129,6 +127,7 @@ class StagedRestore {
   base::UniqueFd root_fd_;
   base::UniqueFd stage_fd_;
   HashCache cache_;  // the target as the last restore left it
+  SignatureCache signatures_;
   std::vector<JournalOp> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;

@@ -11,18 +11,11 @@ namespace sb::sync {
 namespace {
 
 std::vector<JournalOp> SomeOps() {
-  JournalOp del{OpKind::kDelete, "old", "", "", NodeType::kDirectory, {}, ""};
-  JournalOp dir{
-      OpKind::kMkdir, "www", "", "", NodeType::kDirectory, {0755, -1'500'000'000, {}, {}}, ""};
-  JournalOp put{OpKind::kPut,
-                "www/index.html",
-                "f0",
-                "",
-                NodeType::kFile,
-                {0644, 1'700'000'000'123'456'789, 1000, 1000},
-                std::string(64, 'a')};
-  JournalOp link{OpKind::kLink, "www/home.html", "", "www/index.html", NodeType::kFile, {}, ""};
-  return {del, dir, put, link};
+  return {JournalOp::Delete("old", NodeType::kDirectory),
+          JournalOp::Mkdir("www", {0755, -1'500'000'000, {}, {}}),
+          JournalOp::PutFile("www/index.html", "f0", {0644, 1'700'000'000'123'456'789, 1000, 1000},
+                             std::string(64, 'a')),
+          JournalOp::Link("www/home.html", "www/index.html")};
 }
 
 TEST_CASE("journal: what a commit writes decodes to the same changes", "[sync]") {

@@ -447,8 +447,8 @@ TEST_CASE(
   dir.Write("target/.standbyctl-staging/f0", "new\n");
   // The second change can never apply: d is a directory.
   LeaveJournal(dir, "target", "0123",
-               {{OpKind::kPut, "a.txt", "f0", "", NodeType::kFile, {0644, 0, {}, {}}, Sha("new\n")},
-                {OpKind::kLink, "x", "", "d", NodeType::kFile, {}, ""}});
+               {JournalOp::PutFile("a.txt", "f0", {0644, 0, {}, {}}, Sha("new\n")),
+                JournalOp::Link("x", "d")});
   CHECK(StagedRestore::RecoverAll(dir.Sub("state")) ==
         std::vector<std::string>{
             "interrupted restore of " + dir.Sub("target") +
@@ -477,8 +477,7 @@ TEST_CASE(
     return;
   }
   dir.Write("small/full/a.txt", "a\n");
-  LeaveJournal(dir, "small/full", "0001",
-               {{OpKind::kMkdir, "newdir", "", "", NodeType::kDirectory, {0755, 0, {}, {}}, ""}});
+  LeaveJournal(dir, "small/full", "0001", {JournalOp::Mkdir("newdir", {0755, 0, {}, {}})});
   // Every inode used: the journal's new directory has none.
   for (int i = 0; i < 8; ++i)
     ::close(::open((small + "/filler" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC,

@@ -1,0 +1,59 @@
+#include "agent/sync/signature_cache.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/base/file.h"
+#include "agent/sync/manifest.h"
+#include "agent/sync/rsync_delta.h"
+
+namespace sb::sync {
+
+SignatureCache::SignatureCache(const std::string& state_dir, const std::string& root) {
+  Sha256 sha;
+  sha.Update(root.data(), root.size());
+  dir_ = fmt::format("{}/sigcache/{}", state_dir, sha.HexDigest().substr(0, 32));
+}
+
+std::string SignatureCache::PathFor(std::string_view sha256) const {
+  return fmt::format("{}/{}.sig", dir_, sha256);
+}
+
+std::optional<std::string> SignatureCache::Find(const HashCache& files, std::string_view path,
+                                                const struct stat& st) const {
+  const CachedHash* cached = files.Find(std::string(path));
+  if (cached == nullptr || !cached->Matches(st)) return std::nullopt;
+  base::Result<std::string> saved = base::ReadFile(PathFor(cached->sha256), 1ull << 30);
+  if (!saved.ok() || !CheckSignature(*saved).ok()) return std::nullopt;
+  return std::move(*saved);
+}
+
+void SignatureCache::Keep(std::string_view sha256, const std::string& signature,
+                          const std::string& where) const {
+  base::Status kept = base::MakeDirectories(dir_, 0700);
+  if (kept.ok()) {
+    kept = base::WriteFileAtomically(PathFor(sha256), signature, 0600, /*durable=*/false);
+  }
+  if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
+}
+
+void SignatureCache::Prune(const HashCache& now) const {
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return;
+  const std::set<std::string> keep = now.Hashes();
+  std::vector<std::string> drop;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.ends_with(".sig") && keep.count(n.substr(0, n.size() - 4)) == 0) drop.push_back(n);
+  }
+  ::closedir(d);
+  for (const std::string& n : drop) ::unlink((dir_ + "/" + n).c_str());
+}
+
+}  // namespace sb::sync
