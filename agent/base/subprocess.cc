@@ -48,12 +48,13 @@ std::vector<std::string> ChildEnvironment(const ProcessSpec& spec) {
     for (const std::string& key : spec.unset_env) drop = drop || key == name;
     if (!drop) env.emplace_back(entry);
   }
-  for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
+  for (const auto& [key, value] : spec.env) env.push_back(fmt::format("{}={}", key, value));
   return env;
 }
 
 std::vector<char*> CStrings(std::vector<std::string>& strings) {
   std::vector<char*> out;
+  out.reserve(strings.size() + 1);
   for (std::string& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;

@@ -78,8 +78,9 @@ std::string FormatDuration(Duration d) {
   int64_t ms = d.count();
   if (ms < 0) return "-" + FormatDuration(Duration(-ms));
   if (ms < 1000) return fmt::format("{}ms", ms);
-  if (ms < 60 * 1000) {
-    return ms % 1000 == 0 ? fmt::format("{}s", ms / 1000) : fmt::format("{:.1f}s", ms / 1000.0);
+  if (ms < int64_t{60} * 1000) {
+    return ms % 1000 == 0 ? fmt::format("{}s", ms / 1000)
+                          : fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
   }
   int64_t s = ms / 1000;
   int64_t days = s / 86400, hours = s / 3600 % 24, minutes = s / 60 % 60, seconds = s % 60;

@@ -8,7 +8,7 @@ namespace sb::client {
 namespace {
 
 constexpr size_t kChangesPerMessage = 1000;
-constexpr size_t kChunkBytes = 256 * 1024;
+constexpr size_t kChunkBytes = size_t{256} * 1024;
 constexpr int kWindow = 32;  // pipelined requests before replies are read
 
 }  // namespace

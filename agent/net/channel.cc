@@ -8,7 +8,7 @@ Channel::Channel(std::unique_ptr<TlsStream> stream, uint32_t max_frame_bytes)
     : stream_(std::move(stream)), decoder_(max_frame_bytes) {}
 
 base::Result<proto::Frame> Channel::ReadFrame(Deadline deadline) {
-  constexpr size_t kReadBytes = 256 * 1024;
+  constexpr size_t kReadBytes = size_t{256} * 1024;
   for (;;) {
     proto::Frame frame;
     base::Result<bool> got = decoder_.Next(&frame);
@@ -50,7 +50,7 @@ base::Status Channel::WriteMessage(const proto::Message& message, Deadline deadl
 
 base::Status Channel::WriteChunk(uint64_t request_id, std::string_view bytes, Deadline deadline) {
   out_.clear();
-  if (bytes.size() < 64 * 1024) {
+  if (bytes.size() < size_t{64} * 1024) {
     proto::AppendChunk(request_id, bytes, &out_);
     return stream_->Write(out_, deadline);
   }

@@ -21,7 +21,7 @@ base::Result<std::shared_ptr<SSL_CTX>> NewContext(const TlsFiles& files, bool se
   SSL_CTX_set_num_tickets(ctx.get(), 0);
   // Read many records per system call on bulk transfers.
   SSL_CTX_set_read_ahead(ctx.get(), 1);
-  SSL_CTX_set_default_read_buffer_len(ctx.get(), 256 * 1024);
+  SSL_CTX_set_default_read_buffer_len(ctx.get(), size_t{256} * 1024);
   // AES-128-GCM first: as strong as the link needs, and the fastest with AES-NI.
   SSL_CTX_set_ciphersuites(ctx.get(),
                            "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"

@@ -57,7 +57,7 @@ struct Message {
 // What the lists of a multi-item message (Scan parts, Change batches) may
 // add up to, as CborSizeBound counts: half the message frame limit, which
 // leaves room for everything else in the message.
-inline constexpr size_t kBatchBytes = 512 * 1024;
+inline constexpr size_t kBatchBytes = size_t{512} * 1024;
 
 // An upper bound of the CBOR encoding's size of `value`, counted without
 // encoding it (every header counted at its largest, 9 bytes), so that lists
@@ -75,7 +75,7 @@ base::Result<Message> DecodeMessage(std::string_view payload);
 
 // An Error reply to request `id`: body {code, message}, the message
 // escaped and cut at kMaxErrorMessageBytes.
-inline constexpr size_t kMaxErrorMessageBytes = 16 * 1024;
+inline constexpr size_t kMaxErrorMessageBytes = size_t{16} * 1024;
 Message ErrorReply(uint64_t id, const base::Status& status);
 
 // The Status an Error reply carries (kInternal for a malformed one).

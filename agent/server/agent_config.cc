@@ -29,7 +29,7 @@ void ReadLimits(TableReader& t, AgentLimits* limits) {
   if (auto v = t.DurationValue("handshake_timeout", base::Duration(100))) {
     limits->handshake_timeout = *v;
   }
-  if (auto v = t.Size("max_frame", 64 * 1024)) {
+  if (auto v = t.Size("max_frame", uint64_t{64} * 1024)) {
     if (*v > (4u << 20)) {
       t.ErrorAt("max_frame", "must not exceed the protocol's 4MiB");
     } else {

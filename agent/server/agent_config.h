@@ -38,7 +38,7 @@ struct AgentLimits {
   base::Duration idle_timeout{120'000};     // no complete frame for this long: close
   base::Duration handshake_timeout{3'000};  // a controller on a LAN needs milliseconds
   uint32_t max_frame_bytes = 4u << 20;
-  uint64_t max_output_bytes = 64 * 1024;  // per stream of a RunCommand
+  uint64_t max_output_bytes = uint64_t{64} * 1024;  // per stream of a RunCommand
 };
 
 struct AgentConfig {

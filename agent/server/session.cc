@@ -19,7 +19,8 @@ class NoChunks : public ChunkIo {
 
 }  // namespace
 
-SessionReply Session::Refuse(const proto::Message& request, base::Status status, bool close) {
+SessionReply Session::Refuse(const proto::Message& request, const base::Status& status,
+                             bool close) {
   SessionReply out;
   out.refusal = status.message();
   out.reply = proto::ErrorReply(request.id, status);

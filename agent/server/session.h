@@ -33,7 +33,7 @@ class Session {
   bool greeted() const { return greeted_; }
 
  private:
-  SessionReply Refuse(const proto::Message& request, base::Status status, bool close);
+  SessionReply Refuse(const proto::Message& request, const base::Status& status, bool close);
   SessionReply Answer(proto::Message reply);
 
   const Operations& ops_;

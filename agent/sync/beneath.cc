@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/sync/path.h"
+
 namespace sb::sync {
 
 using base::Status;
@@ -68,7 +70,7 @@ Status RemoveContents(int top_fd, const std::string& where) {
   while (!stack.empty()) {
     auto [path, emptied] = std::move(stack.back());
     stack.pop_back();
-    const std::string here = path.empty() ? where : where + "/" + path;
+    const std::string here = PathBelow(where, path);
     if (emptied) {
       std::string name;
       base::Result<UniqueFd> parent = OpenParentBeneath(top_fd, path, &name);
@@ -100,13 +102,13 @@ Status RemoveContents(int top_fd, const std::string& where) {
       struct stat st;
       if (::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        result = Status::FromErrno(here + "/" + n, errno);
+        result = Status::FromErrno(PathBelow(here, n), errno);
         break;
       }
       if (S_ISDIR(st.st_mode)) {
-        stack.emplace_back(path.empty() ? n : path + "/" + n, false);
+        stack.emplace_back(ChildPath(path, n), false);
       } else if (::unlinkat(dir_fd, n.c_str(), 0) != 0 && errno != ENOENT) {
-        result = Status::FromErrno(here + "/" + n, errno);
+        result = Status::FromErrno(PathBelow(here, n), errno);
         break;
       }
     }

@@ -48,6 +48,10 @@ std::string PathBelow(std::string_view root, std::string_view path) {
   return path.empty() ? std::string(root) : fmt::format("{}/{}", root, path);
 }
 
+std::string ChildPath(std::string_view parent, std::string_view name) {
+  return parent.empty() ? std::string(name) : fmt::format("{}/{}", parent, name);
+}
+
 base::Status CheckRestorePath(std::string_view path) {
   SB_RETURN_IF_ERROR(CheckRelativePath(path));
   if (path == kStagingDirName ||

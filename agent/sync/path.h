@@ -34,6 +34,10 @@ inline constexpr std::string_view kStagingDirName = ".standbyctl-staging";
 // below a restore target.
 std::string PathBelow(std::string_view root, std::string_view path);
 
+// "PARENT/NAME", or NAME when PARENT is empty (the root): a relative path
+// one level down.
+std::string ChildPath(std::string_view parent, std::string_view name);
+
 // A path a restore may write: CheckRelativePath, and not in kStagingDirName.
 base::Status CheckRestorePath(std::string_view path);
 

@@ -24,7 +24,7 @@ namespace {
 
 using base::Status;
 
-constexpr size_t kChunk = 256 * 1024;
+constexpr size_t kChunk = size_t{256} * 1024;
 constexpr std::string_view kSignatureMagic = "SBSG";
 constexpr std::string_view kDeltaMagic = "SBDL";
 constexpr uint32_t kFormatVersion = 1;

@@ -271,7 +271,7 @@ Status StagedRestore::Signature(std::string_view path, const ByteSink& out) {
                            .WithContext(PathBelow(root_, path)));
   }
   for (std::string_view rest = *sig; !rest.empty();) {
-    std::string_view piece = rest.substr(0, 256 * 1024);
+    std::string_view piece = rest.substr(0, size_t{256} * 1024);
     SB_RETURN_IF_ERROR(out(piece));
     rest.remove_prefix(piece.size());
   }
@@ -395,7 +395,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   if (delta) {
     SB_RETURN_IF_ERROR(ApplyDeltaPieces(basis.get(), data, piece).WithContext(where));
   } else {
-    std::string buf(256 * 1024, '\0');
+    std::string buf(size_t{256} * 1024, '\0');
     for (;;) {
       base::Result<size_t> n = data(buf.data(), buf.size());
       if (!n.ok()) return n.status().WithContext(where);
@@ -570,7 +570,7 @@ std::vector<std::string> StagedRestore::RecoverAll(const std::string& state_dir)
   ::closedir(d);
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
-    const std::string registration = dir + "/" + n;
+    const std::string registration = PathBelow(dir, n);
     base::Result<std::string> root = base::ReadFile(registration, 8192);
     if (!root.ok() || root->empty() || root->front() != '/') {
       lines.push_back(fmt::format("registration {} unreadable, ignored: {}", registration,

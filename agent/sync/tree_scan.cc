@@ -61,7 +61,7 @@ struct Walker {
         result = Error(prefix, fmt::format("more than {} entries", options.max_entries));
         break;
       }
-      std::string path = prefix.empty() ? name : prefix + "/" + name;
+      std::string path = ChildPath(prefix, name);
       struct stat st;
       if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed while we looked

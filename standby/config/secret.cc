@@ -22,10 +22,24 @@ std::string SecretRef::Describe() const {
   return "no secret";
 }
 
-Secret::~Secret() {
+Secret::Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.Wipe(); }
+
+Secret& Secret::operator=(Secret&& other) noexcept {
+  if (this != &other) {
+    Wipe();
+    value_ = std::move(other.value_);
+    other.Wipe();
+  }
+  return *this;
+}
+
+Secret::~Secret() { Wipe(); }
+
+void Secret::Wipe() noexcept {
   // volatile so the compiler cannot drop a store to memory about to be freed
   volatile char* p = value_.data();
-  for (size_t i = 0; i < value_.size(); ++i) p[i] = 0;
+  for (size_t i = 0; i < value_.capacity(); ++i) p[i] = 0;
+  value_.clear();
 }
 
 base::Status CheckSecretFile(const std::string& path) {
@@ -52,7 +66,7 @@ base::Result<Secret> LoadSecret(const SecretRef& ref) {
   switch (ref.kind) {
     case SecretRef::Kind::kFile: {
       SB_RETURN_IF_ERROR(CheckSecretFile(ref.name));
-      base::Result<std::string> text = base::ReadFile(ref.name, 64 * 1024);
+      base::Result<std::string> text = base::ReadFile(ref.name, uint64_t{64} * 1024);
       if (!text.ok()) return text.status().WithContext("cannot read password file");
       std::string value = std::move(*text);
       if (!value.empty() && value.back() == '\n') value.pop_back();

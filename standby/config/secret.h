@@ -32,11 +32,17 @@ class Secret {
   explicit Secret(std::string value) : value_(std::move(value)) {}
   Secret(const Secret&) = default;
   Secret& operator=(const Secret&) = default;
+  // A moved-from secret is wiped, so a move leaves no copy behind.
+  Secret(Secret&& other) noexcept;
+  Secret& operator=(Secret&& other) noexcept;
   ~Secret();  // wipes the bytes
 
   const std::string& reveal() const { return value_; }
 
  private:
+  // Zeroes the whole buffer (a short string's too), then empties it.
+  void Wipe() noexcept;
+
   std::string value_;
 };
 

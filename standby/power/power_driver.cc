@@ -157,7 +157,7 @@ class CommandDriver final : public PowerDriver {
     base::ProcessSpec spec;
     spec.argv = argv;
     spec.timeout = command_.timeout;
-    spec.max_output_bytes = 64 * 1024;
+    spec.max_output_bytes = uint64_t{64} * 1024;
     Result<base::ProcessResult> r = base::RunProcess(spec);
     if (!r.ok()) return r.status().WithContext(fmt::format("power {} command", what));
     if (!r->success()) {

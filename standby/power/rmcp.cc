@@ -75,7 +75,7 @@ base::Result<Bytes> AesCbc(bool encrypt, std::string_view key, std::string_view 
       EVP_CipherFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n1, &n2) != 1) {
     return Status::Invalid("AES-CBC-128 failed");
   }
-  out.resize(static_cast<size_t>(n1 + n2));
+  out.resize(static_cast<size_t>(n1) + static_cast<size_t>(n2));
   return out;
 }
 

@@ -47,7 +47,7 @@ struct ActionTotals {
 struct PlanOptions {
   // Files smaller than this are sent whole: a delta's signature and
   // round trips cost more than the file.
-  uint64_t whole_file_below = 64 * 1024;
+  uint64_t whole_file_below = uint64_t{64} * 1024;
 };
 
 struct Plan {

@@ -117,7 +117,7 @@ Result<std::unique_ptr<SourceReader>> SourceReader::Open(const ResolvedSource& s
     a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
-    rc = archive_read_open_filename(a, source.path.c_str(), 256 * 1024);
+    rc = archive_read_open_filename(a, source.path.c_str(), size_t{256} * 1024);
   }
   if (rc != ARCHIVE_OK) {
     std::string why = archive_error_string(a) ? archive_error_string(a) : "unreadable";

@@ -63,7 +63,7 @@ Status HashFromArchive(const ResolvedSource& source, SourceListing* listing,
   if (!reader.ok()) return reader.status();
   std::vector<bool> wanted(listing->entries.size(), false);
   for (const SourceListing::Unhashed& u : listing->unhashed) wanted[u.index] = true;
-  std::string buffer(256 * 1024, '\0');
+  std::string buffer(size_t{256} * 1024, '\0');
   SourceEntry e;
   for (size_t i = 0;; ++i) {
     base::Result<bool> more = (*reader)->Next(&e);

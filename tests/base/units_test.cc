@@ -70,7 +70,7 @@ TEST_CASE("units: sizes parse binary and decimal units", "[units]") {
   CHECK(*ParseSize("0") == 0);
   CHECK(*ParseSize("4096") == 4096);
   CHECK(*ParseSize("512B") == 512);
-  CHECK(*ParseSize("64KiB") == 64 * 1024);
+  CHECK(*ParseSize("64KiB") == 64UL * 1024);
   CHECK(*ParseSize("2GiB") == (uint64_t{2} << 30));
   CHECK(*ParseSize("1TiB") == (uint64_t{1} << 40));
   CHECK(*ParseSize("10MB") == 10'000'000);

@@ -33,8 +33,11 @@ double BulkMBps(const TestPki& pki, uint64_t total, size_t chunk_bytes) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::listen(listener, 1);
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 1) != 0) {
+    std::perror("channel_bench: listening on 127.0.0.1");
+    std::abort();
+  }
   socklen_t len = sizeof addr;
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
 
@@ -95,16 +98,20 @@ double RoundTripsPerSecond(const TestAgent& agent, int count, int window) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   spdlog::set_level(spdlog::level::warn);
   uint64_t bulk_bytes = argc > 1 ? std::stoull(argv[1]) : (uint64_t{1} << 30);
   int requests = argc > 2 ? std::stoi(argv[2]) : 50'000;
   TestPki pki;
-  double bulk = BulkMBps(pki, bulk_bytes, 256 * 1024);
+  double bulk = BulkMBps(pki, bulk_bytes, size_t{256} * 1024);
   TestAgent agent(pki, sb::agent::Role::kStandby);
   double rtt = RoundTripsPerSecond(agent, requests, 32);
   nlohmann::json out = {
       {"bulk_MBps", bulk}, {"rtt_per_s", rtt}, {"bulk_bytes", bulk_bytes}, {"requests", requests}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "channel_bench: %s (usage: channel_bench [BULK_BYTES [REQUESTS]])\n",
+               e.what());
+  return 2;
 }

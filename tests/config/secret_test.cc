@@ -19,6 +19,17 @@ TEST_CASE("secret: a private file is read without its trailing newline", "[secre
   CHECK(s->reveal() == "s3cret");
 }
 
+TEST_CASE("secret: a move leaves the moved-from secret empty", "[secret]") {
+  Secret a("s3cret");
+  Secret b(std::move(a));
+  CHECK(b.reveal() == "s3cret");
+  CHECK(a.reveal().empty());  // NOLINT(bugprone-use-after-move): what is tested
+  Secret c("old");
+  c = std::move(b);
+  CHECK(c.reveal() == "s3cret");
+  CHECK(b.reveal().empty());  // NOLINT(bugprone-use-after-move): what is tested
+}
+
 TEST_CASE("secret: a file others can read is refused and the secret not read", "[secret]") {
   TempDir dir;
   for (unsigned mode : {0640u, 0604u, 0660u, 0606u}) {

@@ -4,6 +4,7 @@
 // by the agent's check before its commit point; and a refused restore
 // changes nothing, the target's own times included.
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "agent/base/file.h"
@@ -38,10 +39,10 @@ TEST_CASE("restore: a source that came up empty is refused before it deletes the
   RunOrFail({"tar", "-cf", rig.dir.Sub("empty.tar"), "-T", "/dev/null"});
   for (const std::string& source : {rig.dir.Sub("unmounted"), rig.dir.Sub("empty.tar")}) {
     INFO(source);
-    const std::string why = "the restore would delete " + entries + " of the " + entries +
-                            " entries in target " + rig.target +
-                            ", more than max_delete = 50% allows (" +
-                            std::to_string(std::stoi(entries) / 2) + ")";
+    const std::string why = fmt::format(
+        "the restore would delete {} of the {} entries in target {}, more than max_delete = 50% "
+        "allows ({})",
+        entries, entries, rig.target, std::stoi(entries) / 2);
     base::ProcessResult dry = rig.Restore(source, {"--dry-run"});
     CHECK(dry.exit_code == 1);
     CHECK(dry.err.find("would be refused: " + why) != std::string::npos);

@@ -12,6 +12,7 @@
 
 #include <map>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
@@ -235,7 +236,7 @@ TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
       std::string entry = row.entry;
       if (entry == "a/nnn") entry = "a/" + std::string(300, 'n');
       CHECK(read.status().message() ==
-            "backup source " + archive + ": entry \"" + entry + "\": " + row.why);
+            fmt::format("backup source {}: entry \"{}\": {}", archive, entry, row.why));
     }
   }
 }

@@ -251,8 +251,8 @@ TEST_CASE(
   // default): the agent's RSS says nothing about its own use then.
   WARN("RSS not checked under AddressSanitizer");
 #else
-  CHECK(peak.rss_kb <= idle.rss_kb + 128 * 1024);
-  CHECK(after.rss_kb <= idle.rss_kb + 64 * 1024);
+  CHECK(peak.rss_kb <= idle.rss_kb + 128L * 1024);
+  CHECK(after.rss_kb <= idle.rss_kb + 64L * 1024);
 #endif
   // Refusals are logged within a budget, the rest summed up.
   CHECK(log_lines < 400);

@@ -18,6 +18,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
                                      const std::string& log_path) {
   std::vector<std::string> args = argv;
   std::vector<char*> cargs;
+  cargs.reserve(args.size() + 1);
   for (std::string& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
   int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

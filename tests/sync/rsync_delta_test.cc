@@ -64,34 +64,34 @@ TEST_CASE("rsync delta: old plus delta is new", "[delta]") {
     for (size_t off : {1000u, 700'000u, 2'500'000u}) new_data[off] ^= 0x5a;
     Result3 r = RoundTrip(dir, old_data, new_data);
     CHECK(r.rebuilt == new_data);
-    CHECK(r.stats.delta_bytes < 64 * 1024);
+    CHECK(r.stats.delta_bytes < 64UL * 1024);
     CHECK(r.stats.matched_bytes > (2u << 20));
   }
   SECTION("a file edited in place is copied around the edited blocks") {
     std::string new_data = old_data;
-    for (size_t off = 4096; off < new_data.size(); off += 512 * 1024) new_data[off] ^= 1;
+    for (size_t off = 4096; off < new_data.size(); off += 512UL * 1024) new_data[off] ^= 1;
     Result3 r = RoundTrip(dir, old_data, new_data);
     CHECK(r.rebuilt == new_data);
     CHECK(r.stats.matched_bytes + r.stats.literal_bytes == new_data.size());
-    CHECK(r.stats.literal_bytes <= 6 * 4096 * 4);  // six blocks of at most 16 KiB
+    CHECK(r.stats.literal_bytes <= 6UL * 4096 * 4);  // six blocks of at most 16 KiB
   }
   SECTION("appending keeps every old block") {
     std::string new_data = old_data + RandomBytes(10'000, 3);
     Result3 r = RoundTrip(dir, old_data, new_data);
     CHECK(r.rebuilt == new_data);
-    CHECK(r.stats.matched_bytes >= old_data.size() - 16 * 1024);
+    CHECK(r.stats.matched_bytes >= old_data.size() - 16UL * 1024);
   }
   SECTION("truncating: only the blocks that remain") {
     std::string new_data = old_data.substr(0, 1'234'567);
     Result3 r = RoundTrip(dir, old_data, new_data);
     CHECK(r.rebuilt == new_data);
-    CHECK(r.stats.literal_bytes < 16 * 1024);
+    CHECK(r.stats.literal_bytes < 16UL * 1024);
   }
   SECTION("an insertion shifts the rest without resending it") {
     std::string new_data = old_data.substr(0, 100'000) + "inserted!" + old_data.substr(100'000);
     Result3 r = RoundTrip(dir, old_data, new_data);
     CHECK(r.rebuilt == new_data);
-    CHECK(r.stats.delta_bytes < 64 * 1024);
+    CHECK(r.stats.delta_bytes < 64UL * 1024);
   }
   SECTION("unrelated content is all literal") {
     std::string new_data = RandomBytes(1 << 20, 2);
@@ -179,7 +179,7 @@ TEST_CASE("rsync delta: unchanged blocks take the previous signature's sums", "[
 
 TEST_CASE("rsync delta: a corrupt signature is an error", "[delta]") {
   const std::string good = Signed(RandomBytes(50'000, 4), 7);
-  auto fails = [](std::string sig) {
+  auto fails = [](const std::string& sig) {
     std::string delta;
     base::Result<DeltaStats> r = MakeDelta(sig, StringSource("data"), StringSink(&delta));
     REQUIRE_FALSE(r.ok());

@@ -232,7 +232,7 @@ TEST_CASE("staged restore: a delta's kept signature is the new file's, old sums 
   std::string delta;
   base::Result<DeltaStats> stats = MakeDelta(old_sig, StringSource(v2), StringSink(&delta));
   REQUIRE(stats.ok());
-  CHECK(stats->literal_bytes < 3 * 16 * 1024);
+  CHECK(stats->literal_bytes < 3UL * 16 * 1024);
   REQUIRE((*r)->StageFile("db", true, StringSource(delta), v2.size(), Sha(v2), {}).ok());
   REQUIRE((*r)->Commit().ok());
   r->reset();
