@@ -163,7 +163,7 @@ class Daemon {
     std::string outcome = r.Describe();
     try {
       nlohmann::json summary = nlohmann::json::parse(r.out);
-      drill_id = summary.at("drill_id").get<int64_t>();
+      drill_id = summary.at("id").get<int64_t>();
       outcome = summary.at("result").get<std::string>();
       if (outcome != "passed") {
         outcome += fmt::format(" in {}: {}", summary.value("failed_phase", ""),

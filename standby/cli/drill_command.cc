@@ -22,9 +22,12 @@
 #include "agent/base/file.h"
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
+#include "standby/cli/drill_view.h"
+#include "standby/cli/progress_view.h"
 #include "standby/drill/drill.h"
 #include "standby/drill/drill_lock.h"
 #include "standby/drill/hold.h"
+#include "standby/drill/live_ports.h"
 #include "standby/power/agent_link.h"
 
 namespace sb::cli {
@@ -66,6 +69,7 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
                                          "--lock-fd",
                                          std::to_string(*fd)};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t pid = ::fork();
@@ -105,119 +109,44 @@ base::Result<std::string> StartHold(const config::Config& config, store::StateSt
       fmt::format("the hold process did not take over within 30s; see {}", log));
 }
 
-std::string Ms(const std::optional<int64_t>& ms) {
-  return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
+// A prep that passed but whose hold could not start: shut down now, and the
+// prep failed.
+void EndUnheldPrep(const drill::DrillEnv& env, const drill::DrillOptions& options,
+                   const std::string& why, drill::DrillSummary* summary) {
+  drill::PhaseLog phases(env.store, env.ports.clock, summary->drill_id, options.on_phase);
+  drill::Ending ending;
+  ending.outcome = summary->outcome;
+  ending.outcome.result = store::DrillResult::kFailed;
+  ending.outcome.failed_phase = "shutdown";
+  ending.outcome.reason = "the hold could not start: " + why;
+  base::Result<std::vector<store::PhaseRecord>> recorded = env.store.ListPhases(summary->drill_id);
+  if (recorded.ok()) ending.power_on = drill::PowerOnOf(*recorded);
+  ending.off = drill::ShutDown(env, phases, options.poll_interval);
+  base::Status s = drill::FinishDrill(env.store, summary->drill_id, ending, env.ports.clock.Now(),
+                                      &summary->outcome);
+  if (!s.ok()) fmt::print(stderr, "standbyctl: {}\n", s.message());
+  summary->held = false;
+  summary->confirmed_off = ending.off->confirmed;
+  summary->off_steps = ending.off->steps;
+  for (const drill::PhaseView& p : phases.ended()) summary->phases.push_back(p);
 }
 
-nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-void PrintSummary(const drill::DrillSummary& s, const std::string& store_path) {
-  const store::DrillOutcome& o = s.outcome;
-  fmt::print("\n{} {} on {}: {}\n", s.kind, s.drill_id, s.standby,
-             s.held ? "READY"
-             : o.result == store::DrillResult::kPassed
-                 ? "PASSED"
-                 : fmt::format("{} in {}: {}",
-                               o.result == store::DrillResult::kAborted ? "ABORTED" : "FAILED",
-                               o.failed_phase, o.reason));
-  fmt::print("  {:<12} {:>9}  {}\n", "PHASE", "TIME", "OUTCOME");
-  for (const drill::PhaseView& p : s.phases) {
-    fmt::print("  {:<12} {:>9}  {}{}{}\n", p.name,
-               base::FormatDuration(base::Duration(p.duration_ms)),
-               store::PhaseOutcomeName(p.outcome), p.reason.empty() ? "" : ": ", p.reason);
+// A prep that passed: starts its hold, or ends the prep when it cannot.
+void HandOverToHold(const config::Config& config, const drill::DrillEnv& env,
+                    const drill::DrillOptions& options, drill::DrillLock& lock,
+                    const std::string& hold_text, drill::DrillSummary* summary) {
+  base::Result<base::Duration> parsed = base::ParseDuration(hold_text);  // checked by --hold
+  const base::Duration hold = parsed.ok() ? *parsed : base::Duration(7'200'000);
+  base::Result<std::string> log =
+      StartHold(config, env.store, lock, summary->drill_id, env.standby.name, hold);
+  if (log.ok()) {
+    summary->hold_log = *log;
+    summary->hold_until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
+  } else {
+    // Nobody holds it: shut it down now rather than leave it to the lease.
+    fmt::print(stderr, "standbyctl: {}; shutting the standby down\n", log.status().message());
+    EndUnheldPrep(env, options, log.status().message(), summary);
   }
-  if (!s.checks.empty()) {
-    fmt::print("  checks\n");
-    for (const store::CheckResultRecord& c : s.checks) {
-      fmt::print("    {:<20} {:<8} {:>7}  {}\n", c.name, store::CheckOutcomeName(c.outcome),
-                 base::FormatDuration(base::Duration(c.duration_ms)), c.detail);
-    }
-  }
-  fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
-             Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
-             Ms(o.exposure_ms));
-  fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
-             o.primary_requests);
-  if (s.held) {
-    fmt::print("  the standby is up, current and checked: ready to take over\n");
-    fmt::print(
-        "  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
-        "the standby are not counted yet)\n",
-        Ms(o.rto_ms));
-    fmt::print("  held until {}, then shut down and confirmed off (log: {})\n",
-               LocalTime(s.hold_until_wall_ms), s.hold_log);
-    fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
-               s.standby, s.standby);
-  } else if (s.powered_on) {
-    fmt::print("  standby {}\n", s.confirmed_off ? "confirmed off"
-                                                 : "NOT confirmed off: check it now "
-                                                   "(standbyctl power status)");
-  }
-  fmt::print("  recorded as drill {} in {} (standbyctl history)\n", s.drill_id, store_path);
-}
-
-nlohmann::json SummaryJson(const drill::DrillSummary& s) {
-  const store::DrillOutcome& o = s.outcome;
-  nlohmann::json phases = nlohmann::json::array();
-  for (const drill::PhaseView& p : s.phases) {
-    phases.push_back({{"name", p.name},
-                      {"outcome", store::PhaseOutcomeName(p.outcome)},
-                      {"reason", p.reason},
-                      {"duration_ms", p.duration_ms}});
-  }
-  nlohmann::json checks = nlohmann::json::array();
-  for (const store::CheckResultRecord& c : s.checks) {
-    checks.push_back({{"name", c.name},
-                      {"kind", c.kind},
-                      {"outcome", store::CheckOutcomeName(c.outcome)},
-                      {"duration_ms", c.duration_ms},
-                      {"detail", c.detail}});
-  }
-  nlohmann::json restores = nlohmann::json::array();
-  for (const restore::RestoreReport& r : s.restores) {
-    restores.push_back({{"source", r.source.path},
-                        {"target", r.spec.target},
-                        {"bytes_literal", r.literal_bytes},
-                        {"bytes_matched", r.matched_bytes},
-                        {"bytes_wire", r.wire_bytes},
-                        {"drift", r.drift},
-                        {"digest", r.target_digest}});
-  }
-  nlohmann::json probes = nlohmann::json::array();
-  for (const drill::ProbeSummary& p : s.probes) {
-    probes.push_back({{"name", p.name},
-                      {"primary_median_us", OptionalJson(p.primary_median_us)},
-                      {"standby_median_us", OptionalJson(p.standby_median_us)},
-                      {"primary_failures", p.primary_failures},
-                      {"standby_failures", p.standby_failures},
-                      {"verdict", p.verdict}});
-  }
-  return {{"drill_id", s.drill_id},
-          {"standby", s.standby},
-          {"kind", s.kind},
-          {"result", s.held ? "held" : store::DrillResultName(o.result)},
-          {"ready", s.held},
-          {"hold_until_wall_ms", s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr},
-          {"hold_log", s.hold_log},
-          {"failed_phase", o.failed_phase},
-          {"reason", o.reason},
-          {"rto_ms", OptionalJson(o.rto_ms)},
-          {"boot_ms", OptionalJson(o.boot_ms)},
-          {"restore_ms", OptionalJson(o.restore_ms)},
-          {"rpo_ms", OptionalJson(o.rpo_ms)},
-          {"rpo_from", s.rpo_from},
-          {"exposure_ms", OptionalJson(o.exposure_ms)},
-          {"primary_connections", o.primary_connections},
-          {"primary_requests", o.primary_requests},
-          {"confirmed_off", s.confirmed_off},
-          {"off_steps", s.off_steps},
-          {"lease_renewals", s.lease_renewals},
-          {"phases", phases},
-          {"checks", checks},
-          {"restores", restores},
-          {"probes", probes}};
 }
 
 // The message for a standby whose lock is held: which drill holds it.
@@ -269,55 +198,29 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   drill::DrillOptions options;
   options.stop = signals.flag();
   options.trigger = args.trigger;
-  options.kind = args.kind;
-  const auto start = std::chrono::steady_clock::now();
+  options.kind = args.kind == "prep" ? drill::DrillKind::kPrep : drill::DrillKind::kDrill;
+  ProgressView progress;
+  options.on_restore_progress = progress.Callback();
   if (!args.json) {
     // The live view says what the info log lines would; keep warnings.
     if (!global.log_level_given) spdlog::set_level(spdlog::level::warn);
     fmt::print("{} on {} (max exposure {})\n", args.kind, standby->name,
                base::FormatDuration(standby->max_exposure));
-    options.on_phase = [start](const drill::PhaseView& p) {
-      const double at =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (p.outcome == store::PhaseOutcome::kRunning) {
-        fmt::print("[{:7.1f}s] {:<10} ...\n", at, p.name);
-      } else {
-        fmt::print("[{:7.1f}s] {:<10} {}{}{}\n", at, p.name, store::PhaseOutcomeName(p.outcome),
-                   p.reason.empty() ? "" : ": ", p.reason);
-      }
-      std::fflush(stdout);
-    };
+    options.on_phase = LivePhaseView();
   }
-  drill::DrillEnv env{*config, *standby, **store, **driver, agent, *tls};
+  drill::LivePorts ports(*standby, *tls);
+  drill::DrillEnv env{*config, *standby, **store, **driver, agent, ports.ports()};
   base::Result<drill::DrillSummary> summary = drill::RunDrill(env, options);
   if (!summary.ok()) return ReportError(summary.status());
   if (summary->held) {
-    base::Result<base::Duration> parsed = base::ParseDuration(args.hold);  // checked by --hold
-    const base::Duration hold = parsed.ok() ? *parsed : base::Duration(7'200'000);
-    base::Result<std::string> log =
-        StartHold(*config, **store, **lock, summary->drill_id, standby->name, hold);
-    if (!log.ok()) {
-      // Nobody holds it: shut it down now rather than leave it to the lease.
-      fmt::print(stderr, "standbyctl: {}; shutting the standby down\n", log.status().message());
-      drill::OffResult off = drill::ConfirmOff(env, options.poll_interval);
-      store::DrillOutcome o = summary->outcome;
-      o.result = store::DrillResult::kFailed;
-      o.failed_phase = "shutdown";
-      o.reason = log.status().message() + "; " + off.reason;
-      o.at = off.at;
-      (void)(*store)->FinishDrill(summary->drill_id, o);
-      summary->held = false;
-      summary->confirmed_off = off.confirmed;
-      summary->outcome = o;
-    } else {
-      summary->hold_log = *log;
-      summary->hold_until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
-    }
+    HandOverToHold(*config, env, options, **lock, args.hold, &*summary);
   }
+  base::Result<store::DrillRecord> record = (*store)->GetDrill(summary->drill_id);
+  if (!record.ok()) return ReportError(record.status());
   if (args.json) {
-    fmt::print("{}\n", SummaryJson(*summary).dump(2));
+    fmt::print("{}\n", DrillSummaryJson(*record, *summary).dump(2));
   } else {
-    PrintSummary(*summary, (*store)->path());
+    PrintDrillSummary(*summary, (*store)->path());
   }
   if (summary->held) return kExitOk;
   return summary->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;

@@ -8,6 +8,7 @@
 
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
+#include "standby/cli/drill_view.h"
 
 namespace sb::cli {
 namespace {
@@ -18,39 +19,8 @@ struct HistoryOptions {
   int limit = 50;
 };
 
-std::string IsoUtc(int64_t wall_ms) {
-  std::string s = UtcTime(wall_ms);
-  s[10] = 'T';
-  return fmt::format("{}.{:03d}Z", s, wall_ms % 1000);
-}
-
 std::string OptionalDuration(const std::optional<int64_t>& ms) {
   return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
-}
-
-nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-nlohmann::json DrillJson(const store::DrillRecord& d) {
-  return {
-      {"id", d.id},
-      {"standby", d.start.standby},
-      {"kind", d.start.kind},
-      {"trigger", d.start.trigger},
-      {"started", IsoUtc(d.start.at.wall_ms)},
-      {"finished", d.finished ? nlohmann::json(IsoUtc(d.finished->wall_ms)) : nullptr},
-      {"result", store::DrillResultName(d.outcome.result)},
-      {"failed_phase", d.outcome.failed_phase},
-      {"reason", d.outcome.reason},
-      {"rto_ms", OptionalJson(d.outcome.rto_ms)},
-      {"boot_ms", OptionalJson(d.outcome.boot_ms)},
-      {"restore_ms", OptionalJson(d.outcome.restore_ms)},
-      {"rpo_ms", OptionalJson(d.outcome.rpo_ms)},
-      {"exposure_ms", OptionalJson(d.outcome.exposure_ms)},
-      {"primary_connections", d.outcome.primary_connections},
-      {"primary_requests", d.outcome.primary_requests},
-  };
 }
 
 void PrintTable(const std::vector<store::DrillRecord>& drills) {
@@ -82,7 +52,7 @@ int ShowHistory(const GlobalOptions& global, const HistoryOptions& options) {
 
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const store::DrillRecord& d : *drills) out.push_back(DrillJson(d));
+    for (const store::DrillRecord& d : *drills) out.push_back(DrillRecordJson(d));
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }

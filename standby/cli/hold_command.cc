@@ -18,6 +18,7 @@
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
 #include "standby/drill/hold.h"
+#include "standby/drill/live_ports.h"
 #include "standby/power/agent_link.h"
 
 namespace sb::cli {
@@ -161,7 +162,8 @@ int Serve(const config::Config& config, store::StateStore& store, const HoldArgs
 
   // SIGTERM/SIGINT end the hold early (with the shutdown), from one thread.
   StopSignals signals("ending the hold and shutting the standby down");
-  drill::DrillEnv env{config, *standby, store, **driver, agent, *tls};
+  drill::LivePorts ports(*standby, *tls);
+  drill::DrillEnv env{config, *standby, store, **driver, agent, ports.ports()};
   drill::HoldOptions options;
   options.drill_id = args.drill_id;
   options.stop = signals.flag();

@@ -12,6 +12,7 @@
 
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
+#include "standby/cli/progress_view.h"
 #include "standby/restore/restore_record.h"
 
 namespace sb::cli {
@@ -154,8 +155,10 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
   }
   nlohmann::json all = nlohmann::json::array();
   int exit_code = kExitOk;
+  ProgressView progress;
   for (const config::RestoreMapping& mapping : standby->restores) {
     restore::RestoreSpec spec = restore::SpecFor(*config, mapping);
+    spec.on_progress = progress.Callback();
     spec.dry_run = args.dry_run;
     spec.allow_mass_delete = args.allow_mass_delete;
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);

@@ -73,8 +73,7 @@ std::string_view CheckKindName(config::CheckKind kind) {
   return kind == config::CheckKind::kHttp ? "http" : "command";
 }
 
-store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check,
-                                       client::AgentClient* agent) {
+store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent) {
   store::CheckResultRecord result;
   result.name = check.name;
   result.kind = std::string(CheckKindName(check.kind));

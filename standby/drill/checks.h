@@ -4,9 +4,8 @@
 // pass. `http` uses libcurl; `command` runs an allow-listed command on the
 // standby through its agent and passes on exit 0.
 //
-// HttpClient is also what the performance comparison times requests with:
-// one per host, keeping its connection alive, and counting the connections it
-// opened (the drill's footprint on the primary). One thread per object.
+// HttpClient is also what the performance comparison times requests with
+// (the Requester of ports.h).
 #ifndef STANDBY_DRILL_CHECKS_H_
 #define STANDBY_DRILL_CHECKS_H_
 
@@ -15,32 +14,26 @@
 #include <string>
 
 #include "agent/base/status.h"
-#include "agent/client/agent_client.h"
 #include "standby/config/config.h"
+#include "standby/drill/ports.h"
 #include "standby/store/state_store.h"
 
 typedef void CURL;
 
 namespace sb::drill {
 
-struct HttpResponse {
-  long status = 0;
-  std::string body;  // the first kMaxBody bytes
-  std::chrono::microseconds elapsed{0};
-};
-
-class HttpClient {
+// The real Requester (ports.h), over libcurl.
+class HttpClient : public Requester {
  public:
   HttpClient();
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One GET. Errors (no connection, timeout, bad URL) name the URL and
-  // libcurl's reason.
-  base::Result<HttpResponse> Get(const std::string& url, std::chrono::milliseconds timeout);
+  base::Result<HttpResponse> Get(const std::string& url,
+                                 std::chrono::milliseconds timeout) override;
   // Connections opened so far (a kept-alive connection counts once).
-  int64_t connections() const { return connections_; }
+  int64_t connections() const override { return connections_; }
   int64_t requests() const { return requests_; }
 
   static constexpr size_t kMaxBody = 1 << 20;
@@ -52,7 +45,7 @@ class HttpClient {
 };
 
 // Runs one smoke check. `agent` is the standby's agent (for command checks).
-store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, client::AgentClient* agent);
+store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent);
 
 std::string_view CheckKindName(config::CheckKind kind);
 

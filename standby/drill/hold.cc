@@ -2,15 +2,33 @@
 
 #include <unistd.h>
 
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
-#include "standby/drill/lease_keeper.h"
 
 namespace sb::drill {
+namespace {
+
+bool Stopped(const HoldOptions& options) {
+  return options.stop != nullptr && options.stop->load() != 0;
+}
+
+// Why the hold must end now, or empty.
+std::string WhyHoldEnds(const DrillEnv& env, const HoldOptions& options, store::Timestamp now) {
+  if (Stopped(options))
+    return fmt::format("the hold was stopped by signal {}", options.stop->load());
+  base::Result<store::HoldRecord> hold = env.store.GetHold(options.drill_id);
+  if (!hold.ok()) {
+    return fmt::format("the hold's record could not be read: {}", hold.status().message());
+  }
+  if (hold->released_wall_ms) return "released by the operator";
+  if (now.wall_ms >= hold->until_wall_ms) return "the hold ran out";
+  return "";
+}
+
+}  // namespace
+
 base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& options) {
   base::Result<store::HoldRecord> hold = env.store.GetHold(options.drill_id);
   if (!hold.ok()) return hold.status();
@@ -20,17 +38,12 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
     return base::Status::NotFound(fmt::format("prep {} of {} is not open in {}", options.drill_id,
                                               env.standby.name, env.store.path()));
   }
-  base::Result<std::vector<store::PhaseRecord>> phases = env.store.ListPhases(drill->id);
-  if (!phases.ok()) return phases.status();
-  std::optional<store::Timestamp> power_on;
-  for (const store::PhaseRecord& p : *phases) {
-    if (p.name == "power on") power_on = p.started;
-  }
+  base::Result<std::vector<store::PhaseRecord>> recorded = env.store.ListPhases(drill->id);
+  if (!recorded.ok()) return recorded.status();
 
   HoldEnd end;
-  LeaseKeeper lease({env.standby.agent, env.standby.agent_name}, env.tls,
-                    LeaseHolder(options.drill_id), env.standby.lease);
-  base::Status taken = lease.Start();
+  Clock& clock = env.ports.clock;
+  base::Status taken = env.ports.lease.Take(LeaseHolder(options.drill_id));
   if (!taken.ok()) {
     end.why = fmt::format("the hold could not take over the lease: {}", taken.message());
   } else {
@@ -40,55 +53,24 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
   }
   // Bounded: the hold's time is capped when it is set (kMaxHold).
   while (end.why.empty()) {
-    if (options.stop != nullptr && options.stop->load() != 0) {
-      end.why = fmt::format("the hold was stopped by signal {}", options.stop->load());
-      break;
-    }
-    base::Result<store::HoldRecord> now = env.store.GetHold(options.drill_id);
-    if (!now.ok()) {
-      end.why = fmt::format("the hold's record could not be read: {}", now.status().message());
-      break;
-    }
-    if (now->released_wall_ms) {
-      end.why = "released by the operator";
-      break;
-    }
-    if (store::Timestamp::Now().wall_ms >= now->until_wall_ms) {
-      end.why = "the hold ran out";
-      break;
-    }
-    std::this_thread::sleep_for(options.poll);
+    end.why = WhyHoldEnds(env, options, clock.Now());
+    if (end.why.empty()) clock.Wait(options.poll, [&] { return Stopped(options); });
   }
   spdlog::info("hold of {} ends: {}", env.standby.name, end.why);
-  lease.Stop(false);
+  env.ports.lease.StopRenewing();
 
-  const store::Timestamp started = store::Timestamp::Now();
-  base::Result<int64_t> phase = env.store.BeginPhase(options.drill_id, "shutdown", started);
-  end.off = ConfirmOff(env, DrillOptions().poll_interval);
-  if (phase.ok()) {
-    (void)env.store.EndPhase(
-        *phase, end.off.confirmed ? store::PhaseOutcome::kPassed : store::PhaseOutcome::kFailed,
-        end.why + "; " + end.off.reason, end.off.at);
-  }
+  PhaseLog phases(env.store, clock, options.drill_id);
+  Ending ending;
+  ending.outcome = drill->outcome;  // the figures the prep recorded
+  ending.outcome.result = store::DrillResult::kPassed;
+  ending.outcome.reason = fmt::format("held, then {}", end.why);
+  ending.power_on =
+      PowerOnOf(*recorded);  // same boot: the monotonic clocks of the two processes agree
+  ending.off = ShutDown(env, phases, options.off_poll, end.why);
+  end.off = *ending.off;
   (void)env.store.EndHold(options.drill_id, end.off.at.wall_ms);
-  store::DrillOutcome outcome = drill->outcome;  // the figures the prep recorded
-  outcome.at = end.off.at;
-  if (power_on) {
-    // Same boot, so the monotonic clocks of the two processes agree.
-    end.exposure_ms = (end.off.at.mono_ns - power_on->mono_ns) / 1'000'000;
-    if (end.off.confirmed) outcome.exposure_ms = end.exposure_ms;
-  }
-  if (end.off.confirmed) {
-    outcome.result = store::DrillResult::kPassed;
-    outcome.reason = fmt::format("held, then {}", end.why);
-  } else {
-    outcome.result = store::DrillResult::kFailed;
-    outcome.failed_phase = "shutdown";
-    outcome.reason = fmt::format("{}; THE STANDBY MAY STILL BE ON: {}", end.why, end.off.reason);
-  }
-  base::Status s = env.store.FinishDrill(options.drill_id, outcome);
-  if (!s.ok())
-    spdlog::error("could not record the end of prep {}: {}", options.drill_id, s.message());
+  base::Status s = FinishDrill(env.store, options.drill_id, ending, clock.Now(), &end.outcome);
+  if (!s.ok()) spdlog::error("{}", s.message());
   return end;
 }
 

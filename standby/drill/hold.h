@@ -27,12 +27,13 @@ struct HoldOptions {
   int64_t drill_id = 0;
   const std::atomic<int>* stop = nullptr;  // a signal ends the hold early
   std::chrono::milliseconds poll{1'000};   // how often the store is read
+  std::chrono::milliseconds off_poll = DrillOptions().poll_interval;  // during the shutdown
 };
 
 struct HoldEnd {
   std::string why;  // "released by the operator", "the hold ran out", ...
   OffResult off;
-  std::optional<int64_t> exposure_ms;
+  store::DrillOutcome outcome;  // as recorded
 };
 
 // Holds the standby, then shuts it down; fails only when the hold or the

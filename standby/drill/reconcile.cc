@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
+#include "standby/drill/drill_end.h"
 #include "standby/drill/drill_lock.h"
 #include "standby/power/agent_link.h"
 #include "standby/power/confirmed_off.h"
@@ -11,29 +12,33 @@
 namespace sb::drill {
 namespace {
 
-// Ends what the dead controller left open and marks the drill aborted. With
-// the standby confirmed off now, the exposure window is known to have lasted
-// from the power-on request until now.
+// Ends what the dead controller left open and marks the drill aborted
+// (drill_end.h: with the exposure window when `off` confirmed the standby
+// off, the loud failure when power on was requested and it did not).
 base::Status MarkAborted(store::StateStore& store, const store::DrillRecord& drill,
-                         const std::string& reason, bool confirmed_off) {
+                         const std::string& reason, std::optional<OffResult> off) {
   base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
   if (!phases.ok()) return phases.status();
   const store::Timestamp now = store::Timestamp::Now();
-  store::DrillOutcome outcome;
-  outcome.result = store::DrillResult::kAborted;
-  outcome.reason = reason;
-  outcome.at = now;
+  Ending ending;
+  ending.outcome.result = store::DrillResult::kAborted;
+  ending.outcome.reason = reason;
+  // Another process, maybe another boot: only the wall clocks compare.
+  ending.same_boot = false;
+  ending.off = std::move(off);
+  ending.power_on = PowerOnOf(*phases);
   for (const store::PhaseRecord& p : *phases) {
-    if (p.name == "power on" && confirmed_off)
-      outcome.exposure_ms = now.wall_ms - p.started.wall_ms;
     if (p.outcome != store::PhaseOutcome::kRunning) continue;
-    outcome.failed_phase = p.name;
+    ending.outcome.failed_phase = p.name;
     base::Status s = store.EndPhase(p.id, store::PhaseOutcome::kAborted,
                                     "the controller stopped during this phase", now);
     if (!s.ok()) return s;
   }
-  if (outcome.failed_phase.empty() && !phases->empty()) outcome.failed_phase = phases->back().name;
-  return store.FinishDrill(drill.id, outcome);
+  if (ending.outcome.failed_phase.empty() && !phases->empty()) {
+    ending.outcome.failed_phase = phases->back().name;
+  }
+  store::DrillOutcome recorded;
+  return FinishDrill(store, drill.id, ending, now, &recorded);
 }
 
 // Powers `standby` off (graceful, then hard) and confirms it.
@@ -73,7 +78,7 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
       r.message =
           fmt::format("drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
                       drill.id, who, drill.start.standby, config.path);
-      base::Status s = MarkAborted(store, drill, r.message, false);
+      base::Status s = MarkAborted(store, drill, r.message, std::nullopt);
       if (!s.ok()) return s;
       out.push_back(std::move(r));
       continue;
@@ -93,7 +98,8 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
     r.confirmed_off = true;
     r.message = fmt::format("drill {}: {}; standby {} confirmed off ({}); marked aborted", drill.id,
                             who, standby->name, off->confirmed.how);
-    base::Status s = MarkAborted(store, drill, r.message, true);
+    base::Status s =
+        MarkAborted(store, drill, r.message, OffResultOf(off, store::Timestamp::Now()));
     if (!s.ok()) return s;
     out.push_back(std::move(r));
   }

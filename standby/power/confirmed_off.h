@@ -3,7 +3,8 @@
 //
 //   1. already off?  done.
 //   2. graceful: the agent runs its shutdown command; poll until off, up to
-//      the standby's shutdown_timeout.
+//      the standby's shutdown_timeout (after 250 ms, then twice as long each
+//      time, up to poll_interval).
 //   3. hard: the power driver's hard off; poll until off, up to hard_timeout.
 //   4. still not off: fail loudly, naming what was last seen.
 //
@@ -13,6 +14,7 @@
 #define STANDBY_POWER_CONFIRMED_OFF_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,7 +25,12 @@ namespace sb::power {
 struct OffOptions {
   std::chrono::milliseconds graceful_timeout{300'000};
   std::chrono::milliseconds hard_timeout{60'000};
+  // The longest wait between two readings (the first ones come sooner).
   std::chrono::milliseconds poll_interval{2'000};
+  // The clock the waits are measured and spent on: the steady clock unless
+  // set (a drill passes its clock port).
+  std::function<std::chrono::nanoseconds()> now;
+  std::function<void(std::chrono::milliseconds)> sleep;
 };
 
 struct OffReport {

@@ -1,7 +1,5 @@
 #include "standby/restore/restore_run.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -43,54 +41,41 @@ nlohmann::json MetaJson(const SourceEntry& e, const OwnerPolicy& owners) {
   return j;
 }
 
-// Progress of a long step (hashing the source, the transfer), after its
-// first two seconds: on a terminal one line redrawn on stderr (bytes done of
-// the step's, rate, ETA); otherwise a log line every 5 seconds.
+// Reports a long step's progress (hashing the source, the transfer) to
+// spec.on_progress: at most every 100 ms, and once more when it ends.
 class Progress {
  public:
-  // `step` of the restore ("hash", "transfer") on `subject` (the source,
-  // the target).
-  Progress(std::string step, std::string subject, uint64_t total)
-      : step_(std::move(step)),
-        subject_(std::move(subject)),
-        total_(total),
-        tty_(::isatty(2) == 1) {}
+  Progress(const RestoreSpec& spec, std::string step, std::string subject, uint64_t total)
+      : sink_(spec.on_progress) {
+    event_.step = std::move(step);
+    event_.subject = std::move(subject);
+    event_.total = total;
+  }
   ~Progress() {
-    if (drawn_) fmt::print(stderr, "\n");
+    if (!sink_ || !reported_) return;
+    event_.ended = true;
+    Report(Clock::now());
   }
 
   void Update(uint64_t done) {
+    if (!sink_) return;
+    event_.done = done;
     const Clock::time_point now = Clock::now();
-    const auto since_start = now - start_;
-    if (since_start < std::chrono::seconds(2) || now - last_ < (tty_ ? kTtyEvery : kLogEvery)) {
-      return;
-    }
-    last_ = now;
-    const double seconds = std::chrono::duration<double>(since_start).count();
-    const double rate = static_cast<double>(done) / seconds;
-    const std::string eta = rate > 0 && done < total_
-                                ? base::FormatDuration(base::Duration(static_cast<int64_t>(
-                                      static_cast<double>(total_ - done) / rate * 1000)))
-                                : "-";
-    const std::string line =
-        fmt::format("{} {}: {} of {}, {}/s, ETA {}", step_, subject_, base::FormatSize(done),
-                    base::FormatSize(total_), base::FormatSize(static_cast<uint64_t>(rate)), eta);
-    if (tty_) {
-      fmt::print(stderr, "\r{:<100}", line);
-      drawn_ = true;
-    } else {
-      spdlog::info("{}", line);
-    }
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    Report(now);
   }
 
  private:
-  static constexpr auto kTtyEvery = std::chrono::milliseconds(200);
-  static constexpr auto kLogEvery = std::chrono::seconds(5);
-  std::string step_;
-  std::string subject_;
-  uint64_t total_;
-  bool tty_;
-  bool drawn_ = false;
+  void Report(Clock::time_point now) {
+    last_ = now;
+    reported_ = true;
+    event_.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_);
+    sink_(event_);
+  }
+
+  const std::function<void(const RestoreProgress&)>& sink_;
+  RestoreProgress event_;
+  bool reported_ = false;
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_ = start_;
 };
@@ -130,7 +115,7 @@ class Transfer {
 
   Status Run(SourceReader& reader, uint64_t total_bytes) {
     SourceEntry e;
-    Progress progress("transfer", report_.spec.target, total_bytes);
+    Progress progress(report_.spec, "transfer", report_.spec.target, total_bytes);
     for (;;) {
       base::Result<bool> more = reader.Next(&e);
       if (!more.ok()) return more.status();
@@ -202,7 +187,7 @@ class Transfer {
     };
     if (!delta) {
       SB_RETURN_IF_ERROR(remote_.StartFile(h));
-      std::string buf(256 * 1024, '\0');
+      std::string buf(size_t{256} * 1024, '\0');
       for (;;) {
         base::Result<size_t> n = data(buf.data(), buf.size());
         if (!n.ok()) return n.status();
@@ -417,7 +402,7 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
     for (const SourceListing::Unhashed& u : listing->unhashed) {
       to_hash += listing->entries[u.index].size;
     }
-    Progress hashing("hash", source->path, to_hash);
+    Progress hashing(spec, "hash", source->path, to_hash);
     hashed = HashListed(*source, &*listing, cache->record(),
                         [&](uint64_t done) { hashing.Update(done); });
   }

@@ -21,6 +21,7 @@
 #ifndef STANDBY_RESTORE_RESTORE_RUN_H_
 #define STANDBY_RESTORE_RESTORE_RUN_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -42,6 +43,15 @@ struct OwnerPolicy {
   std::map<int64_t, int64_t> uid_map, gid_map;
 };
 
+// How far a long step of a restore is.
+struct RestoreProgress {
+  std::string step;              // "hash" (the source), "transfer"
+  std::string subject;           // the source's path, the target
+  uint64_t done = 0, total = 0;  // bytes
+  std::chrono::milliseconds elapsed{0};
+  bool ended = false;  // the step's last report
+};
+
 struct RestoreSpec {
   std::string source;  // as configured: a directory, an archive, or a glob
   std::string target;  // absolute, on the standby
@@ -60,6 +70,10 @@ struct RestoreSpec {
   // (sync::HashCache): its files whose inode, size, mtime and ctime did not
   // change are not read again. Empty: no cache.
   std::string source_cache;
+  // Called from the restoring thread with the progress of its long steps,
+  // at most every 100 ms (a view, such as the command's, decides what to
+  // show).
+  std::function<void(const RestoreProgress&)> on_progress;
   // Test seam: runs between the plan and the transfer (the source's two
   // reads), so a test can change the source there.
   std::function<void()> before_transfer;

@@ -82,6 +82,25 @@ TEST_CASE("confirmed off: a graceful shutdown through the agent is enough", "[po
   CHECK(r->steps.back() == "off (fake chassis)");
 }
 
+TEST_CASE("confirmed off: the first readings come soon, then every poll_interval", "[power]") {
+  FakeDriver driver;
+  FakeAgent agent;
+  agent.shutdown_result = base::Status::Ok();
+  agent.on_shutdown = [&] { driver.reads_until_off = 6; };
+  OffOptions options;  // 2 s between readings at most
+  std::chrono::nanoseconds now{0};
+  std::vector<int64_t> waits;
+  options.now = [&] { return now; };
+  options.sleep = [&](milliseconds d) {
+    waits.push_back(d.count());
+    now += d;
+  };
+  base::Result<OffReport> r = PowerOffConfirmed(driver, agent, options);
+  REQUIRE(r.ok());
+  CHECK(r->graceful);
+  CHECK(waits == std::vector<int64_t>{250, 500, 1000, 2000, 2000});
+}
+
 TEST_CASE("confirmed off: an unreachable agent leads to the hard power off", "[power]") {
   FakeDriver driver;
   FakeAgent agent;

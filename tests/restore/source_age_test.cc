@@ -1,19 +1,21 @@
 // A backup's age for the RPO: canary texts good and bad, a missing canary,
 // canaries inside GNU tar archives, and directories without one.
 
+#include "standby/restore/source_age.h"
+
 #include <catch2/catch.hpp>
 
-#include "standby/drill/drill.h"
 #include "tests/support/backup_tree.h"
 #include "tests/support/temp_dir.h"
 
-namespace sb::drill {
+namespace sb::restore {
 namespace {
 
 using sb::testing::Sh;
 using sb::testing::TempDir;
 
-TEST_CASE("canary: Unix seconds and UTC ISO times are read; anything else is refused", "[drill]") {
+TEST_CASE("canary: Unix seconds and UTC ISO times are read; anything else is refused",
+          "[source_age]") {
   CHECK(*ParseCanaryTime("1700000000\n") == int64_t{1700000000} * 1000);
   CHECK(*ParseCanaryTime("  2026-11-22T10:00:00Z  ") == int64_t{1795341600} * 1000);
   CHECK(*ParseCanaryTime("2026-11-22T10:00:00+00:00") == int64_t{1795341600} * 1000);
@@ -28,7 +30,7 @@ TEST_CASE("canary: Unix seconds and UTC ISO times are read; anything else is ref
   }
 }
 
-TEST_CASE("source age: from the canary, the archive's time or the newest file", "[drill]") {
+TEST_CASE("source age: from the canary, the archive's time or the newest file", "[source_age]") {
   TempDir dir;
   Sh("mkdir -p " + dir.Sub("b/sub") + " && cd " + dir.Sub("b") +
      " && echo 1700000000 > .canary && echo x > sub/f && touch -d @1600000000 .canary sub/f sub . "
@@ -60,7 +62,8 @@ TEST_CASE("source age: from the canary, the archive's time or the newest file", 
   CHECK(age->newest_wall_ms == int64_t{1650000000} * 1000);
 }
 
-TEST_CASE("source age: a missing or unreadable canary names the canary and the source", "[drill]") {
+TEST_CASE("source age: a missing or unreadable canary names the canary and the source",
+          "[source_age]") {
   TempDir dir;
   Sh("mkdir -p " + dir.Sub("b") + " && echo 'last tuesday' > " + dir.Sub("b/.canary") +
      " && tar -cf " + dir.Sub("b.tar") + " -C " + dir.Sub("b") + " .");
@@ -87,4 +90,4 @@ TEST_CASE("source age: a missing or unreadable canary names the canary and the s
 }
 
 }  // namespace
-}  // namespace sb::drill
+}  // namespace sb::restore

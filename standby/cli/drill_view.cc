@@ -1,0 +1,182 @@
+#include "standby/cli/drill_view.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "agent/base/units.h"
+#include "standby/cli/command.h"
+
+namespace sb::cli {
+namespace {
+
+std::string IsoUtc(int64_t wall_ms) {
+  std::string s = UtcTime(wall_ms);
+  s[10] = 'T';
+  return fmt::format("{}.{:03d}Z", s, wall_ms % 1000);
+}
+
+std::string Ms(const std::optional<int64_t>& ms) {
+  return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
+}
+
+nlohmann::json OptionalJson(const std::optional<int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json PhasesJson(const std::vector<drill::PhaseView>& phases) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const drill::PhaseView& p : phases) {
+    out.push_back({{"name", p.name},
+                   {"outcome", store::PhaseOutcomeName(p.outcome)},
+                   {"reason", p.reason},
+                   {"duration_ms", p.duration_ms}});
+  }
+  return out;
+}
+
+nlohmann::json ChecksJson(const std::vector<store::CheckResultRecord>& checks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::CheckResultRecord& c : checks) {
+    out.push_back({{"name", c.name},
+                   {"kind", c.kind},
+                   {"outcome", store::CheckOutcomeName(c.outcome)},
+                   {"duration_ms", c.duration_ms},
+                   {"detail", c.detail}});
+  }
+  return out;
+}
+
+nlohmann::json RestoresJson(const std::vector<restore::RestoreReport>& restores) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const restore::RestoreReport& r : restores) {
+    out.push_back({{"source", r.source.path},
+                   {"target", r.spec.target},
+                   {"bytes_literal", r.literal_bytes},
+                   {"bytes_matched", r.matched_bytes},
+                   {"bytes_wire", r.wire_bytes},
+                   {"drift", r.drift},
+                   {"digest", r.target_digest}});
+  }
+  return out;
+}
+
+nlohmann::json ProbesJson(const std::vector<drill::ProbeSummary>& probes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const drill::ProbeSummary& p : probes) {
+    out.push_back({{"name", p.name},
+                   {"primary_median_us", OptionalJson(p.primary_median_us)},
+                   {"standby_median_us", OptionalJson(p.standby_median_us)},
+                   {"primary_failures", p.primary_failures},
+                   {"standby_failures", p.standby_failures},
+                   {"verdict", p.verdict}});
+  }
+  return out;
+}
+
+void PrintHeldOrOff(const drill::DrillSummary& s) {
+  if (s.held) {
+    fmt::print("  the standby is up, current and checked: ready to take over\n");
+    fmt::print(
+        "  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
+        "the standby are not counted yet)\n",
+        Ms(s.outcome.rto_ms));
+    fmt::print("  held until {}, then shut down and confirmed off (log: {})\n",
+               LocalTime(s.hold_until_wall_ms), s.hold_log);
+    fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
+               s.standby, s.standby);
+  } else if (s.powered_on) {
+    fmt::print("  standby {}\n", s.confirmed_off ? "confirmed off"
+                                                 : "NOT confirmed off: check it now "
+                                                   "(standbyctl power status)");
+  }
+}
+
+}  // namespace
+
+nlohmann::json DrillRecordJson(const store::DrillRecord& d) {
+  return {
+      {"id", d.id},
+      {"standby", d.start.standby},
+      {"kind", d.start.kind},
+      {"trigger", d.start.trigger},
+      {"started", IsoUtc(d.start.at.wall_ms)},
+      {"finished", d.finished ? nlohmann::json(IsoUtc(d.finished->wall_ms)) : nullptr},
+      {"result", store::DrillResultName(d.outcome.result)},
+      {"failed_phase", d.outcome.failed_phase},
+      {"reason", d.outcome.reason},
+      {"rto_ms", OptionalJson(d.outcome.rto_ms)},
+      {"boot_ms", OptionalJson(d.outcome.boot_ms)},
+      {"restore_ms", OptionalJson(d.outcome.restore_ms)},
+      {"rpo_ms", OptionalJson(d.outcome.rpo_ms)},
+      {"exposure_ms", OptionalJson(d.outcome.exposure_ms)},
+      {"primary_connections", d.outcome.primary_connections},
+      {"primary_requests", d.outcome.primary_requests},
+  };
+}
+
+nlohmann::json DrillSummaryJson(const store::DrillRecord& record, const drill::DrillSummary& s) {
+  nlohmann::json j = DrillRecordJson(record);
+  if (s.held) j["result"] = "held";
+  j["ready"] = s.held;
+  j["hold_until_wall_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
+  j["hold_log"] = s.hold_log;
+  j["rpo_from"] = s.rpo_from;
+  j["confirmed_off"] = s.confirmed_off;
+  j["off_steps"] = s.off_steps;
+  j["lease_renewals"] = s.lease_renewals;
+  j["phases"] = PhasesJson(s.phases);
+  j["checks"] = ChecksJson(s.checks);
+  j["restores"] = RestoresJson(s.restores);
+  j["probes"] = ProbesJson(s.probes);
+  return j;
+}
+
+std::function<void(const drill::PhaseView&)> LivePhaseView() {
+  const auto start = std::chrono::steady_clock::now();
+  return [start](const drill::PhaseView& p) {
+    const double at =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (p.outcome == store::PhaseOutcome::kRunning) {
+      fmt::print("[{:7.1f}s] {:<10} ...\n", at, p.name);
+    } else {
+      fmt::print("[{:7.1f}s] {:<10} {}{}{}\n", at, p.name, store::PhaseOutcomeName(p.outcome),
+                 p.reason.empty() ? "" : ": ", p.reason);
+    }
+    std::fflush(stdout);
+  };
+}
+
+void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_path) {
+  const store::DrillOutcome& o = s.outcome;
+  fmt::print("\n{} {} on {}: {}\n", drill::DrillKindName(s.kind), s.drill_id, s.standby,
+             s.held ? "READY"
+             : o.result == store::DrillResult::kPassed
+                 ? "PASSED"
+                 : fmt::format("{} in {}: {}",
+                               o.result == store::DrillResult::kAborted ? "ABORTED" : "FAILED",
+                               o.failed_phase, o.reason));
+  fmt::print("  {:<12} {:>9}  {}\n", "PHASE", "TIME", "OUTCOME");
+  for (const drill::PhaseView& p : s.phases) {
+    fmt::print("  {:<12} {:>9}  {}{}{}\n", p.name,
+               base::FormatDuration(base::Duration(p.duration_ms)),
+               store::PhaseOutcomeName(p.outcome), p.reason.empty() ? "" : ": ", p.reason);
+  }
+  if (!s.checks.empty()) {
+    fmt::print("  checks\n");
+    for (const store::CheckResultRecord& c : s.checks) {
+      fmt::print("    {:<20} {:<8} {:>7}  {}\n", c.name, store::CheckOutcomeName(c.outcome),
+                 base::FormatDuration(base::Duration(c.duration_ms)), c.detail);
+    }
+  }
+  fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
+             Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
+             Ms(o.exposure_ms));
+  fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
+             o.primary_requests);
+  PrintHeldOrOff(s);
+  fmt::print("  recorded as drill {} in {} (standbyctl history)\n", s.drill_id, store_path);
+}
+
+}  // namespace sb::cli

@@ -1,0 +1,378 @@
+// The drill's state machine on fakes (tests/support/drill_fakes.h): the
+// phase order, every way out ending in the shutdown and confirmed off, the
+// guard (a stop request, max_exposure on a fake clock), the prep's hold, the
+// primary's session cap and the figures, with no sockets, no child
+// processes and no real waiting. The real peers are in drill_e2e_test.cc.
+
+#include "standby/drill/drill.h"
+
+#include <csignal>
+
+#include <catch2/catch.hpp>
+
+#include "standby/drill/hold.h"
+#include "tests/support/drill_fakes.h"
+#include "tests/support/temp_dir.h"
+
+namespace sb::drill {
+namespace {
+
+using sb::testing::FakeClock;
+using sb::testing::FakeDialer;
+using sb::testing::FakeLease;
+using sb::testing::FakeProbes;
+using sb::testing::FakeSmoke;
+using sb::testing::FakeStandby;
+using sb::testing::TempDir;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using store::PhaseOutcome;
+
+// 2026-11-30T21:00:00Z: three hours before the fake clock starts.
+constexpr const char* kBackupTime = "2026-11-30T21:00:00Z";
+constexpr int64_t kThreeHoursMs = int64_t{3} * 3'600'000;
+
+struct Rig {
+  TempDir dir;
+  FakeClock clock;
+  FakeStandby standby;
+  FakeDialer dialer{standby, clock, "standby.test"};
+  FakeLease lease;
+  FakeSmoke smoke;
+  FakeProbes probes;
+  config::Config config;
+  std::unique_ptr<store::StateStore> store;
+  std::atomic<int> stop{0};
+  DrillOptions options;
+
+  Rig() {
+    dir.Write("backup/www/index.html", "hello\n");
+    dir.Write("backup/www/.canary", kBackupTime);
+    config.path = dir.Sub("standbyctl.toml");
+    config.primary = config::PrimaryConfig{"web1", {"primary.test", 7443}, "web1", 4};
+    config::StandbyConfig s;
+    s.name = "web1-standby";
+    s.agent = {"standby.test", 7443};
+    s.agent_name = "web1-standby";
+    config::RestoreMapping m;
+    m.source = dir.Sub("backup/www");
+    m.target = "/srv/www";
+    m.canary = ".canary";
+    s.restores = {m};
+    config::SmokeCheck home;
+    home.name = "home";
+    home.url = "http://standby.test/";
+    config::SmokeCheck db;
+    db.name = "db";
+    db.kind = config::CheckKind::kCommand;
+    db.command = "db-check";
+    s.checks = {home, db};
+    config::PerformanceProbe probe;
+    probe.name = "home";
+    probe.primary_url = "http://primary.test/";
+    probe.standby_url = "http://standby.test/";
+    probe.requests = 5;
+    probe.interval = milliseconds(200);
+    s.probes = {probe};
+    config.standbys = {s};
+    base::Result<std::unique_ptr<store::StateStore>> opened =
+        store::StateStore::Open(dir.Sub("state.db"));
+    REQUIRE(opened.ok());
+    store = std::move(*opened);
+    options.stop = &stop;
+  }
+
+  config::StandbyConfig& sc() { return config.standbys[0]; }
+
+  DrillEnv Env() {
+    return {config, sc(), *store, standby, standby, {clock, dialer, lease, smoke, probes}};
+  }
+
+  DrillSummary Run() {
+    base::Result<DrillSummary> s = RunDrill(Env(), options);
+    REQUIRE(s.ok());
+    return *s;
+  }
+
+  store::DrillRecord Record(int64_t id) {
+    base::Result<store::DrillRecord> r = store->GetDrill(id);
+    REQUIRE(r.ok());
+    return *r;
+  }
+};
+
+std::vector<std::string> Names(const DrillSummary& s) {
+  std::vector<std::string> out;
+  for (const PhaseView& p : s.phases) out.push_back(p.name);
+  return out;
+}
+
+const PhaseView& Last(const DrillSummary& s) { return s.phases.back(); }
+
+TEST_CASE("drill: a green drill runs every phase in order and ends confirmed off", "[drill]") {
+  Rig rig;
+  const DrillSummary s = rig.Run();
+  CHECK(Names(s) == std::vector<std::string>(std::begin(kPhases), std::end(kPhases)));
+  for (const PhaseView& p : s.phases) {
+    INFO(p.name << ": " << p.reason);
+    CHECK(p.outcome == PhaseOutcome::kPassed);
+  }
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  CHECK(s.confirmed_off);
+  CHECK_FALSE(rig.standby.on);
+  CHECK(rig.standby.shutdowns == 1);
+  CHECK(rig.standby.hard_offs == 0);
+  CHECK(rig.lease.holder == "drill 1");
+  CHECK_FALSE(rig.lease.renewing);
+  CHECK(s.lease_renewals == 3);
+  REQUIRE(s.checks.size() == 2);
+  CHECK(s.checks[0].outcome == store::CheckOutcome::kPassed);
+  REQUIRE(s.probes.size() == 1);
+  CHECK(s.probes[0].verdict == "standby/primary median latency 1.50 (1500 us vs 1000 us)");
+  // One session to check the primary in preflight, one for its probe.
+  CHECK(s.outcome.primary_connections == 2);
+  CHECK(s.outcome.primary_requests == 1 + 5);
+  // What was recorded is what was shown.
+  const store::DrillRecord r = rig.Record(s.drill_id);
+  CHECK(r.outcome.result == store::DrillResult::kPassed);
+  CHECK(r.outcome.rto_ms == s.outcome.rto_ms);
+  CHECK(r.outcome.exposure_ms == s.outcome.exposure_ms);
+  CHECK(r.start.kind == "drill");
+}
+
+TEST_CASE("drill: RTO, boot, restore, RPO and exposure are measured on the drill's clock",
+          "[drill]") {
+  Rig rig;
+  rig.dialer.boot_dials = 1;  // the first attempt times out after its 5 s
+  rig.dialer.script.on_restore = [&] { rig.clock.Advance(seconds(30)); };
+  const DrillSummary s = rig.Run();
+  REQUIRE(s.outcome.result == store::DrillResult::kPassed);
+  const store::DrillOutcome& o = s.outcome;
+  REQUIRE(o.boot_ms);
+  // 5 s of the failed attempt, then a backoff of 125 to 250 ms.
+  CHECK(*o.boot_ms >= 5'125);
+  CHECK(*o.boot_ms <= 5'250);
+  CHECK(o.restore_ms == 30'000);
+  // The smoke checks passed at once: RTO is power on to that moment.
+  CHECK(o.rto_ms == *o.boot_ms + 30'000);
+  // The comparison waited 4 intervals of 200 ms; the shutdown was at once.
+  CHECK(o.exposure_ms == *o.rto_ms + 800);
+  CHECK(o.exposure_ms == rig.clock.elapsed().count());
+  // The canary says three hours before the clock's start.
+  CHECK(o.rpo_ms == kThreeHoursMs + rig.clock.elapsed().count());
+  CHECK(s.rpo_from == "canary .canary of " + rig.sc().restores[0].source);
+}
+
+TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed off", "[drill]") {
+  struct Row {
+    const char* phase;
+    std::function<void(Rig&)> break_it;
+    const char* reason_starts;
+  } rows[] = {
+      {"power on", [](Rig& r) { r.standby.failed_power_ons = 3; },
+       "power on failed: fake BMC: no answer"},
+      {"boot",
+       [](Rig& r) {
+         r.dialer.standby_never_answers = true;
+         r.sc().boot_timeout = minutes(1);
+       },
+       "the agent did not answer within the boot_timeout of 1m"},
+      {"lease", [](Rig& r) { r.lease.refuse = "held by drill 7"; },
+       "the agent would not take the lease: held by drill 7"},
+      {"restore", [](Rig& r) { r.dialer.script.restore_error = "no space left"; },
+       "backup/www -> /srv/www: no space left"},
+      {"smoke",
+       [](Rig& r) {
+         r.smoke.failing["db"] = -1;
+         r.sc().smoke_timeout = minutes(1);
+       },
+       "1 of 2 checks did not pass within the smoke_timeout of 1m: db failed: fake: failed"},
+      {"compare", [](Rig& r) { r.probes.standby_fails = true; },
+       "home: the standby answered no request; 5 of 5 standby requests failed"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.phase);
+    Rig rig;
+    row.break_it(rig);
+    const DrillSummary s = rig.Run();
+    CHECK(s.outcome.result == store::DrillResult::kFailed);
+    CHECK(s.outcome.failed_phase == row.phase);
+    CHECK(s.outcome.reason.find(row.reason_starts) != std::string::npos);
+    REQUIRE(s.phases.size() >= 2);
+    CHECK(s.phases[s.phases.size() - 2].name == row.phase);
+    CHECK(s.phases[s.phases.size() - 2].outcome == PhaseOutcome::kFailed);
+    CHECK(Last(s).name == "shutdown");
+    CHECK(Last(s).outcome == PhaseOutcome::kPassed);
+    CHECK(s.confirmed_off);
+    CHECK_FALSE(rig.standby.on);
+    CHECK(s.outcome.exposure_ms);
+    CHECK_FALSE(rig.lease.renewing);
+    CHECK(rig.Record(s.drill_id).outcome.result == store::DrillResult::kFailed);
+  }
+}
+
+TEST_CASE("drill: a preflight failure never powers the standby on", "[drill]") {
+  Rig rig;
+  rig.dialer.primary_answers = false;
+  const DrillSummary s = rig.Run();
+  CHECK(Names(s) == std::vector<std::string>{"preflight"});
+  CHECK(s.outcome.failed_phase == "preflight");
+  CHECK(s.outcome.reason ==
+        "the primary's agent is not reachable: fake primary: connection refused");
+  CHECK(rig.standby.power_ons == 0);
+  CHECK_FALSE(s.powered_on);
+  CHECK_FALSE(s.outcome.exposure_ms);
+
+  Rig on;
+  on.standby.on = true;
+  const DrillSummary busy = on.Run();
+  CHECK(busy.outcome.failed_phase == "preflight");
+  CHECK(busy.outcome.reason.find("the standby is already on (fake: on)") == 0);
+  CHECK(on.standby.on);  // someone is using it: left alone
+}
+
+TEST_CASE(
+    "drill: a stop request breaks a restore in progress, aborts the drill and still ends "
+    "confirmed off",
+    "[drill]") {
+  Rig rig;
+  rig.dialer.script.on_restore = [&] { rig.stop = SIGTERM; };
+  rig.dialer.script.restore_blocks = true;  // until the guard breaks the session
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kAborted);
+  CHECK(s.outcome.failed_phase == "restore");
+  CHECK(s.outcome.reason.find("stopped by SIGTERM (") == 0);
+  CHECK(s.outcome.reason.find("fake agent: interrupted") != std::string::npos);
+  REQUIRE(s.phases.size() == 6);
+  CHECK(s.phases[4].outcome == PhaseOutcome::kAborted);
+  CHECK(Last(s).name == "shutdown");
+  CHECK(s.confirmed_off);
+  CHECK(rig.Record(s.drill_id).outcome.result == store::DrillResult::kAborted);
+
+  // A stop between steps is seen at the next one.
+  Rig later;
+  later.dialer.script.on_restore = [&] { later.stop = SIGINT; };
+  const DrillSummary l = later.Run();
+  CHECK(l.outcome.result == store::DrillResult::kAborted);
+  CHECK(l.outcome.failed_phase == "smoke");
+  CHECK(l.outcome.reason == "stopped by SIGINT");
+  CHECK(l.checks.empty());
+  CHECK(l.confirmed_off);
+}
+
+TEST_CASE("drill: max_exposure cuts a drill short on the drill's clock", "[drill]") {
+  Rig rig;
+  rig.dialer.standby_never_answers = true;
+  rig.sc().boot_timeout = minutes(5);
+  rig.sc().max_exposure = minutes(1);
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kFailed);
+  CHECK(s.outcome.failed_phase == "boot");
+  CHECK(s.outcome.reason.find("the standby's max_exposure of 1m was reached") == 0);
+  CHECK(s.confirmed_off);
+  // Cut at the deadline, not at the boot_timeout: one attempt and one
+  // backoff past it at most.
+  CHECK(rig.clock.elapsed() >= minutes(1));
+  CHECK(rig.clock.elapsed() < minutes(1) + seconds(10));
+}
+
+TEST_CASE("drill: an agent that never answers is dialled a bounded number of times", "[drill]") {
+  Rig rig;
+  rig.dialer.standby_never_answers = true;
+  rig.sc().boot_timeout = minutes(2);
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.failed_phase == "boot");
+  CHECK(s.outcome.reason.find("last: fake standby: no answer") != std::string::npos);
+  // Each attempt spends its 5 s connect timeout and a backoff of at most 4 s.
+  CHECK(rig.dialer.standby_dials >= 120 / 9);
+  CHECK(rig.dialer.standby_dials <= 120 / 5 + 1);
+  CHECK(rig.clock.elapsed() <= minutes(2) + seconds(10));
+}
+
+TEST_CASE("drill: a smoke check failing at first is retried until it passes", "[drill]") {
+  Rig rig;
+  rig.smoke.failing["home"] = 2;
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  CHECK(rig.smoke.runs["home"] == 3);
+  CHECK(rig.smoke.runs["db"] == 1);
+  REQUIRE(s.checks.size() == 2);
+  CHECK(s.checks[0].detail == "fake: passed (attempt 3)");
+}
+
+TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off", "[drill]") {
+  Rig rig;
+  rig.options.kind = DrillKind::kPrep;
+  const DrillSummary s = rig.Run();
+  CHECK(s.held);
+  CHECK(Names(s).back() == "compare");
+  CHECK(rig.standby.on);
+  CHECK_FALSE(rig.lease.renewing);  // the hold takes it over
+  store::DrillRecord open = rig.Record(s.drill_id);
+  CHECK(open.outcome.result == store::DrillResult::kRunning);
+  CHECK(open.outcome.rto_ms == s.outcome.rto_ms);
+  CHECK(open.outcome.rpo_ms == s.outcome.rpo_ms);
+  CHECK(open.start.kind == "prep");
+
+  store::HoldRecord hold;
+  hold.drill_id = s.drill_id;
+  hold.standby = "web1-standby";
+  hold.until_wall_ms = rig.clock.Now().wall_ms + 3'600'000;
+  REQUIRE(rig.store->AddHold(hold).ok());
+  HoldOptions options;
+  options.drill_id = s.drill_id;
+  base::Result<HoldEnd> end = HoldStandby(rig.Env(), options);
+  REQUIRE(end.ok());
+  CHECK(end->why == "the hold ran out");
+  CHECK(end->off.confirmed);
+  CHECK_FALSE(rig.standby.on);
+  CHECK(rig.lease.holder == "drill 1");
+  const store::DrillRecord done = rig.Record(s.drill_id);
+  CHECK(done.outcome.result == store::DrillResult::kPassed);
+  CHECK(done.outcome.reason == "held, then the hold ran out");
+  // Exposure: from power on, through the hour held, to off.
+  REQUIRE(done.outcome.exposure_ms);
+  CHECK(*done.outcome.exposure_ms == rig.clock.elapsed().count());
+  CHECK(*done.outcome.exposure_ms >= 3'600'000);
+}
+
+TEST_CASE("drill: the primary's session cap stops its probing", "[drill]") {
+  Rig rig;
+  rig.config.primary->max_sessions = 2;
+  rig.probes.requests_per_connection = 1;  // the primary closes every connection
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  CHECK(s.outcome.primary_connections == 2);
+  CHECK(s.outcome.primary_requests == 1 + 1);
+  REQUIRE(s.probes.size() == 1);
+  CHECK(s.probes[0].verdict.find("stopped probing the primary at its cap of 2 sessions") !=
+        std::string::npos);
+}
+
+TEST_CASE("drill: a standby that cannot be confirmed off fails the drill loudly", "[drill]") {
+  Rig rig;
+  rig.standby.stuck_on = true;
+  DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kFailed);
+  CHECK(s.outcome.failed_phase == "shutdown");
+  CHECK(s.outcome.reason.find("THE STANDBY MAY STILL BE ON: it could not be confirmed off (") == 0);
+  CHECK(Last(s).outcome == PhaseOutcome::kFailed);
+  CHECK_FALSE(s.confirmed_off);
+  CHECK_FALSE(s.outcome.exposure_ms);
+  CHECK(rig.standby.hard_offs == 1);
+  // The graceful wait and the hard one were spent on the drill's clock.
+  CHECK(rig.clock.elapsed() >= rig.sc().shutdown_timeout);
+
+  // After an earlier failure the warning is added to its reason.
+  Rig both;
+  both.standby.stuck_on = true;
+  both.dialer.script.restore_error = "no space left";
+  s = both.Run();
+  CHECK(s.outcome.failed_phase == "restore");
+  CHECK(s.outcome.reason.find("no space left") != std::string::npos);
+  CHECK(s.outcome.reason.find("; THE STANDBY MAY STILL BE ON") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace sb::drill
