@@ -475,6 +475,59 @@ Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
   return Status::Ok();
 }
 
+// The journal, durable in the staging directory under its final name: the
+// commit point.
+Status StagedRestore::WriteJournal() {
+  const std::string bytes = EncodeJournal(ops_);
+  const std::string where = fmt::format("{}/{}/journal", root_, kStagingDirName);
+  {
+    UniqueFd fd(::openat(stage_fd_.get(), "journal.tmp",
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return Status::FromErrno(where, errno);
+    SB_RETURN_IF_ERROR(FdSink(fd.get())(bytes).WithContext(where));
+    if (::fsync(fd.get()) != 0) return Status::FromErrno(where, errno);
+  }
+  CrashPoint();
+  if (::renameat(stage_fd_.get(), "journal.tmp", stage_fd_.get(), kJournalName) != 0 ||
+      ::fsync(stage_fd_.get()) != 0) {
+    return Status::FromErrno(where, errno);
+  }
+  return Status::Ok();
+}
+
+// The new state's manifest (its entries and digest into *result) and hash
+// cache, saved to `cache_path`; the signatures of contents no longer held
+// are pruned. The files the commit wrote have known hashes, unless a change
+// failed (`all_applied` false: a file then may not hold what its change
+// says).
+Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_path,
+                                    CommitResult* result) {
+  for (const JournalOp& op : ops_) {
+    if (!all_applied) break;
+    if ((op.kind != OpKind::kPut && op.kind != OpKind::kPatch) || op.type != NodeType::kFile) {
+      continue;
+    }
+    std::string name;
+    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
+    if (!parent.ok()) continue;
+    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
+    if (st.ok() && st->has_value()) cache_.Put(op.path, CachedHash::Of(**st, op.sha256));
+  }
+  HashCache fresh;
+  ScanOptions scan;
+  scan.cache = &cache_;
+  scan.record = &fresh;
+  scan.hashed_bytes = &result->hashed_bytes;
+  base::Result<std::vector<ManifestEntry>> after = ScanTree(root_, scan);
+  if (!after.ok()) return after.status().WithContext("scanning the target after the commit");
+  result->entries = after->size();
+  result->digest = ManifestDigest(*after);
+  Status saved = fresh.Save(cache_path);
+  if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
+  signatures_.Prune(fresh);
+  return Status::Ok();
+}
+
 base::Result<CommitResult> StagedRestore::Commit() {
   if (committed_) return Status::FailedPrecondition("the restore is already committed");
   JournalTarget target{root_, root_fd_.get(), &patch_basis_, std::nullopt};
@@ -486,25 +539,11 @@ base::Result<CommitResult> StagedRestore::Commit() {
   // The cache describes the old state; drop it before the first change, but
   // keep it in memory to spare hashing the unchanged files afterwards.
   const std::string cache_path = HashCache::PathFor(state_dir_, root_);
-  HashCache& cache = cache_;
   SB_RETURN_IF_ERROR(HashCache::Remove(cache_path));
   SB_RETURN_IF_ERROR(base::SyncFilesystem(root_fd_.get(), root_));  // all staged data durable
   CrashPoint();
 
-  const std::string bytes = EncodeJournal(ops_);
-  const std::string journal_where = fmt::format("{}/{}/journal", root_, kStagingDirName);
-  {
-    UniqueFd fd(::openat(stage_fd_.get(), "journal.tmp",
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd.valid()) return Status::FromErrno(journal_where, errno);
-    SB_RETURN_IF_ERROR(FdSink(fd.get())(bytes).WithContext(journal_where));
-    if (::fsync(fd.get()) != 0) return Status::FromErrno(journal_where, errno);
-  }
-  CrashPoint();
-  if (::renameat(stage_fd_.get(), "journal.tmp", stage_fd_.get(), kJournalName) != 0 ||
-      ::fsync(stage_fd_.get()) != 0) {
-    return Status::FromErrno(journal_where, errno);
-  }
+  SB_RETURN_IF_ERROR(WriteJournal());
   committed_ = true;  // from here on, a restart rolls forward
   CrashPoint();
   ApplyResult applied = ApplyJournal(root_, root_fd_.get(), stage_fd_.get(), ops_);
@@ -519,32 +558,7 @@ base::Result<CommitResult> StagedRestore::Commit() {
   CommitResult result;
   result.changes = ops_.size();
   for (const Status& failed : applied.failed) result.unapplied.push_back(failed.message());
-  // The new state's manifest and hash cache: written files' hashes are
-  // known, unless a change failed (a file then may not hold what its
-  // change says).
-  for (const JournalOp& op : ops_) {
-    if (!applied.ok()) break;
-    if ((op.kind != OpKind::kPut && op.kind != OpKind::kPatch) || op.type != NodeType::kFile) {
-      continue;
-    }
-    std::string name;
-    base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
-    if (!parent.ok()) continue;
-    base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-    if (st.ok() && st->has_value()) cache.Put(op.path, CachedHash::Of(**st, op.sha256));
-  }
-  HashCache fresh;
-  ScanOptions scan;
-  scan.cache = &cache;
-  scan.record = &fresh;
-  scan.hashed_bytes = &result.hashed_bytes;
-  base::Result<std::vector<ManifestEntry>> after = ScanTree(root_, scan);
-  if (!after.ok()) return after.status().WithContext("scanning the target after the commit");
-  result.entries = after->size();
-  result.digest = ManifestDigest(*after);
-  Status saved = fresh.Save(cache_path);
-  if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
-  signatures_.Prune(fresh);
+  SB_RETURN_IF_ERROR(ScanCommitted(applied.ok(), cache_path, &result));
   CrashPoint();
   SB_RETURN_IF_ERROR(
       RemoveStaging(root_, root_fd_.get(), stage_fd_.get(), RegistrationPath(state_dir_, root_)));

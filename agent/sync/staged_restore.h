@@ -120,6 +120,8 @@ class StagedRestore {
   StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,
                 base::UniqueFd stage_fd);
   base::Status CheckNew(std::string_view path);
+  base::Status WriteJournal();
+  base::Status ScanCommitted(bool all_applied, const std::string& cache_path, CommitResult* result);
   void Discard();
 
   std::string root_;
