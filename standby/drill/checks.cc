@@ -57,10 +57,22 @@ base::Result<HttpResponse> HttpClient::Get(const std::string& url,
   curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
     std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return base::Status::Timeout(fmt::format("GET {}: {}", url, why));
+    const std::string message = fmt::format("GET {}: {}", url, why);
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT:
+        return base::Status::Timeout(message);
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+        return base::Status::Invalid(message);
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return base::Status::PermissionDenied(message);
+      default:
+        return base::Status::Unavailable(message);
     }
-    return base::Status::Unavailable(fmt::format("GET {}: {}", url, why));
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response.status);
   curl_off_t total_us = 0;
@@ -73,29 +85,48 @@ std::string_view CheckKindName(config::CheckKind kind) {
   return kind == config::CheckKind::kHttp ? "http" : "command";
 }
 
-store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent) {
-  store::CheckResultRecord result;
+bool PermanentHttpStatus(long status) {
+  return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
+namespace {
+
+bool PermanentError(const base::Status& s) {
+  return s.code() == base::Code::kInvalidArgument || s.code() == base::Code::kPermissionDenied ||
+         s.code() == base::Code::kNotFound;
+}
+
+}  // namespace
+
+CheckRun RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent) {
+  CheckRun run;
+  store::CheckResultRecord& result = run.result;
   result.name = check.name;
   result.kind = std::string(CheckKindName(check.kind));
   result.outcome = store::CheckOutcome::kFailed;
   const auto start = std::chrono::steady_clock::now();
-  auto finish = [&](store::CheckOutcome outcome, std::string detail) {
+  auto finish = [&](store::CheckOutcome outcome, std::string detail, bool permanent = false) {
     result.outcome = outcome;
     result.detail = std::move(detail);
+    if (permanent) result.detail += "; trying again cannot fix this";
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - start)
                              .count();
     result.at_wall_ms = NowWallMs();
-    return result;
+    run.permanent = permanent;
+    return run;
   };
   if (check.kind == config::CheckKind::kHttp) {
     HttpClient http;
     base::Result<HttpResponse> r = http.Get(check.url, check.timeout);
-    if (!r.ok()) return finish(store::CheckOutcome::kNotRun, r.status().message());
+    if (!r.ok()) {
+      return finish(store::CheckOutcome::kNotRun, r.status().message(), PermanentError(r.status()));
+    }
     if (r->status != check.expect_status) {
       return finish(
           store::CheckOutcome::kFailed,
-          fmt::format("GET {}: status {}, expected {}", check.url, r->status, check.expect_status));
+          fmt::format("GET {}: status {}, expected {}", check.url, r->status, check.expect_status),
+          PermanentHttpStatus(r->status));
     }
     if (!check.body_contains.empty() && r->body.find(check.body_contains) == std::string::npos) {
       return finish(store::CheckOutcome::kFailed,
@@ -112,7 +143,8 @@ store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, AgentSes
   base::Result<nlohmann::json> r = agent->Call(proto::type::kRunCommand, {{"name", check.command}});
   if (!r.ok()) {
     return finish(store::CheckOutcome::kNotRun,
-                  fmt::format("command {} could not run: {}", check.command, r.status().message()));
+                  fmt::format("command {} could not run: {}", check.command, r.status().message()),
+                  PermanentError(r.status()));
   }
   const int exit_code = r->value("exit_code", -1);
   const bool timed_out = r->value("timed_out", false);

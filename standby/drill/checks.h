@@ -30,6 +30,9 @@ class HttpClient : public Requester {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // One GET. Errors name the URL and libcurl's reason; kInvalidArgument for
+  // a URL libcurl cannot use and kPermissionDenied for a peer certificate it
+  // refuses (both permanent), kTimeout or kUnavailable otherwise.
   base::Result<HttpResponse> Get(const std::string& url,
                                  std::chrono::milliseconds timeout) override;
   // Connections opened so far (a kept-alive connection counts once).
@@ -45,7 +48,15 @@ class HttpClient : public Requester {
 };
 
 // Runs one smoke check. `agent` is the standby's agent (for command checks).
-store::CheckResultRecord RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent);
+// Permanent failures: an HTTP status 4xx other than 408 and 429, a URL or a
+// certificate libcurl refuses, a command the agent refuses to run (not on
+// its allow-list); a failed command, a timeout, a refused connection and
+// 5xx are transient.
+CheckRun RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent);
+
+// Whether an HTTP status means the request itself is wrong, so that asking
+// again cannot help: 4xx but 408 (timeout) and 429 (too many requests).
+bool PermanentHttpStatus(long status);
 
 std::string_view CheckKindName(config::CheckKind kind);
 

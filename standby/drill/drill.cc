@@ -58,7 +58,7 @@ class Drill {
   bool Lease();
   bool Restore();
   bool Smoke();
-  std::vector<store::CheckResultRecord> RunChecks();
+  std::vector<CheckRun> RunChecks();
   bool Compare();
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe, int cap);
   void Hold();
@@ -257,11 +257,14 @@ bool Drill::Smoke() {
     return Fail(p, "no checks configured");
   }
   std::vector<std::string> failed;
-  for (store::CheckResultRecord& r : RunChecks()) {
+  bool retried_to_the_end = false;  // a failure was tried until smoke_timeout
+  for (CheckRun& run : RunChecks()) {
+    store::CheckResultRecord& r = run.result;
     base::Status saved = env_.store.AddCheckResult(summary_.drill_id, r);
     if (!saved.ok()) spdlog::error("could not record check {}: {}", r.name, saved.message());
     spdlog::info("check {}: {} ({})", r.name, store::CheckOutcomeName(r.outcome), r.detail);
     if (r.outcome != store::CheckOutcome::kPassed) {
+      retried_to_the_end = retried_to_the_end || !run.permanent;
       failed.push_back(fmt::format(
           "{} {}: {}", r.name,
           r.outcome == store::CheckOutcome::kNotRun ? "could not run" : "failed", r.detail));
@@ -271,41 +274,48 @@ bool Drill::Smoke() {
   if (!guard_.Tripped().empty()) return Fail(p, "");
   const size_t n = env_.standby.checks.size();
   if (!failed.empty()) {
-    return Fail(p, fmt::format("{} of {} checks did not pass within the smoke_timeout of {}: {}",
-                               failed.size(), n, base::FormatDuration(env_.standby.smoke_timeout),
-                               fmt::join(failed, "; ")));
+    return Fail(
+        p, fmt::format("{} of {} checks did not pass{}: {}", failed.size(), n,
+                       retried_to_the_end ? " within the smoke_timeout of " +
+                                                base::FormatDuration(env_.standby.smoke_timeout)
+                                          : "",
+                       fmt::join(failed, "; ")));
   }
   summary_.outcome.rto_ms = MsBetween(*power_on_at_, clock_.Now());
   return Pass(p, fmt::format("{} of {} checks passed", n, n));
 }
 
 // Services start after the agent does: a failing check is tried again, with
-// backoff, until every check has passed or smoke_timeout is over. Each
-// check's last result is returned; none for a check the guard kept from
-// running at all.
-std::vector<store::CheckResultRecord> Drill::RunChecks() {
+// backoff, until every check has passed or smoke_timeout is over; a failure
+// that trying again cannot fix is not retried. Each check's last run is
+// returned; none for a check the guard kept from running at all.
+std::vector<CheckRun> Drill::RunChecks() {
   const size_t n = env_.standby.checks.size();
-  std::vector<std::optional<store::CheckResultRecord>> last(n);
+  std::vector<std::optional<CheckRun>> last(n);
   std::vector<int> attempts(n, 0);
+  auto settled = [&](size_t i) {
+    return last[i] &&
+           (last[i]->permanent || last[i]->result.outcome == store::CheckOutcome::kPassed);
+  };
   const int64_t deadline_ns = NsAfter(clock_.Now(), env_.standby.smoke_timeout);
   Backoff backoff(milliseconds(250), milliseconds(5'000));
   for (;;) {
-    bool all_passed = true;
+    bool all_settled = true;
     for (size_t i = 0; i < n; ++i) {
-      if (last[i] && last[i]->outcome == store::CheckOutcome::kPassed) continue;
+      if (settled(i)) continue;
       if (!guard_.Tripped().empty()) break;
       ++attempts[i];
       last[i] = env_.ports.smoke.Run(env_.standby.checks[i], agent_.get());
-      if (last[i]->outcome != store::CheckOutcome::kPassed) all_passed = false;
+      all_settled = all_settled && settled(i);
     }
-    if (all_passed || !guard_.Tripped().empty()) break;
+    if (all_settled || !guard_.Tripped().empty()) break;
     const milliseconds wait = backoff.Next();
     if (NsAfter(clock_.Now(), wait) >= deadline_ns || !guard_.Sleep(wait)) break;
   }
-  std::vector<store::CheckResultRecord> out;
+  std::vector<CheckRun> out;
   for (size_t i = 0; i < n; ++i) {
     if (!last[i]) continue;
-    if (attempts[i] > 1) last[i]->detail += fmt::format(" (attempt {})", attempts[i]);
+    if (attempts[i] > 1) last[i]->result.detail += fmt::format(" (attempt {})", attempts[i]);
     out.push_back(std::move(*last[i]));
   }
   return out;

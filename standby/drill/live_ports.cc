@@ -64,7 +64,7 @@ int KeptLease::StopRenewing() {
   return keeper_->renewals();
 }
 
-store::CheckResultRecord CheckRunner::Run(const config::SmokeCheck& check, AgentSession* standby) {
+CheckRun CheckRunner::Run(const config::SmokeCheck& check, AgentSession* standby) {
   return RunSmokeCheck(check, standby);
 }
 

@@ -46,7 +46,7 @@ class KeptLease : public StandbyLease {
 
 class CheckRunner : public SmokeRunner {
  public:
-  store::CheckResultRecord Run(const config::SmokeCheck& check, AgentSession* standby) override;
+  CheckRun Run(const config::SmokeCheck& check, AgentSession* standby) override;
 };
 
 class CurlRequesters : public ProbeRequester {

@@ -68,12 +68,21 @@ class StandbyLease {
   virtual int StopRenewing() = 0;
 };
 
+// One run of a smoke check.
+struct CheckRun {
+  store::CheckResultRecord result;
+  // A failure that trying again cannot fix (a command not on the agent's
+  // allow-list, a certificate the client refuses, a 404): the drill does not
+  // retry it until smoke_timeout.
+  bool permanent = false;
+};
+
 // Runs one smoke check (checks.h); `standby` is the standby's agent, for the
 // checks that run on it (null when there is none).
 class SmokeRunner {
  public:
   virtual ~SmokeRunner() = default;
-  virtual store::CheckResultRecord Run(const config::SmokeCheck& check, AgentSession* standby) = 0;
+  virtual CheckRun Run(const config::SmokeCheck& check, AgentSession* standby) = 0;
 };
 
 struct HttpResponse {

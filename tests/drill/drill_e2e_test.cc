@@ -62,6 +62,7 @@ struct RigOptions {
   std::string lease = "10s";
   std::string boot_timeout = "20s";
   std::string max_exposure = "2m";
+  std::string smoke_timeout = "2s";
 };
 
 // A standby behind ipmi_sim, a primary agent and a controller config.
@@ -135,9 +136,9 @@ struct Rig {
             "\"\nagent_name = \"web1\"\n"
             "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
             std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
-            "\"\nsmoke_timeout = \"2s" + "\"\nshutdown_timeout = \"5s\"\nlease = \"" +
-            options.lease + "\"\nmax_exposure = \"" + options.max_exposure +
-            "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
+            "\"\nsmoke_timeout = \"" + options.smoke_timeout +
+            "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease + "\"\nmax_exposure = \"" +
+            options.max_exposure + "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
             std::to_string(sim->port()) +
             "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
             "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
@@ -354,6 +355,28 @@ TEST_CASE("drill e2e: a failing smoke check fails the drill, and no checks is ne
     CHECK(s.at("reason").get<std::string>().find("homepage could not run: GET http://127.0.0.1:") !=
           std::string::npos);
   }
+}
+
+TEST_CASE(
+    "drill e2e: a command not on the agent's allow-list fails at once, not at the "
+    "smoke_timeout",
+    "[drill][e2e]") {
+  Rig rig(RigOptions{.checks = "[[standby.check]]\nname = \"database\"\nkind = "
+                               "\"command\"\ncommand = \"not-allowed\"\n",
+                     .smoke_timeout = "5m"});
+  base::ProcessResult r = rig.Drill();
+  CHECK(r.exit_code == 1);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("failed_phase") == "smoke");
+  CHECK_THAT(s.at("reason").get<std::string>(),
+             Catch::StartsWith("1 of 1 checks did not pass: database could not run: command "
+                               "not-allowed could not run: "));
+  CHECK_THAT(s.at("reason").get<std::string>(),
+             Catch::EndsWith("allow-list; trying again cannot fix this"));
+  for (const nlohmann::json& p : s.at("phases")) {
+    if (p.at("name") == "smoke") CHECK(p.at("duration_ms").get<int64_t>() < 2'000);
+  }
+  CHECK(rig.sim->HostPid() == 0);
 }
 
 TEST_CASE("drill e2e: no checks configured fails at smoke with that reason", "[drill][e2e]") {

@@ -301,6 +301,20 @@ TEST_CASE("drill: a smoke check failing at first is retried until it passes", "[
   CHECK(s.checks[0].detail == "fake: passed (attempt 3)");
 }
 
+TEST_CASE("drill: a failure that trying again cannot fix is not retried", "[drill]") {
+  Rig rig;
+  rig.smoke.failing["db"] = -1;
+  rig.smoke.permanent = {"db"};
+  rig.smoke.failing["home"] = 1;  // transient: passes at its second attempt
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.failed_phase == "smoke");
+  CHECK(s.outcome.reason == "1 of 2 checks did not pass: db failed: fake: failed");
+  CHECK(rig.smoke.runs["db"] == 1);
+  CHECK(rig.smoke.runs["home"] == 2);
+  // No waiting for the smoke_timeout (5m): one backoff, for the retried check.
+  CHECK(s.phases[5].duration_ms < 1'000);
+}
+
 TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off", "[drill]") {
   Rig rig;
   rig.options.kind = DrillKind::kPrep;

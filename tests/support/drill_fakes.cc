@@ -118,22 +118,23 @@ int FakeLease::StopRenewing() {
   return was ? renewals : 0;
 }
 
-store::CheckResultRecord FakeSmoke::Run(const config::SmokeCheck& check,
-                                        drill::AgentSession* standby) {
-  store::CheckResultRecord r;
+drill::CheckRun FakeSmoke::Run(const config::SmokeCheck& check, drill::AgentSession* standby) {
+  drill::CheckRun run;
+  store::CheckResultRecord& r = run.result;
   r.name = check.name;
   r.kind = check.kind == config::CheckKind::kHttp ? "http" : "command";
-  const int run = ++runs[check.name];
+  const int n = ++runs[check.name];
   const auto it = failing.find(check.name);
-  const bool fails = it != failing.end() && (it->second < 0 || run <= it->second);
+  const bool fails = it != failing.end() && (it->second < 0 || n <= it->second);
   if (standby == nullptr) {
     r.outcome = store::CheckOutcome::kNotRun;
     r.detail = "no connection to the standby's agent";
   } else {
     r.outcome = fails ? store::CheckOutcome::kFailed : store::CheckOutcome::kPassed;
     r.detail = fails ? "fake: failed" : "fake: passed";
+    run.permanent = fails && permanent.count(check.name) > 0;
   }
-  return r;
+  return run;
 }
 
 namespace {

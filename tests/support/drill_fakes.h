@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,11 +109,12 @@ class FakeLease : public drill::StandbyLease {
 
 class FakeSmoke : public drill::SmokeRunner {
  public:
-  store::CheckResultRecord Run(const config::SmokeCheck& check,
-                               drill::AgentSession* standby) override;
+  drill::CheckRun Run(const config::SmokeCheck& check, drill::AgentSession* standby) override;
 
   // Checks that fail (by name) their first N runs; -1: always.
   std::map<std::string, int> failing;
+  // Checks (by name) whose failures trying again cannot fix.
+  std::set<std::string> permanent;
   std::map<std::string, int> runs;
 };
 
