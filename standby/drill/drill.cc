@@ -123,20 +123,16 @@ base::Status Drill::ReadSourceAges(std::vector<std::string>* notes) {
   for (const config::RestoreMapping& m : env_.standby.restores) {
     base::Result<restore::SourceAge> age = restore::ReadSourceAge(m);
     if (!age.ok()) return age.status();
-    const int64_t age_ms = now_ms - age->newest_wall_ms;
-    if (m.max_age && age_ms > m.max_age->count()) {
-      return base::Status::FailedPrecondition(fmt::format(
-          "backup {} is {} old ({}), older than its max_age of {}", m.source,
-          base::FormatDuration(milliseconds(age_ms)), age->from, base::FormatDuration(*m.max_age)));
-    }
+    SB_RETURN_IF_ERROR(restore::CheckSourceAge(m, *age, now_ms));
     if (!oldest_source_ms_ || age->newest_wall_ms < *oldest_source_ms_) {
       oldest_source_ms_ = age->newest_wall_ms;
       summary_.rpo_from = fmt::format("{} of {}", age->from, m.source);
     }
   }
   if (oldest_source_ms_) {
-    notes->push_back(fmt::format("backup age {}",
-                                 base::FormatDuration(milliseconds(now_ms - *oldest_source_ms_))));
+    notes->push_back(fmt::format(
+        "backup age {}",
+        base::FormatDuration(milliseconds(std::max<int64_t>(0, now_ms - *oldest_source_ms_)))));
   }
   return base::Status::Ok();
 }
@@ -424,7 +420,10 @@ void Drill::End() {
 DrillSummary Drill::Run() {
   const bool ready =
       Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() && Compare();
-  if (oldest_source_ms_) summary_.outcome.rpo_ms = clock_.Now().wall_ms - *oldest_source_ms_;
+  if (oldest_source_ms_) {
+    // A backup within the clock skew allowance ahead of now is as new as it gets.
+    summary_.outcome.rpo_ms = std::max<int64_t>(0, clock_.Now().wall_ms - *oldest_source_ms_);
+  }
   summary_.powered_on = power_on_at_.has_value();
   if (ready && options_.kind == DrillKind::kPrep) {
     Hold();

@@ -10,9 +10,31 @@
 #include <fmt/format.h>
 
 #include "agent/base/file.h"
+#include "agent/base/units.h"
 #include "standby/restore/source.h"
 
 namespace sb::restore {
+
+base::Status CheckSourceAge(const config::RestoreMapping& m, const SourceAge& age,
+                            int64_t now_wall_ms) {
+  const int64_t age_ms = now_wall_ms - age.newest_wall_ms;
+  if (-age_ms > std::chrono::milliseconds(kClockSkewAllowance).count()) {
+    return base::Status::FailedPrecondition(fmt::format(
+        "backup {} is dated {} in the future ({}), more than the {} two clocks may differ: its "
+        "age is unknown, so max_age and the RPO cannot be checked; check the clock of the host "
+        "that wrote it{}",
+        m.source, base::FormatDuration(std::chrono::milliseconds(-age_ms)), age.from,
+        base::FormatDuration(kClockSkewAllowance),
+        age.from.starts_with("canary") ? " and the canary's text" : ""));
+  }
+  if (m.max_age && age_ms > m.max_age->count()) {
+    return base::Status::FailedPrecondition(
+        fmt::format("backup {} is {} old ({}), older than its max_age of {}", m.source,
+                    base::FormatDuration(std::chrono::milliseconds(age_ms)), age.from,
+                    base::FormatDuration(*m.max_age)));
+  }
+  return base::Status::Ok();
+}
 
 base::Result<int64_t> ParseCanaryTime(std::string_view text) {
   std::string t(text);
