@@ -36,10 +36,11 @@ std::optional<std::string> SignatureCache::Find(const HashCache& files, std::str
 
 void SignatureCache::Keep(std::string_view sha256, const std::string& signature,
                           const std::string& where) const {
-  base::Status kept = base::MakeDirectories(dir_, 0700);
+  base::Status kept = dir_made_ ? base::Status::Ok() : base::MakeDirectories(dir_, 0700);
   if (kept.ok()) {
     kept = base::WriteFileAtomically(PathFor(sha256), signature, 0600, /*durable=*/false);
   }
+  dir_made_ = kept.ok();  // a failure makes the next one try the directory again
   if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
 }
 

@@ -39,6 +39,7 @@ class SignatureCache {
 
  private:
   std::string dir_;
+  mutable bool dir_made_ = false;  // Keep made dir_ already
 };
 
 }  // namespace sb::sync

@@ -18,10 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using store::PhaseOutcome;
 
-int64_t MsBetween(const store::Timestamp& a, const store::Timestamp& b) {
-  return (b.mono_ns - a.mono_ns) / 1'000'000;
-}
-
 int64_t NsAfter(const store::Timestamp& t, milliseconds d) {
   return t.mono_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }

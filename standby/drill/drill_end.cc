@@ -4,13 +4,9 @@
 #include <spdlog/spdlog.h>
 
 namespace sb::drill {
-namespace {
-
 int64_t MsBetween(const store::Timestamp& a, const store::Timestamp& b) {
   return (b.mono_ns - a.mono_ns) / 1'000'000;
 }
-
-}  // namespace
 
 PhaseLog::Open PhaseLog::Begin(const std::string& name) {
   Open p;

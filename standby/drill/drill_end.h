@@ -39,6 +39,9 @@ struct DrillEnv {
   DrillPorts ports;
 };
 
+// Milliseconds from `a` to `b` on the monotonic clock (same boot).
+int64_t MsBetween(const store::Timestamp& a, const store::Timestamp& b);
+
 struct PhaseView {
   std::string name;
   store::PhaseOutcome outcome = store::PhaseOutcome::kRunning;
