@@ -192,8 +192,10 @@ TEST_CASE(
                          << " of them with a ClientHello sent");
   CHECK(attack.ssls.size() >= 150);
 
-  // The controller, meanwhile: ten pings on new connections, each within
-  // 1 s, and a small restore.
+  // The controller, meanwhile: ten pings on new connections and a small
+  // restore. Kept out, a ping would wait for an attacker's handshake to time
+  // out (3 s): each must be well under that, and the median under 1 s (a
+  // loaded 2-core machine under AddressSanitizer has taken 1.3 s for one).
   std::vector<double> ping_ms;
   for (int i = 0; i < 10; ++i) {
     const auto start = Clock::now();
@@ -202,8 +204,13 @@ TEST_CASE(
     ping_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     INFO("ping " << i << ": " << pinged.message());
     CHECK(pinged.ok());
-    CHECK(ping_ms.back() < 1000);
+    CHECK(ping_ms.back() < 2500);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  {
+    std::vector<double> sorted = ping_ms;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted[sorted.size() / 2] < 1000);
   }
   {
     base::Result<std::unique_ptr<client::AgentClient>> c = agent.Controller();
