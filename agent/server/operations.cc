@@ -1,5 +1,9 @@
 #include "agent/server/operations.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -10,7 +14,9 @@
 #include "agent/host/host_info.h"
 #include "agent/host/indicators.h"
 #include "agent/server/restore_handler.h"
+#include "agent/sync/beneath.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/manifest.h"
 #include "agent/sync/manifest_codec.h"
 #include "agent/sync/path.h"
 #include "agent/sync/target_fs.h"
@@ -70,9 +76,9 @@ Operations::~Operations() = default;
 
 std::vector<std::string> Operations::Capabilities() const {
   std::vector<std::string> caps = {
-      std::string(proto::type::kHello), std::string(proto::type::kPing),
-      std::string(proto::type::kHostInfo), std::string(proto::type::kIndicators),
-      std::string(proto::type::kRunCommand)};
+      std::string(proto::type::kHello),      std::string(proto::type::kPing),
+      std::string(proto::type::kHostInfo),   std::string(proto::type::kIndicators),
+      std::string(proto::type::kRunCommand), std::string(proto::type::kStatFile)};
   if (config_.role == Role::kStandby) {
     caps.emplace_back(proto::type::kShutdown);
     caps.emplace_back(proto::type::kLease);
@@ -173,6 +179,99 @@ proto::Message Operations::Lease(const proto::Message& request) const {
                  base::Quote(*holder), *ttl_ms);
   }
   return Reply(request, {{"holder", *holder}, {"ttl_ms", *ttl_ms}});
+}
+
+namespace {
+
+// The root of `roots` that `path` is equal to or below (CheckUnderRoots
+// said there is one); the longest when roots nest.
+std::string RootOf(const std::string& path, const std::vector<std::string>& roots) {
+  std::string best;
+  for (const std::string& root : roots) {
+    if ((path == root || (path.starts_with(root) && path[root.size()] == '/')) &&
+        root.size() > best.size()) {
+      best = root;
+    }
+  }
+  return best;
+}
+
+// Hashes an open regular file, keeping its first `content_max` bytes.
+base::Status HashFile(int fd, size_t content_max, nlohmann::json* out) {
+  sync::Sha256 hash;
+  std::string head;
+  std::vector<char> buf(size_t{1} << 16);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::Status::FromErrno("read", errno);
+    if (n == 0) break;
+    hash.Update(buf.data(), static_cast<size_t>(n));
+    if (head.size() <= content_max) {
+      head.append(buf.data(), std::min(static_cast<size_t>(n), content_max + 1 - head.size()));
+    }
+  }
+  (*out)["sha256"] = hash.HexDigest();
+  if (content_max > 0 && head.size() <= content_max) {
+    (*out)["content"] = nlohmann::json::binary(std::vector<uint8_t>(head.begin(), head.end()));
+  }
+  return base::Status::Ok();
+}
+
+}  // namespace
+
+proto::Message Operations::StatFile(const proto::Message& request) const {
+  base::Result<std::string> path = proto::BodyField<std::string>(request, "path");
+  if (!path.ok()) return proto::ErrorReply(request.id, path.status());
+  base::Status allowed = sync::CheckUnderRoots(*path, config_.data_roots);
+  if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
+  size_t content_max = 0;
+  if (request.body.contains("content_max")) {
+    base::Result<int64_t> m = proto::BodyField<int64_t>(request, "content_max");
+    if (!m.ok()) return proto::ErrorReply(request.id, m.status());
+    content_max = static_cast<size_t>(std::clamp<int64_t>(*m, 0, kMaxStatContent));
+  }
+  const std::string root = RootOf(*path, config_.data_roots);
+  const std::string rel = path->size() > root.size() ? path->substr(root.size() + 1) : "";
+  base::UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    if (errno == ENOENT) return Reply(request, {{"exists", false}});
+    return proto::ErrorReply(request.id, base::Status::FromErrno(root, errno));
+  }
+  std::string name = ".";
+  base::Result<base::UniqueFd> parent =
+      rel.empty() ? base::Result<base::UniqueFd>(base::UniqueFd(::dup(root_fd.get())))
+                  : sync::OpenParentBeneath(root_fd.get(), rel, &name);
+  if (!parent.ok()) {
+    if (parent.status().code() == base::Code::kNotFound) return Reply(request, {{"exists", false}});
+    return proto::ErrorReply(request.id, parent.status().WithContext(*path));
+  }
+  base::Result<std::optional<struct stat>> st = sync::StatAt(parent->get(), name);
+  if (!st.ok()) return proto::ErrorReply(request.id, st.status().WithContext(*path));
+  if (!st->has_value()) return Reply(request, {{"exists", false}});
+  const struct stat& s = **st;
+  nlohmann::json body = {
+      {"exists", true},
+      {"size", static_cast<uint64_t>(s.st_size)},
+      {"mtime_ns", static_cast<int64_t>(s.st_mtim.tv_sec) * 1'000'000'000 + s.st_mtim.tv_nsec}};
+  if (S_ISREG(s.st_mode)) {
+    body["type"] = "file";
+    base::UniqueFd fd(
+        ::openat(parent->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) return proto::ErrorReply(request.id, base::Status::FromErrno(*path, errno));
+    base::Status hashed = HashFile(fd.get(), content_max, &body);
+    if (!hashed.ok()) return proto::ErrorReply(request.id, hashed.WithContext(*path));
+  } else if (S_ISDIR(s.st_mode)) {
+    body["type"] = "dir";
+  } else if (S_ISLNK(s.st_mode)) {
+    body["type"] = "symlink";
+    std::string target(4096, '\0');
+    ssize_t n = ::readlinkat(parent->get(), name.c_str(), target.data(), target.size());
+    if (n >= 0) body["target"] = target.substr(0, static_cast<size_t>(n));
+  } else {
+    body["type"] = "other";
+  }
+  return Reply(request, std::move(body));
 }
 
 proto::Message Operations::Scan(const proto::Message& request, std::vector<proto::Message>* parts,

@@ -54,6 +54,16 @@ class Operations {
 
   static constexpr size_t kScanEntriesPerPart = 2000;
 
+  // What a smoke check reads of one path under a data root ({path},
+  // optionally {content_max} up to kMaxStatContent): {exists}, and when it
+  // does {type: file|dir|symlink|other, size, mtime_ns}, a file's {sha256}
+  // and, when no larger than content_max, its {content}; a symlink's
+  // {target}. Nothing on the way is followed (sync/beneath.h); a path
+  // outside data_roots is refused.
+  proto::Message StatFile(const proto::Message& request) const;
+
+  static constexpr size_t kMaxStatContent = 4096;
+
   const AgentConfig& config() const { return config_; }
 
  private:

@@ -73,6 +73,7 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   if (request.type == type::kHostInfo) return Answer(ops_.HostInfo(request));
   if (request.type == type::kIndicators) return Answer(ops_.Indicators(request));
   if (request.type == type::kRunCommand) return Answer(ops_.RunCommand(request));
+  if (request.type == type::kStatFile) return Answer(ops_.StatFile(request));
   if (request.type == type::kShutdown) return Answer(ops_.Shutdown(request));
   if (request.type == type::kLease) return Answer(ops_.Lease(request));
   if (request.type == type::kScan) {

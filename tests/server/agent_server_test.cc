@@ -65,8 +65,9 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
-                                 "Shutdown", "Lease", "Scan", "RestoreBegin", "Signature",
-                                 "StageFile", "Change", "RestoreCommit", "RestoreAbort"});
+                                 "StatFile", "Shutdown", "Lease", "Scan", "RestoreBegin",
+                                 "Signature", "StageFile", "Change", "RestoreCommit",
+                                 "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
   CHECK_FALSE(info->at("hostname").get<std::string>().empty());
@@ -440,6 +441,49 @@ TEST_CASE("agent: a scan outside the data roots is refused", "[agent]") {
   auto to_primary = primary.Controller();
   CHECK(client::ScanRemote(*to_primary, data.path()).status().code() ==
         base::Code::kPermissionDenied);
+}
+
+TEST_CASE("agent: StatFile reads below the data roots and never follows a symlink", "[agent]") {
+  TestPki pki;
+  sb::testing::TempDir data;
+  data.Write("www/index.html", "<h1>ok</h1>\n");
+  data.Write("secret/key", "s3cret\n");
+  REQUIRE(::symlink(data.Sub("secret").c_str(), data.Sub("www/up").c_str()) == 0);
+  REQUIRE(::symlink("index.html", data.Sub("www/home").c_str()) == 0);
+  TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.Sub("www")});
+  auto controller = agent.Controller();
+  auto stat = [&](const std::string& path, int content_max) {
+    nlohmann::json body = {{"path", path}};
+    if (content_max >= 0) body["content_max"] = content_max;
+    return controller->Call(proto::type::kStatFile, body);
+  };
+  base::Result<nlohmann::json> file = stat(data.Sub("www/index.html"), 100);
+  REQUIRE(file.ok());
+  CHECK((*file)["type"] == "file");
+  CHECK((*file)["size"] == 12);
+  CHECK((*file)["content"].get_binary().size() == 12);
+  CHECK((*file)["sha256"].get<std::string>().size() == 64);
+  // Larger than content_max: hashed, not sent.
+  base::Result<nlohmann::json> no_content = stat(data.Sub("www/index.html"), 4);
+  REQUIRE(no_content.ok());
+  CHECK_FALSE(no_content->contains("content"));
+  base::Result<nlohmann::json> link = stat(data.Sub("www/home"), -1);
+  REQUIRE(link.ok());
+  CHECK((*link)["type"] == "symlink");
+  CHECK((*link)["target"] == "index.html");
+  CHECK_FALSE(link->contains("sha256"));
+  // Through a symlink out of the root: refused, nothing read.
+  base::Result<nlohmann::json> through = stat(data.Sub("www/up/key"), 100);
+  CHECK(through.status().code() == base::Code::kPermissionDenied);
+  CHECK(stat(data.Sub("secret/key"), 100).status().message() ==
+        data.Sub("secret/key") + " is not under this agent's data_roots");
+  base::Result<nlohmann::json> gone = stat(data.Sub("www/gone/x"), -1);
+  REQUIRE(gone.ok());
+  CHECK((*gone)["exists"] == false);
+  CHECK(stat("www/index.html", -1).status().code() == base::Code::kInvalidArgument);
+  CHECK(controller->Call(proto::type::kStatFile, {{"path", 7}}).status().code() ==
+        base::Code::kInvalidArgument);
+  CheckStillServing(*controller);
 }
 
 TEST_CASE("agent: pipelined requests are answered in order", "[agent]") {
