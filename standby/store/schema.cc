@@ -137,10 +137,21 @@ CREATE TABLE holds (
 );
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// What each smoke check measured (a JSON object: timings, a TTL, a
+// certificate's expiry, a body's hash), and the DNS side of a failover: the
+// largest TTL of the service's names, and the effective failover time (RTO
+// plus that TTL: when the last client follows).
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE check_results ADD COLUMN measured TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE drills ADD COLUMN dns_ttl_ms INTEGER;
+ALTER TABLE drills ADD COLUMN effective_failover_ms INTEGER;
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
     {"failover prep holds", kV3},
+    {"check measurements, DNS TTL and effective failover time", kV4},
 }};
 
 }  // namespace

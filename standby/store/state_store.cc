@@ -247,7 +247,8 @@ Status StateStore::FinishDrill(int64_t drill_id, const DrillOutcome& o) {
                          "UPDATE drills SET finished_wall_ms = ?, finished_mono_ns = ?, "
                          "result = ?, failed_phase = ?, reason = ?, rto_ms = ?, boot_ms = ?, "
                          "restore_ms = ?, rpo_ms = ?, exposure_ms = ?, "
-                         "primary_connections = ?, primary_requests = ? WHERE id = ?");
+                         "primary_connections = ?, primary_requests = ?, dns_ttl_ms = ?, "
+                         "effective_failover_ms = ? WHERE id = ?");
     st.bind(1, o.at.wall_ms);
     st.bind(2, o.at.mono_ns);
     BindText(st, 3, DrillResultName(o.result));
@@ -260,7 +261,9 @@ Status StateStore::FinishDrill(int64_t drill_id, const DrillOutcome& o) {
     BindOptional(st, 10, o.exposure_ms);
     st.bind(11, o.primary_connections);
     st.bind(12, o.primary_requests);
-    st.bind(13, drill_id);
+    BindOptional(st, 13, o.dns_ttl_ms);
+    BindOptional(st, 14, o.effective_failover_ms);
+    st.bind(15, drill_id);
     changed = st.exec();
     tx.commit();
   });
@@ -312,7 +315,8 @@ Status StateStore::AddCheckResult(int64_t drill_id, const CheckResultRecord& c) 
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*db_,
                          "INSERT INTO check_results (drill_id, name, kind, outcome, "
-                         "duration_ms, detail, at_wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                         "duration_ms, detail, at_wall_ms, measured) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, drill_id);
     BindText(st, 2, c.name);
     BindText(st, 3, c.kind);
@@ -320,9 +324,35 @@ Status StateStore::AddCheckResult(int64_t drill_id, const CheckResultRecord& c) 
     st.bind(5, c.duration_ms);
     BindText(st, 6, c.detail);
     st.bind(7, c.at_wall_ms);
+    BindText(st, 8, c.measured.empty() ? "{}" : c.measured);
     st.exec();
     tx.commit();
   });
+}
+
+Result<std::vector<CheckResultRecord>> StateStore::ListCheckResults(int64_t drill_id) {
+  std::vector<CheckResultRecord> checks;
+  Status s = Guarded(path_, "listing check results", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT name, kind, outcome, duration_ms, detail, at_wall_ms, measured "
+                         "FROM check_results WHERE drill_id = ? ORDER BY id");
+    st.bind(1, drill_id);
+    static constexpr std::array<CheckOutcome, 3> kOutcomes = {
+        CheckOutcome::kPassed, CheckOutcome::kFailed, CheckOutcome::kNotRun};
+    while (st.executeStep()) {
+      CheckResultRecord c;
+      c.name = st.getColumn(0).getString();
+      c.kind = st.getColumn(1).getString();
+      c.outcome = ParseEnum(st.getColumn(2).getString(), kOutcomes, CheckOutcomeName);
+      c.duration_ms = st.getColumn(3).getInt64();
+      c.detail = st.getColumn(4).getString();
+      c.at_wall_ms = st.getColumn(5).getInt64();
+      c.measured = st.getColumn(6).getString();
+      checks.push_back(std::move(c));
+    }
+  });
+  if (!s.ok()) return s;
+  return checks;
 }
 
 Status StateStore::AddPerfSample(int64_t drill_id, const PerfSampleRecord& p) {
@@ -395,7 +425,7 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
         "SELECT id, standby, kind, trigger, controller_pid, controller_boot_id, "
         "started_wall_ms, started_mono_ns, finished_wall_ms, finished_mono_ns, result, "
         "failed_phase, reason, rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms, "
-        "primary_connections, primary_requests FROM drills "
+        "primary_connections, primary_requests, dns_ttl_ms, effective_failover_ms FROM drills "
         "WHERE (?1 = '' OR standby = ?1) AND (?3 = 0 OR id = ?3) "
         "ORDER BY started_wall_ms DESC, id DESC LIMIT ?2");
     BindText(st, 1, query.standby);
@@ -423,6 +453,8 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
       d.outcome.exposure_ms = ColumnOptional(st, 17);
       d.outcome.primary_connections = st.getColumn(18).getInt64();
       d.outcome.primary_requests = st.getColumn(19).getInt64();
+      d.outcome.dns_ttl_ms = ColumnOptional(st, 20);
+      d.outcome.effective_failover_ms = ColumnOptional(st, 21);
       if (d.finished) d.outcome.at = *d.finished;
       drills.push_back(std::move(d));
     }
@@ -516,14 +548,17 @@ Status StateStore::RecordDrillFigures(int64_t drill_id, const DrillOutcome& o) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*db_,
                          "UPDATE drills SET rto_ms = ?, boot_ms = ?, restore_ms = ?, rpo_ms = ?, "
-                         "primary_connections = ?, primary_requests = ? WHERE id = ?");
+                         "primary_connections = ?, primary_requests = ?, dns_ttl_ms = ?, "
+                         "effective_failover_ms = ? WHERE id = ?");
     BindOptional(st, 1, o.rto_ms);
     BindOptional(st, 2, o.boot_ms);
     BindOptional(st, 3, o.restore_ms);
     BindOptional(st, 4, o.rpo_ms);
     st.bind(5, o.primary_connections);
     st.bind(6, o.primary_requests);
-    st.bind(7, drill_id);
+    BindOptional(st, 7, o.dns_ttl_ms);
+    BindOptional(st, 8, o.effective_failover_ms);
+    st.bind(9, drill_id);
     st.exec();
     tx.commit();
   });

@@ -62,6 +62,9 @@ struct DrillOutcome {
   std::string reason;
   Timestamp at;
   std::optional<int64_t> rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms;
+  // The largest TTL the dns checks read, and RTO + that TTL: when the last
+  // client would reach the standby.
+  std::optional<int64_t> dns_ttl_ms, effective_failover_ms;
   int64_t primary_connections = 0;
   int64_t primary_requests = 0;
 };
@@ -90,6 +93,9 @@ struct CheckResultRecord {
   int64_t duration_ms = 0;
   std::string detail;
   int64_t at_wall_ms = 0;
+  // What the check read, a JSON object: timings, a TTL, a certificate's
+  // expiry, a body's hash ("{}" when nothing).
+  std::string measured = "{}";
 };
 
 struct PerfSampleRecord {
@@ -170,6 +176,8 @@ class StateStore {
   base::Status EndPhase(int64_t phase_id, PhaseOutcome outcome, std::string_view reason,
                         Timestamp at);
   base::Status AddCheckResult(int64_t drill_id, const CheckResultRecord& check);
+  // A drill's check results in the order they were recorded.
+  base::Result<std::vector<CheckResultRecord>> ListCheckResults(int64_t drill_id);
   base::Status AddPerfSample(int64_t drill_id, const PerfSampleRecord& sample);
   base::Status AddRestoreStats(const RestoreStatsRecord& stats);
   base::Status AddEvent(std::optional<int64_t> drill_id, std::string_view level,

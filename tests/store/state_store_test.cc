@@ -79,6 +79,10 @@ TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
               ->AddCheckResult(
                   *id, {"homepage", "http", CheckOutcome::kFailed, 12, "503", 1'700'000'092'000})
               .ok());
+  REQUIRE(store
+              ->AddCheckResult(*id, {"names", "dns", CheckOutcome::kPassed, 3, "TTL 1m",
+                                     1'700'000'092'500, R"({"max_ttl_s":60})"})
+              .ok());
   REQUIRE(store->AddPerfSample(*id, {"p", "primary", 0, 1500, "", 1}).ok());
   REQUIRE(store->AddPerfSample(*id, {"p", "standby", 0, std::nullopt, "timeout", 2}).ok());
   RestoreStatsRecord stats;
@@ -98,6 +102,8 @@ TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
   outcome.at = {1'700'000'100'000, 12};
   outcome.exposure_ms = 100'000;
   outcome.primary_connections = 2;
+  outcome.dns_ttl_ms = 60'000;
+  outcome.effective_failover_ms = 95'000;
   REQUIRE(store->FinishDrill(*id, outcome).ok());
 
   base::Result<std::vector<DrillRecord>> drills = store->ListDrills({});
@@ -110,6 +116,8 @@ TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
   CHECK(d.outcome.exposure_ms == 100'000);
   CHECK_FALSE(d.outcome.rto_ms.has_value());
   CHECK(d.outcome.primary_connections == 2);
+  CHECK(d.outcome.dns_ttl_ms == 60'000);
+  CHECK(d.outcome.effective_failover_ms == 95'000);
   REQUIRE(d.finished.has_value());
   CHECK(d.finished->wall_ms == 1'700'000'100'000);
 
@@ -119,6 +127,12 @@ TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
   CHECK((*phases)[0].name == "boot");
   CHECK((*phases)[1].outcome == PhaseOutcome::kFailed);
   CHECK((*phases)[1].reason == "homepage: 503");
+  base::Result<std::vector<CheckResultRecord>> checks = store->ListCheckResults(*id);
+  REQUIRE(checks.ok());
+  REQUIRE(checks->size() == 2);
+  CHECK((*checks)[0].measured == "{}");
+  CHECK((*checks)[1].kind == "dns");
+  CHECK((*checks)[1].measured == R"({"max_ttl_s":60})");
   CHECK(QueryText(store->path(), "SELECT count(*) FROM perf_samples WHERE latency_us IS NULL") ==
         "1");
   CHECK(QueryText(store->path(), "SELECT files_changed FROM restore_stats") == "7");
@@ -172,7 +186,18 @@ const char* const kFixtureAtVersion[] = {
     "'b', 1000, 1, 'passed', 360000);"
     "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
     "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
-    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);",
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
+    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);",
+    // 4
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
+    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);",
 };
 
 TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
@@ -205,6 +230,12 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
         REQUIRE(states.ok());
         REQUIRE(states->size() == 1);
         CHECK((*states)[0].next_due_wall_ms == 2000);
+      }
+      if (from >= 3) {
+        auto checks = (*store)->ListCheckResults(1);
+        REQUIRE(checks.ok());
+        REQUIRE(checks->size() == 1);
+        CHECK((*checks)[0].measured == "{}");  // the new column's default
       }
       // And the upgraded store takes new records.
       CHECK((*store)->BeginDrill(Start("new", 5000)).ok());
