@@ -50,6 +50,8 @@ int Run(int argc, char** argv) {
   sb::cli::AddDrillCommand(app, options, &action);
   sb::cli::AddPrepCommand(app, options, &action);
   sb::cli::AddHoldCommand(app, options, &action);
+  sb::cli::AddCheckCommand(app, options, &action);
+  sb::cli::AddCanaryCommand(app, options, &action);
   sb::cli::AddDaemonCommand(app, options, &action);
 
   try {

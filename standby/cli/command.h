@@ -109,6 +109,8 @@ void AddDrillCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDaemonCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPrepCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHoldCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddCheckCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddCanaryCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

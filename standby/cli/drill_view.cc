@@ -43,9 +43,25 @@ nlohmann::json ChecksJson(const std::vector<store::CheckResultRecord>& checks) {
                    {"kind", c.kind},
                    {"outcome", store::CheckOutcomeName(c.outcome)},
                    {"duration_ms", c.duration_ms},
-                   {"detail", c.detail}});
+                   {"detail", c.detail},
+                   {"measured", nlohmann::json::parse(c.measured, nullptr, false)}});
+    if (out.back()["measured"].is_discarded()) out.back()["measured"] = nlohmann::json::object();
   }
   return out;
+}
+
+// The effective failover time: when the last client would reach the
+// standby (RTO + the largest DNS TTL), or what is known of it.
+std::string EffectiveFailover(const store::DrillOutcome& o) {
+  if (o.effective_failover_ms) {
+    return fmt::format("{} (RTO {} + DNS TTL {})", Ms(o.effective_failover_ms), Ms(o.rto_ms),
+                       Ms(o.dns_ttl_ms));
+  }
+  if (o.dns_ttl_ms) {
+    return fmt::format("at least {} (the DNS TTL; no RTO, the drill did not pass)",
+                       Ms(o.dns_ttl_ms));
+  }
+  return fmt::format("{} (the RTO; no dns check reads the TTLs clients follow)", Ms(o.rto_ms));
 }
 
 nlohmann::json RestoresJson(const std::vector<restore::RestoreReport>& restores) {
@@ -78,10 +94,7 @@ nlohmann::json ProbesJson(const std::vector<drill::ProbeSummary>& probes) {
 void PrintHeldOrOff(const drill::DrillSummary& s) {
   if (s.held) {
     fmt::print("  the standby is up, current and checked: ready to take over\n");
-    fmt::print(
-        "  effective failover time now: {} (the RTO; DNS TTLs and other delays outside "
-        "the standby are not counted yet)\n",
-        Ms(s.outcome.rto_ms));
+    fmt::print("  effective failover time now: {}\n", EffectiveFailover(s.outcome));
     fmt::print("  held until {}, then shut down and confirmed off (log: {})\n",
                LocalTime(s.hold_until_wall_ms), s.hold_log);
     fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
@@ -111,6 +124,8 @@ nlohmann::json DrillRecordJson(const store::DrillRecord& d) {
       {"restore_ms", OptionalJson(d.outcome.restore_ms)},
       {"rpo_ms", OptionalJson(d.outcome.rpo_ms)},
       {"exposure_ms", OptionalJson(d.outcome.exposure_ms)},
+      {"dns_ttl_ms", OptionalJson(d.outcome.dns_ttl_ms)},
+      {"effective_failover_ms", OptionalJson(d.outcome.effective_failover_ms)},
       {"primary_connections", d.outcome.primary_connections},
       {"primary_requests", d.outcome.primary_requests},
   };
@@ -173,6 +188,7 @@ void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_pa
   fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
              Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
              Ms(o.exposure_ms));
+  if (o.rto_ms || o.dns_ttl_ms) fmt::print("  effective failover time {}\n", EffectiveFailover(o));
   fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
              o.primary_requests);
   PrintHeldOrOff(s);

@@ -2,15 +2,22 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "agent/base/config_reader.h"
 #include "agent/base/file.h"
+#include "agent/base/quote.h"
 #include "agent/sync/path.h"
 #include "standby/schedule/cron.h"
 #include "standby/schedule/next_run.h"
@@ -29,6 +36,24 @@ bool ValidName(std::string_view name) {
     }
   }
   return true;
+}
+
+// A DNS name: labels of letters, digits, '-' and '_', dot-separated, an
+// optional final dot.
+bool ValidHostName(std::string_view name) {
+  if (name.ends_with('.')) name.remove_suffix(1);
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    if (++label > 63) return false;
+  }
+  return label > 0;
 }
 
 bool ValidEnvName(std::string_view name) {
@@ -328,22 +353,310 @@ void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping*
   t.RejectUnknownKeys();
 }
 
-void ReadCheck(TableReader& t, SmokeCheck* check) {
+// Reads an RE2 pattern and records why it does not compile.
+std::optional<std::string> ReadRegex(TableReader& t, std::string_view key) {
+  std::optional<std::string> pattern = t.String(key);
+  if (!pattern) return std::nullopt;
+  std::string why = RegexError(*pattern);
+  if (!why.empty()) {
+    t.ErrorAt(key, fmt::format("not a valid regular expression (RE2 syntax): {}", why));
+    return std::nullopt;
+  }
+  return pattern;
+}
+
+// A file the controller reads when the check runs (a CA, a client
+// certificate): resolved against the config's directory, and it must be
+// readable now.
+std::optional<std::string> ReadInputFile(TableReader& t, std::string_view key,
+                                         const std::string& config_path) {
+  std::optional<std::string> path = ReadPath(t, key, Need::kOptional, config_path, true);
+  if (!path || path->empty()) return path;
+  if (::access(path->c_str(), R_OK) != 0) {
+    t.ErrorAt(key, fmt::format("cannot read {}: {}", *path, std::strerror(errno)));
+    return std::nullopt;
+  }
+  return path;
+}
+
+// "host:port" where host may be {host}.
+std::optional<std::string> ReadAddress(TableReader& t, std::string_view key, Need need) {
+  std::optional<std::string> text = t.String(key, need);
+  if (!text) return std::nullopt;
+  std::string probe = *text;
+  if (size_t at = probe.find(kHostPlaceholder); at != std::string::npos) {
+    probe.replace(at, kHostPlaceholder.size(), "host.invalid");
+  }
+  base::Result<base::Endpoint> ep = base::ParseEndpoint(probe, 0);
+  if (!ep.ok() || ep->port == 0) {
+    t.ErrorAt(key,
+              fmt::format("\"{}\" is not host:port (the host may be {})", *text, kHostPlaceholder));
+    return std::nullopt;
+  }
+  return text;
+}
+
+// valid_status = [200, "300-399"]: statuses and inclusive ranges.
+void ReadStatusRanges(TableReader& t, std::string_view key, std::vector<StatusRange>* out) {
+  const toml::node* node = t.Raw(key);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  auto bad = [&](std::string_view what) {
+    t.ErrorAt(key, fmt::format("{}: use a list of statuses (100 to 599) and ranges such as "
+                               "[200, \"300-399\"]",
+                               what));
+  };
+  if (array == nullptr || array->empty()) return bad("not a non-empty list");
+  std::vector<StatusRange> ranges;
+  for (const toml::node& item : *array) {
+    StatusRange r;
+    if (std::optional<int64_t> n = item.value<int64_t>()) {
+      r.low = r.high = static_cast<int>(*n);
+    } else if (std::optional<std::string> text = item.value<std::string>()) {
+      int low = 0, high = 0;
+      char dash = 0;
+      char rest = 0;
+      if (std::sscanf(text->c_str(), "%d%c%d%c", &low, &dash, &high, &rest) != 3 || dash != '-') {
+        return bad(fmt::format("\"{}\" is not a range", *text));
+      }
+      r.low = low;
+      r.high = high;
+    } else {
+      return bad("an item is neither a number nor a string");
+    }
+    if (r.low < 100 || r.high > 599 || r.low > r.high) {
+      return bad(fmt::format("{}-{} is out of range", r.low, r.high));
+    }
+    ranges.push_back(r);
+  }
+  *out = std::move(ranges);
+}
+
+// headers = { "Accept" = "text/html" } and header_regex the same way.
+void ReadStringTable(TableReader& t, std::string_view key, bool regex,
+                     std::vector<std::pair<std::string, std::string>>* out) {
+  const toml::node* node = t.Raw(key);
+  if (node == nullptr) return;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    t.ErrorAt(key, "must be a table of header names to strings, such as { \"Accept\" = \"*/*\" }");
+    return;
+  }
+  for (const auto& [name, value] : *table) {
+    std::optional<std::string> text = value.value<std::string>();
+    const bool name_ok =
+        !name.str().empty() && std::all_of(name.str().begin(), name.str().end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        });
+    if (!text || !name_ok || text->find_first_of("\r\n") != std::string::npos) {
+      t.ErrorAt(key, fmt::format("{}: a header name (letters, digits, '-') and a one-line string",
+                                 base::Quote(name.str())));
+      continue;
+    }
+    if (regex) {
+      std::string why = RegexError(*text);
+      if (!why.empty()) {
+        t.ErrorAt(key, fmt::format("{}: not a valid regular expression (RE2 syntax): {}",
+                                   base::Quote(name.str()), why));
+        continue;
+      }
+    }
+    out->emplace_back(std::string(name.str()), *text);
+  }
+}
+
+void ReadHttpCheck(TableReader& t, const std::string& config_path, HttpCheck* h) {
+  if (auto u = ReadUrl(t, "url")) h->url = *u;
+  if (auto m = t.String("method")) {
+    static const std::set<std::string> kMethods = {"GET", "HEAD", "POST", "PUT", "OPTIONS"};
+    if (kMethods.contains(*m)) {
+      h->method = *m;
+    } else {
+      t.ErrorAt("method", fmt::format("unknown method \"{}\" (use GET, HEAD, POST, PUT or "
+                                      "OPTIONS)",
+                                      *m));
+    }
+  }
+  ReadStringTable(t, "headers", false, &h->headers);
+  if (auto b = t.String("body")) h->body = *b;
+  if (!h->body.empty() && (h->method == "GET" || h->method == "HEAD")) {
+    t.ErrorAt("body",
+              fmt::format("a {} request has no body: set method = \"POST\" or \"PUT\"", h->method));
+  }
+  if (t.Has("expect_status") && t.Has("valid_status")) {
+    t.ErrorAt("valid_status", "give either expect_status or valid_status, not both");
+  }
+  if (auto s = t.Integer("expect_status", 100, 599)) {
+    h->valid_status = {StatusRange{int(*s), int(*s)}};
+  }
+  ReadStatusRanges(t, "valid_status", &h->valid_status);
+  if (auto b = t.String("body_contains")) h->body_contains = *b;
+  if (auto r = ReadRegex(t, "body_regex")) h->body_regex = *r;
+  if (auto r = ReadRegex(t, "body_not_regex")) h->body_not_regex = *r;
+  ReadStringTable(t, "header_regex", true, &h->header_regex);
+  if (auto f = t.Bool("follow_redirects")) h->follow_redirects = *f;
+  if (auto n = t.String("host_name")) {
+    if (!ValidHostName(*n)) {
+      t.ErrorAt("host_name", fmt::format("\"{}\" is not a host name", *n));
+    } else {
+      h->host_name = *n;
+    }
+  }
+  if (auto f = ReadInputFile(t, "ca_file", config_path)) h->ca_file = *f;
+  if (auto f = ReadInputFile(t, "client_cert", config_path)) h->client_cert = *f;
+  if (auto f = ReadInputFile(t, "client_key", config_path)) h->client_key = *f;
+  if (h->client_cert.empty() != h->client_key.empty() &&
+      (t.Has("client_cert") || t.Has("client_key"))) {
+    t.Error("client_cert and client_key go together: give both or neither");
+  }
+  if (auto s = t.Bool("same_as_primary")) h->same_as_primary = *s;
+  if (auto r = ReadRegex(t, "ignore_regex")) h->ignore_regex = *r;
+  if (!h->ignore_regex.empty() && !h->same_as_primary) {
+    t.ErrorAt("ignore_regex", "ignore_regex applies to same_as_primary, which is not set");
+  }
+  if (h->same_as_primary && h->url.find(kHostPlaceholder) == std::string::npos) {
+    t.ErrorAt("same_as_primary",
+              fmt::format("same_as_primary needs a url with {} (where the primary's address goes)",
+                          kHostPlaceholder));
+  }
+}
+
+void ReadTcpCheck(TableReader& t, const std::string& config_path, TcpCheck* c) {
+  if (auto a = ReadAddress(t, "address", Need::kRequired)) c->address = *a;
+  if (auto s = t.String("send")) c->send = *s;
+  if (auto r = ReadRegex(t, "expect_regex")) c->expect_regex = *r;
+  if (auto b = t.Bool("tls")) c->tls = *b;
+  if (auto n = t.String("host_name")) c->host_name = *n;
+  if (auto f = ReadInputFile(t, "ca_file", config_path)) c->ca_file = *f;
+  if (!c->tls && (!c->host_name.empty() || !c->ca_file.empty())) {
+    t.Error("host_name and ca_file apply to tls = true");
+  }
+}
+
+void ReadTlsCheck(TableReader& t, const std::string& config_path, TlsCheck* c) {
+  if (auto a = ReadAddress(t, "address", Need::kRequired)) c->address = *a;
+  if (auto n = t.StringArray("names", Need::kRequired)) {
+    for (const std::string& name : *n) {
+      if (!ValidHostName(name)) t.ErrorAt("names", fmt::format("\"{}\" is not a host name", name));
+    }
+    c->names = *n;
+  }
+  if (auto f = ReadInputFile(t, "ca_file", config_path)) c->ca_file = *f;
+  if (auto d = t.Integer("min_days", 0, 3650)) c->min_days = static_cast<int>(*d);
+  if (auto v = t.String("min_version")) {
+    if (*v == "TLSv1.2" || *v == "TLSv1.3") {
+      c->min_version = *v;
+    } else {
+      t.ErrorAt("min_version", fmt::format("\"{}\": use TLSv1.2 or TLSv1.3", *v));
+    }
+  }
+}
+
+void ReadDnsCheck(TableReader& t, DnsCheck* c) {
+  if (auto n = t.StringArray("names", Need::kRequired)) {
+    for (const std::string& name : *n) {
+      if (!ValidHostName(name)) t.ErrorAt("names", fmt::format("\"{}\" is not a host name", name));
+    }
+    c->names = *n;
+  }
+  if (auto ty = t.String("type")) {
+    if (*ty == "A" || *ty == "AAAA" || *ty == "CNAME") {
+      c->type = *ty;
+    } else {
+      t.ErrorAt("type", fmt::format("unknown record type \"{}\" (use A, AAAA or CNAME)", *ty));
+    }
+  }
+  if (auto e = t.StringArray("expect")) {
+    for (const std::string& want : *e) {
+      in6_addr addr{};
+      const bool ok = c->type == "CNAME"  ? ValidHostName(want)
+                      : c->type == "AAAA" ? ::inet_pton(AF_INET6, want.c_str(), &addr) == 1
+                                          : ::inet_pton(AF_INET, want.c_str(), &addr) == 1;
+      if (!ok) {
+        t.ErrorAt("expect", fmt::format("\"{}\" cannot be an answer of type {}", want, c->type));
+      }
+    }
+    c->expect = *e;
+  }
+  if (auto s = ReadAddress(t, "server", Need::kOptional)) c->server = *s;
+  if (auto s = ReadAddress(t, "resolver", Need::kOptional)) c->resolver = *s;
+  if (!c->server.empty() && !c->resolver.empty()) {
+    t.ErrorAt("resolver", "the resolver finds the zone's servers: give it or server, not both");
+  }
+  if (auto p = t.Integer("ns_port", 1, 65535)) c->ns_port = static_cast<uint16_t>(*p);
+  if (auto d = t.DurationValue("max_ttl", Duration(0))) c->max_ttl = *d;
+}
+
+void ReadFileCheck(TableReader& t, FileCheck* c) {
+  if (auto p = t.String("path", Need::kRequired)) {
+    base::Status s =
+        p->starts_with("/") ? sync::CheckRelativePath(p->substr(1)) : base::Status::Ok();
+    if (!p->starts_with("/") || !s.ok()) {
+      t.ErrorAt("path", fmt::format("\"{}\" must be an absolute, normalized path", *p));
+    } else {
+      c->path = *p;
+    }
+  }
+  if (auto ty = t.String("type")) {
+    if (*ty == "file" || *ty == "dir" || *ty == "symlink") {
+      c->type = *ty;
+    } else {
+      t.ErrorAt("type", fmt::format("unknown type \"{}\" (use file, dir or symlink)", *ty));
+    }
+  }
+  if (auto s = t.Size("min_size", 0)) c->min_size = *s;
+  if (auto s = t.Size("max_size", 0)) c->max_size = *s;
+  if (c->min_size && c->max_size && *c->min_size > *c->max_size) {
+    t.ErrorAt("max_size", "max_size is below min_size");
+  }
+  if (auto h = t.String("sha256")) {
+    const bool hex =
+        h->size() == 64 && std::all_of(h->begin(), h->end(), [](char ch) {
+          return std::isdigit(static_cast<unsigned char>(ch)) || (ch >= 'a' && ch <= 'f');
+        });
+    if (hex) {
+      c->sha256 = *h;
+    } else {
+      t.ErrorAt("sha256", "must be 64 lowercase hexadecimal digits");
+    }
+  }
+  if (auto d = t.DurationValue("max_age", Duration(1'000))) c->max_age = *d;
+}
+
+void ReadCheck(TableReader& t, const std::string& config_path, SmokeCheck* check) {
   if (auto n = ReadName(t, "name")) check->name = *n;
   std::optional<std::string> kind = t.String("kind", Need::kRequired);
-  if (kind && *kind == "http") {
+  if (!kind) return;
+  if (*kind == "http") {
     check->kind = CheckKind::kHttp;
-    if (auto u = ReadUrl(t, "url")) check->url = *u;
-    if (auto s = t.Integer("expect_status", 100, 599)) check->expect_status = int(*s);
-    if (auto b = t.String("body_contains")) check->body_contains = *b;
-  } else if (kind && *kind == "command") {
+    ReadHttpCheck(t, config_path, &check->http);
+  } else if (*kind == "tcp") {
+    check->kind = CheckKind::kTcp;
+    ReadTcpCheck(t, config_path, &check->tcp);
+  } else if (*kind == "tls") {
+    check->kind = CheckKind::kTls;
+    ReadTlsCheck(t, config_path, &check->tls);
+  } else if (*kind == "dns") {
+    check->kind = CheckKind::kDns;
+    ReadDnsCheck(t, &check->dns);
+  } else if (*kind == "command") {
     check->kind = CheckKind::kCommand;
     if (auto c = ReadName(t, "command")) check->command = *c;
-  } else if (kind) {
-    t.ErrorAt("kind", fmt::format("unknown check kind \"{}\" (use http or command)", *kind));
+    if (auto r = ReadRegex(t, "output_regex")) check->output_regex = *r;
+  } else if (*kind == "file") {
+    check->kind = CheckKind::kFile;
+    ReadFileCheck(t, &check->file);
+  } else if (*kind == "canary") {
+    check->kind = CheckKind::kCanary;
+    if (auto target = t.String("target")) check->canary_target = *target;
+  } else {
+    t.ErrorAt("kind", fmt::format("unknown check kind \"{}\" (use http, tcp, tls, dns, command, "
+                                  "file or canary)",
+                                  *kind));
     return;
   }
   if (auto d = t.DurationValue("timeout", Duration(100))) check->timeout = *d;
+  if (auto d = t.DurationValue("warmup", Duration(0))) check->warmup = *d;
   t.RejectUnknownKeys();
 }
 
@@ -367,6 +680,26 @@ void CheckUnique(std::vector<TableReader>& tables, const std::vector<T>& items,
     if (items[i].name.empty()) continue;
     if (!seen.insert(items[i].name).second) {
       tables[i].ErrorAt("name", fmt::format("duplicate {} name \"{}\"", what, items[i].name));
+    }
+  }
+}
+
+// A canary check names a restore that has a canary (or, naming none, needs
+// at least one).
+void CheckCanaryTargets(std::vector<TableReader>& tables, const StandbyConfig& s) {
+  for (size_t i = 0; i < s.checks.size() && i < tables.size(); ++i) {
+    const SmokeCheck& c = s.checks[i];
+    if (c.kind != CheckKind::kCanary) continue;
+    const bool any =
+        std::any_of(s.restores.begin(), s.restores.end(), [&](const RestoreMapping& m) {
+          return !m.canary.empty() && (c.canary_target.empty() || m.target == c.canary_target);
+        });
+    if (any) continue;
+    if (c.canary_target.empty()) {
+      tables[i].Error("a canary check needs a [[standby.restore]] with a canary");
+    } else {
+      tables[i].ErrorAt("target", fmt::format("no [[standby.restore]] with target {} has a canary",
+                                              c.canary_target));
     }
   }
 }
@@ -409,8 +742,9 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   CheckTargetsDisjoint(t, restores, s->restores);
 
   std::vector<TableReader> checks = t.TableArray("check");
-  for (TableReader& c : checks) ReadCheck(c, &s->checks.emplace_back());
+  for (TableReader& c : checks) ReadCheck(c, config_path, &s->checks.emplace_back());
   CheckUnique(checks, s->checks, "check");
+  CheckCanaryTargets(checks, *s);
 
   std::vector<TableReader> probes = t.TableArray("probe");
   for (TableReader& p : probes) ReadProbe(p, &s->probes.emplace_back());
@@ -503,6 +837,13 @@ void ReadConfig(TableReader root, Config* config) {
                           "performance probes compare with the primary; add a "
                           "[primary] section");
     }
+    for (const SmokeCheck& c : config->standbys[i].checks) {
+      if (c.kind == CheckKind::kHttp && c.http.same_as_primary && !config->primary) {
+        standbys[i].ErrorAt("check", fmt::format("check {}: same_as_primary compares with the "
+                                                 "primary; add a [primary] section",
+                                                 c.name));
+      }
+    }
   }
 
   std::vector<TableReader> schedules = root.TableArray("schedule");
@@ -544,6 +885,31 @@ std::string_view PowerDriverName(PowerDriverKind kind) {
       return "command";
   }
   return "unknown";
+}
+
+std::string_view CheckKindName(CheckKind kind) {
+  switch (kind) {
+    case CheckKind::kHttp:
+      return "http";
+    case CheckKind::kTcp:
+      return "tcp";
+    case CheckKind::kTls:
+      return "tls";
+    case CheckKind::kDns:
+      return "dns";
+    case CheckKind::kCommand:
+      return "command";
+    case CheckKind::kFile:
+      return "file";
+    case CheckKind::kCanary:
+      return "canary";
+  }
+  return "unknown";
+}
+
+std::string RegexError(const std::string& pattern) {
+  RE2 re(pattern, RE2::Quiet);
+  return re.ok() ? std::string() : re.error();
 }
 
 }  // namespace sb::config

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/base/endpoint.h"
@@ -100,16 +101,96 @@ struct RestoreMapping {
   std::map<int64_t, int64_t> uid_map, gid_map;
 };
 
-enum class CheckKind { kHttp, kCommand };
+enum class CheckKind { kHttp, kTcp, kTls, kDns, kCommand, kFile, kCanary };
+
+// An inclusive range of HTTP statuses: 200-299, or 301-301.
+struct StatusRange {
+  int low = 200;
+  int high = 299;
+  bool operator==(const StatusRange&) const = default;
+};
+
+// Where an address or a URL says {host}, the check puts the address of the
+// host under test (the standby's agent's host; the primary's for
+// same_as_primary).
+inline constexpr std::string_view kHostPlaceholder = "{host}";
+
+struct HttpCheck {
+  std::string url;  // http:// or https://, may hold {host}
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;       // sent as given
+  std::string body;                                               // request body, optional
+  std::vector<StatusRange> valid_status = {StatusRange{}};        // default 2xx
+  std::string body_contains;                                      // optional substring
+  std::string body_regex, body_not_regex;                         // RE2 syntax, optional
+  std::vector<std::pair<std::string, std::string>> header_regex;  // header -> RE2
+  bool follow_redirects = false;
+  // Connect to the URL's host but send this name (Host and TLS SNI) and
+  // verify the certificate against it: a name-based virtual host reached on
+  // the standby's address before DNS points at it.
+  std::string host_name;
+  std::string ca_file;                  // a private CA (PEM); default: the system's
+  std::string client_cert, client_key;  // PEM, both or neither
+  // Fetch the same URL from the primary too and require equal bodies (after
+  // removing what ignore_regex matches from both): catches a corrupted
+  // backup whose page still looks right.
+  bool same_as_primary = false;
+  std::string ignore_regex;
+};
+
+struct TcpCheck {
+  std::string address;       // host:port, may hold {host}
+  std::string send;          // written after connecting, optional
+  std::string expect_regex;  // the first bytes read must match, optional
+  bool tls = false;          // TLS from the first byte (no STARTTLS)
+  std::string host_name;     // SNI and the name verified, with tls
+  std::string ca_file;
+};
+
+struct TlsCheck {
+  std::string address;             // host:port, may hold {host}
+  std::vector<std::string> names;  // the certificate must be valid for each
+  std::string ca_file;             // default: the system's store
+  int min_days = 14;               // fails when it expires sooner
+  std::string min_version = "TLSv1.2";
+};
+
+struct DnsCheck {
+  std::vector<std::string> names;
+  std::string type = "A";           // A, AAAA or CNAME
+  std::vector<std::string> expect;  // the answers must include each, optional
+  // The zone's authoritative server asked (recursion off); when empty, the
+  // zone's NS found through `resolver` (default: /etc/resolv.conf), asked on
+  // ns_port.
+  std::string server;    // host:port
+  std::string resolver;  // host:port
+  uint16_t ns_port = 53;
+  Duration max_ttl{300'000};
+};
+
+struct FileCheck {
+  std::string path;  // absolute, under one of the standby agent's data_roots
+  std::string type;  // "file", "dir" or "symlink"; empty: any
+  std::optional<uint64_t> min_size, max_size;
+  std::string sha256;               // lowercase hex, optional
+  std::optional<Duration> max_age;  // modified no longer ago than this
+};
 
 struct SmokeCheck {
   std::string name;
   CheckKind kind = CheckKind::kHttp;
-  std::string url;            // http
-  int expect_status = 200;    // http
-  std::string body_contains;  // http, optional
-  std::string command;        // command: a name on the agent's allow-list
-  Duration timeout{10'000};
+  Duration timeout{10'000};  // one attempt
+  Duration warmup{0};        // waited after the restore, before the first attempt
+  HttpCheck http;
+  TcpCheck tcp;
+  TlsCheck tls;
+  DnsCheck dns;
+  std::string command;       // command: a name on the agent's allow-list
+  std::string output_regex;  // command: its standard output must match, optional
+  FileCheck file;
+  // canary: the target of the restore whose canary is read back on the
+  // standby; empty: every restore that has a canary.
+  std::string canary_target;
 };
 
 struct PerformanceProbe {
@@ -170,6 +251,10 @@ base::Result<Config> LoadConfig(const std::string& path);
 base::Result<Config> ParseConfig(std::string_view text, const std::string& path);
 
 std::string_view PowerDriverName(PowerDriverKind kind);
+std::string_view CheckKindName(CheckKind kind);
+
+// Why `pattern` is not a valid RE2 regular expression; empty when it is.
+std::string RegexError(const std::string& pattern);
 
 }  // namespace sb::config
 

@@ -1,27 +1,66 @@
 #include "standby/drill/checks.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "agent/base/units.h"
+#include "agent/sync/manifest.h"
+#include "standby/drill/check_kinds.h"
 
 namespace sb::drill {
 namespace {
 
+struct Collected {
+  std::string* body;
+  bool truncated = false;
+};
+
 size_t Collect(char* data, size_t size, size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
+  auto* c = static_cast<Collected*>(user);
   const size_t n = size * count;
-  if (body->size() < HttpClient::kMaxBody) {
-    body->append(data, std::min(n, HttpClient::kMaxBody - body->size()));
+  if (c->body->size() < HttpClient::kMaxBody) {
+    c->body->append(data, std::min(n, HttpClient::kMaxBody - c->body->size()));
+  }
+  if (c->body->size() == HttpClient::kMaxBody && n > 0) c->truncated = true;
+  return n;
+}
+
+// Keeps the last response's headers: a new status line (after a redirect
+// or a 100 Continue) starts over.
+size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(user);
+  const size_t n = size * count;
+  std::string_view line(data, n);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();
+  } else if (size_t colon = line.find(':');
+             colon != std::string_view::npos && headers->size() < 200) {
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    headers->emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
   return n;
 }
 
-int64_t NowWallMs() { return store::Timestamp::Now().wall_ms; }
+std::chrono::microseconds Info(CURL* curl, CURLINFO what) {
+  curl_off_t us = 0;
+  curl_easy_getinfo(curl, what, &us);
+  return std::chrono::microseconds(us);
+}
+
+struct CurlSlist {
+  curl_slist* list = nullptr;
+  ~CurlSlist() { curl_slist_free_all(list); }
+};
 
 }  // namespace
 
@@ -35,18 +74,49 @@ HttpClient::~HttpClient() { curl_easy_cleanup(curl_); }
 
 base::Result<HttpResponse> HttpClient::Get(const std::string& url,
                                            std::chrono::milliseconds timeout) {
+  HttpRequest request;
+  request.url = url;
+  request.timeout = timeout;
+  return Perform(request);
+}
+
+base::Result<HttpResponse> HttpClient::Perform(const HttpRequest& r) {
   if (curl_ == nullptr) return base::Status::Internal("libcurl could not be initialized");
   HttpResponse response;
+  Collected collected{&response.body};
   char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+  CurlSlist headers, connect_to;
+  for (const auto& [name, value] : r.headers) {
+    headers.list = curl_slist_append(headers.list, fmt::format("{}: {}", name, value).c_str());
+  }
+  if (!r.connect_to.empty()) connect_to.list = curl_slist_append(nullptr, r.connect_to.c_str());
+  // The handle keeps its connections between requests; every option a
+  // request may set is set each time, so none leaks into the next.
+  curl_easy_setopt(curl_, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(curl_, CURLOPT_NOBODY, r.method == "HEAD" ? 1L : 0L);
+  curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST,
+                   r.method == "GET" || r.method == "HEAD" ? nullptr : r.method.c_str());
+  if (!r.body.empty()) {
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, r.body.data());
+  }
+  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl_, CURLOPT_CONNECT_TO, connect_to.list);
   curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeout.count()));
+  curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(curl_, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl_, CURLOPT_CAINFO, r.ca_file.empty() ? nullptr : r.ca_file.c_str());
+  curl_easy_setopt(curl_, CURLOPT_SSLCERT, r.client_cert.empty() ? nullptr : r.client_cert.c_str());
+  curl_easy_setopt(curl_, CURLOPT_SSLKEY, r.client_key.empty() ? nullptr : r.client_key.c_str());
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &collected);
+  curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, CollectHeader);
+  curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl_, CURLOPT_USERAGENT, "standbyctl/" STANDBY_VERSION);
   ++requests_;
@@ -55,9 +125,13 @@ base::Result<HttpResponse> HttpClient::Get(const std::string& url,
   curl_easy_getinfo(curl_, CURLINFO_NUM_CONNECTS, &connects);
   connections_ += connects;
   curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl_, CURLOPT_CONNECT_TO, nullptr);
+  curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, nullptr);
+  curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{-1});
   if (rc != CURLE_OK) {
     std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
-    const std::string message = fmt::format("GET {}: {}", url, why);
+    const std::string message = fmt::format("{} {}: {}", r.method, r.url, why);
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         return base::Status::Timeout(message);
@@ -70,97 +144,303 @@ base::Result<HttpResponse> HttpClient::Get(const std::string& url,
       case CURLE_SSL_ISSUER_ERROR:
       case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         return base::Status::PermissionDenied(message);
+      case CURLE_SSL_CONNECT_ERROR:
+        // A refused protocol version is the server's setting, not a moment.
+        if (why.find("version") != std::string::npos)
+          return base::Status::PermissionDenied(message);
+        return base::Status::Unavailable(message);
       default:
         return base::Status::Unavailable(message);
     }
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &response.status);
-  curl_off_t total_us = 0;
-  curl_easy_getinfo(curl_, CURLINFO_TOTAL_TIME_T, &total_us);
-  response.elapsed = std::chrono::microseconds(total_us);
+  response.elapsed = Info(curl_, CURLINFO_TOTAL_TIME_T);
+  response.timings.dns = Info(curl_, CURLINFO_NAMELOOKUP_TIME_T);
+  response.timings.connect = Info(curl_, CURLINFO_CONNECT_TIME_T);
+  response.timings.tls = Info(curl_, CURLINFO_APPCONNECT_TIME_T);
+  response.timings.first_byte = Info(curl_, CURLINFO_STARTTRANSFER_TIME_T);
+  response.timings.total = response.elapsed;
+  response.truncated = collected.truncated;
   return response;
-}
-
-std::string_view CheckKindName(config::CheckKind kind) {
-  return kind == config::CheckKind::kHttp ? "http" : "command";
 }
 
 bool PermanentHttpStatus(long status) {
   return status >= 400 && status < 500 && status != 408 && status != 429;
 }
 
-namespace {
+std::string WithHost(const std::string& text, const std::string& host) {
+  const size_t at = text.find(config::kHostPlaceholder);
+  if (at == std::string::npos) return text;
+  in6_addr v6{};
+  const bool ipv6 = ::inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+  std::string out = text;
+  out.replace(at, config::kHostPlaceholder.size(), ipv6 ? "[" + host + "]" : host);
+  return out;
+}
+
+CheckTarget TargetFor(const config::Config& config, const config::StandbyConfig& standby) {
+  CheckTarget t;
+  t.host = standby.agent.host;
+  if (config.primary) t.primary_host = config.primary->agent.host;
+  t.restores = standby.restores;
+  return t;
+}
+
+namespace internal {
+
+CheckRecorder::CheckRecorder(const config::SmokeCheck& check)
+    : start_(std::chrono::steady_clock::now()) {
+  run_.result.name = check.name;
+  run_.result.kind = std::string(config::CheckKindName(check.kind));
+  run_.result.outcome = store::CheckOutcome::kFailed;
+}
+
+CheckRun CheckRecorder::Finish(store::CheckOutcome outcome, std::string detail, bool permanent) {
+  run_.result.outcome = outcome;
+  run_.result.detail = std::move(detail);
+  if (permanent) run_.result.detail += "; trying again cannot fix this";
+  run_.result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start_)
+                                .count();
+  run_.result.at_wall_ms = store::Timestamp::Now().wall_ms;
+  run_.result.measured = measured_.dump();
+  run_.permanent = permanent;
+  run_.max_ttl = max_ttl_;
+  return run_;
+}
+
+CheckRun CheckRecorder::Pass(std::string detail) {
+  return Finish(store::CheckOutcome::kPassed, std::move(detail), false);
+}
+
+CheckRun CheckRecorder::Fail(std::string detail, bool permanent) {
+  return Finish(store::CheckOutcome::kFailed, std::move(detail), permanent);
+}
+
+CheckRun CheckRecorder::NotRun(const base::Status& why) {
+  return Finish(store::CheckOutcome::kNotRun, why.message(), PermanentError(why));
+}
 
 bool PermanentError(const base::Status& s) {
   return s.code() == base::Code::kInvalidArgument || s.code() == base::Code::kPermissionDenied ||
          s.code() == base::Code::kNotFound;
 }
 
+int64_t NowWallMs(const CheckTarget& target) {
+  return target.now_wall_ms ? target.now_wall_ms() : store::Timestamp::Now().wall_ms;
+}
+
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  sync::Sha256 hash;
+  hash.Update(bytes.data(), bytes.size());
+  return hash.HexDigest();
+}
+
+double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
+
+nlohmann::json TimingsJson(const HttpTimings& t) {
+  return {{"dns_ms", Ms(t.dns)},
+          {"connect_ms", Ms(t.connect)},
+          {"tls_ms", Ms(t.tls)},
+          {"first_byte_ms", Ms(t.first_byte)},
+          {"total_ms", Ms(t.total)}};
+}
+
+// The request for `host`: the URL with {host}; with host_name, the URL
+// names host_name and the connection goes to `host`.
+base::Result<HttpRequest> RequestFor(const config::SmokeCheck& check, const std::string& host) {
+  const config::HttpCheck& h = check.http;
+  HttpRequest r;
+  r.url = WithHost(h.url, host);
+  r.method = h.method;
+  r.headers = h.headers;
+  r.body = h.body;
+  r.follow_redirects = h.follow_redirects;
+  r.ca_file = h.ca_file;
+  r.client_cert = h.client_cert;
+  r.client_key = h.client_key;
+  r.timeout = check.timeout;
+  if (h.host_name.empty()) return r;
+  CURLU* u = curl_url();
+  auto free_url = [&] { curl_url_cleanup(u); };
+  char* address = nullptr;
+  char* port = nullptr;
+  char* url = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, r.url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &address, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+      curl_url_set(u, CURLUPART_HOST, h.host_name.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+    curl_free(address);
+    curl_free(port);
+    free_url();
+    return base::Status::Invalid(fmt::format("{}: not a URL libcurl can use", r.url));
+  }
+  r.connect_to = fmt::format("{}:{}:{}:{}", h.host_name, port, address, port);
+  r.url = url;
+  curl_free(address);
+  curl_free(port);
+  curl_free(url);
+  free_url();
+  return r;
+}
+
+std::string Described(const HttpRequest& r, const std::string& host, const std::string& name) {
+  return name.empty() ? fmt::format("{} {}", r.method, r.url)
+                      : fmt::format("{} {} on {}", r.method, r.url, host);
+}
+
+bool StatusValid(long status, const std::vector<config::StatusRange>& ranges) {
+  return std::any_of(ranges.begin(), ranges.end(), [&](const config::StatusRange& r) {
+    return status >= r.low && status <= r.high;
+  });
+}
+
+std::string RangesText(const std::vector<config::StatusRange>& ranges) {
+  std::string out;
+  for (const config::StatusRange& r : ranges) {
+    if (!out.empty()) out += ", ";
+    out += r.low == r.high ? std::to_string(r.low) : fmt::format("{}-{}", r.low, r.high);
+  }
+  return out;
+}
+
+const std::string* FindHeader(const HttpResponse& r, const std::string& name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+// Where two bodies first differ.
+size_t FirstDifference(const std::string& a, const std::string& b) {
+  auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return static_cast<size_t>(ia - a.begin());
+}
+
+std::string Excerpt(const std::string& s, size_t at) {
+  std::string out = s.substr(at, 24);
+  for (char& c : out) {
+    if (!std::isprint(static_cast<unsigned char>(c))) c = '.';
+  }
+  return "\"" + out + "\"";
+}
+
 }  // namespace
 
-CheckRun RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent) {
-  CheckRun run;
-  store::CheckResultRecord& result = run.result;
-  result.name = check.name;
-  result.kind = std::string(CheckKindName(check.kind));
-  result.outcome = store::CheckOutcome::kFailed;
-  const auto start = std::chrono::steady_clock::now();
-  auto finish = [&](store::CheckOutcome outcome, std::string detail, bool permanent = false) {
-    result.outcome = outcome;
-    result.detail = std::move(detail);
-    if (permanent) result.detail += "; trying again cannot fix this";
-    result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-    result.at_wall_ms = NowWallMs();
-    run.permanent = permanent;
-    return run;
-  };
-  if (check.kind == config::CheckKind::kHttp) {
-    HttpClient http;
-    base::Result<HttpResponse> r = http.Get(check.url, check.timeout);
-    if (!r.ok()) {
-      return finish(store::CheckOutcome::kNotRun, r.status().message(), PermanentError(r.status()));
+CheckRun RunHttpCheck(const config::SmokeCheck& check, const CheckTarget& target) {
+  CheckRecorder rec(check);
+  const config::HttpCheck& h = check.http;
+  base::Result<HttpRequest> request = RequestFor(check, target.host);
+  if (!request.ok()) return rec.NotRun(request.status());
+  const std::string what = Described(*request, target.host, h.host_name);
+  HttpClient http;
+  base::Result<HttpResponse> r = http.Perform(*request);
+  if (!r.ok()) return rec.NotRun(r.status());
+  rec.measured()["status"] = r->status;
+  rec.measured()["timings"] = TimingsJson(r->timings);
+  rec.measured()["body_bytes"] = r->body.size();
+  rec.measured()["body_sha256"] = Hex(r->body);
+  if (!StatusValid(r->status, h.valid_status)) {
+    return rec.Fail(
+        fmt::format("{}: status {}, expected {}", what, r->status, RangesText(h.valid_status)),
+        PermanentHttpStatus(r->status));
+  }
+  if (!h.body_contains.empty() && r->body.find(h.body_contains) == std::string::npos) {
+    return rec.Fail(fmt::format("{}: status {} but the body does not contain \"{}\"", what,
+                                r->status, h.body_contains));
+  }
+  if (!h.body_regex.empty() && !RE2::PartialMatch(r->body, RE2(h.body_regex, RE2::Quiet))) {
+    return rec.Fail(fmt::format("{}: status {} but the body does not match /{}/", what, r->status,
+                                h.body_regex));
+  }
+  if (!h.body_not_regex.empty() && RE2::PartialMatch(r->body, RE2(h.body_not_regex, RE2::Quiet))) {
+    return rec.Fail(
+        fmt::format("{}: status {} but the body matches /{}/", what, r->status, h.body_not_regex));
+  }
+  for (const auto& [name, pattern] : h.header_regex) {
+    const std::string* value = FindHeader(*r, name);
+    if (value == nullptr) {
+      return rec.Fail(fmt::format("{}: status {} but no {} header", what, r->status, name));
     }
-    if (r->status != check.expect_status) {
-      return finish(
-          store::CheckOutcome::kFailed,
-          fmt::format("GET {}: status {}, expected {}", check.url, r->status, check.expect_status),
-          PermanentHttpStatus(r->status));
+    if (!RE2::PartialMatch(*value, RE2(pattern, RE2::Quiet))) {
+      return rec.Fail(fmt::format("{}: header {}: \"{}\" does not match /{}/", what, name,
+                                  value->substr(0, 200), pattern));
     }
-    if (!check.body_contains.empty() && r->body.find(check.body_contains) == std::string::npos) {
-      return finish(store::CheckOutcome::kFailed,
-                    fmt::format("GET {}: status {} but the body does not contain \"{}\"", check.url,
-                                r->status, check.body_contains));
+  }
+  std::string same;
+  if (h.same_as_primary) {
+    if (target.primary_host.empty()) {
+      return rec.NotRun(base::Status::Invalid(
+          "same_as_primary needs the primary's address: the config has no [primary]"));
     }
-    return finish(store::CheckOutcome::kPassed,
-                  fmt::format("GET {}: status {}{}", check.url, r->status,
-                              check.body_contains.empty() ? "" : ", body as expected"));
+    base::Result<HttpRequest> primary_request = RequestFor(check, target.primary_host);
+    if (!primary_request.ok()) return rec.NotRun(primary_request.status());
+    HttpClient primary_http;
+    base::Result<HttpResponse> p = primary_http.Perform(*primary_request);
+    if (!p.ok()) {
+      return rec.NotRun(base::Status::Unavailable(
+          fmt::format("the primary's copy to compare with: {}", p.status().message())));
+    }
+    rec.measured()["primary_status"] = p->status;
+    rec.measured()["primary_body_sha256"] = Hex(p->body);
+    std::string standby_body = r->body;
+    std::string primary_body = p->body;
+    if (!h.ignore_regex.empty()) {
+      RE2 ignore(h.ignore_regex, RE2::Quiet);
+      RE2::GlobalReplace(&standby_body, ignore, "");
+      RE2::GlobalReplace(&primary_body, ignore, "");
+    }
+    if (p->status != r->status || standby_body != primary_body) {
+      const size_t at = FirstDifference(standby_body, primary_body);
+      return rec.Fail(fmt::format(
+          "{}: differs from the primary's {}: status {} and {}; {} and {} bytes{}, first "
+          "difference at byte {} ({} here, {} there); sha256 {} and {}",
+          what, Described(*primary_request, target.primary_host, h.host_name), r->status, p->status,
+          standby_body.size(), primary_body.size(),
+          h.ignore_regex.empty() ? "" : " after removing /" + h.ignore_regex + "/", at,
+          Excerpt(standby_body, at), Excerpt(primary_body, at), Hex(r->body).substr(0, 12),
+          Hex(p->body).substr(0, 12)));
+    }
+    same = fmt::format(", same as the primary's ({} bytes{})", standby_body.size(),
+                       r->truncated || p->truncated ? ", the first 1 MiB compared" : "");
   }
-  if (agent == nullptr) {
-    return finish(store::CheckOutcome::kNotRun, "no connection to the standby's agent");
+  const bool body_checked =
+      !h.body_contains.empty() || !h.body_regex.empty() || !h.body_not_regex.empty();
+  return rec.Pass(fmt::format(
+      "{}: status {}{}{}{} in {:.0f} ms", what, r->status, body_checked ? ", body as expected" : "",
+      h.header_regex.empty() ? "" : ", headers as expected", same, Ms(r->timings.total)));
+}
+
+}  // namespace internal
+
+CheckRun RunSmokeCheck(const config::SmokeCheck& check, const CheckTarget& target,
+                       AgentSession* agent) {
+  using config::CheckKind;
+  switch (check.kind) {
+    case CheckKind::kHttp:
+      return internal::RunHttpCheck(check, target);
+    case CheckKind::kTcp:
+      return internal::RunTcpCheck(check, target);
+    case CheckKind::kTls:
+      return internal::RunTlsCheck(check, target);
+    case CheckKind::kDns:
+      return internal::RunDnsCheck(check, target);
+    case CheckKind::kCommand:
+      return internal::RunCommandCheck(check, agent);
+    case CheckKind::kFile:
+      return internal::RunFileCheck(check, target, agent);
+    case CheckKind::kCanary:
+      return internal::RunCanaryCheck(check, target, agent);
   }
-  base::Result<nlohmann::json> r = agent->Call(proto::type::kRunCommand, {{"name", check.command}});
-  if (!r.ok()) {
-    return finish(store::CheckOutcome::kNotRun,
-                  fmt::format("command {} could not run: {}", check.command, r.status().message()),
-                  PermanentError(r.status()));
-  }
-  const int exit_code = r->value("exit_code", -1);
-  const bool timed_out = r->value("timed_out", false);
-  std::string err = r->value("stderr", "");
-  if (err.size() > 200) err = err.substr(0, 200) + "...";
-  while (!err.empty() && std::isspace(static_cast<unsigned char>(err.back()))) err.pop_back();
-  if (timed_out) {
-    return finish(store::CheckOutcome::kFailed,
-                  fmt::format("command {} timed out on the standby", check.command));
-  }
-  if (exit_code != 0) {
-    return finish(store::CheckOutcome::kFailed,
-                  fmt::format("command {} exited {}{}{}", check.command, exit_code,
-                              err.empty() ? "" : ": ", err));
-  }
-  return finish(store::CheckOutcome::kPassed, fmt::format("command {} exited 0", check.command));
+  return internal::CheckRecorder(check).NotRun(base::Status::Internal("unknown check kind"));
 }
 
 }  // namespace sb::drill

@@ -1,8 +1,22 @@
-// Smoke checks: does the restored standby serve? Each check kind runs here
-// and gives a CheckResultRecord; a check that could not run (no connection,
-// a timeout, an agent that refused the command) is a failed check, never a
-// pass. `http` uses libcurl; `command` runs an allow-listed command on the
-// standby through its agent and passes on exit 0.
+// Smoke checks: could the restored standby serve? Each kind checks what a
+// client would (README, "Smoke checks"):
+//
+//   http     a request as a browser or an API client makes it (libcurl):
+//            status, body and headers, a private CA, a virtual host reached
+//            on the standby's address, and the body compared with the
+//            primary's;
+//   tcp      a connection, optionally over TLS, and a banner;
+//   tls      the certificate chain, the names, the expiry, the version;
+//   dns      the service's names as their authoritative server gives them,
+//            with the TTL that bounds how soon clients follow a failover;
+//   command  an allow-listed command on the standby, through its agent;
+//   file     a file on the standby, through its agent;
+//   canary   the backup's canary read back on the standby.
+//
+// A check that could not run (no connection, a name that does not resolve,
+// an agent that refused) is a failed check, never a pass. Failures that
+// trying again cannot fix are marked permanent (CheckRun), so the drill
+// fails at once instead of retrying until smoke_timeout.
 //
 // HttpClient is also what the performance comparison times requests with
 // (the Requester of ports.h).
@@ -12,6 +26,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/base/status.h"
 #include "standby/config/config.h"
@@ -22,6 +38,19 @@ typedef void CURL;
 
 namespace sb::drill {
 
+struct HttpRequest {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool follow_redirects = false;
+  // libcurl's CONNECT_TO ("name:port:address:port"): the URL's name is sent
+  // (Host, SNI) and verified, the connection goes to the address.
+  std::string connect_to;
+  std::string ca_file, client_cert, client_key;
+  std::chrono::milliseconds timeout{10'000};
+};
+
 // The real Requester (ports.h), over libcurl.
 class HttpClient : public Requester {
  public:
@@ -30,9 +59,11 @@ class HttpClient : public Requester {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One GET. Errors name the URL and libcurl's reason; kInvalidArgument for
-  // a URL libcurl cannot use and kPermissionDenied for a peer certificate it
-  // refuses (both permanent), kTimeout or kUnavailable otherwise.
+  // One request. Errors name the method, the URL and libcurl's reason;
+  // kInvalidArgument for a URL libcurl cannot use and kPermissionDenied for
+  // a peer certificate it refuses or a TLS version refused (both
+  // permanent), kTimeout or kUnavailable otherwise.
+  base::Result<HttpResponse> Perform(const HttpRequest& request);
   base::Result<HttpResponse> Get(const std::string& url,
                                  std::chrono::milliseconds timeout) override;
   // Connections opened so far (a kept-alive connection counts once).
@@ -47,18 +78,23 @@ class HttpClient : public Requester {
   int64_t requests_ = 0;
 };
 
-// Runs one smoke check. `agent` is the standby's agent (for command checks).
-// Permanent failures: an HTTP status 4xx other than 408 and 429, a URL or a
-// certificate libcurl refuses, a command the agent refuses to run (not on
-// its allow-list); a failed command, a timeout, a refused connection and
-// 5xx are transient.
-CheckRun RunSmokeCheck(const config::SmokeCheck& check, AgentSession* agent);
+// Where `standby`'s checks run: its agent's host, the primary's (when the
+// config has one), its restores; the system's clock.
+CheckTarget TargetFor(const config::Config& config, const config::StandbyConfig& standby);
+
+// Runs one smoke check against `target`. `agent` is the standby's agent
+// (command, file and canary checks; null when there is none). Runs once:
+// the warm-up wait and the retries are the drill's.
+CheckRun RunSmokeCheck(const config::SmokeCheck& check, const CheckTarget& target,
+                       AgentSession* agent);
+
+// `text` with {host} replaced by `host` (bracketed when it is an IPv6
+// address).
+std::string WithHost(const std::string& text, const std::string& host);
 
 // Whether an HTTP status means the request itself is wrong, so that asking
 // again cannot help: 4xx but 408 (timeout) and 429 (too many requests).
 bool PermanentHttpStatus(long status);
-
-std::string_view CheckKindName(config::CheckKind kind);
 
 }  // namespace sb::drill
 

@@ -8,6 +8,7 @@
 #include "agent/base/units.h"
 #include "agent/host/host_info.h"
 #include "standby/drill/backoff.h"
+#include "standby/drill/checks.h"
 #include "standby/drill/guard.h"
 #include "standby/restore/restore_record.h"
 #include "standby/restore/source_age.h"
@@ -55,6 +56,7 @@ class Drill {
   bool Restore();
   bool Smoke();
   std::vector<CheckRun> RunChecks();
+  CheckTarget Target();
   bool Compare();
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe, int cap);
   void Hold();
@@ -251,6 +253,10 @@ bool Drill::Smoke() {
   std::vector<std::string> failed;
   bool retried_to_the_end = false;  // a failure was tried until smoke_timeout
   for (CheckRun& run : RunChecks()) {
+    if (run.max_ttl) {
+      summary_.outcome.dns_ttl_ms = std::max(summary_.outcome.dns_ttl_ms.value_or(0),
+                                             static_cast<int64_t>(run.max_ttl->count()));
+    }
     store::CheckResultRecord& r = run.result;
     base::Status saved = env_.store.AddCheckResult(summary_.drill_id, r);
     if (!saved.ok()) spdlog::error("could not record check {}: {}", r.name, saved.message());
@@ -274,39 +280,78 @@ bool Drill::Smoke() {
                        fmt::join(failed, "; ")));
   }
   summary_.outcome.rto_ms = MsBetween(*power_on_at_, clock_.Now());
+  if (summary_.outcome.dns_ttl_ms) {
+    summary_.outcome.effective_failover_ms =
+        *summary_.outcome.rto_ms + *summary_.outcome.dns_ttl_ms;
+  }
   return Pass(p, fmt::format("{} of {} checks passed", n, n));
 }
 
-// Services start after the agent does: a failing check is tried again, with
-// backoff, until every check has passed or smoke_timeout is over; a failure
-// that trying again cannot fix is not retried. Each check's last run is
-// returned; none for a check the guard kept from running at all.
+CheckTarget Drill::Target() {
+  CheckTarget t = TargetFor(env_.config, env_.standby);
+  t.now_wall_ms = [this] { return clock_.Now().wall_ms; };
+  return t;
+}
+
+// Services start after the agent does: a check is first run once its
+// warm-up is over, and a failing check is tried again, with backoff, until
+// every check has passed or smoke_timeout is over; a failure that trying
+// again cannot fix is not retried. Each check's last run is returned; none
+// for a check the guard kept from running at all.
 std::vector<CheckRun> Drill::RunChecks() {
-  const size_t n = env_.standby.checks.size();
+  const std::vector<config::SmokeCheck>& checks = env_.standby.checks;
+  const size_t n = checks.size();
+  const CheckTarget target = Target();
   std::vector<std::optional<CheckRun>> last(n);
   std::vector<int> attempts(n, 0);
   auto settled = [&](size_t i) {
     return last[i] &&
            (last[i]->permanent || last[i]->result.outcome == store::CheckOutcome::kPassed);
   };
-  const int64_t deadline_ns = NsAfter(clock_.Now(), env_.standby.smoke_timeout);
+  const store::Timestamp start = clock_.Now();
+  const int64_t deadline_ns = NsAfter(start, env_.standby.smoke_timeout);
   Backoff backoff(milliseconds(250), milliseconds(5'000));
   for (;;) {
     bool all_settled = true;
+    int64_t next_warm_ns = deadline_ns;  // the soonest warm-up still running
     for (size_t i = 0; i < n; ++i) {
       if (settled(i)) continue;
       if (!guard_.Tripped().empty()) break;
+      const int64_t ready_ns = NsAfter(start, checks[i].warmup);
+      if (clock_.Now().mono_ns < ready_ns) {
+        all_settled = false;
+        next_warm_ns = std::min(next_warm_ns, ready_ns);
+        continue;
+      }
       ++attempts[i];
-      last[i] = env_.ports.smoke.Run(env_.standby.checks[i], agent_.get());
+      last[i] = env_.ports.smoke.Run(checks[i], target, agent_.get());
       all_settled = all_settled && settled(i);
     }
     if (all_settled || !guard_.Tripped().empty()) break;
-    const milliseconds wait = backoff.Next();
+    const int64_t now_ns = clock_.Now().mono_ns;
+    milliseconds wait = backoff.Next();
+    if (next_warm_ns < deadline_ns) {
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(std::chrono::nanoseconds(
+                                std::max<int64_t>(next_warm_ns - now_ns, 1'000'000))));
+    }
     if (NsAfter(clock_.Now(), wait) >= deadline_ns || !guard_.Sleep(wait)) break;
   }
   std::vector<CheckRun> out;
   for (size_t i = 0; i < n; ++i) {
-    if (!last[i]) continue;
+    if (!last[i]) {
+      if (!guard_.Tripped().empty()) continue;
+      // Its warm-up outlasted smoke_timeout: it could not run, so it failed.
+      CheckRun never;
+      never.result.name = checks[i].name;
+      never.result.kind = std::string(config::CheckKindName(checks[i].kind));
+      never.result.outcome = store::CheckOutcome::kNotRun;
+      never.result.detail = fmt::format(
+          "its warm-up of {} was not over when the smoke_timeout of {} ended",
+          base::FormatDuration(checks[i].warmup), base::FormatDuration(env_.standby.smoke_timeout));
+      never.result.at_wall_ms = clock_.Now().wall_ms;
+      out.push_back(std::move(never));
+      continue;
+    }
     if (attempts[i] > 1) last[i]->result.detail += fmt::format(" (attempt {})", attempts[i]);
     out.push_back(std::move(*last[i]));
   }

@@ -64,8 +64,9 @@ int KeptLease::StopRenewing() {
   return keeper_->renewals();
 }
 
-CheckRun CheckRunner::Run(const config::SmokeCheck& check, AgentSession* standby) {
-  return RunSmokeCheck(check, standby);
+CheckRun CheckRunner::Run(const config::SmokeCheck& check, const CheckTarget& target,
+                          AgentSession* standby) {
+  return RunSmokeCheck(check, target, standby);
 }
 
 std::unique_ptr<Requester> CurlRequesters::Open() { return std::make_unique<HttpClient>(); }

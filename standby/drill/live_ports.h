@@ -46,7 +46,8 @@ class KeptLease : public StandbyLease {
 
 class CheckRunner : public SmokeRunner {
  public:
-  CheckRun Run(const config::SmokeCheck& check, AgentSession* standby) override;
+  CheckRun Run(const config::SmokeCheck& check, const CheckTarget& target,
+               AgentSession* standby) override;
 };
 
 class CurlRequesters : public ProbeRequester {

@@ -11,8 +11,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -70,11 +73,23 @@ class StandbyLease {
 
 // One run of a smoke check.
 struct CheckRun {
-  store::CheckResultRecord result;
+  store::CheckResultRecord result;  // its `measured` holds what the check read
   // A failure that trying again cannot fix (a command not on the agent's
   // allow-list, a certificate the client refuses, a 404): the drill does not
   // retry it until smoke_timeout.
   bool permanent = false;
+  // dns checks: the largest TTL of the names checked, which the effective
+  // failover time adds to the RTO.
+  std::optional<std::chrono::milliseconds> max_ttl;
+};
+
+// Where the smoke checks run: what {host} becomes, and what the checks that
+// compare with the primary or the backup need.
+struct CheckTarget {
+  std::string host;                              // the standby's address (its agent's host)
+  std::string primary_host;                      // the primary's, for same_as_primary; empty: none
+  std::vector<config::RestoreMapping> restores;  // their canaries, for canary checks
+  std::function<int64_t()> now_wall_ms;          // for ages and expiry; the system's when empty
 };
 
 // Runs one smoke check (checks.h); `standby` is the standby's agent, for the
@@ -82,13 +97,24 @@ struct CheckRun {
 class SmokeRunner {
  public:
   virtual ~SmokeRunner() = default;
-  virtual CheckRun Run(const config::SmokeCheck& check, AgentSession* standby) = 0;
+  virtual CheckRun Run(const config::SmokeCheck& check, const CheckTarget& target,
+                       AgentSession* standby) = 0;
+};
+
+// How long each step of a request took, from its start (libcurl's
+// *_TIME_T): what a slow check is slow at.
+struct HttpTimings {
+  std::chrono::microseconds dns{0}, connect{0}, tls{0}, first_byte{0}, total{0};
 };
 
 struct HttpResponse {
   long status = 0;
-  std::string body;  // the first HttpClient::kMaxBody bytes
+  std::string body;        // the first HttpClient::kMaxBody bytes
+  bool truncated = false;  // there was more
   std::chrono::microseconds elapsed{0};
+  // The last response's headers (names as sent), and the timings.
+  std::vector<std::pair<std::string, std::string>> headers;
+  HttpTimings timings;
 };
 
 // A client that times GET requests to one host, keeping its connection

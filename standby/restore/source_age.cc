@@ -101,6 +101,7 @@ base::Result<SourceAge> ReadSourceAge(const config::RestoreMapping& mapping) {
     }
     age.newest_wall_ms = *at;
     age.from = "canary " + mapping.canary;
+    age.canary_text = *text;
     return age;
   }
   if (source->kind == ResolvedSource::Kind::kArchive) {

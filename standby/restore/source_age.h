@@ -16,7 +16,8 @@ namespace sb::restore {
 
 struct SourceAge {
   int64_t newest_wall_ms = 0;
-  std::string from;  // "canary www/.canary", "archive time", "newest file"
+  std::string from;         // "canary www/.canary", "archive time", "newest file"
+  std::string canary_text;  // the canary's text as the backup holds it, when from one
 };
 
 // Errors name the source and the canary.

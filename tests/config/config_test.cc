@@ -253,7 +253,93 @@ const BadCase kBadCases[] = {
     {"unknown check kind",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
      "\"c\"\nkind = \"ping\"\n",
-     "7:8: standby[0].check[0].kind: unknown check kind \"ping\" (use http or command)"},
+     "7:8: standby[0].check[0].kind: unknown check kind \"ping\" (use http, tcp, tls, dns, "
+     "command, file or canary)"},
+    {"body regex that does not compile",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://h/\"\nbody_regex = \"(unclosed\"\n",
+     "9:14: standby[0].check[0].body_regex: not a valid regular expression (RE2 syntax): missing "
+     "): "
+     "(unclosed"},
+    {"header regex that does not compile",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://h/\"\nheader_regex = { Server = \"[z-a]\" }\n",
+     "9:16: standby[0].check[0].header_regex: \"Server\": not a valid regular expression (RE2 "
+     "syntax): invalid character class range: z-a"},
+    {"status range upside down",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://h/\"\nvalid_status = [200, \"399-300\"]\n",
+     "9:16: standby[0].check[0].valid_status: 399-300 is out of range: use a list of statuses (100 "
+     "to 599) and ranges such as [200, \"300-399\"]"},
+    {"expect_status and valid_status together",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://h/\"\nexpect_status = 200\nvalid_status = [204]\n",
+     "10:16: standby[0].check[0].valid_status: give either expect_status or valid_status, not "
+     "both"},
+    {"CA file that is not there",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"https://h/\"\nca_file = \"/nonexistent/ca.pem\"\n",
+     "9:11: standby[0].check[0].ca_file: cannot read /nonexistent/ca.pem: No such file or "
+     "directory"},
+    {"same_as_primary on a fixed URL",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n"
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = "
+     "\"http://h/\"\nsame_as_primary = true\n",
+     "12:19: standby[0].check[0].same_as_primary: same_as_primary needs a url with {host} (where "
+     "the primary's address goes)"},
+    {"same_as_primary without a primary",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://{host}/\"\nsame_as_primary = true\n",
+     "5:1: standby[0].check: check c: same_as_primary compares with the primary; add a [primary] "
+     "section"},
+    {"tcp address without a port",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"tcp\"\naddress = \"{host}\"\n",
+     "8:11: standby[0].check[0].address: \"{host}\" is not host:port (the host may be {host})"},
+    {"tls check that names nothing",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"tls\"\naddress = \"{host}:443\"\nnames = []\n",
+     "9:9: standby[0].check[0].names: must not be empty"},
+    {"tls version unknown",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"tls\"\naddress = \"{host}:443\"\nnames = [\"a.example\"]\nmin_version = "
+     "\"SSLv3\"\n",
+     "10:15: standby[0].check[0].min_version: \"SSLv3\": use TLSv1.2 or TLSv1.3"},
+    {"dns record type unknown",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"dns\"\nnames = [\"www.example.com\"]\ntype = \"MX\"\n",
+     "9:8: standby[0].check[0].type: unknown record type \"MX\" (use A, AAAA or CNAME)"},
+    {"dns name that is not one",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"dns\"\nnames = [\"www..example.com\"]\n",
+     "8:9: standby[0].check[0].names: \"www..example.com\" is not a host name"},
+    {"a GET with a body",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"http://h/\"\nbody = \"x=1\"\n",
+     "9:8: standby[0].check[0].body: a GET request has no body: set method = \"POST\" or "
+     "\"PUT\""},
+    {"dns expecting a name in an A record",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"dns\"\nnames = [\"www.example.com\"]\nexpect = [\"web1.example.com\"]\n",
+     "9:10: standby[0].check[0].expect: \"web1.example.com\" cannot be an answer of type A"},
+    {"file hash that is not one",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"file\"\npath = \"/srv/www/index.html\"\nsha256 = \"abc\"\n",
+     "9:10: standby[0].check[0].sha256: must be 64 lowercase hexadecimal digits"},
+    {"file path that is relative",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"file\"\npath = \"www/index.html\"\n",
+     "8:8: standby[0].check[0].path: \"www/index.html\" must be an absolute, normalized path"},
+    {"canary check without a canary",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"canary\"\n",
+     "5:1: [standby[0].check[0]]: a canary check needs a [[standby.restore]] with a canary"},
+    {"command output regex that does not compile",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"command\"\ncommand = \"x\"\noutput_regex = \"a{2,1}\"\n",
+     "9:16: standby[0].check[0].output_regex: not a valid regular expression (RE2 syntax): "
+     "invalid repetition size: {2,1}"},
     {"http check with an ftp URL",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = "
      "\"c\"\nkind = \"http\"\nurl = \"ftp://h/\"\n",

@@ -24,6 +24,7 @@ using sb::testing::FakeProbes;
 using sb::testing::FakeSmoke;
 using sb::testing::FakeStandby;
 using sb::testing::TempDir;
+using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -62,7 +63,7 @@ struct Rig {
     s.restores = {m};
     config::SmokeCheck home;
     home.name = "home";
-    home.url = "http://standby.test/";
+    home.http.url = "http://standby.test/";
     config::SmokeCheck db;
     db.name = "db";
     db.kind = config::CheckKind::kCommand;
@@ -313,6 +314,59 @@ TEST_CASE("drill: a failure that trying again cannot fix is not retried", "[dril
   CHECK(rig.smoke.runs["home"] == 2);
   // No waiting for the smoke_timeout (5m): one backoff, for the retried check.
   CHECK(s.phases[5].duration_ms < 1'000);
+}
+
+TEST_CASE("drill: a check waits out its warm-up before its first run", "[drill]") {
+  Rig rig;
+  rig.sc().checks[1].warmup = seconds(20);
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  CHECK(rig.smoke.runs["db"] == 1);  // not run (and failed) during its warm-up
+  const int64_t home = rig.smoke.first_run_wall_ms.at("home");
+  const int64_t db = rig.smoke.first_run_wall_ms.at("db");
+  CHECK(db - home >= 20'000);
+  CHECK(db - home < 20'100);
+  // The checks run on the standby's address; the primary's is there to compare.
+  CHECK(rig.smoke.last_target.host == "standby.test");
+  CHECK(rig.smoke.last_target.primary_host == "primary.test");
+  REQUIRE(rig.smoke.last_target.restores.size() == 1);
+}
+
+TEST_CASE("drill: a warm-up longer than smoke_timeout fails the check as not run", "[drill]") {
+  Rig rig;
+  rig.sc().smoke_timeout = seconds(30);
+  rig.sc().checks[1].warmup = minutes(1);
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.failed_phase == "smoke");
+  CHECK(rig.smoke.runs.count("db") == 0);
+  CHECK(s.outcome.reason ==
+        "1 of 2 checks did not pass within the smoke_timeout of 30s: db could not run: its "
+        "warm-up of 1m was not over when the smoke_timeout of 30s ended");
+}
+
+TEST_CASE("drill: the effective failover time is the RTO plus the largest DNS TTL", "[drill]") {
+  Rig rig;
+  rig.smoke.ttl["home"] = seconds(60);
+  rig.smoke.ttl["db"] = seconds(300);
+  const DrillSummary s = rig.Run();
+  REQUIRE(s.outcome.result == store::DrillResult::kPassed);
+  CHECK(s.outcome.dns_ttl_ms == 300'000);
+  REQUIRE(s.outcome.rto_ms);
+  CHECK(s.outcome.effective_failover_ms == *s.outcome.rto_ms + 300'000);
+  const store::DrillRecord r = rig.Record(s.drill_id);
+  CHECK(r.outcome.dns_ttl_ms == 300'000);
+  CHECK(r.outcome.effective_failover_ms == s.outcome.effective_failover_ms);
+
+  // A TTL too long fails its check; the TTL is still recorded, the RTO not.
+  Rig failing;
+  failing.smoke.ttl["home"] = hours(4);
+  failing.smoke.failing["home"] = -1;
+  failing.smoke.permanent = {"home"};
+  const DrillSummary f = failing.Run();
+  CHECK(f.outcome.failed_phase == "smoke");
+  CHECK(f.outcome.dns_ttl_ms == 14'400'000);
+  CHECK_FALSE(f.outcome.effective_failover_ms.has_value());
+  CHECK(failing.Record(f.drill_id).outcome.dns_ttl_ms == 14'400'000);
 }
 
 TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off", "[drill]") {

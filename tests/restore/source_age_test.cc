@@ -94,7 +94,7 @@ TEST_CASE("source age: a backup dated in the future is refused; max_age is check
   config::RestoreMapping m;
   m.source = "/backups/www";
   const int64_t now = 1'796'083'200'000;  // 2026-12-01T00:00:00Z
-  SourceAge canary{now + 86'400'000, "canary .canary"};
+  SourceAge canary{now + 86'400'000, "canary .canary", ""};
   base::Status s = CheckSourceAge(m, canary, now);
   CHECK(s.code() == base::Code::kFailedPrecondition);
   CHECK(s.message() ==
@@ -102,10 +102,10 @@ TEST_CASE("source age: a backup dated in the future is refused; max_age is check
         "clocks may differ: its age is unknown, so max_age and the RPO cannot be checked; check "
         "the clock of the host that wrote it and the canary's text");
   // A little ahead is a clock's difference, not an error.
-  CHECK(CheckSourceAge(m, {now + 120'000, "newest file"}, now).ok());
+  CHECK(CheckSourceAge(m, {now + 120'000, "newest file", ""}, now).ok());
   m.max_age = std::chrono::hours(26);
-  CHECK(CheckSourceAge(m, {now - 3'600'000, "newest file"}, now).ok());
-  s = CheckSourceAge(m, {now - 27 * 3'600'000L, "archive time"}, now);
+  CHECK(CheckSourceAge(m, {now - 3'600'000, "newest file", ""}, now).ok());
+  s = CheckSourceAge(m, {now - 27 * 3'600'000L, "archive time", ""}, now);
   CHECK(s.message() ==
         "backup /backups/www is 1d3h old (archive time), older than its max_age of 1d2h");
 }

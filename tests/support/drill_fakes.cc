@@ -118,11 +118,15 @@ int FakeLease::StopRenewing() {
   return was ? renewals : 0;
 }
 
-drill::CheckRun FakeSmoke::Run(const config::SmokeCheck& check, drill::AgentSession* standby) {
+drill::CheckRun FakeSmoke::Run(const config::SmokeCheck& check, const drill::CheckTarget& target,
+                               drill::AgentSession* standby) {
   drill::CheckRun run;
   store::CheckResultRecord& r = run.result;
   r.name = check.name;
-  r.kind = check.kind == config::CheckKind::kHttp ? "http" : "command";
+  r.kind = std::string(config::CheckKindName(check.kind));
+  last_target = target;
+  if (target.now_wall_ms) first_run_wall_ms.try_emplace(check.name, target.now_wall_ms());
+  if (auto t = ttl.find(check.name); t != ttl.end()) run.max_ttl = t->second;
   const int n = ++runs[check.name];
   const auto it = failing.find(check.name);
   const bool fails = it != failing.end() && (it->second < 0 || n <= it->second);

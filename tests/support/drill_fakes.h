@@ -109,13 +109,19 @@ class FakeLease : public drill::StandbyLease {
 
 class FakeSmoke : public drill::SmokeRunner {
  public:
-  drill::CheckRun Run(const config::SmokeCheck& check, drill::AgentSession* standby) override;
+  drill::CheckRun Run(const config::SmokeCheck& check, const drill::CheckTarget& target,
+                      drill::AgentSession* standby) override;
 
   // Checks that fail (by name) their first N runs; -1: always.
   std::map<std::string, int> failing;
   // Checks (by name) whose failures trying again cannot fix.
   std::set<std::string> permanent;
+  // Checks (by name) that read this DNS TTL.
+  std::map<std::string, std::chrono::milliseconds> ttl;
   std::map<std::string, int> runs;
+  // When each check first ran (the target's clock) and the last target.
+  std::map<std::string, int64_t> first_run_wall_ms;
+  drill::CheckTarget last_target;
 };
 
 // Answers every GET after a latency: primary_us or standby_us by the URL's
