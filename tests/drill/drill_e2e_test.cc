@@ -23,6 +23,7 @@
 #include "tests/support/agent_fixture.h"
 #include "tests/support/background_process.h"
 #include "tests/support/backup_tree.h"
+#include "tests/support/dns_server.h"
 #include "tests/support/ipmi_sim.h"
 #include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
@@ -374,6 +375,54 @@ TEST_CASE(
   CHECK_THAT(s.at("reason").get<std::string>(),
              Catch::EndsWith("allow-list; trying again cannot fix this"));
   for (const nlohmann::json& p : s.at("phases")) {
+    if (p.at("name") == "smoke") CHECK(p.at("duration_ms").get<int64_t>() < 2'000);
+  }
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE(
+    "drill e2e: the TTL the zone's server (nsd) gives joins the RTO in the effective failover "
+    "time, and a 4-hour TTL fails the drill at once",
+    "[drill][e2e][dns]") {
+  TempDir zone_dir;
+  sb::testing::DnsServer nsd(zone_dir, "127.0.0.53", "example.test",
+                             "$TTL 3600\n"
+                             "@ IN SOA ns1.example.test. admin.example.test. ( 1 3600 600 86400 "
+                             "60 )\n"
+                             "@ IN NS ns1.example.test.\n"
+                             "ns1 IN A 127.0.0.53\n"
+                             "www 14400 IN A 192.0.2.10\n"
+                             "api 60 IN A 192.0.2.20\n");
+  Rig rig(RigOptions{.checks = "[[standby.check]]\nname = \"canary\"\nkind = \"canary\"\n"
+                               "[[standby.check]]\nname = \"names\"\nkind = \"dns\"\nnames = "
+                               "[\"api.example.test\"]\nserver = \"" +
+                               nsd.endpoint() + "\"\n",
+                     .smoke_timeout = "5m"});
+  base::ProcessResult r = rig.Drill();
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("dns_ttl_ms") == 60'000);
+  CHECK(s.at("effective_failover_ms") == s.at("rto_ms").get<int64_t>() + 60'000);
+  CHECK(s.at("checks").at(0).at("detail").get<std::string>().find(
+            "the standby's canary equals the backup's") == 0);
+  CHECK(s.at("checks").at(1).at("measured").at("max_ttl_s") == 60);
+  CHECK(rig.History().at(0).at("effective_failover_ms") == s.at("effective_failover_ms"));
+
+  // The service's real name has a TTL of 4 hours: after a failover, clients
+  // would keep going to the old address that long.
+  std::string text = ReadWholeFile(rig.config);
+  text.replace(text.find("api.example.test"), 16, "www.example.test");
+  rig.dir.Write("standbyctl.toml", text);
+  base::ProcessResult slow = rig.Drill();
+  CHECK(slow.exit_code == 1);
+  nlohmann::json f = nlohmann::json::parse(slow.out);
+  CHECK(f.at("failed_phase") == "smoke");
+  CHECK_THAT(f.at("reason").get<std::string>(),
+             Catch::Contains("names failed: www.example.test: TTL 4h, above max_ttl 5m"));
+  CHECK(f.at("dns_ttl_ms") == 14'400'000);
+  CHECK(f.at("effective_failover_ms").is_null());
+  for (const nlohmann::json& p : f.at("phases")) {
     if (p.at("name") == "smoke") CHECK(p.at("duration_ms").get<int64_t>() < 2'000);
   }
   CHECK(rig.sim->HostPid() == 0);
