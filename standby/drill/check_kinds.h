@@ -27,6 +27,10 @@ class CheckRecorder {
 
   nlohmann::json& measured() { return measured_; }
   void set_max_ttl(std::chrono::milliseconds ttl) { max_ttl_ = ttl; }
+  void set_primary_footprint(int64_t connections, int64_t requests) {
+    primary_connections_ = connections;
+    primary_requests_ = requests;
+  }
 
  private:
   CheckRun Finish(store::CheckOutcome outcome, std::string detail, bool permanent);
@@ -34,6 +38,7 @@ class CheckRecorder {
   CheckRun run_;
   nlohmann::json measured_ = nlohmann::json::object();
   std::optional<std::chrono::milliseconds> max_ttl_;
+  int64_t primary_connections_ = 0, primary_requests_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <variant>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -206,6 +207,8 @@ CheckRun CheckRecorder::Finish(store::CheckOutcome outcome, std::string detail, 
   run_.result.measured = measured_.dump();
   run_.permanent = permanent;
   run_.max_ttl = max_ttl_;
+  run_.primary_connections = primary_connections_;
+  run_.primary_requests = primary_requests_;
   return run_;
 }
 
@@ -335,6 +338,92 @@ std::string Excerpt(const std::string& s, size_t at) {
 
 }  // namespace
 
+// Why the response is not what the check expects; empty when it is.
+// `*permanent` says whether asking again cannot change that.
+std::string ResponseProblem(const config::HttpCheck& h, const HttpResponse& r,
+                            const std::string& what, bool* permanent) {
+  *permanent = false;
+  if (!StatusValid(r.status, h.valid_status)) {
+    *permanent = PermanentHttpStatus(r.status);
+    return fmt::format("{}: status {}, expected {}", what, r.status, RangesText(h.valid_status));
+  }
+  if (!h.body_contains.empty() && r.body.find(h.body_contains) == std::string::npos) {
+    return fmt::format("{}: status {} but the body does not contain \"{}\"", what, r.status,
+                       h.body_contains);
+  }
+  if (!h.body_regex.empty() && !RE2::PartialMatch(r.body, RE2(h.body_regex, RE2::Quiet))) {
+    return fmt::format("{}: status {} but the body does not match /{}/", what, r.status,
+                       h.body_regex);
+  }
+  if (!h.body_not_regex.empty() && RE2::PartialMatch(r.body, RE2(h.body_not_regex, RE2::Quiet))) {
+    return fmt::format("{}: status {} but the body matches /{}/", what, r.status, h.body_not_regex);
+  }
+  for (const auto& [name, pattern] : h.header_regex) {
+    const std::string* value = FindHeader(r, name);
+    if (value == nullptr)
+      return fmt::format("{}: status {} but no {} header", what, r.status, name);
+    if (!RE2::PartialMatch(*value, RE2(pattern, RE2::Quiet))) {
+      return fmt::format("{}: header {}: \"{}\" does not match /{}/", what, name,
+                         value->substr(0, 200), pattern);
+    }
+  }
+  return {};
+}
+
+// same_as_primary: the same request to the primary, and the two answers
+// compared. Returns what to add to a pass, or the run that ends the check.
+std::variant<std::string, CheckRun> CompareWithPrimary(const config::SmokeCheck& check,
+                                                       const CheckTarget& target,
+                                                       const HttpResponse& r,
+                                                       const std::string& what, CheckRecorder& rec,
+                                                       CheckRun* counts) {
+  const config::HttpCheck& h = check.http;
+  if (target.primary_host.empty()) {
+    return rec.NotRun(base::Status::Invalid(
+        "same_as_primary needs the primary's address: the config has no [primary]"));
+  }
+  if (target.primary_connections_left <= 0) {
+    return rec.NotRun(base::Status::PermissionDenied(
+        "same_as_primary: the drill's cap on connections to the primary (max_sessions) is "
+        "used up"));
+  }
+  base::Result<HttpRequest> request = RequestFor(check, target.primary_host);
+  if (!request.ok()) return rec.NotRun(request.status());
+  HttpClient http;
+  base::Result<HttpResponse> p = http.Perform(*request);
+  counts->primary_connections += http.connections();
+  counts->primary_requests += http.requests();
+  if (!p.ok()) {
+    return rec.NotRun(base::Status::Unavailable(
+        fmt::format("the primary's copy to compare with: {}", p.status().message())));
+  }
+  rec.measured()["primary_status"] = p->status;
+  rec.measured()["primary_body_sha256"] = Hex(p->body);
+  std::string standby_body = r.body;
+  std::string primary_body = p->body;
+  if (!h.ignore_regex.empty()) {
+    RE2 ignore(h.ignore_regex, RE2::Quiet);
+    RE2::GlobalReplace(&standby_body, ignore, "");
+    RE2::GlobalReplace(&primary_body, ignore, "");
+  }
+  if (p->status == r.status && standby_body == primary_body) {
+    return fmt::format(", same as the primary's ({} bytes{})", standby_body.size(),
+                       r.truncated || p->truncated ? ", the first 1 MiB compared" : "");
+  }
+  // The same status and another body: what was restored differs, and
+  // waiting does not change it. Another status may be a service starting.
+  const size_t at = FirstDifference(standby_body, primary_body);
+  return rec.Fail(
+      fmt::format("{}: differs from the primary's {}: status {} and {}; {} and {} bytes{}, first "
+                  "difference at byte {} ({} here, {} there); sha256 {} and {}",
+                  what, Described(*request, target.primary_host, h.host_name), r.status, p->status,
+                  standby_body.size(), primary_body.size(),
+                  h.ignore_regex.empty() ? "" : " after removing /" + h.ignore_regex + "/", at,
+                  Excerpt(standby_body, at), Excerpt(primary_body, at), Hex(r.body).substr(0, 12),
+                  Hex(p->body).substr(0, 12)),
+      p->status == r.status);
+}
+
 CheckRun RunHttpCheck(const config::SmokeCheck& check, const CheckTarget& target) {
   CheckRecorder rec(check);
   const config::HttpCheck& h = check.http;
@@ -348,69 +437,21 @@ CheckRun RunHttpCheck(const config::SmokeCheck& check, const CheckTarget& target
   rec.measured()["timings"] = TimingsJson(r->timings);
   rec.measured()["body_bytes"] = r->body.size();
   rec.measured()["body_sha256"] = Hex(r->body);
-  if (!StatusValid(r->status, h.valid_status)) {
-    return rec.Fail(
-        fmt::format("{}: status {}, expected {}", what, r->status, RangesText(h.valid_status)),
-        PermanentHttpStatus(r->status));
-  }
-  if (!h.body_contains.empty() && r->body.find(h.body_contains) == std::string::npos) {
-    return rec.Fail(fmt::format("{}: status {} but the body does not contain \"{}\"", what,
-                                r->status, h.body_contains));
-  }
-  if (!h.body_regex.empty() && !RE2::PartialMatch(r->body, RE2(h.body_regex, RE2::Quiet))) {
-    return rec.Fail(fmt::format("{}: status {} but the body does not match /{}/", what, r->status,
-                                h.body_regex));
-  }
-  if (!h.body_not_regex.empty() && RE2::PartialMatch(r->body, RE2(h.body_not_regex, RE2::Quiet))) {
-    return rec.Fail(
-        fmt::format("{}: status {} but the body matches /{}/", what, r->status, h.body_not_regex));
-  }
-  for (const auto& [name, pattern] : h.header_regex) {
-    const std::string* value = FindHeader(*r, name);
-    if (value == nullptr) {
-      return rec.Fail(fmt::format("{}: status {} but no {} header", what, r->status, name));
-    }
-    if (!RE2::PartialMatch(*value, RE2(pattern, RE2::Quiet))) {
-      return rec.Fail(fmt::format("{}: header {}: \"{}\" does not match /{}/", what, name,
-                                  value->substr(0, 200), pattern));
-    }
-  }
+  bool permanent = false;
+  std::string problem = ResponseProblem(h, *r, what, &permanent);
+  if (!problem.empty()) return rec.Fail(std::move(problem), permanent);
   std::string same;
   if (h.same_as_primary) {
-    if (target.primary_host.empty()) {
-      return rec.NotRun(base::Status::Invalid(
-          "same_as_primary needs the primary's address: the config has no [primary]"));
+    CheckRun counts;
+    std::variant<std::string, CheckRun> compared =
+        CompareWithPrimary(check, target, *r, what, rec, &counts);
+    if (CheckRun* ended = std::get_if<CheckRun>(&compared)) {
+      ended->primary_connections = counts.primary_connections;
+      ended->primary_requests = counts.primary_requests;
+      return std::move(*ended);
     }
-    base::Result<HttpRequest> primary_request = RequestFor(check, target.primary_host);
-    if (!primary_request.ok()) return rec.NotRun(primary_request.status());
-    HttpClient primary_http;
-    base::Result<HttpResponse> p = primary_http.Perform(*primary_request);
-    if (!p.ok()) {
-      return rec.NotRun(base::Status::Unavailable(
-          fmt::format("the primary's copy to compare with: {}", p.status().message())));
-    }
-    rec.measured()["primary_status"] = p->status;
-    rec.measured()["primary_body_sha256"] = Hex(p->body);
-    std::string standby_body = r->body;
-    std::string primary_body = p->body;
-    if (!h.ignore_regex.empty()) {
-      RE2 ignore(h.ignore_regex, RE2::Quiet);
-      RE2::GlobalReplace(&standby_body, ignore, "");
-      RE2::GlobalReplace(&primary_body, ignore, "");
-    }
-    if (p->status != r->status || standby_body != primary_body) {
-      const size_t at = FirstDifference(standby_body, primary_body);
-      return rec.Fail(fmt::format(
-          "{}: differs from the primary's {}: status {} and {}; {} and {} bytes{}, first "
-          "difference at byte {} ({} here, {} there); sha256 {} and {}",
-          what, Described(*primary_request, target.primary_host, h.host_name), r->status, p->status,
-          standby_body.size(), primary_body.size(),
-          h.ignore_regex.empty() ? "" : " after removing /" + h.ignore_regex + "/", at,
-          Excerpt(standby_body, at), Excerpt(primary_body, at), Hex(r->body).substr(0, 12),
-          Hex(p->body).substr(0, 12)));
-    }
-    same = fmt::format(", same as the primary's ({} bytes{})", standby_body.size(),
-                       r->truncated || p->truncated ? ", the first 1 MiB compared" : "");
+    same = std::get<std::string>(compared);
+    rec.set_primary_footprint(counts.primary_connections, counts.primary_requests);
   }
   const bool body_checked =
       !h.body_contains.empty() || !h.body_regex.empty() || !h.body_not_regex.empty();

@@ -57,6 +57,7 @@ class Drill {
   bool Smoke();
   std::vector<CheckRun> RunChecks();
   CheckTarget Target();
+  CheckRun WarmupOutlasted(const config::SmokeCheck& check);
   bool Compare();
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe, int cap);
   void Hold();
@@ -287,6 +288,19 @@ bool Drill::Smoke() {
   return Pass(p, fmt::format("{} of {} checks passed", n, n));
 }
 
+// A check whose warm-up outlasted smoke_timeout could not run: failed.
+CheckRun Drill::WarmupOutlasted(const config::SmokeCheck& check) {
+  CheckRun never;
+  never.result.name = check.name;
+  never.result.kind = std::string(config::CheckKindName(check.kind));
+  never.result.outcome = store::CheckOutcome::kNotRun;
+  never.result.detail = fmt::format(
+      "its warm-up of {} was not over when the smoke_timeout of {} ended",
+      base::FormatDuration(check.warmup), base::FormatDuration(env_.standby.smoke_timeout));
+  never.result.at_wall_ms = clock_.Now().wall_ms;
+  return never;
+}
+
 CheckTarget Drill::Target() {
   CheckTarget t = TargetFor(env_.config, env_.standby);
   t.now_wall_ms = [this] { return clock_.Now().wall_ms; };
@@ -301,7 +315,8 @@ CheckTarget Drill::Target() {
 std::vector<CheckRun> Drill::RunChecks() {
   const std::vector<config::SmokeCheck>& checks = env_.standby.checks;
   const size_t n = checks.size();
-  const CheckTarget target = Target();
+  CheckTarget target = Target();
+  const int cap = env_.config.primary.value_or(config::PrimaryConfig()).max_sessions;
   std::vector<std::optional<CheckRun>> last(n);
   std::vector<int> attempts(n, 0);
   auto settled = [&](size_t i) {
@@ -324,7 +339,10 @@ std::vector<CheckRun> Drill::RunChecks() {
         continue;
       }
       ++attempts[i];
+      target.primary_connections_left = cap - summary_.outcome.primary_connections;
       last[i] = env_.ports.smoke.Run(checks[i], target, agent_.get());
+      summary_.outcome.primary_connections += last[i]->primary_connections;
+      summary_.outcome.primary_requests += last[i]->primary_requests;
       all_settled = all_settled && settled(i);
     }
     if (all_settled || !guard_.Tripped().empty()) break;
@@ -339,17 +357,7 @@ std::vector<CheckRun> Drill::RunChecks() {
   std::vector<CheckRun> out;
   for (size_t i = 0; i < n; ++i) {
     if (!last[i]) {
-      if (!guard_.Tripped().empty()) continue;
-      // Its warm-up outlasted smoke_timeout: it could not run, so it failed.
-      CheckRun never;
-      never.result.name = checks[i].name;
-      never.result.kind = std::string(config::CheckKindName(checks[i].kind));
-      never.result.outcome = store::CheckOutcome::kNotRun;
-      never.result.detail = fmt::format(
-          "its warm-up of {} was not over when the smoke_timeout of {} ended",
-          base::FormatDuration(checks[i].warmup), base::FormatDuration(env_.standby.smoke_timeout));
-      never.result.at_wall_ms = clock_.Now().wall_ms;
-      out.push_back(std::move(never));
+      if (guard_.Tripped().empty()) out.push_back(WarmupOutlasted(checks[i]));
       continue;
     }
     if (attempts[i] > 1) last[i]->result.detail += fmt::format(" (attempt {})", attempts[i]);

@@ -81,6 +81,9 @@ struct CheckRun {
   // dns checks: the largest TTL of the names checked, which the effective
   // failover time adds to the RTO.
   std::optional<std::chrono::milliseconds> max_ttl;
+  // The check's footprint on the primary (same_as_primary), which counts
+  // against the drill's cap.
+  int64_t primary_connections = 0, primary_requests = 0;
 };
 
 // Where the smoke checks run: what {host} becomes, and what the checks that
@@ -88,6 +91,7 @@ struct CheckRun {
 struct CheckTarget {
   std::string host;                              // the standby's address (its agent's host)
   std::string primary_host;                      // the primary's, for same_as_primary; empty: none
+  int64_t primary_connections_left = 1'000'000;  // what the drill's cap leaves
   std::vector<config::RestoreMapping> restores;  // their canaries, for canary checks
   std::function<int64_t()> now_wall_ms;          // for ages and expiry; the system's when empty
 };

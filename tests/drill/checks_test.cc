@@ -195,10 +195,20 @@ TEST_CASE("checks: same_as_primary catches one flipped byte and ignores what it 
     CHECK(same.result.outcome == CheckOutcome::kPassed);
     CHECK(same.result.detail.find("same as the primary's (58 bytes)") != std::string::npos);
     CHECK(Measured(same)["body_sha256"] == Measured(same)["primary_body_sha256"]);
+    CHECK(same.primary_connections == 1);  // the drill's footprint on the primary
+    CHECK(same.primary_requests == 1);
+    CheckTarget capped = t;
+    capped.primary_connections_left = 0;
+    CheckRun over = Run(c, capped);
+    CHECK(over.result.outcome == CheckOutcome::kNotRun);
+    CHECK(over.permanent);
+    CHECK(over.result.detail.find("cap on connections to the primary (max_sessions) is used up") !=
+          std::string::npos);
   }
   WebServer rotten(dir, "127.0.0.1", port, dir.Sub("rotten"), "rotten");
   CheckRun differs = Run(c, t);
   CHECK(differs.result.outcome == CheckOutcome::kFailed);
+  CHECK(differs.permanent);  // what was restored differs; waiting does not change it
   CHECK(differs.result.detail.find("differs from the primary's GET http://127.0.0.2:") !=
         std::string::npos);
   CHECK(differs.result.detail.find("first difference at byte 30") != std::string::npos);

@@ -332,6 +332,20 @@ TEST_CASE("drill: a check waits out its warm-up before its first run", "[drill]"
   REQUIRE(rig.smoke.last_target.restores.size() == 1);
 }
 
+TEST_CASE("drill: a check's connections to the primary count against the drill's cap", "[drill]") {
+  Rig rig;
+  rig.config.primary->max_sessions = 6;
+  rig.smoke.primary_connections["home"] = 1;  // as same_as_primary does
+  rig.smoke.failing["home"] = 2;
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  // Preflight's session left 5, then each attempt one less.
+  CHECK(rig.smoke.primary_budgets == std::vector<int64_t>{5, 4, 3});
+  // Preflight, three checks, one probe connection.
+  CHECK(s.outcome.primary_connections == 1 + 3 + 1);
+  CHECK(s.outcome.primary_requests == 1 + 3 + 5);
+}
+
 TEST_CASE("drill: a warm-up longer than smoke_timeout fails the check as not run", "[drill]") {
   Rig rig;
   rig.sc().smoke_timeout = seconds(30);

@@ -127,6 +127,10 @@ drill::CheckRun FakeSmoke::Run(const config::SmokeCheck& check, const drill::Che
   last_target = target;
   if (target.now_wall_ms) first_run_wall_ms.try_emplace(check.name, target.now_wall_ms());
   if (auto t = ttl.find(check.name); t != ttl.end()) run.max_ttl = t->second;
+  if (auto c = primary_connections.find(check.name); c != primary_connections.end()) {
+    primary_budgets.push_back(target.primary_connections_left);
+    run.primary_connections = run.primary_requests = c->second;
+  }
   const int n = ++runs[check.name];
   const auto it = failing.find(check.name);
   const bool fails = it != failing.end() && (it->second < 0 || n <= it->second);

@@ -118,6 +118,10 @@ class FakeSmoke : public drill::SmokeRunner {
   std::set<std::string> permanent;
   // Checks (by name) that read this DNS TTL.
   std::map<std::string, std::chrono::milliseconds> ttl;
+  // Checks (by name) that open this many connections to the primary a run
+  // (as same_as_primary does); the budget each run was given.
+  std::map<std::string, int> primary_connections;
+  std::vector<int64_t> primary_budgets;
   std::map<std::string, int> runs;
   // When each check first ran (the target's clock) and the last target.
   std::map<std::string, int64_t> first_run_wall_ms;
