@@ -69,6 +69,13 @@ HttpClient::HttpClient() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   curl_ = curl_easy_init();
+  // The CA bundle libcurl was built with: a request without a ca_file goes
+  // back to it (setting the option to null would disable it).
+  char* ca = nullptr;
+  if (curl_ != nullptr && curl_easy_getinfo(curl_, CURLINFO_CAINFO, &ca) == CURLE_OK &&
+      ca != nullptr) {
+    default_ca_file_ = ca;
+  }
 }
 
 HttpClient::~HttpClient() { curl_easy_cleanup(curl_); }
@@ -111,7 +118,8 @@ base::Result<HttpResponse> HttpClient::Perform(const HttpRequest& r) {
   curl_easy_setopt(curl_, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl_, CURLOPT_CAINFO, r.ca_file.empty() ? nullptr : r.ca_file.c_str());
+  const std::string& ca_file = r.ca_file.empty() ? default_ca_file_ : r.ca_file;
+  curl_easy_setopt(curl_, CURLOPT_CAINFO, ca_file.empty() ? nullptr : ca_file.c_str());
   curl_easy_setopt(curl_, CURLOPT_SSLCERT, r.client_cert.empty() ? nullptr : r.client_cert.c_str());
   curl_easy_setopt(curl_, CURLOPT_SSLKEY, r.client_key.empty() ? nullptr : r.client_key.c_str());
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);

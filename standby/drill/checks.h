@@ -74,6 +74,7 @@ class HttpClient : public Requester {
 
  private:
   CURL* curl_;
+  std::string default_ca_file_;  // libcurl's own, empty when it has none
   int64_t connections_ = 0;
   int64_t requests_ = 0;
 };
