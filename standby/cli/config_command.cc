@@ -1,7 +1,11 @@
 // `standbyctl config check FILE`: validates a configuration file and prints
 // every error as FILE:LINE:COL: message.
 
+#include <set>
+#include <string_view>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "standby/cli/command.h"
@@ -16,13 +20,23 @@ int CheckConfig(const std::string& path) {
     return kExitUsage;
   }
   size_t checks = 0, probes = 0, restores = 0;
+  std::set<std::string_view> kinds;
   for (const config::StandbyConfig& s : config->standbys) {
     checks += s.checks.size();
     probes += s.probes.size();
     restores += s.restores.size();
+    for (const config::SmokeCheck& c : s.checks) kinds.insert(config::CheckKindName(c.kind));
   }
-  fmt::print("{}: ok ({} standby, {} restore mapping, {} smoke check, {} probe, {} schedule)\n",
-             path, config->standbys.size(), restores, checks, probes, config->schedules.size());
+  auto count = [](size_t n, std::string_view one, std::string_view many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+  };
+  fmt::print("{}: ok ({}, {}, {}{}, {}, {})\n", path,
+             count(config->standbys.size(), "standby", "standbys"),
+             count(restores, "restore mapping", "restore mappings"),
+             count(checks, "smoke check", "smoke checks"),
+             kinds.empty() ? "" : fmt::format(" ({})", fmt::join(kinds, ", ")),
+             count(probes, "probe", "probes"),
+             count(config->schedules.size(), "schedule", "schedules"));
   return kExitOk;
 }
 

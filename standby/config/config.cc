@@ -745,6 +745,14 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   for (TableReader& c : checks) ReadCheck(c, config_path, &s->checks.emplace_back());
   CheckUnique(checks, s->checks, "check");
   CheckCanaryTargets(checks, *s);
+  for (size_t i = 0; i < checks.size() && i < s->checks.size(); ++i) {
+    if (s->checks[i].warmup >= s->smoke_timeout && s->checks[i].warmup.count() > 0) {
+      checks[i].ErrorAt("warmup", fmt::format("a warm-up of {} never ends within the "
+                                              "smoke_timeout of {}: the check could never run",
+                                              base::FormatDuration(s->checks[i].warmup),
+                                              base::FormatDuration(s->smoke_timeout)));
+    }
+  }
 
   std::vector<TableReader> probes = t.TableArray("probe");
   for (TableReader& p : probes) ReadProbe(p, &s->probes.emplace_back());

@@ -77,8 +77,8 @@ TEST_CASE("cli: config check accepts a good file and summarizes it", "[cli]") {
   base::ProcessResult r = RunStandbyctl({"config", "check", path});
   CHECK(r.exit_code == 0);
   CHECK(r.out == path +
-                     ": ok (1 standby, 0 restore mapping, 0 smoke check, 0 probe, 0 "
-                     "schedule)\n");
+                     ": ok (1 standby, 0 restore mappings, 0 smoke checks, 0 probes, 0 "
+                     "schedules)\n");
 }
 
 TEST_CASE("cli: a missing config file is a config error naming the file", "[cli]") {

@@ -314,6 +314,11 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
      "\"dns\"\nnames = [\"www..example.com\"]\n",
      "8:9: standby[0].check[0].names: \"www..example.com\" is not a host name"},
+    {"a warm-up longer than smoke_timeout",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"command\"\ncommand = \"x\"\nwarmup = \"6m\"\n",
+     "9:10: standby[0].check[0].warmup: a warm-up of 6m never ends within the smoke_timeout of "
+     "5m: the check could never run"},
     {"a GET with a body",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
      "\"http\"\nurl = \"http://h/\"\nbody = \"x=1\"\n",
