@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -129,13 +128,11 @@ struct CanaryArgs {
   std::string time;  // default: now
 };
 
+// 2026-12-01T03:00:00Z
 std::string IsoUtcSeconds(int64_t wall_ms) {
-  const std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  std::string s = UtcTime(wall_ms);
+  s[10] = 'T';
+  return s + "Z";
 }
 
 int RunCanaryWrite(const CanaryArgs& args) {
