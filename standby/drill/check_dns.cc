@@ -159,6 +159,7 @@ ldns_rr_type RrType(const std::string& type) {
 
 struct Answer {
   std::vector<std::string> values;  // of the type asked for
+  std::string cname;                // where the name points instead, if it does
   uint32_t max_ttl = 0;             // of every record in the answer
 };
 
@@ -226,13 +227,23 @@ CheckRun RunDnsCheck(const config::SmokeCheck& check, const CheckTarget& /*targe
     for (size_t i = 0; rrs != nullptr && i < ldns_rr_list_rr_count(rrs); ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
       answer.max_ttl = std::max(answer.max_ttl, ldns_rr_ttl(rr));
-      if (ldns_rr_get_type(rr) == RrType(c.type) && ldns_rr_rd_count(rr) > 0) {
+      if (ldns_rr_rd_count(rr) == 0) continue;
+      if (ldns_rr_get_type(rr) == RrType(c.type)) {
         answer.values.push_back(Text(ldns_rr_rdf(rr, 0)));
+      } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && answer.cname.empty()) {
+        answer.cname = Text(ldns_rr_rdf(rr, 0));
       }
     }
     names[name] = {{"ttl_s", answer.max_ttl}, {"answers", answer.values}, {"server", where}};
     if (answer.values.empty()) {
       rec.measured() = {{"names", names}};
+      if (!answer.cname.empty()) {
+        return rec.Fail(fmt::format("{}: no {} record; the name is a CNAME to {} (TTL {}), whose "
+                                    "zone answers for it: list that name too, or check this "
+                                    "one with type = \"CNAME\"",
+                                    where, c.type, answer.cname, Ttl(answer.max_ttl)),
+                        true);
+      }
       return rec.Fail(fmt::format("{}: no {} record", where, c.type), true);
     }
     for (const std::string& want : c.expect) {

@@ -459,7 +459,8 @@ TEST_CASE(
                 "ns1 IN A 127.0.0.53\n"
                 "www 14400 IN A 192.0.2.10\n"
                 "api 60 IN A 192.0.2.20\n"
-                "shop 60 IN CNAME www.example.test.\n");
+                "shop 60 IN CNAME www.example.test.\n"
+                "cdn 120 IN CNAME edge.cdn.invalid.\n");
   config::SmokeCheck c;
   c.name = "names";
   c.kind = config::CheckKind::kDns;
@@ -498,8 +499,15 @@ TEST_CASE(
   c.dns.expect = {"www.example.test"};
   CHECK(Run(c).result.outcome == CheckOutcome::kPassed);
 
+  // A name that points out of the zone: its server cannot give the address.
   c.dns.type = "A";
   c.dns.expect.clear();
+  c.dns.names = {"cdn.example.test"};
+  CheckRun elsewhere_zone = Run(c);
+  CHECK(elsewhere_zone.result.outcome == CheckOutcome::kFailed);
+  CHECK(elsewhere_zone.result.detail.find(
+            "no A record; the name is a CNAME to edge.cdn.invalid. (TTL 2m)") != std::string::npos);
+
   c.dns.names = {"gone.example.test"};
   CheckRun gone = Run(c);
   CHECK(gone.result.outcome == CheckOutcome::kFailed);
