@@ -78,6 +78,28 @@ nlohmann::json RestoresJson(const std::vector<restore::RestoreReport>& restores)
   return out;
 }
 
+// The statistics behind a probe's verdict, enough to reproduce it.
+nlohmann::json ComparisonJson(const std::optional<drill::Comparison>& c) {
+  if (!c) return nullptr;
+  auto side = [](const drill::SideStats& s) {
+    return nlohmann::json{{"n", s.n},
+                          {"median_us", s.median},
+                          {"p95_us", s.p95 ? nlohmann::json(*s.p95) : nlohmann::json(nullptr)},
+                          {"outliers", s.outliers}};
+  };
+  nlohmann::json j = {{"verdict", drill::VerdictName(c->verdict)},
+                      {"why", c->why},
+                      {"primary", side(c->primary)},
+                      {"standby", side(c->standby)}};
+  if (c->ratio) {
+    j["ratio"] = c->ratio->ratio;
+    j["interval"] = {c->ratio->low, c->ratio->high};
+    j["bootstrap"] = {{"resamples", c->ratio->resamples}, {"seed", c->ratio->seed}};
+  }
+  if (c->rank) j["rank_test"] = {{"u", c->rank->u}, {"p", c->rank->p}};
+  return j;
+}
+
 nlohmann::json ProbesJson(const std::vector<drill::ProbeSummary>& probes) {
   nlohmann::json out = nlohmann::json::array();
   for (const drill::ProbeSummary& p : probes) {
@@ -86,7 +108,8 @@ nlohmann::json ProbesJson(const std::vector<drill::ProbeSummary>& probes) {
                    {"standby_median_us", OptionalJson(p.standby_median_us)},
                    {"primary_failures", p.primary_failures},
                    {"standby_failures", p.standby_failures},
-                   {"verdict", p.verdict}});
+                   {"verdict", p.verdict},
+                   {"comparison", ComparisonJson(p.comparison)}});
   }
   return out;
 }

@@ -1,6 +1,6 @@
-// The comparison's arithmetic and words: what one probe's latencies on the
-// primary and the standby say. Pure; the probing itself is the drill's
-// compare phase (drill.cc), through the ProbeRequester port.
+// The comparison's words: what one probe's latencies on the primary and the
+// standby say, through the statistics of stats.h. Pure; the probing itself
+// is the drill's compare phase (drill.cc), through the ProbeRequester port.
 #ifndef STANDBY_DRILL_COMPARE_H_
 #define STANDBY_DRILL_COMPARE_H_
 
@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "standby/drill/stats.h"
 
 namespace sb::drill {
 
@@ -25,11 +27,12 @@ struct ProbeSummary {
   std::string name;
   std::optional<int64_t> primary_median_us, standby_median_us;
   int primary_failures = 0, standby_failures = 0;
-  std::string verdict;
+  std::optional<Comparison> comparison;  // when both sides answered
+  std::string verdict;                   // the verdict and what decided it, in words
 };
 
-// The medians and the verdict's text.
-ProbeSummary Summarize(const ProbeRun& run);
+// The medians, the comparison and the verdict's text.
+ProbeSummary Summarize(const ProbeRun& run, const CompareRules& rules = CompareRules());
 
 // The median of `v` (the upper one of an even count); `v` is not empty.
 int64_t Median(std::vector<int64_t> v);

@@ -130,7 +130,10 @@ TEST_CASE("drill: a green drill runs every phase in order and ends confirmed off
   REQUIRE(s.checks.size() == 2);
   CHECK(s.checks[0].outcome == store::CheckOutcome::kPassed);
   REQUIRE(s.probes.size() == 1);
-  CHECK(s.probes[0].verdict == "standby/primary median latency 1.50 (1500 us vs 1000 us)");
+  // Five requests a side say nothing either way.
+  CHECK(s.probes[0].verdict ==
+        "inconclusive: fewer than 9 samples a side (primary 5, standby 5); medians 1500 us "
+        "standby, 1000 us primary (n 5/5)");
   // One session to check the primary in preflight, one for its probe.
   CHECK(s.outcome.primary_connections == 2);
   CHECK(s.outcome.primary_requests == 1 + 5);
@@ -417,6 +420,30 @@ TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off
   REQUIRE(done.outcome.exposure_ms);
   CHECK(*done.outcome.exposure_ms == rig.clock.elapsed().count());
   CHECK(*done.outcome.exposure_ms >= 3'600'000);
+}
+
+TEST_CASE("drill: the comparison's verdict comes with its interval and sample counts", "[drill]") {
+  Rig slower;
+  slower.sc().probes[0].requests = 20;
+  slower.probes.standby_us = 3000;
+  const DrillSummary s = slower.Run();
+  REQUIRE(s.probes.size() == 1);
+  REQUIRE(s.probes[0].comparison.has_value());
+  CHECK(s.probes[0].comparison->verdict == Verdict::kStandbySlower);
+  CHECK_THAT(s.probes[0].verdict,
+             Catch::StartsWith("standby-slower: the whole 95% interval [3.00, 3.00] lies above "
+                               "1.50, and the rank test agrees"));
+  CHECK_THAT(s.probes[0].verdict,
+             Catch::EndsWith("medians 3000 us standby, 1000 us primary (n 20/20)"));
+  // A slower standby is reported, not failed, for now.
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+
+  Rig same;
+  same.sc().probes[0].requests = 20;
+  same.probes.standby_us = 1000;
+  const DrillSummary e = same.Run();
+  REQUIRE(e.probes[0].comparison.has_value());
+  CHECK(e.probes[0].comparison->verdict == Verdict::kEquivalent);
 }
 
 TEST_CASE("drill: the primary's session cap stops its probing", "[drill]") {
