@@ -666,6 +666,39 @@ void ReadProbe(TableReader& t, PerformanceProbe* probe) {
   if (auto u = ReadUrl(t, "standby_url")) probe->standby_url = *u;
   // Bounded on purpose: a probe must never load the primary it compares with.
   if (auto r = t.Integer("requests", 1, 1000)) probe->requests = static_cast<int>(*r);
+  if (auto w = t.Integer("warmup_requests", 0, 100)) probe->warmup_requests = static_cast<int>(*w);
+  if (const toml::node* n = t.Raw("slower_ratio")) {
+    std::optional<double> v = n->value<double>();
+    if (!v || *v < 1.05 || *v > 100) {
+      t.ErrorAt("slower_ratio", "must be a number from 1.05 to 100 (such as 1.5)");
+    } else {
+      probe->slower_ratio = *v;
+    }
+  }
+  if (auto band = t.String("noise_band")) {
+    int percent = 0;
+    char sign = 0;
+    char rest = 0;
+    if (std::sscanf(band->c_str(), "%d%c%c", &percent, &sign, &rest) != 2 || sign != '%' ||
+        percent < 1 || percent > 50) {
+      t.ErrorAt("noise_band", fmt::format("\"{}\": use a percentage from 1% to 50% (such as "
+                                          "\"10%\")",
+                                          *band));
+    } else {
+      probe->noise_band = percent / 100.0;
+    }
+  }
+  if (probe->noise_band >= probe->slower_ratio - 1 &&
+      (t.Has("noise_band") || t.Has("slower_ratio"))) {
+    t.Error("noise_band must be narrower than slower_ratio is above 1");
+  }
+  if (auto o = t.String("on_slower")) {
+    if (*o == "warn" || *o == "fail") {
+      probe->on_slower = *o == "fail" ? OnSlower::kFail : OnSlower::kWarn;
+    } else {
+      t.ErrorAt("on_slower", fmt::format("unknown on_slower \"{}\" (use warn or fail)", *o));
+    }
+  }
   if (auto d = t.DurationValue("interval", Duration(10))) probe->interval = *d;
   if (auto d = t.DurationValue("timeout", Duration(100))) probe->timeout = *d;
   t.RejectUnknownKeys();

@@ -193,13 +193,19 @@ struct SmokeCheck {
   std::string canary_target;
 };
 
+enum class OnSlower { kWarn, kFail };
+
 struct PerformanceProbe {
   std::string name;
   std::string primary_url;
   std::string standby_url;
-  int requests = 20;         // per host
-  Duration interval{200};    // between requests to one host
-  Duration timeout{10'000};  // per request
+  int requests = 20;                     // per host, counted after the warm-up
+  int warmup_requests = 2;               // per host, made first and not counted (TLS, cold caches)
+  Duration interval{200};                // between requests to one host
+  Duration timeout{10'000};              // per request
+  double slower_ratio = 1.5;             // standby-slower when the ratio's interval lies above this
+  double noise_band = 0.10;              // equivalent when it lies within 1 +- this
+  OnSlower on_slower = OnSlower::kWarn;  // what standby-slower does to the drill
 };
 
 struct StandbyConfig {

@@ -60,6 +60,8 @@ class Drill {
   CheckRun WarmupOutlasted(const config::SmokeCheck& check);
   bool Compare();
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe, int cap);
+  void Record(const config::PerformanceProbe& probe, int side, int seq,
+              const base::Result<HttpResponse>& r, ProbeRun* run);
   void Hold();
   void End();
 
@@ -378,8 +380,16 @@ bool Drill::Compare() {
   for (const config::PerformanceProbe& probe : env_.standby.probes) {
     base::Result<ProbeRun> run = Probe(probe, cap);
     if (!run.ok()) return Fail(p, "");
-    ProbeSummary ps = Summarize(*run);
+    CompareRules rules;
+    rules.slower_ratio = probe.slower_ratio;
+    rules.noise_band = probe.noise_band;
+    ProbeSummary ps = Summarize(*run, rules);
     if (ps.standby_failures > 0) standby_failed = true;
+    if (probe.on_slower == config::OnSlower::kFail && ps.comparison &&
+        ps.comparison->verdict == Verdict::kStandbySlower) {
+      standby_failed = true;
+      ps.verdict += " (on_slower = \"fail\")";
+    }
     notes.push_back(fmt::format("{}: {}", ps.name, ps.verdict));
     summary_.probes.push_back(std::move(ps));
   }
@@ -387,34 +397,28 @@ bool Drill::Compare() {
   return Pass(p, fmt::format("{}", fmt::join(notes, "; ")));
 }
 
-// One probe's requests, primary and standby interleaved, each recorded as a
-// sample. The primary's connection is kept alive; each one its server made
-// us open again counts against the cap, and at the cap its probing stops.
-// Fails only when the guard tripped.
+// One probe's requests, primary and standby interleaved in ABBA order (a
+// drift in the machines' load then weighs on both sides alike), each
+// recorded as a sample; the first warmup_requests of each side are made
+// (connections, TLS, caches) and not counted. The primary's connection is
+// kept alive; each one its server made us open again counts against the
+// cap, and at the cap its probing stops. Fails only when the guard tripped.
 base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe, int cap) {
   ProbeRun run;
   run.name = probe.name;
   run.requests = probe.requests;
   std::unique_ptr<Requester> hosts[2] = {env_.ports.probes.Open(), env_.ports.probes.Open()};
-  for (int seq = 0; seq < probe.requests; ++seq) {
+  const int rounds = probe.warmup_requests + probe.requests;
+  for (int round = 0; round < rounds; ++round) {
     if (!guard_.Tripped().empty()) return base::Status::Unavailable("the drill was stopped");
-    for (int side = 0; side < 2; ++side) {
+    const bool warmup = round < probe.warmup_requests;
+    const int seq = round - probe.warmup_requests;
+    for (int turn = 0; turn < 2; ++turn) {
+      const int side = round % 2 == 0 ? turn : 1 - turn;  // primary first, then standby first
       if (side == 0 && run.primary_capped_at) continue;
       base::Result<HttpResponse> r =
           hosts[side]->Get(side == 0 ? probe.primary_url : probe.standby_url, probe.timeout);
-      store::PerfSampleRecord sample;
-      sample.probe = probe.name;
-      sample.host = side == 0 ? "primary" : "standby";
-      sample.seq = seq;
-      sample.at_wall_ms = clock_.Now().wall_ms;
-      if (r.ok() && r->status >= 200 && r->status < 400) {
-        sample.latency_us = r->elapsed.count();
-        (side == 0 ? run.primary_us : run.standby_us).push_back(r->elapsed.count());
-      } else {
-        sample.error = r.ok() ? fmt::format("status {}", r->status) : r.status().message();
-        ++(side == 0 ? run.primary_failures : run.standby_failures);
-      }
-      (void)env_.store.AddPerfSample(summary_.drill_id, sample);
+      if (!warmup) Record(probe, side, seq, r, &run);
       if (side == 0) {
         ++summary_.outcome.primary_requests;
         if (summary_.outcome.primary_connections + hosts[0]->connections() >= cap) {
@@ -422,12 +426,30 @@ base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe, int c
         }
       }
     }
-    if (seq + 1 < probe.requests && !guard_.Sleep(probe.interval)) {
+    if (round + 1 < rounds && !guard_.Sleep(probe.interval)) {
       return base::Status::Unavailable("the drill was stopped");
     }
   }
   summary_.outcome.primary_connections += hosts[0]->connections();
   return run;
+}
+
+// One counted request of a probe: a sample in the store and in `run`.
+void Drill::Record(const config::PerformanceProbe& probe, int side, int seq,
+                   const base::Result<HttpResponse>& r, ProbeRun* run) {
+  store::PerfSampleRecord sample;
+  sample.probe = probe.name;
+  sample.host = side == 0 ? "primary" : "standby";
+  sample.seq = seq;
+  sample.at_wall_ms = clock_.Now().wall_ms;
+  if (r.ok() && r->status >= 200 && r->status < 400) {
+    sample.latency_us = r->elapsed.count();
+    (side == 0 ? run->primary_us : run->standby_us).push_back(r->elapsed.count());
+  } else {
+    sample.error = r.ok() ? fmt::format("status {}", r->status) : r.status().message();
+    ++(side == 0 ? run->primary_failures : run->standby_failures);
+  }
+  (void)env_.store.AddPerfSample(summary_.drill_id, sample);
 }
 
 // ---- the end ------------------------------------------------------------

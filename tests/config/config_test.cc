@@ -372,6 +372,19 @@ const BadCase kBadCases[] = {
      "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url "
      "= \"http://b/\"\nrequests = 5000\n",
      "12:12: standby[0].probe[0].requests: 5000 is out of range; expected 1 to 1000"},
+    {"probe slower_ratio below its bound",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nslower_ratio = 1.01\n",
+     "12:16: standby[0].probe[0].slower_ratio: must be a number from 1.05 to 100 (such as 1.5)"},
+    {"probe noise band that is not a percentage",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nnoise_band = \"0.1\"\n",
+     "12:14: standby[0].probe[0].noise_band: \"0.1\": use a percentage from 1% to 50% (such as "
+     "\"10%\")"},
+    {"probe noise band wider than the threshold",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nnoise_band = \"30%\"\nslower_ratio = 1.2\n",
+     "8:1: [standby[0].probe[0]]: noise_band must be narrower than slower_ratio is above 1"},
+    {"probe on_slower unknown",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\non_slower = \"page\"\n",
+     "12:13: standby[0].probe[0].on_slower: unknown on_slower \"page\" (use warn or fail)"},
     {"schedule for a standby that does not exist",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
      "\"m\"\nstandby = \"s2\"\ncron = \"@monthly\"\n",

@@ -12,6 +12,7 @@
 
 #include "standby/drill/hold.h"
 #include "tests/support/drill_fakes.h"
+#include "tests/support/query.h"
 #include "tests/support/temp_dir.h"
 
 namespace sb::drill {
@@ -136,7 +137,7 @@ TEST_CASE("drill: a green drill runs every phase in order and ends confirmed off
         "standby, 1000 us primary (n 5/5)");
   // One session to check the primary in preflight, one for its probe.
   CHECK(s.outcome.primary_connections == 2);
-  CHECK(s.outcome.primary_requests == 1 + 5);
+  CHECK(s.outcome.primary_requests == 1 + 2 + 5);  // Hello, two warm-up requests, five
   // What was recorded is what was shown.
   const store::DrillRecord r = rig.Record(s.drill_id);
   CHECK(r.outcome.result == store::DrillResult::kPassed);
@@ -160,8 +161,9 @@ TEST_CASE("drill: RTO, boot, restore, RPO and exposure are measured on the drill
   CHECK(o.restore_ms == 30'000);
   // The smoke checks passed at once: RTO is power on to that moment.
   CHECK(o.rto_ms == *o.boot_ms + 30'000);
-  // The comparison waited 4 intervals of 200 ms; the shutdown was at once.
-  CHECK(o.exposure_ms == *o.rto_ms + 800);
+  // The comparison (2 warm-up and 5 counted rounds) waited 6 intervals of
+  // 200 ms; the shutdown was at once.
+  CHECK(o.exposure_ms == *o.rto_ms + 1'200);
   CHECK(o.exposure_ms == rig.clock.elapsed().count());
   // The canary says three hours before the clock's start.
   CHECK(o.rpo_ms == kThreeHoursMs + rig.clock.elapsed().count());
@@ -346,7 +348,7 @@ TEST_CASE("drill: a check's connections to the primary count against the drill's
   CHECK(rig.smoke.primary_budgets == std::vector<int64_t>{5, 4, 3});
   // Preflight, three checks, one probe connection.
   CHECK(s.outcome.primary_connections == 1 + 3 + 1);
-  CHECK(s.outcome.primary_requests == 1 + 3 + 5);
+  CHECK(s.outcome.primary_requests == 1 + 3 + 2 + 5);
 }
 
 TEST_CASE("drill: a warm-up longer than smoke_timeout fails the check as not run", "[drill]") {
@@ -435,8 +437,17 @@ TEST_CASE("drill: the comparison's verdict comes with its interval and sample co
                                "1.50, and the rank test agrees"));
   CHECK_THAT(s.probes[0].verdict,
              Catch::EndsWith("medians 3000 us standby, 1000 us primary (n 20/20)"));
-  // A slower standby is reported, not failed, for now.
+  // A slower standby is reported, not failed, unless on_slower says so.
   CHECK(s.outcome.result == store::DrillResult::kPassed);
+  Rig strict;
+  strict.sc().probes[0].requests = 20;
+  strict.sc().probes[0].on_slower = config::OnSlower::kFail;
+  strict.probes.standby_us = 3000;
+  const DrillSummary f = strict.Run();
+  CHECK(f.outcome.failed_phase == "compare");
+  CHECK_THAT(f.outcome.reason, Catch::Contains("home: standby-slower: "));
+  CHECK_THAT(f.outcome.reason, Catch::EndsWith("(on_slower = \"fail\")"));
+  CHECK(f.confirmed_off);
 
   Rig same;
   same.sc().probes[0].requests = 20;
@@ -444,6 +455,21 @@ TEST_CASE("drill: the comparison's verdict comes with its interval and sample co
   const DrillSummary e = same.Run();
   REQUIRE(e.probes[0].comparison.has_value());
   CHECK(e.probes[0].comparison->verdict == Verdict::kEquivalent);
+}
+
+TEST_CASE("drill: probes go ABBA after their warm-up, which is not counted", "[drill]") {
+  Rig rig;
+  rig.sc().probes[0].requests = 4;
+  rig.sc().probes[0].warmup_requests = 2;
+  const DrillSummary s = rig.Run();
+  // Rounds alternate which side goes first: primary, standby | standby, primary.
+  CHECK(rig.probes.order ==
+        std::vector<std::string>{"p", "s", "s", "p", "p", "s", "s", "p", "p", "s", "s", "p"});
+  REQUIRE(s.probes[0].comparison.has_value());
+  CHECK(s.probes[0].comparison->primary.n == 4);
+  CHECK(s.probes[0].comparison->standby.n == 4);
+  // Only the counted requests are samples.
+  CHECK(sb::testing::QueryText(rig.store->path(), "SELECT count(*) FROM perf_samples") == "8");
 }
 
 TEST_CASE("drill: the primary's session cap stops its probing", "[drill]") {

@@ -9,29 +9,15 @@
 #include <catch2/catch.hpp>
 
 #include "standby/store/schema.h"
+#include "tests/support/query.h"
 #include "tests/support/temp_dir.h"
 
 namespace sb::store {
 namespace {
 
+using sb::testing::QueryText;  // an independent look at what the store wrote
 using sb::testing::ReadWholeFile;
 using sb::testing::TempDir;
-
-// Runs one SQL query with the SQLite C API and returns the first column of
-// the first row as text: an independent look at what the store wrote.
-std::string QueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  std::string out;
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 void Exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;

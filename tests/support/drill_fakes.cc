@@ -149,10 +149,11 @@ namespace {
 
 class FakeRequester : public drill::Requester {
  public:
-  explicit FakeRequester(const FakeProbes& probes) : probes_(probes) {}
+  explicit FakeRequester(FakeProbes& probes) : probes_(probes) {}
   base::Result<drill::HttpResponse> Get(const std::string& url,
                                         std::chrono::milliseconds) override {
     const bool primary = url.find("primary") != std::string::npos;
+    probes_.order.emplace_back(primary ? "p" : "s");
     if (requests_++ % probes_.requests_per_connection == 0) ++connections_;
     if (!primary && probes_.standby_fails) {
       return base::Status::Unavailable(fmt::format("GET {}: fake: refused", url));
@@ -165,7 +166,7 @@ class FakeRequester : public drill::Requester {
   int64_t connections() const override { return connections_; }
 
  private:
-  const FakeProbes& probes_;
+  FakeProbes& probes_;
   int64_t requests_ = 0;
   int64_t connections_ = 0;
 };

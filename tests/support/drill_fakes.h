@@ -139,6 +139,7 @@ class FakeProbes : public drill::ProbeRequester {
   int requests_per_connection = 1000;
   bool standby_fails = false;
   int opened = 0;
+  std::vector<std::string> order;  // "p" or "s" per request, as made
 };
 
 }  // namespace sb::testing
