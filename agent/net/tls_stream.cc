@@ -25,7 +25,15 @@ int MillisLeft(Deadline deadline) {
   return left.count() <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left.count(), 60'000));
 }
 
-// Waits until `fd` is ready for `events`; false on timeout.
+void SetSocketOptions(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
+}  // namespace
+
 bool WaitFor(int fd, short events, Deadline deadline) {
   for (;;) {
     int ms = MillisLeft(deadline);
@@ -36,15 +44,6 @@ bool WaitFor(int fd, short events, Deadline deadline) {
     if (n < 0 && errno != EINTR) return true;  // let the next call report the error
   }
 }
-
-void SetSocketOptions(int fd) {
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-}
-
-}  // namespace
 
 base::Result<int> ConnectTcp(const base::Endpoint& endpoint, Deadline deadline) {
   addrinfo hints{};

@@ -86,6 +86,11 @@ std::string PeerAddress(int fd);
 // count by; "?" when it cannot be read.
 std::string PeerHost(int fd);
 
+// Waits until `fd` is ready for `events` (poll(2)); false when the
+// deadline passed first. An error on the socket counts as ready, for the
+// next call to report.
+bool WaitFor(int fd, short events, Deadline deadline);
+
 // A non-blocking TCP socket connected to `endpoint` (each of its addresses
 // tried in turn) by `deadline`. The caller closes it.
 base::Result<int> ConnectTcp(const base::Endpoint& endpoint, Deadline deadline);

@@ -129,7 +129,7 @@ CheckRun RunCanaryCheck(const config::SmokeCheck& check, const CheckTarget& targ
   CheckRecorder rec(check);
   if (agent == nullptr) return rec.NotRun(NoAgent());
   std::vector<std::string> passed;
-  nlohmann::json measured = nlohmann::json::array();
+  rec.measured() = nlohmann::json::array();  // one entry per canary read
   for (const config::RestoreMapping& m : target.restores) {
     if (m.canary.empty()) continue;
     if (!check.canary_target.empty() && m.target != check.canary_target) continue;
@@ -139,7 +139,6 @@ CheckRun RunCanaryCheck(const config::SmokeCheck& check, const CheckTarget& targ
     base::Result<nlohmann::json> st = Stat(agent, path, 4096);
     if (!st.ok()) return rec.NotRun(st.status());
     if (!st->value("exists", false) || st->value("type", "") != "file") {
-      rec.measured() = measured;
       return rec.Fail(fmt::format("canary {} is not on the standby: the restore of {} did not "
                                   "bring it",
                                   path, m.source),
@@ -148,17 +147,15 @@ CheckRun RunCanaryCheck(const config::SmokeCheck& check, const CheckTarget& targ
     const std::string here = Trimmed(ContentOf(*st));
     const std::string there = Trimmed(backup->canary_text);
     if (here != there) {
-      rec.measured() = measured;
       return rec.Fail(fmt::format("canary {} on the standby says \"{}\", the backup {} says "
                                   "\"{}\": the standby does not hold this backup",
                                   path, Shortened(here, 60), m.source, Shortened(there, 60)),
                       true);
     }
     const int64_t age_ms = NowWallMs(target) - backup->newest_wall_ms;
-    measured.push_back(
+    rec.measured().push_back(
         {{"target", m.target}, {"canary_wall_ms", backup->newest_wall_ms}, {"age_ms", age_ms}});
     if (-age_ms > std::chrono::milliseconds(restore::kClockSkewAllowance).count()) {
-      rec.measured() = measured;
       return rec.Fail(fmt::format("canary {} is dated {} in the future: its age, and so the RPO, "
                                   "is unknown; check the clock of the host that wrote it",
                                   path, base::FormatDuration(std::chrono::milliseconds(-age_ms))),
@@ -168,7 +165,6 @@ CheckRun RunCanaryCheck(const config::SmokeCheck& check, const CheckTarget& targ
         fmt::format("{} ({} old)", path,
                     base::FormatDuration(std::chrono::milliseconds(std::max<int64_t>(age_ms, 0)))));
   }
-  rec.measured() = measured;
   if (passed.empty()) {
     return rec.NotRun(base::Status::Invalid("no restore with a canary to check"));
   }

@@ -176,7 +176,7 @@ std::string Ttl(uint32_t seconds) { return base::FormatDuration(std::chrono::sec
 CheckRun RunDnsCheck(const config::SmokeCheck& check, const CheckTarget& /*target*/) {
   CheckRecorder rec(check);
   const config::DnsCheck& c = check.dns;
-  nlohmann::json names = nlohmann::json::object();
+  nlohmann::json& names = rec.measured()["names"] = nlohmann::json::object();
   uint32_t max_ttl = 0;
   std::string max_ttl_name;
   std::vector<std::string> summary;
@@ -236,7 +236,6 @@ CheckRun RunDnsCheck(const config::SmokeCheck& check, const CheckTarget& /*targe
     }
     names[name] = {{"ttl_s", answer.max_ttl}, {"answers", answer.values}, {"server", where}};
     if (answer.values.empty()) {
-      rec.measured() = {{"names", names}};
       if (!answer.cname.empty()) {
         return rec.Fail(fmt::format("{}: no {} record; the name is a CNAME to {} (TTL {}), whose "
                                     "zone answers for it: list that name too, or check this "
@@ -251,7 +250,6 @@ CheckRun RunDnsCheck(const config::SmokeCheck& check, const CheckTarget& /*targe
           std::any_of(answer.values.begin(), answer.values.end(),
                       [&](const std::string& v) { return v == want || v == Fqdn(want); });
       if (!found) {
-        rec.measured() = {{"names", names}};
         return rec.Fail(fmt::format("{}: {} is {}, not {}: clients would not go there", where,
                                     c.type, Joined(answer.values), want));
       }
@@ -263,7 +261,7 @@ CheckRun RunDnsCheck(const config::SmokeCheck& check, const CheckTarget& /*targe
     summary.push_back(
         fmt::format("{} {} TTL {}", name, Joined(answer.values), Ttl(answer.max_ttl)));
   }
-  rec.measured() = {{"names", names}, {"max_ttl_s", max_ttl}};
+  rec.measured()["max_ttl_s"] = max_ttl;
   rec.set_max_ttl(std::chrono::seconds(max_ttl));
   if (std::chrono::seconds(max_ttl) > c.max_ttl) {
     return rec.Fail(

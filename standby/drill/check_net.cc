@@ -56,22 +56,6 @@ bool IsAddress(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), &a) == 1;
 }
 
-int MillisLeft(Deadline deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - net::Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 0));
-}
-
-bool Wait(int fd, short events, Deadline deadline) {
-  for (;;) {
-    const int ms = MillisLeft(deadline);
-    if (ms == 0) return false;
-    pollfd p{fd, events, 0};
-    const int n = ::poll(&p, 1, ms);
-    if (n > 0) return true;
-    if (n < 0 && errno != EINTR) return true;
-  }
-}
-
 std::string OpenSslErrors() {
   std::string out;
   while (unsigned long e = ERR_get_error()) {
@@ -118,7 +102,7 @@ base::Result<TlsSession> Handshake(int fd, const std::string& sni, const std::st
     if (rc == 1) return t;
     const int err = SSL_get_error(t.ssl.get(), rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (!Wait(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+      if (!net::WaitFor(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
         return base::Status::Timeout("the TLS handshake timed out");
       }
       continue;
@@ -225,7 +209,7 @@ std::string ReadBanner(int fd, SSL* ssl, const RE2& pattern, Deadline deadline) 
     }
     bool again = ssl != nullptr ? SSL_get_error(ssl, n) == SSL_ERROR_WANT_READ
                                 : n < 0 && (errno == EAGAIN || errno == EINTR);
-    if (!again || !Wait(fd, POLLIN, deadline)) break;
+    if (!again || !net::WaitFor(fd, POLLIN, deadline)) break;
   }
   return got;
 }
@@ -241,7 +225,7 @@ base::Status WriteAll(int fd, SSL* ssl, std::string_view data, Deadline deadline
     const bool want_write = ssl != nullptr ? SSL_get_error(ssl, n) == SSL_ERROR_WANT_WRITE
                                            : n < 0 && (errno == EAGAIN || errno == EINTR);
     const bool want_read = ssl != nullptr && SSL_get_error(ssl, n) == SSL_ERROR_WANT_READ;
-    if ((!want_write && !want_read) || !Wait(fd, want_read ? POLLIN : POLLOUT, deadline)) {
+    if ((!want_write && !want_read) || !net::WaitFor(fd, want_read ? POLLIN : POLLOUT, deadline)) {
       return base::Status::Unavailable("sending failed: the connection was closed or timed out");
     }
   }

@@ -319,6 +319,16 @@ const BadCase kBadCases[] = {
      "\"command\"\ncommand = \"x\"\nwarmup = \"6m\"\n",
      "9:10: standby[0].check[0].warmup: a warm-up of 6m never ends within the smoke_timeout of "
      "5m: the check could never run"},
+    {"a client certificate without its key",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"http\"\nurl = \"https://h/\"\nclient_cert = \"/etc/hostname\"\n",
+     "5:1: [standby[0].check[0]]: client_cert and client_key go together: give both or neither"},
+    {"dns with both a server and a resolver",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
+     "\"dns\"\nnames = [\"www.example.com\"]\nserver = \"192.0.2.1:53\"\n"
+     "resolver = \"192.0.2.2:53\"\n",
+     "10:12: standby[0].check[0].resolver: the resolver finds the zone's servers: give it or "
+     "server, not both"},
     {"a GET with a body",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.check]]\nname = \"c\"\nkind = "
      "\"http\"\nurl = \"http://h/\"\nbody = \"x=1\"\n",
@@ -373,17 +383,25 @@ const BadCase kBadCases[] = {
      "= \"http://b/\"\nrequests = 5000\n",
      "12:12: standby[0].probe[0].requests: 5000 is out of range; expected 1 to 1000"},
     {"probe slower_ratio below its bound",
-     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nslower_ratio = 1.01\n",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = "
+     "\"http://b/\"\nslower_ratio = 1.01\n",
      "12:16: standby[0].probe[0].slower_ratio: must be a number from 1.05 to 100 (such as 1.5)"},
     {"probe noise band that is not a percentage",
-     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nnoise_band = \"0.1\"\n",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = "
+     "\"http://b/\"\nnoise_band = \"0.1\"\n",
      "12:14: standby[0].probe[0].noise_band: \"0.1\": use a percentage from 1% to 50% (such as "
      "\"10%\")"},
     {"probe noise band wider than the threshold",
-     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\nnoise_band = \"30%\"\nslower_ratio = 1.2\n",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = "
+     "\"http://b/\"\nnoise_band = \"30%\"\nslower_ratio = 1.2\n",
      "8:1: [standby[0].probe[0]]: noise_band must be narrower than slower_ratio is above 1"},
     {"probe on_slower unknown",
-     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = \"http://b/\"\non_slower = \"page\"\n",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = "
+     "\"http://b/\"\non_slower = \"page\"\n",
      "12:13: standby[0].probe[0].on_slower: unknown on_slower \"page\" (use warn or fail)"},
     {"schedule for a standby that does not exist",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "

@@ -481,6 +481,19 @@ TEST_CASE("agent: StatFile reads below the data roots and never follows a symlin
   REQUIRE(gone.ok());
   CHECK((*gone)["exists"] == false);
   CHECK(stat("www/index.html", -1).status().code() == base::Code::kInvalidArgument);
+  // content_max is clamped to 0..4096, and must be a number.
+  base::Result<nlohmann::json> huge = stat(data.Sub("www/index.html"), 1'000'000);
+  REQUIRE(huge.ok());
+  CHECK((*huge)["content"].get_binary().size() == 12);
+  CHECK_FALSE(controller
+                  ->Call(proto::type::kStatFile,
+                         {{"path", data.Sub("www/index.html")}, {"content_max", -5}})
+                  ->contains("content"));
+  CHECK(controller
+            ->Call(proto::type::kStatFile,
+                   {{"path", data.Sub("www/index.html")}, {"content_max", "all"}})
+            .status()
+            .code() == base::Code::kInvalidArgument);
   CHECK(controller->Call(proto::type::kStatFile, {{"path", 7}}).status().code() ==
         base::Code::kInvalidArgument);
   CheckStillServing(*controller);
