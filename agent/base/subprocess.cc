@@ -92,7 +92,10 @@ bool Drain(int fd, std::string* sink, uint64_t cap, bool* truncated) {
 }  // namespace
 
 std::string ProcessResult::Describe() const {
-  if (timed_out) return fmt::format("timed out after {}", FormatDuration(elapsed));
+  if (timed_out)
+    return fmt::format(
+        "timed out after {}",
+        FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)));
   if (term_signal != 0) return fmt::format("killed by signal {}", term_signal);
   return fmt::format("exit {}", exit_code);
 }
@@ -174,7 +177,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (result.timed_out) ::kill(-pid, SIGKILL);  // whatever the child left behind
-  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   if (WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
   if (WIFSIGNALED(wstatus)) result.term_signal = WTERMSIG(wstatus);
   return result;

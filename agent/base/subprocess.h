@@ -41,7 +41,7 @@ struct ProcessResult {
   bool output_truncated = false;
   std::string out;
   std::string err;
-  std::chrono::milliseconds elapsed{0};
+  std::chrono::microseconds elapsed{0};
 
   bool success() const { return exit_code == 0 && !timed_out; }
   // "exit 3", "killed by signal 9", "timed out after 5s".

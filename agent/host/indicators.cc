@@ -3,10 +3,14 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 namespace sb::host {
 namespace {
@@ -128,11 +132,50 @@ void FindCloseWaitOwners(const std::string& root, const std::set<uint64_t>& inod
   ::closedir(proc);
 }
 
+void ReadStat(const std::string& root, Indicators* out) {
+  std::istringstream in(ReadSmallFile(root + "/stat"));
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long value = 0;
+    if (line.compare(0, 3, "cpu") == 0 && line.size() > 3 && line[3] >= '0' && line[3] <= '9') {
+      ++out->cpus;
+    } else if (std::sscanf(line.c_str(), "processes %llu", &value) == 1) {
+      out->forks = value;
+    } else if (std::sscanf(line.c_str(), "procs_running %llu", &value) == 1) {
+      out->procs_running = static_cast<int>(value);
+    }
+  }
+}
+
+// systemd-logind keeps a file per session in /run/systemd/sessions, named
+// by its ID: numbers for logins ("42"), "c" and a number for sessions
+// opened otherwise ("c3"), which count as well.
+void ReadLogind(const std::string& run_root, Indicators* out) {
+  DIR* dir = ::opendir((run_root + "/systemd/sessions").c_str());
+  if (dir == nullptr) return;
+  int sessions = 0;
+  uint64_t last = 0;
+  while (dirent* entry = ::readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] == 'c') ++name;
+    char* end = nullptr;
+    unsigned long long id = std::strtoull(name, &end, 10);
+    if (end == name || *end != '\0') continue;  // ".", "..", "42.ref"
+    ++sessions;
+    last = std::max<uint64_t>(last, id);
+  }
+  ::closedir(dir);
+  out->logind_sessions = sessions;
+  out->logind_last_id = last;
+}
+
 }  // namespace
 
-Indicators ReadIndicators(const std::string& root) {
+Indicators ReadIndicators(const std::string& root, const std::string& run_root) {
   Indicators out;
   std::istringstream(ReadSmallFile(root + "/loadavg")) >> out.load1 >> out.load5 >> out.load15;
+  ReadStat(root, &out);
+  ReadLogind(run_root, &out);
   out.cpu = ReadPressure(root + "/pressure/cpu");
   out.memory = ReadPressure(root + "/pressure/memory");
   out.io = ReadPressure(root + "/pressure/io");
@@ -171,8 +214,11 @@ nlohmann::json ToJson(const Indicators& in) {
   for (const SocketOwner& o : in.close_wait_owners) {
     owners.push_back({{"pid", o.pid}, {"command", o.command}, {"sockets", o.sockets}});
   }
-  return {
+  nlohmann::json j = {
       {"load", {in.load1, in.load5, in.load15}},
+      {"cpus", in.cpus},
+      {"procs_running", in.procs_running},
+      {"forks", in.forks},
       {"pressure",
        {{"cpu", pressure(in.cpu)}, {"memory", pressure(in.memory)}, {"io", pressure(in.io)}}},
       {"memory",
@@ -193,6 +239,97 @@ nlohmann::json ToJson(const Indicators& in) {
         {"in_use", in.ephemeral_in_use},
         {"size", in.ephemeral_high - in.ephemeral_low + 1}}},
   };
+  if (in.logind_sessions) {
+    j["logind"] = {{"sessions", *in.logind_sessions}, {"last_id", *in.logind_last_id}};
+  }
+  if (in.agent_sessions) j["agent_sessions"] = *in.agent_sessions;
+  return j;
+}
+
+namespace {
+
+// Reads `pointer` of `j` into `out` when it is there; a value of the wrong
+// type is an error naming it.
+template <typename T>
+base::Status Field(const nlohmann::json& j, const char* pointer, T* out) {
+  const nlohmann::json::json_pointer at(pointer);
+  if (!j.contains(at) || j.at(at).is_null()) return base::Status::Ok();
+  try {
+    *out = j.at(at).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return base::Status::Invalid(
+        fmt::format("agent indicators: {} has the wrong type: {}", pointer, j.at(at).dump()));
+  }
+  return base::Status::Ok();
+}
+
+template <typename T>
+base::Status Field(const nlohmann::json& j, const char* pointer, std::optional<T>* out) {
+  if (!j.contains(nlohmann::json::json_pointer(pointer))) return base::Status::Ok();
+  T value{};
+  SB_RETURN_IF_ERROR(Field(j, pointer, &value));
+  *out = value;
+  return base::Status::Ok();
+}
+
+base::Status PressureField(const nlohmann::json& j, const std::string& kind,
+                           std::optional<Pressure>* out) {
+  const std::string base = "/pressure/" + kind;
+  if (!j.contains(nlohmann::json::json_pointer(base)) ||
+      j.at(nlohmann::json::json_pointer(base)).is_null()) {
+    return base::Status::Ok();
+  }
+  Pressure p;
+  SB_RETURN_IF_ERROR(Field(j, (base + "/some_avg10").c_str(), &p.some_avg10));
+  SB_RETURN_IF_ERROR(Field(j, (base + "/some_avg60").c_str(), &p.some_avg60));
+  SB_RETURN_IF_ERROR(Field(j, (base + "/some_avg300").c_str(), &p.some_avg300));
+  SB_RETURN_IF_ERROR(Field(j, (base + "/full_avg10").c_str(), &p.full_avg10));
+  SB_RETURN_IF_ERROR(Field(j, (base + "/full_avg60").c_str(), &p.full_avg60));
+  SB_RETURN_IF_ERROR(Field(j, (base + "/full_avg300").c_str(), &p.full_avg300));
+  *out = p;
+  return base::Status::Ok();
+}
+
+}  // namespace
+
+base::Result<Indicators> IndicatorsFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return base::Status::Invalid("agent indicators: not a JSON object");
+  Indicators in;
+  SB_RETURN_IF_ERROR(Field(j, "/load/0", &in.load1));
+  SB_RETURN_IF_ERROR(Field(j, "/load/1", &in.load5));
+  SB_RETURN_IF_ERROR(Field(j, "/load/2", &in.load15));
+  SB_RETURN_IF_ERROR(Field(j, "/cpus", &in.cpus));
+  SB_RETURN_IF_ERROR(Field(j, "/procs_running", &in.procs_running));
+  SB_RETURN_IF_ERROR(Field(j, "/forks", &in.forks));
+  SB_RETURN_IF_ERROR(PressureField(j, "cpu", &in.cpu));
+  SB_RETURN_IF_ERROR(PressureField(j, "memory", &in.memory));
+  SB_RETURN_IF_ERROR(PressureField(j, "io", &in.io));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/total_kb", &in.mem_total_kb));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/available_kb", &in.mem_available_kb));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/swap_total_kb", &in.swap_total_kb));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/swap_free_kb", &in.swap_free_kb));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/swap_in_pages", &in.swap_in_pages));
+  SB_RETURN_IF_ERROR(Field(j, "/memory/swap_out_pages", &in.swap_out_pages));
+  SB_RETURN_IF_ERROR(Field(j, "/tcp/states", &in.tcp_states));
+  SB_RETURN_IF_ERROR(Field(j, "/tcp/close_wait", &in.close_wait));
+  SB_RETURN_IF_ERROR(Field(j, "/tcp/time_wait", &in.time_wait));
+  const nlohmann::json::json_pointer owners("/tcp/close_wait_owners");
+  if (j.contains(owners) && j.at(owners).is_array()) {
+    for (const nlohmann::json& o : j.at(owners)) {
+      SocketOwner owner;
+      SB_RETURN_IF_ERROR(Field(o, "/pid", &owner.pid));
+      SB_RETURN_IF_ERROR(Field(o, "/command", &owner.command));
+      SB_RETURN_IF_ERROR(Field(o, "/sockets", &owner.sockets));
+      in.close_wait_owners.push_back(owner);
+    }
+  }
+  SB_RETURN_IF_ERROR(Field(j, "/ephemeral_ports/low", &in.ephemeral_low));
+  SB_RETURN_IF_ERROR(Field(j, "/ephemeral_ports/high", &in.ephemeral_high));
+  SB_RETURN_IF_ERROR(Field(j, "/ephemeral_ports/in_use", &in.ephemeral_in_use));
+  SB_RETURN_IF_ERROR(Field(j, "/logind/sessions", &in.logind_sessions));
+  SB_RETURN_IF_ERROR(Field(j, "/logind/last_id", &in.logind_last_id));
+  SB_RETURN_IF_ERROR(Field(j, "/agent_sessions", &in.agent_sessions));
+  return in;
 }
 
 }  // namespace sb::host

@@ -98,6 +98,7 @@ bool Operations::Writes(std::string_view type) {
 }
 
 proto::Message Operations::Hello(const proto::Message& request) const {
+  sessions_greeted_.fetch_add(1, std::memory_order_relaxed);
   host::HostInfo info = host::ReadHostInfo(seams_.proc_root, seams_.etc_root);
   return Reply(request, {{"protocol", proto::kProtocolVersion},
                          {"agent_version", STANDBY_VERSION},
@@ -121,7 +122,9 @@ proto::Message Operations::HostInfo(const proto::Message& request) const {
 }
 
 proto::Message Operations::Indicators(const proto::Message& request) const {
-  return Reply(request, host::ToJson(host::ReadIndicators(seams_.proc_root)));
+  host::Indicators in = host::ReadIndicators(seams_.proc_root, seams_.run_root);
+  in.agent_sessions = sessions_greeted_.load(std::memory_order_relaxed);
+  return Reply(request, host::ToJson(in));
 }
 
 proto::Message Operations::RunCommand(const proto::Message& request) const {
@@ -146,7 +149,8 @@ proto::Message Operations::RunCommand(const proto::Message& request) const {
                          {"stdout", r->out},
                          {"stderr", r->err},
                          {"truncated", r->output_truncated},
-                         {"duration_ms", r->elapsed.count()}});
+                         {"duration_ms", r->elapsed.count() / 1000},
+                         {"duration_us", r->elapsed.count()}});
 }
 
 proto::Message Operations::Shutdown(const proto::Message& request) const {

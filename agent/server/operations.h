@@ -6,6 +6,7 @@
 #ifndef AGENT_SERVER_OPERATIONS_H_
 #define AGENT_SERVER_OPERATIONS_H_
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@ namespace sb::agent {
 struct HostSeams {
   std::string proc_root = "/proc";
   std::string etc_root = "/etc";
+  std::string run_root = "/run";  // logind's sessions
 };
 
 class Operations {
@@ -72,6 +74,9 @@ class Operations {
   AgentConfig config_;
   HostSeams seams_;
   std::unique_ptr<LeaseWatchdog> lease_;  // standby role only
+  // Sessions greeted since the agent started: an indicator (a login storm
+  // through the agent shows as a rate).
+  mutable std::atomic<uint64_t> sessions_greeted_{0};
 };
 
 }  // namespace sb::agent

@@ -23,6 +23,17 @@ TEST_CASE("indicators: a made-up /proc is read field by field", "[indicators]") 
              "MemTotal:       1000 kB\nMemFree:  10 kB\nMemAvailable:    400 kB\n"
              "SwapTotal:      200 kB\nSwapFree:       150 kB\n");
   proc.Write("vmstat", "nr_free_pages 1\npswpin 7\npswpout 9\n");
+  proc.Write("stat",
+             "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 5 0 5 50 0 0 0 0 0 0\n"
+             "cpu1 5 0 5 50 0 0 0 0 0 0\nintr 1 2 3\nctxt 99\nprocesses 123456\n"
+             "procs_running 7\nprocs_blocked 0\n");
+  // logind's sessions: two logins and one other session; ".ref" files and
+  // anything not an ID are not sessions.
+  TempDir run;
+  run.Write("systemd/sessions/41", "");
+  run.Write("systemd/sessions/57", "");
+  run.Write("systemd/sessions/c3", "");
+  run.Write("systemd/sessions/57.ref", "");
   proc.Write("sys/net/ipv4/ip_local_port_range", "32768\t60999\n");
   // Three sockets: a listener on 7443, an ESTABLISHED one from port 40000,
   // and a CLOSE_WAIT one from port 40001 (inode 555).
@@ -42,8 +53,14 @@ TEST_CASE("indicators: a made-up /proc is read field by field", "[indicators]") 
   REQUIRE(::symlink("socket:[555]", proc.Sub("4242/fd/3").c_str()) == 0);
   REQUIRE(::symlink("/dev/null", proc.Sub("4242/fd/0").c_str()) == 0);
 
-  Indicators in = ReadIndicators(proc.path());
+  Indicators in = ReadIndicators(proc.path(), run.path());
   CHECK(in.load1 == Approx(1.5));
+  CHECK(in.cpus == 2);
+  CHECK(in.procs_running == 7);
+  CHECK(in.forks == 123456);
+  CHECK(in.logind_sessions == 3);
+  CHECK(in.logind_last_id == uint64_t{57});
+  CHECK_FALSE(in.agent_sessions.has_value());  // the agent sets it
   REQUIRE(in.cpu.has_value());
   CHECK(in.cpu->some_avg10 == Approx(12.5));
   CHECK_FALSE(in.cpu->full_avg10.has_value());
@@ -65,6 +82,41 @@ TEST_CASE("indicators: a made-up /proc is read field by field", "[indicators]") 
   nlohmann::json j = ToJson(in);
   CHECK(j["ephemeral_ports"]["size"] == 28232);
   CHECK(j["pressure"]["memory"].is_null());
+
+  // What the controller reads back is what the agent read.
+  in.agent_sessions = 12;
+  base::Result<Indicators> back = IndicatorsFromJson(ToJson(in));
+  REQUIRE(back.ok());
+  CHECK(ToJson(*back) == ToJson(in));
+  CHECK(back->close_wait_owners.at(0).command == "stuck-client");
+  CHECK_FALSE(back->memory.has_value());
+  CHECK(back->io->full_avg10 == Approx(0.5));
+}
+
+TEST_CASE("indicators: a host without logind or PSI leaves them absent", "[indicators]") {
+  TempDir proc, run;
+  proc.Write("loadavg", "0.10 0.10 0.10 1/100 1\n");
+  Indicators in = ReadIndicators(proc.path(), run.path());
+  CHECK_FALSE(in.logind_sessions.has_value());
+  CHECK_FALSE(in.cpu.has_value());
+  CHECK(in.cpus == 0);
+  CHECK_FALSE(ToJson(in).contains("logind"));
+}
+
+TEST_CASE("indicators: a reply of the wrong shape is an error naming the field", "[indicators]") {
+  CHECK(IndicatorsFromJson(nlohmann::json::array()).status().message() ==
+        "agent indicators: not a JSON object");
+  nlohmann::json j = ToJson(Indicators());
+  j["tcp"]["close_wait"] = "many";
+  CHECK(IndicatorsFromJson(j).status().message() ==
+        "agent indicators: /tcp/close_wait has the wrong type: \"many\"");
+  // An older agent's reply, without the newer fields, still reads.
+  nlohmann::json old = ToJson(Indicators());
+  old.erase("forks");
+  old.erase("cpus");
+  base::Result<Indicators> in = IndicatorsFromJson(old);
+  REQUIRE(in.ok());
+  CHECK(in->forks == 0);
 }
 
 TEST_CASE("indicators: the real /proc of this machine reads without error", "[indicators]") {
