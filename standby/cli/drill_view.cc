@@ -100,18 +100,56 @@ nlohmann::json ComparisonJson(const std::optional<drill::Comparison>& c) {
   return j;
 }
 
+nlohmann::json FindingsJson(const std::vector<drill::Finding>& findings) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const drill::Finding& f : findings) {
+    out.push_back({{"host", f.host},
+                   {"kind", f.kind},
+                   {"bearing", drill::BearingName(f.bearing)},
+                   {"detail", f.what}});
+  }
+  return out;
+}
+
 nlohmann::json ProbesJson(const std::vector<drill::ProbeSummary>& probes) {
   nlohmann::json out = nlohmann::json::array();
   for (const drill::ProbeSummary& p : probes) {
     out.push_back({{"name", p.name},
+                   {"decision", drill::VerdictName(p.decision)},
+                   {"unexplained", p.unexplained},
                    {"primary_median_us", OptionalJson(p.primary_median_us)},
                    {"standby_median_us", OptionalJson(p.standby_median_us)},
                    {"primary_failures", p.primary_failures},
                    {"standby_failures", p.standby_failures},
                    {"verdict", p.verdict},
-                   {"comparison", ComparisonJson(p.comparison)}});
+                   {"comparison", ComparisonJson(p.comparison)},
+                   {"primary_history", ComparisonJson(p.history)},
+                   {"findings", FindingsJson(p.findings)}});
   }
   return out;
+}
+
+// Each probe's verdict with its interval and sample counts, then what
+// supports and what contradicts it.
+void PrintProbes(const std::vector<drill::ProbeSummary>& probes) {
+  if (probes.empty()) return;
+  fmt::print("  comparison with the primary\n");
+  for (const drill::ProbeSummary& p : probes) {
+    std::string figures;
+    if (p.comparison && p.comparison->ratio) {
+      figures = fmt::format("  ratio {:.2f} [{:.2f}, {:.2f}], n {}/{}", p.comparison->ratio->ratio,
+                            p.comparison->ratio->low, p.comparison->ratio->high,
+                            p.comparison->standby.n, p.comparison->primary.n);
+    } else if (p.comparison) {
+      figures = fmt::format("  n {}/{}", p.comparison->standby.n, p.comparison->primary.n);
+    }
+    fmt::print("    {:<20} {}{}{}\n", p.name, drill::VerdictName(p.decision),
+               p.unexplained ? " (unexplained)" : "", figures);
+    fmt::print("      {}\n", p.verdict);
+    for (const drill::Finding& f : p.findings) {
+      fmt::print("      {:<11} {}: {}\n", drill::BearingName(f.bearing), f.host, f.what);
+    }
+  }
 }
 
 void PrintHeldOrOff(const drill::DrillSummary& s) {
@@ -208,6 +246,7 @@ void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_pa
                  base::FormatDuration(base::Duration(c.duration_ms)), c.detail);
     }
   }
+  PrintProbes(s.probes);
   fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
              Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
              Ms(o.exposure_ms));

@@ -662,8 +662,19 @@ void ReadCheck(TableReader& t, const std::string& config_path, SmokeCheck* check
 
 void ReadProbe(TableReader& t, PerformanceProbe* probe) {
   if (auto n = ReadName(t, "name")) probe->name = *n;
-  if (auto u = ReadUrl(t, "primary_url")) probe->primary_url = *u;
-  if (auto u = ReadUrl(t, "standby_url")) probe->standby_url = *u;
+  const std::string kind = t.String("kind").value_or("http");
+  if (kind == "http") {
+    if (auto u = ReadUrl(t, "primary_url")) probe->primary_url = *u;
+    if (auto u = ReadUrl(t, "standby_url")) probe->standby_url = *u;
+  } else if (kind == "command") {
+    probe->kind = ProbeKind::kCommand;
+    if (auto c = ReadName(t, "command")) probe->command = *c;
+    for (const char* url : {"primary_url", "standby_url"}) {
+      t.Forbid(url, "a command probe has no URL: it runs `command` on both agents");
+    }
+  } else {
+    t.ErrorAt("kind", fmt::format("unknown probe kind \"{}\" (use http or command)", kind));
+  }
   // Bounded on purpose: a probe must never load the primary it compares with.
   if (auto r = t.Integer("requests", 1, 1000)) probe->requests = static_cast<int>(*r);
   if (auto w = t.Integer("warmup_requests", 0, 100)) probe->warmup_requests = static_cast<int>(*w);
@@ -701,6 +712,7 @@ void ReadProbe(TableReader& t, PerformanceProbe* probe) {
   }
   if (auto d = t.DurationValue("interval", Duration(10))) probe->interval = *d;
   if (auto d = t.DurationValue("timeout", Duration(100))) probe->timeout = *d;
+  if (auto d = t.DurationValue("min_difference", Duration(0))) probe->min_difference = *d;
   t.RejectUnknownKeys();
 }
 
@@ -817,6 +829,7 @@ void ReadPrimary(TableReader& t, PrimaryConfig* p) {
   if (auto a = ReadEndpoint(t, "agent", kDefaultAgentPort, Need::kRequired)) p->agent = *a;
   p->agent_name = t.String("agent_name").value_or(p->name);
   if (auto m = t.Integer("max_sessions", 1, 16)) p->max_sessions = static_cast<int>(*m);
+  if (auto m = t.Integer("max_requests", 1, 10000)) p->max_requests = static_cast<int>(*m);
   t.RejectUnknownKeys();
 }
 

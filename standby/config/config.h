@@ -194,18 +194,22 @@ struct SmokeCheck {
 };
 
 enum class OnSlower { kWarn, kFail };
+enum class ProbeKind { kHttp, kCommand };
 
 struct PerformanceProbe {
   std::string name;
-  std::string primary_url;
+  ProbeKind kind = ProbeKind::kHttp;
+  std::string primary_url;  // http
   std::string standby_url;
-  int requests = 20;                     // per host, counted after the warm-up
-  int warmup_requests = 2;               // per host, made first and not counted (TLS, cold caches)
-  Duration interval{200};                // between requests to one host
-  Duration timeout{10'000};              // per request
-  double slower_ratio = 1.5;             // standby-slower when the ratio's interval lies above this
-  double noise_band = 0.10;              // equivalent when it lies within 1 +- this
-  OnSlower on_slower = OnSlower::kWarn;  // what standby-slower does to the drill
+  std::string command;        // command: a name on both agents' allow-lists, timed by each agent
+  int requests = 20;          // per host, counted after the warm-up
+  int warmup_requests = 2;    // per host, made first and not counted (TLS, cold caches)
+  Duration interval{200};     // between requests to one host
+  Duration timeout{10'000};   // per request
+  double slower_ratio = 1.5;  // standby-slower when the ratio's interval lies above this
+  double noise_band = 0.10;   // equivalent when it lies within 1 +- this
+  std::chrono::microseconds min_difference{1000};  // or when the medians differ by less
+  OnSlower on_slower = OnSlower::kWarn;            // what standby-slower does to the drill
 };
 
 struct StandbyConfig {
@@ -227,7 +231,8 @@ struct PrimaryConfig {
   std::string name;
   base::Endpoint agent;
   std::string agent_name;
-  int max_sessions = 4;  // connections a drill may open to the primary
+  int max_sessions = 4;    // connections a drill may open to the primary
+  int max_requests = 500;  // probe requests (or commands) a drill may send it
 };
 
 struct Schedule {

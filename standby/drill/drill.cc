@@ -7,6 +7,8 @@
 
 #include "agent/base/units.h"
 #include "agent/host/host_info.h"
+#include "agent/host/indicators.h"
+#include "agent/proto/message.h"
 #include "standby/drill/backoff.h"
 #include "standby/drill/checks.h"
 #include "standby/drill/guard.h"
@@ -18,6 +20,11 @@ namespace {
 
 using std::chrono::milliseconds;
 using store::PhaseOutcome;
+
+// How many earlier drills the primary's latencies are compared with, and
+// how often its indicators are read while probing it.
+constexpr int kHistoryDrills = 5;
+constexpr int kStressEveryRounds = 10;
 
 int64_t NsAfter(const store::Timestamp& t, milliseconds d) {
   return t.mono_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -59,9 +66,23 @@ class Drill {
   CheckTarget Target();
   CheckRun WarmupOutlasted(const config::SmokeCheck& check);
   bool Compare();
-  base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe, int cap);
-  void Record(const config::PerformanceProbe& probe, int side, int seq,
-              const base::Result<HttpResponse>& r, ProbeRun* run);
+  AgentSession* PrimaryAgent(std::string* why);
+  std::optional<host::Indicators> ReadHost(AgentSession* agent, int side, const char* moment,
+                                           std::string* why);
+  void RecordFindings(const ProbeSummary& ps);
+  base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe,
+                               AgentSession* const agents[2]);
+  bool PrimaryStressed(AgentSession* primary, std::string* why);
+  // One probe request or command on `side` (0 primary, 1 standby): its
+  // latency, or why there is none.
+  struct Sample {
+    std::optional<int64_t> us;
+    std::string error;
+  };
+  Sample Take(const config::PerformanceProbe& probe, int side, Requester& http,
+              AgentSession* agent);
+  void Record(const config::PerformanceProbe& probe, int side, int seq, const Sample& sample,
+              ProbeRun* run);
   void Hold();
   void End();
 
@@ -74,6 +95,7 @@ class Drill {
   std::optional<store::Timestamp> power_on_at_;
   std::optional<int64_t> oldest_source_ms_;  // the RPO's input
   std::unique_ptr<AgentSession> agent_;
+  std::unique_ptr<AgentSession> primary_agent_;  // from the preflight, kept for the comparison
   std::string failed_phase_, failure_;
 };
 
@@ -103,6 +125,7 @@ bool Drill::Preflight() {
       return Fail(
           p, fmt::format("the primary's agent is not reachable: {}", primary.status().message()));
     }
+    primary_agent_ = std::move(*primary);
     notes.push_back(fmt::format("primary agent {} answers", env_.config.primary->name));
   }
   base::Result<power::PowerReading> state = env_.power.Status();
@@ -374,22 +397,55 @@ bool Drill::Compare() {
     phases_.End(p, PhaseOutcome::kSkipped, "no probes configured");
     return true;
   }
-  const int cap = env_.config.primary.value_or(config::PrimaryConfig()).max_sessions;
+  // Both hosts' indicators before and after the probes: what the findings
+  // (findings.h) weigh each verdict against.
+  HostWindow windows[2];
+  windows[0].host = "primary";
+  windows[1].host = "standby";
+  AgentSession* agents[2] = {PrimaryAgent(&windows[0].unread), agent_.get()};
+  if (!agents[1]) windows[1].unread = "no agent session to the standby";
+  const int64_t start_ns = clock_.Now().mono_ns;
+  for (int side = 0; side < 2; ++side) {
+    windows[side].before = ReadHost(agents[side], side, "before", &windows[side].unread);
+  }
+  std::vector<ProbeRun> runs;
+  for (const config::PerformanceProbe& probe : env_.standby.probes) {
+    base::Result<ProbeRun> run = Probe(probe, agents);
+    if (!run.ok()) return Fail(p, "");
+    runs.push_back(std::move(*run));
+  }
+  std::vector<Finding> findings;
+  for (int side = 0; side < 2; ++side) {
+    windows[side].after = ReadHost(agents[side], side, "after", &windows[side].unread);
+    windows[side].seconds = (clock_.Now().mono_ns - start_ns) / 1e9;
+    for (Finding& f : ReadFindings(windows[side])) findings.push_back(std::move(f));
+  }
+
   std::vector<std::string> notes;
   bool standby_failed = false;
-  for (const config::PerformanceProbe& probe : env_.standby.probes) {
-    base::Result<ProbeRun> run = Probe(probe, cap);
-    if (!run.ok()) return Fail(p, "");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const config::PerformanceProbe& probe = env_.standby.probes[i];
     CompareRules rules;
     rules.slower_ratio = probe.slower_ratio;
     rules.noise_band = probe.noise_band;
-    ProbeSummary ps = Summarize(*run, rules);
+    rules.min_difference = static_cast<double>(probe.min_difference.count());
+    ProbeContext context;
+    context.findings = findings;
+    base::Result<store::StateStore::History> history = env_.store.PerfHistory(
+        env_.standby.name, probe.name, "primary", summary_.drill_id, kHistoryDrills);
+    if (history.ok()) {
+      context.primary_history_us = std::move(history->latencies_us);
+      context.history_drills = history->drills;
+    } else {
+      spdlog::warn("{}", history.status().message());
+    }
+    ProbeSummary ps = Summarize(runs[i], rules, context);
     if (ps.standby_failures > 0) standby_failed = true;
-    if (probe.on_slower == config::OnSlower::kFail && ps.comparison &&
-        ps.comparison->verdict == Verdict::kStandbySlower) {
+    if (probe.on_slower == config::OnSlower::kFail && ps.decision == Verdict::kStandbySlower) {
       standby_failed = true;
       ps.verdict += " (on_slower = \"fail\")";
     }
+    RecordFindings(ps);
     notes.push_back(fmt::format("{}: {}", ps.name, ps.verdict));
     summary_.probes.push_back(std::move(ps));
   }
@@ -397,32 +453,101 @@ bool Drill::Compare() {
   return Pass(p, fmt::format("{}", fmt::join(notes, "; ")));
 }
 
+// The primary's agent: the preflight's session while it still answers
+// (the agent closes idle ones), else a new one within the cap.
+AgentSession* Drill::PrimaryAgent(std::string* why) {
+  if (!env_.config.primary) {
+    *why = "no [primary] agent configured";
+    return nullptr;
+  }
+  if (primary_agent_) {
+    ++summary_.outcome.primary_requests;
+    if (primary_agent_->Call(proto::type::kPing, nlohmann::json::object()).ok()) {
+      return primary_agent_.get();
+    }
+    primary_agent_.reset();
+  }
+  base::Result<std::unique_ptr<AgentSession>> dialed = DialPrimary();
+  if (!dialed.ok()) {
+    *why = fmt::format("the primary's agent is not reachable: {}", dialed.status().message());
+    return nullptr;
+  }
+  primary_agent_ = std::move(*dialed);
+  return primary_agent_.get();
+}
+
+// One reading of a host's indicators, recorded in the store; on failure
+// `why` says what went wrong.
+std::optional<host::Indicators> Drill::ReadHost(AgentSession* agent, int side, const char* moment,
+                                                std::string* why) {
+  if (agent == nullptr) return std::nullopt;
+  const char* host = side == 0 ? "primary" : "standby";
+  if (side == 0) ++summary_.outcome.primary_requests;
+  base::Result<nlohmann::json> reply =
+      agent->Call(proto::type::kIndicators, nlohmann::json::object());
+  base::Result<host::Indicators> in = reply.ok() ? host::IndicatorsFromJson(*reply)
+                                                 : base::Result<host::Indicators>(reply.status());
+  if (!in.ok()) {
+    *why +=
+        fmt::format("{}{} the probes: {}", why->empty() ? "" : "; ", moment, in.status().message());
+    return std::nullopt;
+  }
+  base::Status s = env_.store.AddIndicators(summary_.drill_id,
+                                            {host, moment, reply->dump(), clock_.Now().wall_ms});
+  if (!s.ok()) spdlog::warn("{}", s.message());
+  return *in;
+}
+
+void Drill::RecordFindings(const ProbeSummary& ps) {
+  for (const Finding& f : ps.findings) {
+    base::Status s = env_.store.AddFinding(
+        summary_.drill_id, {ps.name, std::string(VerdictName(ps.decision)), f.host, f.kind,
+                            std::string(BearingName(f.bearing)), f.what});
+    if (!s.ok()) spdlog::warn("{}", s.message());
+  }
+}
+
 // One probe's requests, primary and standby interleaved in ABBA order (a
 // drift in the machines' load then weighs on both sides alike), each
 // recorded as a sample; the first warmup_requests of each side are made
 // (connections, TLS, caches) and not counted. The primary's connection is
 // kept alive; each one its server made us open again counts against the
-// cap, and at the cap its probing stops. Fails only when the guard tripped.
-base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe, int cap) {
+// cap, and at the cap its probing stops, as it does at the drill's
+// max_requests and when the primary's indicators, read every
+// kStressEveryRounds rounds, show stress. Fails only when the guard
+// tripped.
+base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe,
+                                    AgentSession* const agents[2]) {
+  const config::PrimaryConfig limits = env_.config.primary.value_or(config::PrimaryConfig());
   ProbeRun run;
   run.name = probe.name;
   run.requests = probe.requests;
   std::unique_ptr<Requester> hosts[2] = {env_.ports.probes.Open(), env_.ports.probes.Open()};
   const int rounds = probe.warmup_requests + probe.requests;
+  bool primary_stopped = false;
   for (int round = 0; round < rounds; ++round) {
     if (!guard_.Tripped().empty()) return base::Status::Unavailable("the drill was stopped");
     const bool warmup = round < probe.warmup_requests;
     const int seq = round - probe.warmup_requests;
+    if (!primary_stopped && round > 0 && round % kStressEveryRounds == 0 &&
+        PrimaryStressed(agents[0], &run.primary_stopped)) {
+      primary_stopped = true;
+    }
+    if (!primary_stopped && summary_.outcome.primary_requests >= limits.max_requests) {
+      run.primary_stopped = fmt::format(
+          "request cap reached: stopped probing the primary at the drill's max_requests of {}",
+          limits.max_requests);
+      primary_stopped = true;
+    }
     for (int turn = 0; turn < 2; ++turn) {
       const int side = round % 2 == 0 ? turn : 1 - turn;  // primary first, then standby first
-      if (side == 0 && run.primary_capped_at) continue;
-      base::Result<HttpResponse> r =
-          hosts[side]->Get(side == 0 ? probe.primary_url : probe.standby_url, probe.timeout);
-      if (!warmup) Record(probe, side, seq, r, &run);
+      if (side == 0 && (run.primary_capped_at || primary_stopped)) continue;
+      Sample sample = Take(probe, side, *hosts[side], agents[side]);
+      if (!warmup) Record(probe, side, seq, sample, &run);
       if (side == 0) {
         ++summary_.outcome.primary_requests;
-        if (summary_.outcome.primary_connections + hosts[0]->connections() >= cap) {
-          run.primary_capped_at = cap;
+        if (summary_.outcome.primary_connections + hosts[0]->connections() >= limits.max_sessions) {
+          run.primary_capped_at = limits.max_sessions;
         }
       }
     }
@@ -434,19 +559,77 @@ base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe, int c
   return run;
 }
 
+// Reads the primary's indicators mid-probe: true, with the reason in
+// `why`, when its load is past the stop rules (findings.h), so the
+// comparison never adds to a primary already in trouble.
+bool Drill::PrimaryStressed(AgentSession* primary, std::string* why) {
+  std::string unread;
+  std::optional<host::Indicators> now = ReadHost(primary, 0, "during", &unread);
+  if (!now) return false;
+  HostWindow w;
+  w.host = "primary";
+  w.after = now;
+  for (const Finding& f : ReadFindings(w, StopRules())) {
+    if (f.kind == "memory-pressure" || f.kind == "cpu-pressure" || f.kind == "io-pressure" ||
+        f.kind == "run-queue") {
+      *why = fmt::format("stopped probing the primary early: it shows stress ({})", f.what);
+      return true;
+    }
+  }
+  return false;
+}
+
+Drill::Sample Drill::Take(const config::PerformanceProbe& probe, int side, Requester& http,
+                          AgentSession* agent) {
+  Sample out;
+  if (probe.kind == config::ProbeKind::kHttp) {
+    base::Result<HttpResponse> r =
+        http.Get(side == 0 ? probe.primary_url : probe.standby_url, probe.timeout);
+    if (r.ok() && r->status >= 200 && r->status < 400) {
+      out.us = r->elapsed.count();
+    } else {
+      out.error = r.ok() ? fmt::format("status {}", r->status) : r.status().message();
+    }
+    return out;
+  }
+  // A command, timed by the agent that ran it.
+  if (agent == nullptr) {
+    out.error = fmt::format("no agent session to the {}", side == 0 ? "primary" : "standby");
+    return out;
+  }
+  base::Result<nlohmann::json> r =
+      agent->Call(proto::type::kRunCommand,
+                  {{"name", probe.command},
+                   {"timeout_ms",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(probe.timeout).count()}});
+  if (!r.ok()) {
+    out.error = r.status().message();
+  } else if (r->value("exit_code", -1) != 0 || r->value("timed_out", false)) {
+    out.error = r->value("timed_out", false)
+                    ? "timed out"
+                    : fmt::format("exit {}: {}", r->value("exit_code", -1),
+                                  r->value("stderr", std::string()).substr(0, 200));
+  } else if (r->contains("duration_us")) {
+    out.us = r->value("duration_us", int64_t{0});
+  } else {
+    out.us = r->value("duration_ms", int64_t{0}) * 1000;  // an older agent
+  }
+  return out;
+}
+
 // One counted request of a probe: a sample in the store and in `run`.
-void Drill::Record(const config::PerformanceProbe& probe, int side, int seq,
-                   const base::Result<HttpResponse>& r, ProbeRun* run) {
+void Drill::Record(const config::PerformanceProbe& probe, int side, int seq, const Sample& s,
+                   ProbeRun* run) {
   store::PerfSampleRecord sample;
   sample.probe = probe.name;
   sample.host = side == 0 ? "primary" : "standby";
   sample.seq = seq;
   sample.at_wall_ms = clock_.Now().wall_ms;
-  if (r.ok() && r->status >= 200 && r->status < 400) {
-    sample.latency_us = r->elapsed.count();
-    (side == 0 ? run->primary_us : run->standby_us).push_back(r->elapsed.count());
+  if (s.us) {
+    sample.latency_us = *s.us;
+    (side == 0 ? run->primary_us : run->standby_us).push_back(*s.us);
   } else {
-    sample.error = r.ok() ? fmt::format("status {}", r->status) : r.status().message();
+    sample.error = s.error;
     ++(side == 0 ? run->primary_failures : run->standby_failures);
   }
   (void)env_.store.AddPerfSample(summary_.drill_id, sample);

@@ -118,8 +118,8 @@ std::string_view VerdictName(Verdict v) {
   switch (v) {
     case Verdict::kStandbySlower:
       return "standby-slower";
-    case Verdict::kPrimarySlower:
-      return "primary-slower";
+    case Verdict::kPrimaryDegraded:
+      return "primary-degraded";
     case Verdict::kEquivalent:
       return "equivalent";
     case Verdict::kInconclusive:
@@ -143,12 +143,19 @@ Comparison Compare(const std::vector<double>& primary, const std::vector<double>
   const RatioInterval& r = *c.ratio;
   const std::string interval = fmt::format("95% interval [{:.2f}, {:.2f}]", r.low, r.high);
   const bool significant = c.rank->p < rules.alpha;
-  if (r.low > rules.slower_ratio && significant) {
+  const double difference = std::fabs(c.standby.median - c.primary.median);
+  if (difference < rules.min_difference) {
+    c.verdict = Verdict::kEquivalent;
+    c.why = fmt::format(
+        "the medians differ by {:.0f} us, less than the min_difference of {:.0f} "
+        "us ({}, p {:.2g})",
+        difference, rules.min_difference, interval, c.rank->p);
+  } else if (r.low > rules.slower_ratio && significant) {
     c.verdict = Verdict::kStandbySlower;
     c.why = fmt::format("the whole {} lies above {:.2f}, and the rank test agrees (p {:.2g})",
                         interval, rules.slower_ratio, c.rank->p);
   } else if (r.high < 1 / rules.slower_ratio && significant) {
-    c.verdict = Verdict::kPrimarySlower;
+    c.verdict = Verdict::kPrimaryDegraded;
     c.why = fmt::format("the whole {} lies below {:.2f}, and the rank test agrees (p {:.2g})",
                         interval, 1 / rules.slower_ratio, c.rank->p);
   } else if (r.low >= 1 - rules.noise_band && r.high <= 1 + rules.noise_band) {

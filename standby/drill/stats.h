@@ -62,14 +62,18 @@ struct RankTest {
 };
 RankTest MannWhitney(const std::vector<double>& a, const std::vector<double>& b);
 
-enum class Verdict { kStandbySlower, kPrimarySlower, kEquivalent, kInconclusive };
+enum class Verdict { kStandbySlower, kPrimaryDegraded, kEquivalent, kInconclusive };
 std::string_view VerdictName(Verdict v);  // "standby-slower", ...
 
 struct CompareRules {
   double slower_ratio = 1.5;  // a side is slower when the interval lies beyond this
   double noise_band = 0.10;   // equivalent when the interval lies within 1 ± this
-  double alpha = 0.05;        // the rank test must agree below this
-  size_t min_samples = 9;     // fewer on a side: inconclusive
+  // Also equivalent when the medians differ by less than this (in the
+  // samples' unit): a difference of microseconds is no failover risk,
+  // however certain (ClickHouse likewise sets short queries aside).
+  double min_difference = 0;
+  double alpha = 0.05;     // the rank test must agree below this
+  size_t min_samples = 9;  // fewer on a side: inconclusive
   int resamples = 2000;
   uint64_t seed = 20261201;
 };

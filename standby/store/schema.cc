@@ -147,11 +147,41 @@ ALTER TABLE drills ADD COLUMN dns_ttl_ms INTEGER;
 ALTER TABLE drills ADD COLUMN effective_failover_ms INTEGER;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// The comparison's evidence besides the samples: each host's indicators
+// before and after the probes (the agent's JSON, agent/host/indicators.h),
+// and the findings drawn from them, each marked as supporting or
+// contradicting its probe's verdict.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE host_indicators (
+  id          INTEGER PRIMARY KEY,
+  drill_id    INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  host        TEXT    NOT NULL CHECK (host IN ('primary', 'standby')),
+  moment      TEXT    NOT NULL,        -- 'before', 'during' or 'after' the probes
+  indicators  TEXT    NOT NULL,        -- a JSON object
+  at_wall_ms  INTEGER NOT NULL
+);
+CREATE INDEX host_indicators_by_drill ON host_indicators (drill_id);
+
+CREATE TABLE findings (
+  id          INTEGER PRIMARY KEY,
+  drill_id    INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  probe       TEXT    NOT NULL,
+  verdict     TEXT    NOT NULL,        -- the probe's, e.g. 'standby-slower'
+  host        TEXT    NOT NULL CHECK (host IN ('primary', 'standby')),
+  kind        TEXT    NOT NULL,        -- e.g. 'memory-pressure', 'close-wait'
+  bearing     TEXT    NOT NULL CHECK (bearing IN ('supports', 'contradicts', 'context')),
+  detail      TEXT    NOT NULL
+);
+CREATE INDEX findings_by_drill ON findings (drill_id);
+CREATE INDEX perf_samples_by_probe ON perf_samples (probe, host);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
     {"failover prep holds", kV3},
     {"check measurements, DNS TTL and effective failover time", kV4},
+    {"host indicators and the comparison's findings", kV5},
 }};
 
 }  // namespace

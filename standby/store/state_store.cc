@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -371,6 +372,99 @@ Status StateStore::AddPerfSample(int64_t drill_id, const PerfSampleRecord& p) {
     st.exec();
     tx.commit();
   });
+}
+
+Result<StateStore::History> StateStore::PerfHistory(std::string_view standby,
+                                                    std::string_view probe, std::string_view host,
+                                                    int64_t before_drill_id, int max_drills) {
+  History h;
+  Status s = Guarded(path_, fmt::format("reading earlier samples of probe {}", probe), [&] {
+    SQLite::Statement st(
+        *db_,
+        "WITH earlier AS (SELECT DISTINCT d.id FROM drills d JOIN perf_samples p "
+        "ON p.drill_id = d.id WHERE d.standby = ? AND d.id < ? AND d.result = 'passed' "
+        "AND p.probe = ? AND p.host = ? AND p.latency_us IS NOT NULL ORDER BY d.id DESC LIMIT ?) "
+        "SELECT drill_id, latency_us FROM perf_samples WHERE drill_id IN (SELECT id FROM earlier) "
+        "AND probe = ? AND host = ? AND latency_us IS NOT NULL ORDER BY id");
+    BindText(st, 1, standby);
+    st.bind(2, before_drill_id);
+    BindText(st, 3, probe);
+    BindText(st, 4, host);
+    st.bind(5, max_drills);
+    BindText(st, 6, probe);
+    BindText(st, 7, host);
+    std::set<int64_t> drills;
+    while (st.executeStep()) {
+      drills.insert(st.getColumn(0).getInt64());
+      h.latencies_us.push_back(st.getColumn(1).getInt64());
+    }
+    h.drills = static_cast<int>(drills.size());
+  });
+  if (!s.ok()) return s;
+  return h;
+}
+
+Status StateStore::AddIndicators(int64_t drill_id, const IndicatorsRecord& r) {
+  return Guarded(path_, fmt::format("recording the {}'s indicators", r.host), [&] {
+    SQLite::Statement st(*db_,
+                         "INSERT INTO host_indicators (drill_id, host, moment, indicators, "
+                         "at_wall_ms) VALUES (?, ?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, r.host);
+    BindText(st, 3, r.moment);
+    BindText(st, 4, r.indicators);
+    st.bind(5, r.at_wall_ms);
+    st.exec();
+  });
+}
+
+Result<std::vector<IndicatorsRecord>> StateStore::ListIndicators(int64_t drill_id) {
+  std::vector<IndicatorsRecord> out;
+  Status s = Guarded(path_, "listing host indicators", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT host, moment, indicators, at_wall_ms FROM host_indicators "
+                         "WHERE drill_id = ? ORDER BY id");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      out.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(),
+                     st.getColumn(2).getString(), st.getColumn(3).getInt64()});
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status StateStore::AddFinding(int64_t drill_id, const FindingRecord& f) {
+  return Guarded(path_, fmt::format("recording a finding of probe {}", f.probe), [&] {
+    SQLite::Statement st(*db_,
+                         "INSERT INTO findings (drill_id, probe, verdict, host, kind, bearing, "
+                         "detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, f.probe);
+    BindText(st, 3, f.verdict);
+    BindText(st, 4, f.host);
+    BindText(st, 5, f.kind);
+    BindText(st, 6, f.bearing);
+    BindText(st, 7, f.detail);
+    st.exec();
+  });
+}
+
+Result<std::vector<FindingRecord>> StateStore::ListFindings(int64_t drill_id) {
+  std::vector<FindingRecord> out;
+  Status s = Guarded(path_, "listing findings", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT probe, verdict, host, kind, bearing, detail FROM findings "
+                         "WHERE drill_id = ? ORDER BY id");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      out.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(),
+                     st.getColumn(2).getString(), st.getColumn(3).getString(),
+                     st.getColumn(4).getString(), st.getColumn(5).getString()});
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {

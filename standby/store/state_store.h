@@ -107,6 +107,24 @@ struct PerfSampleRecord {
   int64_t at_wall_ms = 0;
 };
 
+// One host's indicators at one moment of the compare phase.
+struct IndicatorsRecord {
+  std::string host;               // "primary" or "standby"
+  std::string moment;             // "before", "during" or "after" the probes
+  std::string indicators = "{}";  // the agent's JSON
+  int64_t at_wall_ms = 0;
+};
+
+// What an indicator says about a probe's verdict (drill/findings.h).
+struct FindingRecord {
+  std::string probe;
+  std::string verdict;
+  std::string host;
+  std::string kind;
+  std::string bearing;  // "supports", "contradicts" or "context"
+  std::string detail;
+};
+
 struct RestoreStatsRecord {
   std::optional<int64_t> drill_id;
   std::string standby, source, target;
@@ -179,6 +197,19 @@ class StateStore {
   // A drill's check results in the order they were recorded.
   base::Result<std::vector<CheckResultRecord>> ListCheckResults(int64_t drill_id);
   base::Status AddPerfSample(int64_t drill_id, const PerfSampleRecord& sample);
+  // The answered latencies of `probe` on `host` in the last `max_drills`
+  // passed drills of `standby` before `before_drill_id`, and how many drills
+  // they came from.
+  struct History {
+    std::vector<int64_t> latencies_us;
+    int drills = 0;
+  };
+  base::Result<History> PerfHistory(std::string_view standby, std::string_view probe,
+                                    std::string_view host, int64_t before_drill_id, int max_drills);
+  base::Status AddIndicators(int64_t drill_id, const IndicatorsRecord& record);
+  base::Result<std::vector<IndicatorsRecord>> ListIndicators(int64_t drill_id);
+  base::Status AddFinding(int64_t drill_id, const FindingRecord& finding);
+  base::Result<std::vector<FindingRecord>> ListFindings(int64_t drill_id);
   base::Status AddRestoreStats(const RestoreStatsRecord& stats);
   base::Status AddEvent(std::optional<int64_t> drill_id, std::string_view level,
                         std::string_view message, int64_t at_wall_ms);
