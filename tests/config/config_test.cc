@@ -403,6 +403,24 @@ const BadCase kBadCases[] = {
      "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nprimary_url = \"http://a/\"\nstandby_url = "
      "\"http://b/\"\non_slower = \"page\"\n",
      "12:13: standby[0].probe[0].on_slower: unknown on_slower \"page\" (use warn or fail)"},
+    {"probe of an unknown kind",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nkind = \"ping\"\n",
+     "10:8: standby[0].probe[0].kind: unknown probe kind \"ping\" (use http or command)"},
+    {"command probe with a URL",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nkind = \"command\"\ncommand = "
+     "\"q\"\nprimary_url = \"http://a/\"\n",
+     "12:15: standby[0].probe[0].primary_url: a command probe has no URL: it runs `command` on "
+     "both agents"},
+    {"command probe without its command",
+     "[primary]\nname = \"p\"\nagent = \"a\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n[[standby.probe]]\nname = \"p\"\nkind = \"command\"\n",
+     "8:1: [standby[0].probe[0]]: missing required key \"command\""},
+    {"primary max_requests out of range",
+     "[primary]\nname = \"p\"\nagent = \"a\"\nmax_requests = 0\n[[standby]]\nname = "
+     "\"s1\"\nagent = \"h\"\n@POWER@\n",
+     "4:16: primary.max_requests: 0 is out of range; expected 1 to 10000"},
     {"schedule for a standby that does not exist",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
      "\"m\"\nstandby = \"s2\"\ncron = \"@monthly\"\n",

@@ -17,6 +17,7 @@
 #include "tests/support/dns_server.h"
 #include "tests/support/service_pki.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/web_server.h"
 
 namespace sb::drill {
 namespace {
@@ -26,6 +27,7 @@ using sb::testing::DnsServer;
 using sb::testing::FreePort;
 using sb::testing::ServicePki;
 using sb::testing::TempDir;
+using sb::testing::WebServer;
 using store::CheckOutcome;
 
 config::SmokeCheck Http(const std::string& url) {
@@ -50,23 +52,6 @@ CheckRun Run(const config::SmokeCheck& c, const CheckTarget& t = Local(),
 }
 
 nlohmann::json Measured(const CheckRun& r) { return nlohmann::json::parse(r.result.measured); }
-
-// python3's http.server on bind:port serving dir (tests/support/web_server.py).
-class WebServer {
- public:
-  WebServer(const TempDir& dir, const std::string& bind, int port, const std::string& root,
-            const std::string& name, const std::vector<std::string>& tls = {}) {
-    const std::string script = std::string(SOURCE_DIR) + "/tests/support/web_server.py";
-    std::vector<std::string> argv = {"/usr/bin/python3",   script, bind,
-                                     std::to_string(port), root,   name};
-    argv.insert(argv.end(), tls.begin(), tls.end());
-    process_ = std::make_unique<BackgroundProcess>(argv, dir.Sub(name + ".log"));
-    if (!sb::testing::WaitForPort(bind, port)) throw std::runtime_error("web server did not start");
-  }
-
- private:
-  std::unique_ptr<BackgroundProcess> process_;
-};
 
 // The standby's agent as the drill's checks use it.
 class ClientSession : public AgentSession {

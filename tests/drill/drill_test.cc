@@ -10,8 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/host/indicators.h"
 #include "standby/drill/hold.h"
 #include "tests/support/drill_fakes.h"
+#include "tests/support/drill_rig.h"
 #include "tests/support/query.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,78 +33,9 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using store::PhaseOutcome;
 
-// 2026-11-30T21:00:00Z: three hours before the fake clock starts.
-constexpr const char* kBackupTime = "2026-11-30T21:00:00Z";
-constexpr int64_t kThreeHoursMs = int64_t{3} * 3'600'000;
-
-struct Rig {
-  TempDir dir;
-  FakeClock clock;
-  FakeStandby standby;
-  FakeDialer dialer{standby, clock, "standby.test"};
-  FakeLease lease;
-  FakeSmoke smoke;
-  FakeProbes probes;
-  config::Config config;
-  std::unique_ptr<store::StateStore> store;
-  std::atomic<int> stop{0};
-  DrillOptions options;
-
-  Rig() {
-    dir.Write("backup/www/index.html", "hello\n");
-    dir.Write("backup/www/.canary", kBackupTime);
-    config.path = dir.Sub("standbyctl.toml");
-    config.primary = config::PrimaryConfig{"web1", {"primary.test", 7443}, "web1", 4};
-    config::StandbyConfig s;
-    s.name = "web1-standby";
-    s.agent = {"standby.test", 7443};
-    s.agent_name = "web1-standby";
-    config::RestoreMapping m;
-    m.source = dir.Sub("backup/www");
-    m.target = "/srv/www";
-    m.canary = ".canary";
-    s.restores = {m};
-    config::SmokeCheck home;
-    home.name = "home";
-    home.http.url = "http://standby.test/";
-    config::SmokeCheck db;
-    db.name = "db";
-    db.kind = config::CheckKind::kCommand;
-    db.command = "db-check";
-    s.checks = {home, db};
-    config::PerformanceProbe probe;
-    probe.name = "home";
-    probe.primary_url = "http://primary.test/";
-    probe.standby_url = "http://standby.test/";
-    probe.requests = 5;
-    probe.interval = milliseconds(200);
-    s.probes = {probe};
-    config.standbys = {s};
-    base::Result<std::unique_ptr<store::StateStore>> opened =
-        store::StateStore::Open(dir.Sub("state.db"));
-    REQUIRE(opened.ok());
-    store = std::move(*opened);
-    options.stop = &stop;
-  }
-
-  config::StandbyConfig& sc() { return config.standbys[0]; }
-
-  DrillEnv Env() {
-    return {config, sc(), *store, standby, standby, {clock, dialer, lease, smoke, probes}};
-  }
-
-  DrillSummary Run() {
-    base::Result<DrillSummary> s = RunDrill(Env(), options);
-    REQUIRE(s.ok());
-    return *s;
-  }
-
-  store::DrillRecord Record(int64_t id) {
-    base::Result<store::DrillRecord> r = store->GetDrill(id);
-    REQUIRE(r.ok());
-    return *r;
-  }
-};
+using sb::testing::kBackupTime;
+using sb::testing::kThreeHoursMs;
+using Rig = sb::testing::DrillRig;
 
 std::vector<std::string> Names(const DrillSummary& s) {
   std::vector<std::string> out;
@@ -137,7 +70,9 @@ TEST_CASE("drill: a green drill runs every phase in order and ends confirmed off
         "standby, 1000 us primary (n 5/5)");
   // One session to check the primary in preflight, one for its probe.
   CHECK(s.outcome.primary_connections == 2);
-  CHECK(s.outcome.primary_requests == 1 + 2 + 5);  // Hello, two warm-up requests, five
+  // Hello; Ping and two Indicators readings through the preflight's session,
+  // two warm-up requests, five.
+  CHECK(s.outcome.primary_requests == 1 + 3 + 2 + 5);
   // What was recorded is what was shown.
   const store::DrillRecord r = rig.Record(s.drill_id);
   CHECK(r.outcome.result == store::DrillResult::kPassed);
@@ -195,7 +130,7 @@ TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed
        },
        "1 of 2 checks did not pass within the smoke_timeout of 1m: db failed: fake: failed"},
       {"compare", [](Rig& r) { r.probes.standby_fails = true; },
-       "home: the standby answered no request; 5 of 5 standby requests failed"},
+       "home: inconclusive: the standby answered no request; 5 of 5 standby requests failed"},
   };
   for (const Row& row : rows) {
     INFO(row.phase);
@@ -348,7 +283,7 @@ TEST_CASE("drill: a check's connections to the primary count against the drill's
   CHECK(rig.smoke.primary_budgets == std::vector<int64_t>{5, 4, 3});
   // Preflight, three checks, one probe connection.
   CHECK(s.outcome.primary_connections == 1 + 3 + 1);
-  CHECK(s.outcome.primary_requests == 1 + 3 + 2 + 5);
+  CHECK(s.outcome.primary_requests == 1 + 3 + 3 + 2 + 5);
 }
 
 TEST_CASE("drill: a warm-up longer than smoke_timeout fails the check as not run", "[drill]") {
@@ -436,7 +371,8 @@ TEST_CASE("drill: the comparison's verdict comes with its interval and sample co
              Catch::StartsWith("standby-slower: the whole 95% interval [3.00, 3.00] lies above "
                                "1.50, and the rank test agrees"));
   CHECK_THAT(s.probes[0].verdict,
-             Catch::EndsWith("medians 3000 us standby, 1000 us primary (n 20/20)"));
+             Catch::EndsWith("medians 3000 us standby, 1000 us primary (n 20/20); no supporting "
+                             "indicator found on the standby"));
   // A slower standby is reported, not failed, unless on_slower says so.
   CHECK(s.outcome.result == store::DrillResult::kPassed);
   Rig strict;
@@ -479,10 +415,147 @@ TEST_CASE("drill: the primary's session cap stops its probing", "[drill]") {
   const DrillSummary s = rig.Run();
   CHECK(s.outcome.result == store::DrillResult::kPassed);
   CHECK(s.outcome.primary_connections == 2);
-  CHECK(s.outcome.primary_requests == 1 + 1);
+  CHECK(s.outcome.primary_requests == 1 + 3 + 1);  // and the agent's Ping and Indicators
   REQUIRE(s.probes.size() == 1);
   CHECK(s.probes[0].verdict.find("stopped probing the primary at its cap of 2 sessions") !=
         std::string::npos);
+}
+
+// A host's indicators as its agent sends them: calm, or with memory
+// pressure, or with a CPU past the stop rules.
+nlohmann::json HostJson(double memory_some = 0, double cpu_some = 0) {
+  host::Indicators in;
+  in.cpus = 2;
+  in.load1 = 0.3;
+  if (memory_some > 0) in.memory = host::Pressure{memory_some, memory_some, memory_some, 1, 1, 1};
+  if (cpu_some > 0) in.cpu = host::Pressure{cpu_some, cpu_some, cpu_some, {}, {}, {}};
+  return host::ToJson(in);
+}
+
+TEST_CASE("drill: a slower primary is degraded, explained by its indicators or not",
+          "[drill][findings]") {
+  for (const bool pressure : {true, false}) {
+    INFO("memory pressure on the primary: " << pressure);
+    Rig rig;
+    rig.sc().probes[0].requests = 20;
+    rig.probes.primary_us = 3000;
+    rig.probes.standby_us = 1000;
+    // Pressure past the findings' threshold (10%), short of the stop rules' (25%).
+    rig.dialer.primary_script.indicators = {HostJson(), HostJson(pressure ? 15 : 0)};
+    const DrillSummary s = rig.Run();
+    CHECK(s.outcome.result == store::DrillResult::kPassed);  // the standby is fine
+    REQUIRE(s.probes.size() == 1);
+    const ProbeSummary& p = s.probes[0];
+    CHECK(p.decision == Verdict::kPrimaryDegraded);
+    CHECK(p.unexplained == !pressure);
+    // Before, at rounds 10 and 20 (stress would stop the probing), after.
+    CHECK(rig.dialer.primary_script.indicator_reads == 4);
+    if (pressure) {
+      REQUIRE(p.findings.size() == 1);
+      CHECK(p.findings[0].host == "primary");
+      CHECK(p.findings[0].bearing == Bearing::kSupports);
+      CHECK(p.findings[0].what == "memory pressure: some avg10 15.0%, full avg10 1.0%");
+      CHECK_THAT(p.verdict, Catch::EndsWith("findings: 1 supporting, 0 contradicting, 0 context"));
+      CHECK(sb::testing::QueryText(rig.store->path(),
+                                   "SELECT verdict || ' ' || host || ' ' || kind || ' ' || bearing "
+                                   "FROM findings") ==
+            "primary-degraded primary memory-pressure supports");
+    } else {
+      CHECK(p.findings.empty());
+      CHECK_THAT(p.verdict,
+                 Catch::EndsWith("unexplained: no indicator on the primary supports it"));
+    }
+    // Both hosts' readings are kept with the drill.
+    CHECK(sb::testing::QueryText(rig.store->path(),
+                                 "SELECT group_concat(host || ':' || moment, ' ') FROM "
+                                 "host_indicators") ==
+          "primary:before standby:before primary:during primary:during primary:after "
+          "standby:after");
+  }
+}
+
+TEST_CASE("drill: a primary slower than in its earlier drills is degraded", "[drill][findings]") {
+  Rig rig;
+  rig.sc().probes[0].requests = 20;
+  rig.probes.primary_us = 1000;
+  rig.probes.standby_us = 1000;
+  DrillSummary first = rig.Run();
+  REQUIRE(first.probes.size() == 1);
+  CHECK(first.probes[0].decision == Verdict::kEquivalent);
+  CHECK_FALSE(first.probes[0].history.has_value());  // nothing earlier
+  // A month later both are slower (the service got heavier), the standby no
+  // slower than the primary: against the standby alone that is equivalent.
+  rig.probes.primary_us = 2500;
+  rig.probes.standby_us = 2500;
+  rig.standby.on = false;
+  DrillSummary second = rig.Run();
+  REQUIRE(second.probes.size() == 1);
+  const ProbeSummary& p = second.probes[0];
+  REQUIRE(p.history.has_value());
+  CHECK(p.history->primary.n == 20);  // the first drill's samples
+  CHECK(p.decision == Verdict::kPrimaryDegraded);
+  CHECK_THAT(p.verdict,
+             Catch::StartsWith("primary-degraded: slower than in its 1 earlier drill(s) (median "
+                               "1000 us before, 2500 us now; 95% interval [2.50, 2.50]); against "
+                               "the standby: equivalent"));
+  CHECK(p.unexplained);
+}
+
+TEST_CASE("drill: probing stops when the primary shows stress or its request cap is reached",
+          "[drill]") {
+  SECTION("stress") {
+    Rig rig;
+    rig.sc().probes[0].requests = 30;
+    rig.dialer.primary_script.indicators = {HostJson(), HostJson(0, 90)};
+    const DrillSummary s = rig.Run();
+    REQUIRE(s.probes.size() == 1);
+    // Read before, then at round 10: stopped there.
+    CHECK(s.probes[0].comparison->primary.n == 10 - 2);
+    CHECK(s.probes[0].comparison->standby.n == 30);
+    CHECK(s.probes[0].verdict.find("stopped probing the primary early: it shows stress (cpu "
+                                   "pressure: some avg10 90.0%)") != std::string::npos);
+    CHECK(sb::testing::QueryText(rig.store->path(),
+                                 "SELECT count(*) FROM host_indicators WHERE moment = 'during'") ==
+          "1");
+  }
+  SECTION("max_requests") {
+    Rig rig;
+    rig.sc().probes[0].requests = 30;
+    rig.config.primary->max_requests = 12;
+    const DrillSummary s = rig.Run();
+    REQUIRE(s.probes.size() == 1);
+    // Hello, Ping, Indicators: 3; then 2 warm-up and 7 counted requests.
+    CHECK(s.probes[0].comparison->primary.n == 7);
+    CHECK(s.probes[0].verdict.find("request cap reached: stopped probing the primary at the "
+                                   "drill's max_requests of 12") != std::string::npos);
+    CHECK(s.outcome.primary_requests == 12 + 1);  // and the Indicators reading after
+  }
+}
+
+TEST_CASE("drill: a command probe is timed by each host's agent", "[drill]") {
+  Rig rig;
+  config::PerformanceProbe& probe = rig.sc().probes[0];
+  probe.kind = config::ProbeKind::kCommand;
+  probe.command = "db-query";
+  probe.requests = 20;
+  rig.dialer.primary_script.duration_us["db-query"] = 2000;
+  rig.dialer.script.duration_us["db-query"] = 7000;
+  const DrillSummary s = rig.Run();
+  REQUIRE(s.probes.size() == 1);
+  CHECK(s.probes[0].decision == Verdict::kStandbySlower);
+  CHECK(s.probes[0].primary_median_us == 2000);
+  CHECK(s.probes[0].standby_median_us == 7000);
+  CHECK(rig.probes.order.empty());  // no HTTP request was made
+  // A command that fails on the standby fails its samples.
+  Rig failing;
+  failing.sc().probes[0] = probe;
+  failing.dialer.script.exit_codes["db-query"] = 3;
+  const DrillSummary f = failing.Run();
+  CHECK(f.outcome.failed_phase == "compare");
+  CHECK(f.probes[0].standby_failures == 22 - 2);
+  CHECK(sb::testing::QueryText(failing.store->path(),
+                               "SELECT DISTINCT error FROM perf_samples WHERE host = 'standby'") ==
+        "exit 3: ");
 }
 
 TEST_CASE("drill: a standby that cannot be confirmed off fails the drill loudly", "[drill]") {

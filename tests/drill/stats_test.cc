@@ -107,7 +107,7 @@ TEST_CASE("stats: verdicts only when the whole interval and the rank test agree"
   const Row rows[] = {
       {"3x slower standby", p, Scaled(Around(1000, 40, 20, 3), 3), Verdict::kStandbySlower,
        "lies above 1.50, and the rank test agrees"},
-      {"3x slower primary", Scaled(p, 3), Around(1000, 40, 20, 3), Verdict::kPrimarySlower,
+      {"3x slower primary", Scaled(p, 3), Around(1000, 40, 20, 3), Verdict::kPrimaryDegraded,
        "lies below 0.67, and the rank test agrees"},
       {"the same service", p, Around(1000, 40, 20, 7), Verdict::kEquivalent, "lies within ±10%"},
       {"too few samples", Around(1000, 40, 8), Scaled(Around(1000, 40, 20), 3),
@@ -126,6 +126,22 @@ TEST_CASE("stats: verdicts only when the whole interval and the rank test agree"
   }
   CHECK(VerdictName(Verdict::kStandbySlower) == "standby-slower");
   CHECK(VerdictName(Verdict::kEquivalent) == "equivalent");
+  CHECK(VerdictName(Verdict::kPrimaryDegraded) == "primary-degraded");
+}
+
+TEST_CASE("stats: a certain difference smaller than min_difference is no verdict", "[stats]") {
+  CompareRules rules;
+  rules.min_difference = 1000;  // 1 ms
+  // 2x slower, but at about 200 and 400 us: 205 us apart.
+  const std::vector<double> p = Scaled(Around(1000, 40, 20), 0.2);
+  const std::vector<double> s = Scaled(Around(1000, 40, 20, 3), 0.4);
+  const Comparison c = Compare(p, s, rules);
+  CHECK(c.verdict == Verdict::kEquivalent);
+  CHECK_THAT(c.why, Catch::StartsWith("the medians differ by 205 us, less than the "
+                                      "min_difference of 1000 us (95% interval ["));
+  CHECK(c.rank->p < 0.001);  // the rank test is sure; the difference is not worth a verdict
+  // Without it, the same samples are standby-slower.
+  CHECK(Compare(p, s, CompareRules()).verdict == Verdict::kStandbySlower);
 }
 
 }  // namespace

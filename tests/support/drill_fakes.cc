@@ -1,5 +1,6 @@
 #include "tests/support/drill_fakes.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
@@ -64,14 +65,29 @@ base::Status FakeStandby::Shutdown() {
 
 base::Result<nlohmann::json> FakeSession::Call(std::string_view type, nlohmann::json body) {
   if (interrupted_) return base::Status::Unavailable("fake agent: interrupted");
+  if (type == proto::type::kPing) return nlohmann::json::object();
+  if (type == proto::type::kIndicators) {
+    const size_t i = static_cast<size_t>(script_->indicator_reads++);
+    if (script_->indicators.empty()) {
+      host::Indicators calm;
+      calm.cpus = 2;
+      calm.load1 = 0.2;
+      return host::ToJson(calm);
+    }
+    const nlohmann::json& j = script_->indicators[std::min(i, script_->indicators.size() - 1)];
+    if (j.empty()) return base::Status::Unavailable("fake agent: indicators unreadable");
+    return j;
+  }
   if (type != proto::type::kRunCommand) {
     return base::Status::Invalid(fmt::format("fake agent: no {}", type));
   }
   const std::string name = body.value("name", "");
   const auto it = script_->exit_codes.find(name);
+  const auto us = script_->duration_us.find(name);
   return nlohmann::json{{"exit_code", it == script_->exit_codes.end() ? 0 : it->second},
                         {"timed_out", false},
-                        {"stderr", ""}};
+                        {"stderr", ""},
+                        {"duration_us", us == script_->duration_us.end() ? 1000 : us->second}};
 }
 
 base::Result<restore::RestoreReport> FakeSession::Restore(const restore::RestoreSpec& spec) {
@@ -94,7 +110,7 @@ base::Result<std::unique_ptr<drill::AgentSession>> FakeDialer::Dial(
   if (target.endpoint.host != standby_host_) {
     ++primary_dials;
     if (!primary_answers) return base::Status::Unavailable("fake primary: connection refused");
-    return std::unique_ptr<drill::AgentSession>(std::make_unique<FakeSession>(&script));
+    return std::unique_ptr<drill::AgentSession>(std::make_unique<FakeSession>(&primary_script));
   }
   ++standby_dials;
   if (standby_never_answers || !standby_.on || boot_dials > 0) {

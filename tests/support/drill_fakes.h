@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/host/indicators.h"
 #include "standby/drill/ports.h"
 #include "standby/power/power_driver.h"
 
@@ -63,6 +64,12 @@ class FakeSession : public drill::AgentSession {
     // The restore blocks until it is interrupted (at most 5 s of real time),
     // as a real one on a live connection does.
     bool restore_blocks = false;
+    // The replies to Indicators in turn (the last one repeats); none: a
+    // calm host of 2 CPUs. An empty object makes the call fail.
+    std::vector<nlohmann::json> indicators;
+    int indicator_reads = 0;
+    // Latencies of commands by name, as the agent reports them.
+    std::map<std::string, int64_t> duration_us;
   };
   explicit FakeSession(Script* script) : script_(script) {}
   base::Result<nlohmann::json> Call(std::string_view type, nlohmann::json body) override;
@@ -84,8 +91,9 @@ class FakeDialer : public drill::AgentDialer {
   base::Result<std::unique_ptr<drill::AgentSession>> Dial(
       const client::AgentTarget& target, std::chrono::milliseconds connect_timeout) override;
 
-  FakeSession::Script script;
-  int boot_dials = 1;  // failed attempts before the standby's agent answers
+  FakeSession::Script script;          // the standby agent's
+  FakeSession::Script primary_script;  // the primary agent's
+  int boot_dials = 1;                  // failed attempts before the standby's agent answers
   bool standby_never_answers = false;
   bool primary_answers = true;
   int standby_dials = 0, primary_dials = 0;
