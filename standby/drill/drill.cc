@@ -417,7 +417,7 @@ bool Drill::Compare() {
   std::vector<Finding> findings;
   for (int side = 0; side < 2; ++side) {
     windows[side].after = ReadHost(agents[side], side, "after", &windows[side].unread);
-    windows[side].seconds = (clock_.Now().mono_ns - start_ns) / 1e9;
+    windows[side].seconds = static_cast<double>(clock_.Now().mono_ns - start_ns) / 1e9;
     for (Finding& f : ReadFindings(windows[side])) findings.push_back(std::move(f));
   }
 

@@ -115,9 +115,10 @@ class Reader {
       Add("swap-in",
           fmt::format("{} pages swapped in over {:.1f} s", b.swap_in_pages - a.swap_in_pages, s));
     }
-    if (b.forks >= a.forks && (b.forks - a.forks) / s >= rules_.forks_per_s) {
-      Add("fork-rate", fmt::format("{} processes started in {:.1f} s ({:.0f} a second)",
-                                   b.forks - a.forks, s, (b.forks - a.forks) / s));
+    const double forks = b.forks >= a.forks ? static_cast<double>(b.forks - a.forks) : 0;
+    if (forks / s >= rules_.forks_per_s) {
+      Add("fork-rate", fmt::format("{:.0f} processes started in {:.1f} s ({:.0f} a second)", forks,
+                                   s, forks / s));
     }
     Sessions("agent", a.agent_sessions, b.agent_sessions);
     Sessions("login (systemd-logind)", a.logind_last_id, b.logind_last_id);
@@ -127,7 +128,7 @@ class Reader {
                 const std::optional<uint64_t>& b) {
     if (!a || !b || *b < *a) return;
     const uint64_t n = *b - *a;
-    const double per_min = n * 60.0 / w_.seconds;
+    const double per_min = static_cast<double>(n) * 60.0 / w_.seconds;
     if (n >= rules_.min_sessions && per_min >= rules_.sessions_per_min) {
       Add("session-rate", fmt::format("{} new {} sessions in {:.1f} s ({:.0f} a minute): a "
                                       "session storm",

@@ -30,7 +30,8 @@ Pressure Psi(double some, std::optional<double> full = std::nullopt) {
   return p;
 }
 
-HostWindow Window(const char* host, Indicators before, Indicators after, double seconds = 10) {
+HostWindow Window(const char* host, const Indicators& before, const Indicators& after,
+                  double seconds = 10) {
   HostWindow w;
   w.host = host;
   w.before = before;
@@ -41,6 +42,7 @@ HostWindow Window(const char* host, Indicators before, Indicators after, double 
 
 std::vector<std::string> Kinds(const std::vector<Finding>& findings) {
   std::vector<std::string> out;
+  out.reserve(findings.size());
   for (const Finding& f : findings) out.push_back(f.kind);
   return out;
 }

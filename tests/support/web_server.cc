@@ -29,7 +29,7 @@ WebServer::WebServer(const TempDir& dir, const std::string& bind, int port, cons
 }
 
 void WebServer::Start(const TempDir& dir, const std::string& bind, int port,
-                      std::vector<std::string> argv, const std::string& name) {
+                      const std::vector<std::string>& argv, const std::string& name) {
   process_ = std::make_unique<BackgroundProcess>(argv, dir.Sub(name + ".log"));
   if (!WaitForPort(bind, port)) throw std::runtime_error("web server did not start");
 }

@@ -29,8 +29,8 @@ class WebServer {
   pid_t pid() const { return process_->pid(); }
 
  private:
-  void Start(const TempDir& dir, const std::string& bind, int port, std::vector<std::string> argv,
-             const std::string& name);
+  void Start(const TempDir& dir, const std::string& bind, int port,
+             const std::vector<std::string>& argv, const std::string& name);
 
   std::unique_ptr<BackgroundProcess> process_;
 };
