@@ -175,7 +175,7 @@ const char* const kFixtureAtVersion[] = {
     "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
     "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
     "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);",
-    // 4
+    // 4: with the primary's samples, which a later drill compares with
     "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
     "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
     "'b', 1000, 1, 'passed', 360000);"
@@ -183,7 +183,22 @@ const char* const kFixtureAtVersion[] = {
     "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
     "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
     "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
-    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);",
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
+    "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
+    "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
+    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);",
+    // 5 (the current version: not an upgrade's start)
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
+    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
+    "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
+    "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
+    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);",
 };
 
 TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
@@ -223,8 +238,29 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
         REQUIRE(checks->size() == 1);
         CHECK((*checks)[0].measured == "{}");  // the new column's default
       }
+      if (from >= 4) {
+        // The primary's answered samples of earlier passed drills.
+        auto h = (*store)->PerfHistory("old", "home", "primary", 2, 5);
+        REQUIRE(h.ok());
+        CHECK(h->latencies_us == std::vector<int64_t>{900, 1100});
+        CHECK(h->drills == 1);
+      }
       // And the upgraded store takes new records.
-      CHECK((*store)->BeginDrill(Start("new", 5000)).ok());
+      base::Result<int64_t> id = (*store)->BeginDrill(Start("new", 5000));
+      REQUIRE(id.ok());
+      CHECK((*store)->AddIndicators(*id, {"primary", "before", "{}", 5001}).ok());
+      CHECK((*store)
+                ->AddFinding(*id, {"home", "standby-slower", "standby", "swap-in", "supports",
+                                   "512 pages swapped in over 9.0 s"})
+                .ok());
+      auto findings = (*store)->ListFindings(*id);
+      REQUIRE(findings.ok());
+      REQUIRE(findings->size() == 1);
+      CHECK((*findings)[0].detail == "512 pages swapped in over 9.0 s");
+      auto readings = (*store)->ListIndicators(*id);
+      REQUIRE(readings.ok());
+      REQUIRE(readings->size() == 1);
+      CHECK((*readings)[0].moment == "before");
     }
   }
 }
