@@ -205,7 +205,7 @@ struct PerformanceProbe {
   int requests = 20;          // per host, counted after the warm-up
   int warmup_requests = 2;    // per host, made first and not counted (TLS, cold caches)
   Duration interval{200};     // between requests to one host
-  Duration timeout{10'000};   // per request
+  Duration timeout{10'000};   // per HTTP request (a command's is its agent allow-list entry's)
   double slower_ratio = 1.5;  // standby-slower when the ratio's interval lies above this
   double noise_band = 0.10;   // equivalent when it lies within 1 +- this
   std::chrono::microseconds min_difference{1000};  // or when the medians differ by less

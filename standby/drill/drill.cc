@@ -26,6 +26,9 @@ using store::PhaseOutcome;
 constexpr int kHistoryDrills = 5;
 constexpr int kStressEveryRounds = 10;
 
+// The comparison's two sides, as the store and the findings name them.
+const char* HostName(int side) { return side == 0 ? "primary" : "standby"; }
+
 int64_t NsAfter(const store::Timestamp& t, milliseconds d) {
   return t.mono_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
@@ -72,7 +75,7 @@ class Drill {
   void RecordFindings(const ProbeSummary& ps);
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe,
                                AgentSession* const agents[2]);
-  bool PrimaryStressed(AgentSession* primary, std::string* why);
+  void StopIfStressed(AgentSession* primary, std::string* stop_reason);
   // One probe request or command on `side` (0 primary, 1 standby): its
   // latency, or why there is none.
   struct Sample {
@@ -400,8 +403,8 @@ bool Drill::Compare() {
   // Both hosts' indicators before and after the probes: what the findings
   // (findings.h) weigh each verdict against.
   HostWindow windows[2];
-  windows[0].host = "primary";
-  windows[1].host = "standby";
+  windows[0].host = HostName(0);
+  windows[1].host = HostName(1);
   AgentSession* agents[2] = {PrimaryAgent(&windows[0].unread), agent_.get()};
   if (!agents[1]) windows[1].unread = "no agent session to the standby";
   const int64_t start_ns = clock_.Now().mono_ns;
@@ -481,7 +484,6 @@ AgentSession* Drill::PrimaryAgent(std::string* why) {
 std::optional<host::Indicators> Drill::ReadHost(AgentSession* agent, int side, const char* moment,
                                                 std::string* why) {
   if (agent == nullptr) return std::nullopt;
-  const char* host = side == 0 ? "primary" : "standby";
   if (side == 0) ++summary_.outcome.primary_requests;
   base::Result<nlohmann::json> reply =
       agent->Call(proto::type::kIndicators, nlohmann::json::object());
@@ -492,8 +494,8 @@ std::optional<host::Indicators> Drill::ReadHost(AgentSession* agent, int side, c
         fmt::format("{}{} the probes: {}", why->empty() ? "" : "; ", moment, in.status().message());
     return std::nullopt;
   }
-  base::Status s = env_.store.AddIndicators(summary_.drill_id,
-                                            {host, moment, reply->dump(), clock_.Now().wall_ms});
+  base::Status s = env_.store.AddIndicators(
+      summary_.drill_id, {HostName(side), moment, reply->dump(), clock_.Now().wall_ms});
   if (!s.ok()) spdlog::warn("{}", s.message());
   return *in;
 }
@@ -524,24 +526,22 @@ base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe,
   run.requests = probe.requests;
   std::unique_ptr<Requester> hosts[2] = {env_.ports.probes.Open(), env_.ports.probes.Open()};
   const int rounds = probe.warmup_requests + probe.requests;
-  bool primary_stopped = false;
   for (int round = 0; round < rounds; ++round) {
     if (!guard_.Tripped().empty()) return base::Status::Unavailable("the drill was stopped");
     const bool warmup = round < probe.warmup_requests;
     const int seq = round - probe.warmup_requests;
-    if (!primary_stopped && round > 0 && round % kStressEveryRounds == 0 &&
-        PrimaryStressed(agents[0], &run.primary_stopped)) {
-      primary_stopped = true;
+    if (run.primary_stopped.empty() && round > 0 && round % kStressEveryRounds == 0) {
+      StopIfStressed(agents[0], &run.primary_stopped);
     }
-    if (!primary_stopped && summary_.outcome.primary_requests >= limits.max_requests) {
+    if (run.primary_stopped.empty() && summary_.outcome.primary_requests >= limits.max_requests) {
       run.primary_stopped = fmt::format(
           "request cap reached: stopped probing the primary at the drill's max_requests of {}",
           limits.max_requests);
-      primary_stopped = true;
     }
+    const bool probe_primary = !run.primary_capped_at && run.primary_stopped.empty();
     for (int turn = 0; turn < 2; ++turn) {
       const int side = round % 2 == 0 ? turn : 1 - turn;  // primary first, then standby first
-      if (side == 0 && (run.primary_capped_at || primary_stopped)) continue;
+      if (side == 0 && !probe_primary) continue;
       Sample sample = Take(probe, side, *hosts[side], agents[side]);
       if (!warmup) Record(probe, side, seq, sample, &run);
       if (side == 0) {
@@ -559,24 +559,17 @@ base::Result<ProbeRun> Drill::Probe(const config::PerformanceProbe& probe,
   return run;
 }
 
-// Reads the primary's indicators mid-probe: true, with the reason in
-// `why`, when its load is past the stop rules (findings.h), so the
-// comparison never adds to a primary already in trouble.
-bool Drill::PrimaryStressed(AgentSession* primary, std::string* why) {
+// Reads the primary's indicators mid-probe and, when its load is past the
+// stop rules (findings.h), says why its probing stops in `stop_reason`:
+// the comparison never adds to a primary already in trouble.
+void Drill::StopIfStressed(AgentSession* primary, std::string* stop_reason) {
   std::string unread;
   std::optional<host::Indicators> now = ReadHost(primary, 0, "during", &unread);
-  if (!now) return false;
-  HostWindow w;
-  w.host = "primary";
-  w.after = now;
-  for (const Finding& f : ReadFindings(w, StopRules())) {
-    if (f.kind == "memory-pressure" || f.kind == "cpu-pressure" || f.kind == "io-pressure" ||
-        f.kind == "run-queue") {
-      *why = fmt::format("stopped probing the primary early: it shows stress ({})", f.what);
-      return true;
-    }
+  if (!now) return;
+  if (std::optional<Finding> stress = StressStop(HostName(0), *now)) {
+    *stop_reason =
+        fmt::format("stopped probing the primary early: it shows stress ({})", stress->what);
   }
-  return false;
 }
 
 Drill::Sample Drill::Take(const config::PerformanceProbe& probe, int side, Requester& http,
@@ -594,21 +587,19 @@ Drill::Sample Drill::Take(const config::PerformanceProbe& probe, int side, Reque
   }
   // A command, timed by the agent that ran it.
   if (agent == nullptr) {
-    out.error = fmt::format("no agent session to the {}", side == 0 ? "primary" : "standby");
+    out.error = fmt::format("no agent session to the {}", HostName(side));
     return out;
   }
-  base::Result<nlohmann::json> r =
-      agent->Call(proto::type::kRunCommand,
-                  {{"name", probe.command},
-                   {"timeout_ms",
-                    std::chrono::duration_cast<std::chrono::milliseconds>(probe.timeout).count()}});
+  // The command's timeout is its allow-list entry's, on the agent.
+  base::Result<nlohmann::json> r = agent->Call(proto::type::kRunCommand, {{"name", probe.command}});
+  const bool timed_out = r.ok() && r->value("timed_out", false);
+  const int exit_code = r.ok() ? r->value("exit_code", -1) : -1;
   if (!r.ok()) {
     out.error = r.status().message();
-  } else if (r->value("exit_code", -1) != 0 || r->value("timed_out", false)) {
-    out.error = r->value("timed_out", false)
-                    ? "timed out"
-                    : fmt::format("exit {}: {}", r->value("exit_code", -1),
-                                  r->value("stderr", std::string()).substr(0, 200));
+  } else if (timed_out || exit_code != 0) {
+    out.error = timed_out ? "timed out"
+                          : fmt::format("exit {}: {}", exit_code,
+                                        r->value("stderr", std::string()).substr(0, 200));
   } else if (r->contains("duration_us")) {
     out.us = r->value("duration_us", int64_t{0});
   } else {
@@ -622,7 +613,7 @@ void Drill::Record(const config::PerformanceProbe& probe, int side, int seq, con
                    ProbeRun* run) {
   store::PerfSampleRecord sample;
   sample.probe = probe.name;
-  sample.host = side == 0 ? "primary" : "standby";
+  sample.host = HostName(side);
   sample.seq = seq;
   sample.at_wall_ms = clock_.Now().wall_ms;
   if (s.us) {

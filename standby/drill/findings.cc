@@ -165,6 +165,19 @@ FindingRules StopRules() {
   return r;
 }
 
+std::optional<Finding> StressStop(const std::string& host, const host::Indicators& now) {
+  HostWindow w;
+  w.host = host;
+  w.after = now;
+  for (Finding& f : ReadFindings(w, StopRules())) {
+    if (f.kind == "memory-pressure" || f.kind == "cpu-pressure" || f.kind == "io-pressure" ||
+        f.kind == "run-queue") {
+      return std::move(f);
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Finding> ReadFindings(const HostWindow& window, const FindingRules& rules) {
   return Reader(window, rules).Run();
 }

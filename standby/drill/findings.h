@@ -65,6 +65,11 @@ struct FindingRules {
 // past doubt and the comparison must not add to it.
 FindingRules StopRules();
 
+// The load finding (pressure or run queue) of one reading `now` of
+// `host` under StopRules, if there is one: why the drill stops probing it.
+// Sockets and ports are not load, and stop nothing.
+std::optional<Finding> StressStop(const std::string& host, const host::Indicators& now);
+
 // The stress `window`'s indicators show, or one "unread" finding; their
 // bearing is left as context.
 std::vector<Finding> ReadFindings(const HostWindow& window,

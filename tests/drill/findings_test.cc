@@ -204,6 +204,17 @@ TEST_CASE("findings: the stop rules are stricter than the findings'", "[findings
   busy.cpu = Psi(85);
   CHECK(Kinds(ReadFindings(Window("primary", busy, busy), StopRules())) ==
         std::vector<std::string>{"cpu-pressure"});
+  std::optional<Finding> stop = StressStop("primary", busy);
+  REQUIRE(stop.has_value());
+  CHECK(stop->what == "cpu pressure: some avg10 85.0%");
+  // Sockets and ports are findings, not load: they stop nothing.
+  Indicators stuck = Calm();
+  stuck.close_wait = 400;
+  stuck.close_wait_owners = {{4242, "stuck-client", 400}};
+  stuck.ephemeral_in_use = 28000;
+  CHECK(Kinds(ReadFindings(Window("primary", stuck, stuck), StopRules())) ==
+        std::vector<std::string>{"close-wait", "ephemeral-ports"});
+  CHECK_FALSE(StressStop("primary", stuck).has_value());
 }
 
 }  // namespace

@@ -265,6 +265,49 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
   }
 }
 
+TEST_CASE("store: the primary's history holds only its answered samples of earlier passed drills",
+          "[store]") {
+  TempDir dir;
+  base::Result<std::unique_ptr<StateStore>> opened =
+      StateStore::Open(StateStore::PathIn(dir.path()));
+  REQUIRE(opened.ok());
+  StateStore& store = **opened;
+  auto drill = [&](const char* standby, DrillResult result, int64_t latency_us) {
+    base::Result<int64_t> id = store.BeginDrill(Start(standby, 1000));
+    REQUIRE(id.ok());
+    PerfSampleRecord p;
+    p.probe = "home";
+    p.host = "primary";
+    p.latency_us = latency_us;
+    REQUIRE(store.AddPerfSample(*id, p).ok());
+    p.probe = "other";
+    REQUIRE(store.AddPerfSample(*id, p).ok());
+    p.probe = "home";
+    p.latency_us.reset();  // a failed request
+    p.error = "status 500";
+    REQUIRE(store.AddPerfSample(*id, p).ok());
+    DrillOutcome o;
+    o.result = result;
+    REQUIRE(store.FinishDrill(*id, o).ok());
+    return *id;
+  };
+  drill("web1-standby", DrillResult::kPassed, 100);
+  drill("web1-standby", DrillResult::kFailed, 200);  // not a reference
+  drill("db-standby", DrillResult::kPassed, 300);    // another standby's
+  drill("web1-standby", DrillResult::kPassed, 400);
+  drill("web1-standby", DrillResult::kPassed, 500);
+  const int64_t now = drill("web1-standby", DrillResult::kPassed, 600);
+
+  auto h = store.PerfHistory("web1-standby", "home", "primary", now, 2);
+  REQUIRE(h.ok());
+  CHECK(h->latencies_us == std::vector<int64_t>{400, 500});  // the last two, not this one
+  CHECK(h->drills == 2);
+  h = store.PerfHistory("web1-standby", "home", "standby", now, 5);
+  REQUIRE(h.ok());
+  CHECK(h->latencies_us.empty());
+  CHECK(h->drills == 0);
+}
+
 TEST_CASE("store: a store from a newer standbyctl is refused and left untouched", "[store]") {
   TempDir dir;
   std::string path = StateStore::PathIn(dir.path());
