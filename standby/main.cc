@@ -47,6 +47,7 @@ int Run(int argc, char** argv) {
   sb::cli::AddAgentCommand(app, options, &action);
   sb::cli::AddPowerCommand(app, options, &action);
   sb::cli::AddRestoreCommand(app, options, &action);
+  sb::cli::AddVerifyCommand(app, options, &action);
   sb::cli::AddDrillCommand(app, options, &action);
   sb::cli::AddPrepCommand(app, options, &action);
   sb::cli::AddHoldCommand(app, options, &action);

@@ -5,6 +5,80 @@
 #include "agent/sync/manifest_codec.h"
 
 namespace sb::client {
+namespace {
+
+nlohmann::json PolicyJson(const sync::VerifyPolicy& p) {
+  return {{"every", p.every}, {"budget", p.budget}, {"full", p.full}};
+}
+
+// Reads the parts of the reply to request `id` of type `type`.
+base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uint64_t id,
+                                                         std::string_view type,
+                                                         const std::string& root, ScanInfo* info) {
+  std::vector<sync::ManifestEntry> entries;
+  ScanInfo got;
+  for (;;) {
+    base::Result<proto::Message> part = agent.ReceivePart();
+    if (!part.ok()) return part.status();
+    if (part->type == proto::type::kError) return proto::StatusFromError(*part);
+    if (part->id != id || part->type != type) {
+      return base::Status::Invalid(
+          fmt::format("agent answered {} #{} to {} #{}", part->type, part->id, type, id));
+    }
+    const nlohmann::json& body = part->body;
+    auto list = body.find("entries");
+    auto drift = body.find("drift");
+    auto more = body.find("more");
+    if (list == body.end() || !list->is_array() || more == body.end() || !more->is_boolean() ||
+        (drift != body.end() && !drift->is_array())) {
+      return base::Status::Invalid(fmt::format("agent sent a malformed {} reply", type));
+    }
+    for (const nlohmann::json& j : *list) {
+      base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);
+      if (!e.ok()) return e.status().WithContext(fmt::format("scan of {}", root));
+      entries.push_back(std::move(*e));
+    }
+    if (drift != body.end()) {
+      for (const nlohmann::json& j : *drift) {
+        base::Result<sync::Drift> d = sync::DecodeDrift(j);
+        if (!d.ok()) return d.status().WithContext(fmt::format("scan of {}", root));
+        got.drift.push_back(std::move(*d));
+      }
+    }
+    if (more->get<bool>()) continue;
+    agent.FinishReply();
+    got.cache_used = body.value("cache", false);
+    got.full_baseline = body.value("full_baseline", false);
+    got.hashed_bytes = body.value("hashed_bytes", uint64_t{0});
+    got.drift_truncated = body.value("drift_truncated", false);
+    if (auto counts = body.find("drift_counts"); counts != body.end() && counts->is_object()) {
+      for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
+        got.drift_counts[k] = counts->value(
+            std::string(sync::DriftKindName(static_cast<sync::DriftKind>(k))), uint64_t{0});
+      }
+    }
+    if (auto v = body.find("verify"); v != body.end()) {
+      base::Result<sync::VerifyReport> r = sync::DecodeVerifyReport(*v);
+      if (!r.ok()) return r.status().WithContext(fmt::format("scan of {}", root));
+      got.verify = std::move(*r);
+      for (const sync::Drift& d : got.drift) {
+        if (d.kind == sync::DriftKind::kCorrupt) got.verify->corrupt.push_back(d.path);
+      }
+    }
+    if (auto free = body.find("free_bytes"); free != body.end() && free->is_number_unsigned()) {
+      got.free_bytes = free->get<uint64_t>();
+    }
+    if (auto times = body.find("times"); times != body.end() && times->is_array() &&
+                                         times->size() == 2 && (*times)[0].is_number_integer() &&
+                                         (*times)[1].is_number_integer()) {
+      got.times = sync::TimeRange{(*times)[0].get<int64_t>(), (*times)[1].get<int64_t>()};
+    }
+    if (info != nullptr) *info = std::move(got);
+    return entries;
+  }
+}
+
+}  // namespace
 
 base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
                                                           const std::string& root, ScanInfo* info) {
@@ -13,50 +87,26 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
   return FinishScan(agent, *id, root, info);
 }
 
-base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root) {
-  return agent.Send(proto::type::kScan, {{"root", root}});
+base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
+                                 const sync::VerifyPolicy* verify) {
+  nlohmann::json body = {{"root", root}};
+  if (verify != nullptr) body["verify"] = PolicyJson(*verify);
+  return agent.Send(proto::type::kScan, std::move(body));
 }
 
 base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t scan_id,
                                                           const std::string& root, ScanInfo* info) {
-  std::vector<sync::ManifestEntry> entries;
-  for (;;) {
-    base::Result<proto::Message> part = agent.ReceivePart();
-    if (!part.ok()) return part.status();
-    if (part->type == proto::type::kError) return proto::StatusFromError(*part);
-    if (part->id != scan_id || part->type != proto::type::kScan) {
-      return base::Status::Invalid(
-          fmt::format("agent answered {} #{} to Scan #{}", part->type, part->id, scan_id));
-    }
-    auto list = part->body.find("entries");
-    auto more = part->body.find("more");
-    if (list == part->body.end() || !list->is_array() || more == part->body.end() ||
-        !more->is_boolean()) {
-      return base::Status::Invalid("agent sent a malformed Scan reply");
-    }
-    for (const nlohmann::json& j : *list) {
-      base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);
-      if (!e.ok()) return e.status().WithContext(fmt::format("scan of {}", root));
-      entries.push_back(std::move(*e));
-    }
-    if (!more->get<bool>()) {
-      agent.FinishReply();
-      if (info != nullptr) {
-        const nlohmann::json& body = part->body;
-        info->cache_used = body.value("cache", false);
-        info->hashed_bytes = body.value("hashed_bytes", uint64_t{0});
-        if (auto free = body.find("free_bytes"); free != body.end() && free->is_number_unsigned()) {
-          info->free_bytes = free->get<uint64_t>();
-        }
-        if (auto times = body.find("times");
-            times != body.end() && times->is_array() && times->size() == 2 &&
-            (*times)[0].is_number_integer() && (*times)[1].is_number_integer()) {
-          info->times = sync::TimeRange{(*times)[0].get<int64_t>(), (*times)[1].get<int64_t>()};
-        }
-      }
-      return entries;
-    }
-  }
+  return ReadParts(agent, scan_id, proto::type::kScan, root, info);
+}
+
+base::Status VerifyRemote(AgentClient& agent, const std::string& root,
+                          const sync::VerifyPolicy& verify, ScanInfo* info) {
+  base::Result<uint64_t> id =
+      agent.Send(proto::type::kVerify, {{"root", root}, {"verify", PolicyJson(verify)}});
+  if (!id.ok()) return id.status();
+  base::Result<std::vector<sync::ManifestEntry>> r =
+      ReadParts(agent, *id, proto::type::kVerify, root, info);
+  return r.status();
 }
 
 }  // namespace sb::client

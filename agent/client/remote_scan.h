@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "agent/client/agent_client.h"
+#include "agent/sync/drift.h"
 #include "agent/sync/manifest.h"
+#include "agent/sync/reverify.h"
 #include "agent/sync/target_fs.h"
 
 namespace sb::client {
@@ -21,6 +23,17 @@ struct ScanInfo {
   // could not tell; the times it stores, unless it could not probe them.
   std::optional<uint64_t> free_bytes;
   std::optional<sync::TimeRange> times;
+  // Against the baseline of the last restore (when cache_used): what
+  // changed on the standby, every kind counted, paths up to the agent's
+  // cap (drift_truncated when more were left out). full_baseline false:
+  // the cache predates directories and owners, and only files were
+  // compared.
+  bool full_baseline = false;
+  std::vector<sync::Drift> drift;
+  sync::DriftCounts drift_counts{};
+  bool drift_truncated = false;
+  // A verifying scan's re-read.
+  std::optional<sync::VerifyReport> verify;
 };
 
 // Every entry is checked as it is decoded; a malformed one fails the scan.
@@ -30,11 +43,19 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
 
 // The same in two halves, so the caller can work while the agent scans:
 // StartScan sends the request (returning its id), FinishScan reads the reply.
-// No other request may be sent between them.
-base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root);
+// No other request may be sent between them. With `verify`, the agent
+// re-reads its share of the unchanged files (sync/reverify.h); only within
+// a restore of `root` (or it claims the root).
+base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
+                                 const sync::VerifyPolicy* verify = nullptr);
 base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t id,
                                                           const std::string& root,
                                                           ScanInfo* info = nullptr);
+
+// The re-read alone, without a restore (the Verify operation): drift and
+// the re-read into *info.
+base::Status VerifyRemote(AgentClient& agent, const std::string& root,
+                          const sync::VerifyPolicy& verify, ScanInfo* info);
 
 }  // namespace sb::client
 

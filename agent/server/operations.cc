@@ -15,10 +15,13 @@
 #include "agent/host/indicators.h"
 #include "agent/server/restore_handler.h"
 #include "agent/sync/beneath.h"
+#include "agent/sync/drift.h"
 #include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest.h"
 #include "agent/sync/manifest_codec.h"
 #include "agent/sync/path.h"
+#include "agent/sync/reverify.h"
+#include "agent/sync/staged_restore.h"
 #include "agent/sync/target_fs.h"
 #include "agent/sync/tree_scan.h"
 
@@ -83,6 +86,7 @@ std::vector<std::string> Operations::Capabilities() const {
     caps.emplace_back(proto::type::kShutdown);
     caps.emplace_back(proto::type::kLease);
     caps.emplace_back(proto::type::kScan);
+    caps.emplace_back(proto::type::kVerify);
     for (std::string_view t :
          {proto::type::kRestoreBegin, proto::type::kSignature, proto::type::kStageFile,
           proto::type::kChange, proto::type::kRestoreCommit, proto::type::kRestoreAbort}) {
@@ -94,7 +98,7 @@ std::vector<std::string> Operations::Capabilities() const {
 
 bool Operations::Writes(std::string_view type) {
   return type == proto::type::kShutdown || type == proto::type::kLease ||
-         RestoreHandler::Handles(type);
+         type == proto::type::kVerify || RestoreHandler::Handles(type);
 }
 
 proto::Message Operations::Hello(const proto::Message& request) const {
@@ -278,47 +282,169 @@ proto::Message Operations::StatFile(const proto::Message& request) const {
   return Reply(request, std::move(body));
 }
 
+namespace {
+
+int64_t WallMs() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+// A request's {"verify": {"every", "budget", "full"}}, if it has one.
+base::Result<std::optional<sync::VerifyPolicy>> VerifyPolicyOf(const proto::Message& request) {
+  auto v = request.body.find("verify");
+  if (v == request.body.end() || v->is_null()) return std::optional<sync::VerifyPolicy>();
+  sync::VerifyPolicy policy;
+  try {
+    policy.every = v->at("every").get<uint32_t>();
+    policy.budget = v->at("budget").get<uint64_t>();
+    policy.full = v->value("full", false);
+  } catch (const nlohmann::json::exception&) {
+    return base::Status::Invalid(
+        fmt::format("{}: \"verify\" must be {{every, budget, full}}", request.type));
+  }
+  if (policy.every == 0) {
+    return base::Status::Invalid(fmt::format("{}: verify.every must be at least 1", request.type));
+  }
+  return std::optional<sync::VerifyPolicy>(policy);
+}
+
+}  // namespace
+
 proto::Message Operations::Scan(const proto::Message& request, std::vector<proto::Message>* parts,
-                                const sync::HashCache* loaded) const {
+                                sync::HashCache* open_cache) const {
+  const bool verify_only = request.type == proto::type::kVerify;
   base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
   if (!root.ok()) return proto::ErrorReply(request.id, root.status());
   base::Status allowed = sync::CheckUnderRoots(*root, config_.data_roots);
   if (!allowed.ok()) return proto::ErrorReply(request.id, allowed);
-  // Hashes the last restore recorded are reused where the file is unchanged.
-  sync::ScanOptions options;
-  options.cache = loaded;
-  base::Result<sync::HashCache> own = sync::HashCache();
-  if (loaded == nullptr) {
-    own = sync::HashCache::Load(sync::HashCache::PathFor(config_.state_dir, *root));
-    if (own.ok()) {
-      options.cache = &*own;
-    } else {
-      spdlog::warn("hash cache of {} not used: {}", *root, own.status().message());
-    }
+  base::Result<std::optional<sync::VerifyPolicy>> policy = VerifyPolicyOf(request);
+  if (!policy.ok()) return proto::ErrorReply(request.id, policy.status());
+  if (verify_only && !*policy) {
+    return proto::ErrorReply(request.id, base::Status::Invalid("Verify without \"verify\""));
   }
+  // A verifying scan records its re-reads: the target must not change
+  // under it. Within a restore of the target it is held already.
+  std::optional<sync::ActiveRoot> claim;
+  if (*policy && open_cache == nullptr) {
+    base::Result<sync::ActiveRoot> c = sync::ActiveRoot::Claim(*root, "verification");
+    if (!c.ok()) return proto::ErrorReply(request.id, c.status());
+    claim.emplace(std::move(*c));
+  }
+  // Hashes the last restore recorded are reused where the file is
+  // unchanged; what it left is the baseline drift is measured against.
+  sync::HashCache own;
+  sync::HashCache* baseline = open_cache;
+  const std::string cache_path = sync::HashCache::PathFor(config_.state_dir, *root);
+  if (baseline == nullptr) {
+    base::Result<sync::HashCache> loaded = sync::HashCache::Load(cache_path);
+    if (loaded.ok()) {
+      own = std::move(*loaded);
+    } else {
+      spdlog::warn("hash cache of {} not used: {}", *root, loaded.status().message());
+    }
+    baseline = &own;
+  }
+  if (verify_only && !baseline->present()) {
+    return proto::ErrorReply(
+        request.id,
+        base::Status::FailedPrecondition(fmt::format(
+            "{}: no record of a successful restore (no hash cache), so nothing to verify "
+            "against; restore the target first",
+            *root)));
+  }
+  if (*policy) ++baseline->rotation().pass;
+  sync::HashCache record;
+  record.set_full_baseline(true);
+  std::vector<size_t> reused;
   uint64_t hashed = 0;
+  sync::ScanOptions options;
+  options.cache = baseline;
+  options.record = &record;
+  options.pass = baseline->rotation().pass;
+  options.reused = &reused;
   options.hashed_bytes = &hashed;
   base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root, options);
   if (!entries.ok()) return proto::ErrorReply(request.id, entries.status());
+
+  std::optional<sync::VerifyReport> verified;
+  if (*policy && baseline->present()) {
+    base::UniqueFd root_fd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root_fd.valid()) {
+      return proto::ErrorReply(request.id, base::Status::FromErrno(*root, errno));
+    }
+    base::Result<sync::VerifyReport> r = sync::Reverify(root_fd.get(), *root, *entries, reused,
+                                                        *baseline, &record, **policy, WallMs());
+    if (!r.ok()) return proto::ErrorReply(request.id, r.status());
+    verified = std::move(*r);
+    // The passes of the re-reads, kept whatever the restore does next.
+    base::Status saved = baseline->Save(cache_path);
+    if (!saved.ok()) {
+      return proto::ErrorReply(request.id, saved.WithContext("recording the re-reads"));
+    }
+    spdlog::info("verified {} (pass {}): {} files, {} bytes re-read, {} corrupt", *root,
+                 verified->pass, verified->reread_files, verified->reread_bytes,
+                 verified->corrupt.size());
+  }
+  std::vector<sync::Drift> drift;
+  if (baseline->present()) {
+    drift = sync::FindDrift(*baseline, record,
+                            verified ? verified->corrupt : std::vector<std::string>());
+  }
+  // The open restore must not trust a corrupt file's cached hash (nor the
+  // signature kept for it): the bytes on disk are what its delta is made
+  // against.
+  if (verified && open_cache != nullptr) {
+    for (const std::string& path : verified->corrupt) {
+      if (sync::CachedHash* h = open_cache->FindMutable(path)) {
+        h->sha256 = record.Find(path) != nullptr ? record.Find(path)->sha256 : "";
+      }
+    }
+  }
+  for (const sync::Drift& d : drift) {
+    spdlog::warn("drift in {}: {} {} ({})", *root, sync::DriftKindName(d.kind), d.path, d.detail);
+  }
+
+  // Entries (not for Verify), then drift items, in parts.
   nlohmann::json batch = nlohmann::json::array();
+  nlohmann::json drift_batch = nlohmann::json::array();
   size_t batch_bytes = 0;
-  for (const sync::ManifestEntry& e : *entries) {
-    nlohmann::json encoded = sync::EncodeEntry(e);
-    const size_t bytes = proto::CborSizeBound(encoded);
-    if (batch.size() == kScanEntriesPerPart || batch_bytes + bytes > proto::kBatchBytes) {
-      parts->push_back(Reply(request, {{"entries", std::move(batch)}, {"more", true}}));
+  auto add = [&](nlohmann::json& list, nlohmann::json item) {
+    const size_t bytes = proto::CborSizeBound(item);
+    if (batch.size() + drift_batch.size() == kScanEntriesPerPart ||
+        batch_bytes + bytes > proto::kBatchBytes) {
+      parts->push_back(Reply(
+          request,
+          {{"entries", std::move(batch)}, {"drift", std::move(drift_batch)}, {"more", true}}));
       batch = nlohmann::json::array();
+      drift_batch = nlohmann::json::array();
       batch_bytes = 0;
     }
-    batch.push_back(std::move(encoded));
+    list.push_back(std::move(item));
     batch_bytes += bytes;
+  };
+  if (!verify_only) {
+    for (const sync::ManifestEntry& e : *entries) add(batch, sync::EncodeEntry(e));
   }
-  spdlog::info("scanned {}: {} entries, {} bytes hashed", *root, entries->size(), hashed);
+  const size_t drift_sent = std::min(drift.size(), kMaxDriftReported);
+  for (size_t i = 0; i < drift_sent; ++i) add(drift_batch, sync::EncodeDrift(drift[i]));
+  spdlog::info("scanned {}: {} entries, {} bytes hashed, {} drifted", *root, entries->size(),
+               hashed, drift.size());
+  const sync::DriftCounts counts = sync::CountDrift(drift);
+  nlohmann::json drift_counts = nlohmann::json::object();
+  for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
+    drift_counts[std::string(sync::DriftKindName(static_cast<sync::DriftKind>(k)))] = counts[k];
+  }
   nlohmann::json last = {{"entries", std::move(batch)},
+                         {"drift", std::move(drift_batch)},
                          {"more", false},
                          {"count", entries->size()},
                          {"hashed_bytes", hashed},
-                         {"cache", options.cache != nullptr && options.cache->present()}};
+                         {"cache", baseline->present()},
+                         {"full_baseline", baseline->full_baseline()},
+                         {"drift_counts", std::move(drift_counts)},
+                         {"drift_truncated", drift_sent < drift.size()}};
+  if (verified) last["verify"] = sync::EncodeVerifyReport(*verified);
   AddTargetFs(*root, &last);
   return Reply(request, std::move(last));
 }

@@ -47,14 +47,22 @@ class Operations {
   // the lease; when it runs out the agent runs its shutdown command.
   proto::Message Lease(const proto::Message& request) const;
   // A manifest of `root` (a data root or below): replies go in parts of at
-  // most kScanEntriesPerPart entries and proto::kBatchBytes, all but the
+  // most kScanEntriesPerPart items and proto::kBatchBytes, all but the
   // last into `parts`; the last also says what the target's filesystem can
-  // hold (sync::TargetFs). Uses `cache` when given (the open restore's),
-  // else loads the root's.
+  // hold (sync::TargetFs). Uses `open_cache` when given (the hash cache of
+  // the restore of `root` open on this connection), else loads the root's.
+  // The parts carry the drift against that baseline (sync/drift.h) after
+  // the entries. With {"verify": {every, budget, full}} the scan re-reads
+  // its share of the unchanged files (sync/reverify.h), records the passes
+  // in the cache and reports them; outside a restore it claims the root
+  // for that. A Verify request is the same without the entries, and needs
+  // a cache to verify against.
   proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts,
-                      const sync::HashCache* cache = nullptr) const;
+                      sync::HashCache* open_cache = nullptr) const;
 
   static constexpr size_t kScanEntriesPerPart = 2000;
+  // Drift paths sent at most (the counts are always whole).
+  static constexpr size_t kMaxDriftReported = 100'000;
 
   // What a smoke check reads of one path under a data root ({path},
   // optionally {content_max} up to kMaxStatContent): {exists}, and when it

@@ -108,13 +108,13 @@ proto::Message RestoreHandler::Handle(const proto::Message& request, ChunkIo& io
   return Reply(request, json::object());
 }
 
-const sync::HashCache* RestoreHandler::CacheFor(const proto::Message& scan) const {
+sync::HashCache* RestoreHandler::CacheFor(const proto::Message& scan) {
   auto root = scan.body.find("root");
   if (restore_ == nullptr || root == scan.body.end() || !root->is_string() ||
       root->get_ref<const std::string&>() != restore_->root()) {
     return nullptr;
   }
-  return &restore_->cache();
+  return &restore_->mutable_cache();
 }
 
 proto::Message RestoreHandler::Begin(const proto::Message& request) {

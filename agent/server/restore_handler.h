@@ -39,7 +39,8 @@ class RestoreHandler {
 
   // The hash cache of the restore open on this connection when `scan`
   // (a Scan request) is of its root: already loaded, not read again.
-  const sync::HashCache* CacheFor(const proto::Message& scan) const;
+  // A verifying scan records its re-reads in it.
+  sync::HashCache* CacheFor(const proto::Message& scan);
 
  private:
   proto::Message Begin(const proto::Message& request);

@@ -76,7 +76,7 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   if (request.type == type::kStatFile) return Answer(ops_.StatFile(request));
   if (request.type == type::kShutdown) return Answer(ops_.Shutdown(request));
   if (request.type == type::kLease) return Answer(ops_.Lease(request));
-  if (request.type == type::kScan) {
+  if (request.type == type::kScan || request.type == type::kVerify) {
     std::vector<proto::Message> parts;
     SessionReply out = Answer(ops_.Scan(request, &parts, restore_.CacheFor(request)));
     out.parts = std::move(parts);

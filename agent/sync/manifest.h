@@ -25,9 +25,6 @@ struct ManifestEntry {
   uint64_t size = 0;        // files
   std::string sha256;       // files: hex digest of the content
   std::string link_target;  // symlinks
-  // Agent scans only, not part of the line or digest: the content the last
-  // restore left, when the file's content now differs from it (drift).
-  std::string previous_sha256;
 
   bool operator==(const ManifestEntry&) const = default;
 };

@@ -38,35 +38,39 @@ constexpr uint64_t kHashThreadBytes = 16 << 20;
 // Files at least this large, changed by a delta, are patched in place.
 constexpr uint64_t kPatchMinBytes = 4 << 20;
 
-// Roots with a restore in progress in this process.
+// Roots with a restore or verification in progress in this process, and
+// which it is.
 std::mutex active_mu;
-std::set<std::string> active_roots;
+std::map<std::string, std::string> active_roots;
 
-struct ActiveRoot {
-  std::string root;
-  bool held = false;
-  static base::Result<ActiveRoot> Claim(const std::string& root) {
-    std::lock_guard<std::mutex> lock(active_mu);
-    for (const std::string& r : active_roots) {
-      auto below = [](const std::string& a, const std::string& b) {
-        return a == b || (a.starts_with(b) && a[b.size()] == '/');
-      };
-      if (below(root, r) || below(r, root)) {
-        return Status::FailedPrecondition(fmt::format("a restore of {} is already in progress", r));
-      }
+}  // namespace
+
+base::Result<ActiveRoot> ActiveRoot::Claim(const std::string& root, std::string_view what) {
+  std::lock_guard<std::mutex> lock(active_mu);
+  for (const auto& [r, held_for] : active_roots) {
+    auto below = [](const std::string& a, const std::string& b) {
+      return a == b || (a.starts_with(b) && a[b.size()] == '/');
+    };
+    if (below(root, r) || below(r, root)) {
+      return Status::FailedPrecondition(
+          fmt::format("a {} of {} is already in progress", held_for, r));
     }
-    active_roots.insert(root);
-    return ActiveRoot{root, true};
   }
-  ActiveRoot() = default;
-  ActiveRoot(std::string r, bool h) : root(std::move(r)), held(h) {}
-  ActiveRoot(ActiveRoot&& o) noexcept : root(std::move(o.root)), held(o.held) { o.held = false; }
-  ~ActiveRoot() {
-    if (!held) return;
-    std::lock_guard<std::mutex> lock(active_mu);
-    active_roots.erase(root);
-  }
-};
+  active_roots.emplace(root, what);
+  return ActiveRoot(root, true);
+}
+
+ActiveRoot::ActiveRoot(ActiveRoot&& o) noexcept : root(std::move(o.root)), held(o.held) {
+  o.held = false;
+}
+
+ActiveRoot::~ActiveRoot() {
+  if (!held) return;
+  std::lock_guard<std::mutex> lock(active_mu);
+  active_roots.erase(root);
+}
+
+namespace {
 
 std::string RegistrationPath(const std::string& state_dir, const std::string& root) {
   Sha256 sha;
@@ -511,12 +515,19 @@ Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_p
     base::Result<UniqueFd> parent = OpenParentBeneath(root_fd_.get(), op.path, &name);
     if (!parent.ok()) continue;
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
-    if (st.ok() && st->has_value()) cache_.Put(op.path, CachedHash::Of(**st, op.sha256));
+    if (st.ok() && st->has_value()) {
+      cache_.Put(op.path, CachedHash::Of(**st, op.sha256, cache_.rotation().pass));
+    }
   }
+  // The new baseline: every entry, the files written now counted as read
+  // at this pass, the others keeping the pass of their last read.
   HashCache fresh;
+  fresh.set_full_baseline(true);
+  fresh.rotation() = cache_.rotation();
   ScanOptions scan;
   scan.cache = &cache_;
   scan.record = &fresh;
+  scan.pass = cache_.rotation().pass;
   scan.hashed_bytes = &result->hashed_bytes;
   base::Result<std::vector<ManifestEntry>> after = ScanTree(root_, scan);
   if (!after.ok()) return after.status().WithContext("scanning the target after the commit");

@@ -63,6 +63,20 @@ struct CommitResult {
   uint64_t hashed_bytes = 0;  // bytes read to compute it (the rest from the hash cache)
 };
 
+// Holds a target against restores and verifications of it, or of a
+// directory above or below it, in this process while it lives.
+struct ActiveRoot {
+  std::string root;
+  bool held = false;
+  // `what` names the holder in the refusal of the next claim.
+  static base::Result<ActiveRoot> Claim(const std::string& root, std::string_view what = "restore");
+  ActiveRoot() = default;
+  ActiveRoot(std::string r, bool h) : root(std::move(r)), held(h) {}
+  ActiveRoot(ActiveRoot&& o) noexcept;
+  ActiveRoot& operator=(ActiveRoot&&) = delete;
+  ~ActiveRoot();
+};
+
 class StagedRestore {
  public:
   // Begins a restore of the absolute directory `root` (created if missing).
@@ -115,6 +129,8 @@ class StagedRestore {
   const std::string& root() const { return root_; }
   // The target's hash cache as the last restore left it (empty if none).
   const HashCache& cache() const { return cache_; }
+  // The same, for a verifying scan of the target to record its re-reads in.
+  HashCache& mutable_cache() { return cache_; }
 
  private:
   StagedRestore(std::string root, std::string state_dir, base::UniqueFd root_fd,

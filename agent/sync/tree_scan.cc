@@ -45,6 +45,11 @@ struct Walker {
     return Status::Ok();
   }
 
+  void Record(const ManifestEntry& e, const struct stat& st) const {
+    if (options.record == nullptr) return;
+    options.record->PutOther(e.path, {e.type, e.mode, st.st_uid, st.st_gid, e.link_target});
+  }
+
   // Reads the directory `prefix` (open as `dir`, owned) into `out`, pushing
   // its subdirectories on `pending`.
   Status ReadDirectory(base::UniqueFd dir_fd, const std::string& prefix, int depth,
@@ -77,15 +82,19 @@ struct Walker {
         e.size = static_cast<uint64_t>(st.st_size);
         if (options.hash_files) {
           const CachedHash* cached = options.cache ? options.cache->Find(path) : nullptr;
+          uint64_t verified = options.pass;
           if (cached != nullptr && cached->Matches(st)) {
             e.sha256 = cached->sha256;
+            verified = cached->verified;
+            if (options.reused != nullptr) options.reused->push_back(out.size());
           } else {
             result = HashFile(::dirfd(dir), name.c_str(), path, &e);
             if (!result.ok()) break;
             if (options.hashed_bytes != nullptr) *options.hashed_bytes += e.size;
-            if (cached != nullptr && cached->sha256 != e.sha256) e.previous_sha256 = cached->sha256;
           }
-          if (options.record != nullptr) options.record->Put(path, CachedHash::Of(st, e.sha256));
+          if (options.record != nullptr) {
+            options.record->Put(path, CachedHash::Of(st, e.sha256, verified));
+          }
         }
         out.push_back(std::move(e));
       } else if (S_ISLNK(st.st_mode)) {
@@ -98,9 +107,11 @@ struct Walker {
         }
         target.resize(static_cast<size_t>(n));
         e.link_target = std::move(target);
+        Record(e, st);
         out.push_back(std::move(e));
       } else if (S_ISDIR(st.st_mode)) {
         e.type = NodeType::kDirectory;
+        Record(e, st);
         out.push_back(std::move(e));
         if (st.st_dev != device) {
           result = Error(path, "is another filesystem mounted inside the target");

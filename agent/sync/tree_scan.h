@@ -21,12 +21,16 @@ class HashCache;
 
 struct ScanOptions {
   bool hash_files = true;  // compute each file's SHA-256
-  // With hash_files: hashes reused when their key matches; a file whose
-  // fresh hash differs from its cached one gets previous_sha256.
+  // With hash_files: hashes reused when their key matches.
   const HashCache* cache = nullptr;
-  HashCache* record = nullptr;       // receives every file's hash and key
-  uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
-  int max_depth = 2048;              // as deep as a path of 4,095 bytes can go
+  // Receives every file's hash, key, mode and owners, and every directory
+  // and symlink: the baseline drift is measured against. A file hashed by
+  // this scan is recorded as read at `pass`; a reused hash keeps its pass.
+  HashCache* record = nullptr;
+  uint64_t pass = 0;
+  std::vector<size_t>* reused = nullptr;  // indexes of the files whose hash was reused
+  uint64_t* hashed_bytes = nullptr;       // counts the bytes actually read
+  int max_depth = 2048;                   // as deep as a path of 4,095 bytes can go
   size_t max_entries = 10'000'000;
 };
 

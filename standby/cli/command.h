@@ -105,6 +105,7 @@ void AddPkiCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddAgentCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPowerCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddRestoreCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddVerifyCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDrillCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddDaemonCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddPrepCommand(CLI::App& app, GlobalOptions& options, Action* action);

@@ -7,6 +7,7 @@
 
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
+#include "standby/restore/restore_record.h"
 
 namespace sb::cli {
 namespace {
@@ -72,7 +73,10 @@ nlohmann::json RestoresJson(const std::vector<restore::RestoreReport>& restores)
                    {"bytes_literal", r.literal_bytes},
                    {"bytes_matched", r.matched_bytes},
                    {"bytes_wire", r.wire_bytes},
-                   {"drift", r.drift},
+                   {"drift", restore::DriftJson(r.drift)},
+                   {"drift_counts", restore::DriftCountsJson(r.drift_counts)},
+                   {"drift_checked", r.hash_cache_used},
+                   {"verify", r.verify ? restore::VerifyJson(*r.verify) : nlohmann::json()},
                    {"digest", r.target_digest}});
   }
   return out;
@@ -245,6 +249,13 @@ void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_pa
       fmt::print("    {:<20} {:<8} {:>7}  {}\n", c.name, store::CheckOutcomeName(c.outcome),
                  base::FormatDuration(base::Duration(c.duration_ms)), c.detail);
     }
+  }
+  for (const restore::RestoreReport& r : s.restores) {
+    fmt::print("  restore {}\n", r.spec.target);
+    for (const std::string& line : restore::DriftLines(r, "overwritten by the restore")) {
+      fmt::print("    {}\n", line);
+    }
+    fmt::print("    read    {}\n", restore::VerifyWords(r));
   }
   PrintProbes(s.probes);
   fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),

@@ -57,23 +57,21 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
     fmt::print("  {:<14} {:>8}  {}\n", restore::ActionName(static_cast<restore::Action>(i)),
                t.count, bytes);
   }
-  if (!r.hash_cache_used) {
-    fmt::print("  drift   not checked: the agent has no hash cache from a previous restore\n");
-  } else {
-    fmt::print("  drift   {} file(s) changed on the standby since the last restore{}\n",
-               r.drift.size(),
-               r.drift.empty() ? ""
-               : applied       ? " (overwritten now):"
-                               : " (a restore overwrites them):");
-    for (const std::string& p : r.drift) fmt::print("            {}\n", p);
+  for (const std::string& line :
+       restore::DriftLines(r, applied ? "overwritten now" : "a restore overwrites them")) {
+    fmt::print("  {}\n", line);
   }
+  fmt::print("  read    {}\n", restore::VerifyWords(r));
   if (applied) {
     fmt::print("  bytes   {} literal, {} matched, {} on the wire\n",
                base::FormatSize(r.literal_bytes), base::FormatSize(r.matched_bytes),
                base::FormatSize(r.wire_bytes));
     fmt::print("  time    scan {} ms, plan {} ms, transfer {} ms, commit {} ms\n", r.scan_ms,
                r.plan_ms, r.transfer_ms, r.commit_ms);
-    fmt::print("  digest  {} (source and target equal)\n", r.target_digest);
+    fmt::print(
+        "  digest  {} (equal to the source's; the target's side hashes files not re-read "
+        "from the cache, see \"read\")\n",
+        r.target_digest);
   }
   if (!list) return;
   for (const restore::PlannedEntry& e : r.plan.entries) {
@@ -99,7 +97,10 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
                       {"source_newest_ns", r.source_newest_ns},
                       {"recovered", r.recovered},
                       {"hash_cache_used", r.hash_cache_used},
-                      {"drift", r.drift},
+                      {"drift", restore::DriftJson(r.drift)},
+                      {"drift_counts", restore::DriftCountsJson(r.drift_counts)},
+                      {"drift_truncated", r.drift_truncated},
+                      {"verify", r.verify ? restore::VerifyJson(*r.verify) : nlohmann::json()},
                       {"totals", totals},
                       {"bytes_literal", r.literal_bytes},
                       {"bytes_matched", r.matched_bytes},
@@ -161,7 +162,15 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.on_progress = progress.Callback();
     spec.dry_run = args.dry_run;
     spec.allow_mass_delete = args.allow_mass_delete;
+    base::Status drift_saved;
+    if (store != nullptr) {
+      spec.on_drift = [&](const std::vector<sync::Drift>& drift) {
+        drift_saved = store->AddDrift(
+            restore::DriftRecordsOf(standby->name, mapping.target, drift, std::nullopt, NowMs()));
+      };
+    }
     base::Result<restore::RestoreReport> r = restore::RunRestore(**agent, spec);
+    if (!drift_saved.ok()) return ReportError(drift_saved);
     if (!r.ok()) {
       // The message ends saying what the target holds now.
       fmt::print(stderr, "standbyctl: restore {} -> {} failed: {}\n", mapping.source,
@@ -177,6 +186,17 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
       all.push_back(ToJson(*r, args.list));
     } else {
       PrintText(*standby, *r, args.list);
+    }
+    if (r->Corrupt() > 0) {
+      fmt::print(stderr,
+                 "standbyctl: {}: {} file{} read back from the standby's disk with other bytes "
+                 "than the last restore wrote (corruption at rest){}; {}\n",
+                 mapping.target, r->Corrupt(), r->Corrupt() == 1 ? "" : "s",
+                 args.dry_run ? "" : ", repaired from the source",
+                 mapping.fail_on_corrupt ? "a standby whose disk rots cannot be trusted "
+                                           "(on_corrupt = fail)"
+                                         : "on_corrupt = warn");
+      if (mapping.fail_on_corrupt) exit_code = kExitFailed;
     }
     if (!r->refusal.ok()) {  // a dry run the real restore would refuse
       fmt::print(stderr, "standbyctl: restore {} -> {} would be refused: {}\n", mapping.source,

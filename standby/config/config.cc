@@ -347,6 +347,15 @@ void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping*
   }
   ReadIdMap(t, "uid_map", &m->uid_map);
   ReadIdMap(t, "gid_map", &m->gid_map);
+  if (auto n = t.Integer("verify_every", 0, 1000)) m->verify_every = static_cast<uint32_t>(*n);
+  if (auto b = t.Size("verify_budget", 1)) m->verify_budget = *b;
+  if (auto o = t.String("on_corrupt")) {
+    if (*o == "fail" || *o == "warn") {
+      m->fail_on_corrupt = *o == "fail";
+    } else {
+      t.ErrorAt("on_corrupt", fmt::format("unknown on_corrupt \"{}\" (use fail or warn)", *o));
+    }
+  }
   if (!m->set_owners && (!m->uid_map.empty() || !m->gid_map.empty())) {
     t.Error("uid_map and gid_map need owners = \"numeric\"");
   }

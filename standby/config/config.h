@@ -99,6 +99,13 @@ struct RestoreMapping {
   // them to the agent's user.
   bool set_owners = true;
   std::map<int64_t, int64_t> uid_map, gid_map;
+  // Re-reading the target's unchanged files on the standby (agent/sync/
+  // reverify.h): every byte once every verify_every restores (0: never),
+  // at most verify_budget bytes a restore. A file read back with other
+  // bytes is repaired and, with on_corrupt = fail, fails the drill.
+  uint32_t verify_every = 12;
+  uint64_t verify_budget = uint64_t{2} << 30;
+  bool fail_on_corrupt = true;
 };
 
 enum class CheckKind { kHttp, kTcp, kTls, kDns, kCommand, kFile, kCanary };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
@@ -245,11 +246,21 @@ bool Drill::Restore() {
     phases_.End(p, PhaseOutcome::kSkipped, "no restore mappings configured");
     return true;
   }
-  int64_t wire = 0, literal = 0, drift = 0, changed = 0;
+  int64_t wire = 0, literal = 0, changed = 0;
+  uint64_t reread = 0;
+  sync::DriftCounts drift{};
+  std::vector<std::string> corrupt;  // "target: path", where on_corrupt = fail
   for (const config::RestoreMapping& m : env_.standby.restores) {
     if (!guard_.Tripped().empty()) return Fail(p, "");
     restore::RestoreSpec spec = restore::SpecFor(env_.config, m);
     spec.on_progress = options_.on_restore_progress;
+    // Recorded before the restore overwrites it: a planted file is on
+    // record even if it is gone afterwards.
+    spec.on_drift = [&](const std::vector<sync::Drift>& found) {
+      base::Status saved = env_.store.AddDrift(restore::DriftRecordsOf(
+          env_.standby.name, m.target, found, summary_.drill_id, clock_.Now().wall_ms));
+      if (!saved.ok()) spdlog::error("could not record drift: {}", saved.message());
+    };
     base::Result<restore::RestoreReport> r = agent_->Restore(spec);
     if (!r.ok()) {
       // The message ends saying what the target holds now.
@@ -261,14 +272,40 @@ bool Drill::Restore() {
     if (!saved.ok()) spdlog::error("could not record restore statistics: {}", saved.message());
     wire += stats.bytes_wire;
     literal += stats.bytes_literal;
-    drift += stats.drift_count;
+    reread += r->verify ? r->verify->reread_bytes : 0;
+    for (size_t k = 0; k < sync::kDriftKindCount; ++k) drift[k] += r->drift_counts[k];
     changed += stats.files_changed + stats.files_new + stats.files_deleted;
+    for (const sync::Drift& d : r->drift) {
+      if (d.kind != sync::DriftKind::kCorrupt) continue;
+      if (m.fail_on_corrupt) {
+        corrupt.push_back(fmt::format("{}/{}", m.target, d.path));
+      } else {
+        spdlog::warn("corruption at rest on {} (on_corrupt = warn): {}/{}", env_.standby.name,
+                     m.target, d.path);
+      }
+    }
     summary_.restores.push_back(std::move(*r));
   }
   const size_t n = env_.standby.restores.size();
-  Pass(p, fmt::format("{} mapping{}: {} entries changed, {} literal, {} on the wire, {} drifted", n,
-                      n == 1 ? "" : "s", changed, base::FormatSize(static_cast<uint64_t>(literal)),
-                      base::FormatSize(static_cast<uint64_t>(wire)), drift));
+  const std::string figures = fmt::format(
+      "{} mapping{}: {} entries changed, {} literal, {} on the wire, {} re-read from the "
+      "standby's disk; drift: {}",
+      n, n == 1 ? "" : "s", changed, base::FormatSize(static_cast<uint64_t>(literal)),
+      base::FormatSize(static_cast<uint64_t>(wire)), base::FormatSize(reread),
+      restore::DriftCountWords(drift));
+  if (!corrupt.empty()) {
+    // Repaired now, but a standby whose disk rots cannot be trusted.
+    return Fail(p, fmt::format("corruption at rest: {} file{} read back from the standby's disk "
+                               "with other bytes than the last restore wrote ({}{}), repaired "
+                               "from the backup; on_corrupt = fail. {}",
+                               corrupt.size(), corrupt.size() == 1 ? "" : "s",
+                               fmt::join(corrupt.begin(),
+                                         corrupt.begin() + static_cast<std::ptrdiff_t>(
+                                                               std::min<size_t>(corrupt.size(), 5)),
+                                         ", "),
+                               corrupt.size() > 5 ? ", ..." : "", figures));
+  }
+  Pass(p, figures);
   summary_.outcome.restore_ms = p.view.duration_ms;
   return true;
 }

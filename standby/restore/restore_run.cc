@@ -384,7 +384,10 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   // source; the source's data is read only once the sizes it declares are
   // known to fit.
   Clock::time_point start = Clock::now();
-  base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target);
+  // A dry run is no restore: the agent would have to claim the target to
+  // record re-reads, so it only compares with its cache.
+  const sync::VerifyPolicy* verify = spec.verify && !spec.dry_run ? &*spec.verify : nullptr;
+  base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target, verify);
   if (!scan_id.ok()) return fail(scan_id.status());
   // Held only until the hashes are in: the plan does not need it.
   std::optional<SourceCache> cache(std::in_place, spec.source_cache, *source);
@@ -415,26 +418,21 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
 
-  // Plan, and drift: content the standby changed although the source did not.
+  // Drift, as the agent found it: recorded before anything changes.
+  report.drift = std::move(scan_info.drift);
+  report.drift_counts = scan_info.drift_counts;
+  report.drift_truncated = scan_info.drift_truncated;
+  report.full_baseline = scan_info.full_baseline;
+  report.verify = std::move(scan_info.verify);
+  report.target_hashed_bytes = scan_info.hashed_bytes;
+  if (spec.on_drift && !report.drift.empty()) spec.on_drift(report.drift);
+
+  // Plan.
   start = Clock::now();
   report.source_entries = wanted.size();
   report.target_entries = have->size();
   report.source_digest = sync::ManifestDigest(wanted);  // both now sorted by path
   const std::string target_digest_now = sync::ManifestDigest(*have);
-  for (size_t i = 0, j = 0; i < wanted.size() && j < have->size();) {
-    const sync::ManifestEntry& s = wanted[i];
-    const sync::ManifestEntry& t = (*have)[j];
-    if (s.path < t.path) {
-      ++i;
-    } else if (t.path < s.path) {
-      ++j;
-    } else {
-      if (!t.previous_sha256.empty() && s.sha256 == t.previous_sha256) {
-        report.drift.push_back(t.path);
-      }
-      ++i, ++j;
-    }
-  }
   std::map<std::string, sync::NodeType> target_types;
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
   report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
@@ -508,6 +506,12 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
 }
 
 }  // namespace
+
+uint64_t RestoreReport::DriftTotal() const {
+  uint64_t total = 0;
+  for (uint64_t n : drift_counts) total += n;
+  return total;
+}
 
 base::Result<RestoreReport> RunRestore(client::AgentClient& agent, const RestoreSpec& spec) {
   CommitPoint point = CommitPoint::kNotReached;

@@ -3,8 +3,10 @@
 //
 //   begin    the agent recovers any interrupted restore and opens a staging
 //   scan     the source's manifest here, the target's on the agent (hashes
-//            from its cache where the files did not change)
-//   plan     MakePlan; drift is found here
+//            from its cache where the files did not change, a share of
+//            those files re-read to find corruption at rest, and the
+//            drift against what the last restore left)
+//   plan     MakePlan
 //   transfer the source is read a second time, in its own order: deltas
 //            against the target's signatures, whole files, then changes
 //   commit   the agent journals and applies everything, then reports the
@@ -29,6 +31,8 @@
 #include <vector>
 
 #include "agent/client/agent_client.h"
+#include "agent/sync/drift.h"
+#include "agent/sync/reverify.h"
 #include "standby/config/config.h"
 #include "standby/restore/plan.h"
 #include "standby/restore/source.h"
@@ -74,6 +78,12 @@ struct RestoreSpec {
   // at most every 100 ms (a view, such as the command's, decides what to
   // show).
   std::function<void(const RestoreProgress&)> on_progress;
+  // The re-read of the target's unchanged files on the standby; nullopt:
+  // none (the hash cache is trusted as it is).
+  std::optional<sync::VerifyPolicy> verify;
+  // Called with the drift as soon as it is known, before the restore
+  // changes anything (a planted file is recorded before it is deleted).
+  std::function<void(const std::vector<sync::Drift>&)> on_drift;
   // Test seam: runs between the plan and the transfer (the source's two
   // reads), so a test can change the source there.
   std::function<void()> before_transfer;
@@ -86,12 +96,22 @@ struct RestoreReport {
   size_t source_entries = 0;
   size_t target_entries = 0;  // before the restore
   Plan plan;
-  std::string recovered;           // how an interrupted earlier restore was recovered
-  std::vector<std::string> drift;  // changed on the standby since the last restore
-  bool hash_cache_used = false;    // false: drift could not be checked
-  uint64_t literal_bytes = 0;      // file bytes sent as they are
-  uint64_t matched_bytes = 0;      // file bytes the agent copied from its old files
-  uint64_t wire_bytes = 0;         // data chunk bytes both ways (deltas, files, signatures)
+  std::string recovered;  // how an interrupted earlier restore was recovered
+  // What changed on the standby since the last restore, sorted by path
+  // (up to the agent's cap; the counts are whole).
+  std::vector<sync::Drift> drift;
+  sync::DriftCounts drift_counts{};
+  bool drift_truncated = false;
+  bool hash_cache_used = false;  // false: drift could not be checked
+  bool full_baseline = false;    // false: only files were compared
+  // The re-read on the standby, unless none was asked or possible.
+  std::optional<sync::VerifyReport> verify;
+  uint64_t target_hashed_bytes = 0;  // read by the scan because their stat changed
+  uint64_t DriftTotal() const;
+  uint64_t Corrupt() const { return drift_counts[static_cast<size_t>(sync::DriftKind::kCorrupt)]; }
+  uint64_t literal_bytes = 0;  // file bytes sent as they are
+  uint64_t matched_bytes = 0;  // file bytes the agent copied from its old files
+  uint64_t wire_bytes = 0;     // data chunk bytes both ways (deltas, files, signatures)
   int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
   std::string source_digest;
   std::string target_digest;  // after the commit; empty for a dry run

@@ -176,12 +176,36 @@ CREATE INDEX findings_by_drill ON findings (drill_id);
 CREATE INDEX perf_samples_by_probe ON perf_samples (probe, host);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// What changed on a standby while it was cold, path by path, recorded
+// before the restore overwrote it (agent/sync/drift.h); and what each
+// restore re-read of the target's unchanged files (agent/sync/reverify.h).
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE drift (
+  id          INTEGER PRIMARY KEY,
+  drill_id    INTEGER REFERENCES drills (id) ON DELETE CASCADE,  -- NULL: a manual restore or verify
+  standby     TEXT    NOT NULL,
+  target      TEXT    NOT NULL,
+  kind        TEXT    NOT NULL
+              CHECK (kind IN ('modified', 'corrupt', 'deleted', 'planted', 'metadata')),
+  path        TEXT    NOT NULL,
+  detail      TEXT    NOT NULL,
+  at_wall_ms  INTEGER NOT NULL
+);
+CREATE INDEX drift_by_drill ON drift (drill_id);
+CREATE INDEX drift_by_standby ON drift (standby, at_wall_ms);
+ALTER TABLE restore_stats ADD COLUMN corrupt_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restore_stats ADD COLUMN bytes_reread INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restore_stats ADD COLUMN bytes_from_cache INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restore_stats ADD COLUMN oldest_reread_passes INTEGER;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
     {"failover prep holds", kV3},
     {"check measurements, DNS TTL and effective failover time", kV4},
     {"host indicators and the comparison's findings", kV5},
+    {"drift path by path, and the re-reads of restores", kV6},
 }};
 
 }  // namespace

@@ -475,8 +475,9 @@ Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {
         "INSERT INTO restore_stats (drill_id, standby, source, target, files_scanned, "
         "files_unchanged, files_changed, files_new, files_deleted, bytes_literal, "
         "bytes_matched, bytes_wire, drift_count, scan_ms, plan_ms, transfer_ms, commit_ms, "
-        "source_digest, target_digest, at_wall_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "source_digest, target_digest, at_wall_ms, corrupt_count, bytes_reread, "
+        "bytes_from_cache, oldest_reread_passes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     BindOptional(st, 1, r.drill_id);
     BindText(st, 2, r.standby);
     BindText(st, 3, r.source);
@@ -490,9 +491,58 @@ Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {
     BindText(st, 18, r.source_digest);
     BindText(st, 19, r.target_digest);
     st.bind(20, r.at_wall_ms);
+    st.bind(21, r.corrupt_count);
+    st.bind(22, r.bytes_reread);
+    st.bind(23, r.bytes_from_cache);
+    BindOptional(st, 24, r.oldest_reread_passes);
     st.exec();
     tx.commit();
   });
+}
+
+Status StateStore::AddDrift(const std::vector<DriftRecord>& drift) {
+  if (drift.empty()) return Status::Ok();
+  return Guarded(path_, fmt::format("recording the drift of {}", drift.front().target), [&] {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement st(*db_,
+                         "INSERT INTO drift (drill_id, standby, target, kind, path, detail, "
+                         "at_wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const DriftRecord& d : drift) {
+      BindOptional(st, 1, d.drill_id);
+      BindText(st, 2, d.standby);
+      BindText(st, 3, d.target);
+      BindText(st, 4, d.kind);
+      BindText(st, 5, d.path);
+      BindText(st, 6, d.detail);
+      st.bind(7, d.at_wall_ms);
+      st.exec();
+      st.reset();
+    }
+    tx.commit();
+  });
+}
+
+Result<std::vector<DriftRecord>> StateStore::ListDrift(int64_t drill_id) {
+  std::vector<DriftRecord> out;
+  Status s = Guarded(path_, "listing drift", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT standby, target, kind, path, detail, at_wall_ms FROM drift "
+                         "WHERE drill_id = ? ORDER BY target, path, id");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      DriftRecord d;
+      d.drill_id = drill_id;
+      d.standby = st.getColumn(0).getString();
+      d.target = st.getColumn(1).getString();
+      d.kind = st.getColumn(2).getString();
+      d.path = st.getColumn(3).getString();
+      d.detail = st.getColumn(4).getString();
+      d.at_wall_ms = st.getColumn(5).getInt64();
+      out.push_back(std::move(d));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Status StateStore::AddEvent(std::optional<int64_t> drill_id, std::string_view level,

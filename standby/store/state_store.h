@@ -131,9 +131,23 @@ struct RestoreStatsRecord {
   int64_t files_scanned = 0, files_unchanged = 0, files_changed = 0, files_new = 0,
           files_deleted = 0;
   int64_t bytes_literal = 0, bytes_matched = 0, bytes_wire = 0;
-  int64_t drift_count = 0;
+  int64_t drift_count = 0, corrupt_count = 0;
+  // The re-read of the target's unchanged files: bytes read back, bytes
+  // trusted from the hash cache, and how many restores back the oldest
+  // read of any file lies (nullopt: not every file read back yet).
+  int64_t bytes_reread = 0, bytes_from_cache = 0;
+  std::optional<int64_t> oldest_reread_passes;
   int64_t scan_ms = 0, plan_ms = 0, transfer_ms = 0, commit_ms = 0;
   std::string source_digest, target_digest;
+  int64_t at_wall_ms = 0;
+};
+
+// One path that changed on a standby while it was cold.
+struct DriftRecord {
+  std::optional<int64_t> drill_id;
+  std::string standby, target;
+  std::string kind;  // agent/sync/drift.h's names
+  std::string path, detail;
   int64_t at_wall_ms = 0;
 };
 
@@ -211,6 +225,10 @@ class StateStore {
   base::Status AddFinding(int64_t drill_id, const FindingRecord& finding);
   base::Result<std::vector<FindingRecord>> ListFindings(int64_t drill_id);
   base::Status AddRestoreStats(const RestoreStatsRecord& stats);
+  // All in one transaction.
+  base::Status AddDrift(const std::vector<DriftRecord>& drift);
+  // The drift a drill recorded, by target and path.
+  base::Result<std::vector<DriftRecord>> ListDrift(int64_t drill_id);
   base::Status AddEvent(std::optional<int64_t> drill_id, std::string_view level,
                         std::string_view message, int64_t at_wall_ms);
 

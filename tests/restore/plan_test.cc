@@ -13,13 +13,13 @@ using sync::NodeType;
 
 ManifestEntry File(std::string path, uint64_t size, std::string hash, uint32_t mode = 0644,
                    int64_t mtime = 100) {
-  return {std::move(path), NodeType::kFile, mode, mtime, size, std::move(hash), "", ""};
+  return {std::move(path), NodeType::kFile, mode, mtime, size, std::move(hash), ""};
 }
 ManifestEntry Dir(std::string path, uint32_t mode = 0755, int64_t mtime = 100) {
-  return {std::move(path), NodeType::kDirectory, mode, mtime, 0, "", "", ""};
+  return {std::move(path), NodeType::kDirectory, mode, mtime, 0, "", ""};
 }
 ManifestEntry Link(std::string path, std::string target) {
-  return {std::move(path), NodeType::kSymlink, 0777, 100, 0, "", std::move(target), ""};
+  return {std::move(path), NodeType::kSymlink, 0777, 100, 0, "", std::move(target)};
 }
 
 TEST_CASE("plan: each kind of difference gets its action", "[plan]") {

@@ -17,6 +17,7 @@
 #include "standby/restore/restore_run.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/backup_tree.h"
+#include "tests/support/query.h"
 #include "tests/support/restore_rig.h"
 #include "tests/support/standbyctl_runner.h"
 #include "tests/support/tmpfs.h"
@@ -112,33 +113,73 @@ TEST_CASE(
   sqlite3_close(db);
 }
 
-TEST_CASE("restore: a file changed on the standby since the last restore is drift",
+TEST_CASE("restore: every change on the standby since the last restore is drift, by kind",
           "[restore][e2e]") {
   Rig rig;
   MakeOldTree(rig.dir);
   base::ProcessResult r = rig.Restore(rig.dir.Sub("old"), {"--json"});
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.out)[0]["hash_cache_used"] == false);
+  r = rig.Restore(rig.dir.Sub("old"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("drift   none: the target is as the last restore left it\n") !=
+        std::string::npos);
 
-  // Someone edits two files while the standby is cold, one keeping its size
-  // and resetting its mtime (only the ctime betrays it).
+  // While the standby is cold: two files edited, one keeping its size and
+  // resetting its mtime (only the ctime betrays it); one deleted; a file
+  // and a directory planted; a mode and a symlink's target changed.
   rig.dir.Write("target/www/index.html", "<h1>pwned</h1>\n");
   Sh("cd " + rig.target + " && printf 'Y' | dd of=db/data.bin bs=1 seek=10 conv=notrunc " +
-     "status=none && touch -d @1700000000 db/data.bin");
+     "status=none && touch -d @1700000000 db/data.bin && rm logs/a.log && " +
+     "mkdir -p www/.hidden && echo '<?php system($_GET[1]);' > www/.hidden/shell.php && " +
+     "chmod 0777 mode-only.sh && ln -sfn /etc/passwd current");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"metadata", "current"},
+      {"modified", "db/data.bin"},
+      {"deleted", "logs/a.log"},
+      {"metadata", "mode-only.sh"},
+      {"planted", "www/.hidden"},
+      {"planted", "www/.hidden/shell.php"},
+      {"modified", "www/index-hard.html"},
+      {"modified", "www/index.html"}};
+  auto kinds_and_paths = [](const nlohmann::json& drift) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const nlohmann::json& d : drift) out.emplace_back(d["kind"], d["path"]);
+    return out;
+  };
   r = rig.Restore(rig.dir.Sub("old"), {"--dry-run", "--json"});
   REQUIRE(r.exit_code == 0);
   nlohmann::json j = nlohmann::json::parse(r.out)[0];
-  // index-hard.html is the same file as index.html: changed as well.
-  CHECK(j["drift"] ==
-        nlohmann::json::array({"db/data.bin", "www/index-hard.html", "www/index.html"}));
+  CHECK(kinds_and_paths(j["drift"]) == expected);
+  CHECK(j["drift_counts"] ==
+        nlohmann::json(
+            {{"modified", 3}, {"corrupt", 0}, {"deleted", 1}, {"planted", 2}, {"metadata", 2}}));
+  for (const nlohmann::json& d : j["drift"]) {
+    if (d["path"] == "mode-only.sh") CHECK(d["detail"] == "mode 0644 -> 0777");
+    if (d["path"] == "current") CHECK(d["detail"] == "target www/index.html -> /etc/passwd");
+    if (d["path"] == "logs/a.log") CHECK(d["detail"] == "file, 2 B");
+  }
 
   r = rig.Restore(rig.dir.Sub("old"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("drift   3 file(s) changed on the standby since the last restore "
-                   "(overwritten now):\n            db/data.bin\n            www/index-hard.html\n"
-                   "            www/index.html\n") != std::string::npos);
+  CHECK(r.out.find("  drift   8 entries changed on the standby since the last restore "
+                   "(overwritten now): 3 modified, 1 deleted, 2 planted, 2 metadata\n"
+                   "            metadata  current  (target www/index.html -> /etc/passwd)\n") !=
+        std::string::npos);
+  CHECK(r.out.find("            planted   www/.hidden/shell.php  (file, ") != std::string::npos);
   CHECK(TreeDifference(rig.dir.Sub("old"), rig.target) == "");
+  // The store has every path, the planted file too, which is gone now.
+  CHECK(!Exists(rig.target + "/www/.hidden/shell.php"));
+  CHECK(sb::testing::QueryText(rig.dir.Sub("state/state.db"),
+                               "SELECT group_concat(kind || ' ' || path, ', ') FROM "
+                               "(SELECT kind, path FROM drift ORDER BY path)") ==
+        "metadata current, modified db/data.bin, deleted logs/a.log, metadata mode-only.sh, "
+        "planted www/.hidden, planted www/.hidden/shell.php, modified www/index-hard.html, "
+        "modified www/index.html");
+  CHECK(sb::testing::QueryText(rig.dir.Sub("state/state.db"),
+                               "SELECT drift_count FROM restore_stats ORDER BY id DESC LIMIT 1") ==
+        "8");
   // Fixed now: no drift the next time.
   r = rig.Restore(rig.dir.Sub("old"), {"--json"});
   CHECK(nlohmann::json::parse(r.out)[0]["drift"].empty());

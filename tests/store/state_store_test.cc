@@ -187,7 +187,21 @@ const char* const kFixtureAtVersion[] = {
     "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
     "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
     "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);",
-    // 5 (the current version: not an upgrade's start)
+    // 5: with restore statistics from before the re-read columns
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
+    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
+    "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
+    "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
+    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);"
+    "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
+    "VALUES (1, 'old', '/backup', '/srv', 2, 1700);",
+    // 6 (the current version: not an upgrade's start)
     "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
     "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
     "'b', 1000, 1, 'passed', 360000);"
@@ -245,9 +259,26 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
         CHECK(h->latencies_us == std::vector<int64_t>{900, 1100});
         CHECK(h->drills == 1);
       }
+      if (from >= 5) {
+        CHECK(QueryText(path,
+                        "SELECT drift_count || ' ' || corrupt_count || ' ' || bytes_reread "
+                        "|| ' ' || ifnull(oldest_reread_passes, 'null') FROM "
+                        "restore_stats") == "2 0 0 null");
+      }
       // And the upgraded store takes new records.
       base::Result<int64_t> id = (*store)->BeginDrill(Start("new", 5000));
       REQUIRE(id.ok());
+      CHECK((*store)
+                ->AddDrift({{*id, "new", "/srv", "planted", "cron.d/evil", "file, 40 B", 5002},
+                            {*id, "new", "/srv", "corrupt", "db/a", "read back", 5002}})
+                .ok());
+      auto drift = (*store)->ListDrift(*id);
+      REQUIRE(drift.ok());
+      REQUIRE(drift->size() == 2);
+      CHECK((*drift)[0].path == "cron.d/evil");
+      CHECK((*drift)[1].kind == "corrupt");
+      // A kind the schema does not know is refused.
+      CHECK_FALSE((*store)->AddDrift({{*id, "new", "/srv", "weird", "x", "", 1}}).ok());
       CHECK((*store)->AddIndicators(*id, {"primary", "before", "{}", 5001}).ok());
       CHECK((*store)
                 ->AddFinding(*id, {"home", "standby-slower", "standby", "swap-in", "supports",

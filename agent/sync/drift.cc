@@ -1,0 +1,161 @@
+#include "agent/sync/drift.h"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "agent/base/units.h"
+
+namespace sb::sync {
+namespace {
+
+constexpr std::array<std::string_view, kDriftKindCount> kNames = {"modified", "corrupt", "deleted",
+                                                                  "planted", "metadata"};
+
+std::string_view TypeWord(NodeType type) {
+  switch (type) {
+    case NodeType::kFile:
+      return "file";
+    case NodeType::kDirectory:
+      return "directory";
+    case NodeType::kSymlink:
+      return "symlink";
+  }
+  return "entry";
+}
+
+std::string Time(int64_t ns) {
+  const std::time_t s = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&s, &tm);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", tm);
+}
+
+// "mode 0644 -> 0600, owner 0:0 -> 1000:1000": what differs, or "".
+std::string MetaChanges(uint32_t mode0, uint32_t uid0, uint32_t gid0, uint32_t mode1, uint32_t uid1,
+                        uint32_t gid1, bool owners) {
+  std::vector<std::string> parts;
+  if (mode0 != mode1) parts.push_back(fmt::format("mode {:04o} -> {:04o}", mode0, mode1));
+  if (owners && (uid0 != uid1 || gid0 != gid1)) {
+    parts.push_back(fmt::format("owner {}:{} -> {}:{}", uid0, gid0, uid1, gid1));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string Join(std::string a, const std::string& b) {
+  if (b.empty()) return a;
+  if (a.empty()) return b;
+  return a + ", " + b;
+}
+
+std::string FileWord(const CachedHash& f) { return "file, " + base::FormatSize(f.size); }
+
+}  // namespace
+
+std::string_view DriftKindName(DriftKind kind) { return kNames[static_cast<size_t>(kind)]; }
+
+std::optional<DriftKind> DriftKindFromName(std::string_view name) {
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (kNames[i] == name) return static_cast<DriftKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
+                             const std::vector<std::string>& corrupt) {
+  std::vector<Drift> out;
+  const bool full = before.full_baseline();
+  const std::set<std::string> rotten(corrupt.begin(), corrupt.end());
+  for (const auto& [path, was] : before.files()) {
+    if (rotten.count(path) > 0) {
+      out.push_back({DriftKind::kCorrupt, path,
+                     "read back with other bytes under the same inode, size and times"});
+      continue;
+    }
+    const CachedHash* is = now.Find(path);
+    if (is == nullptr) {
+      auto other = now.others().find(path);
+      if (full && other != now.others().end()) {
+        out.push_back({DriftKind::kModified, path,
+                       fmt::format("was a file, now a {}", TypeWord(other->second.type))});
+      } else {
+        out.push_back({DriftKind::kDeleted, path, FileWord(was)});
+      }
+      continue;
+    }
+    if (is->sha256 != was.sha256) {
+      out.push_back({DriftKind::kModified, path,
+                     was.size == is->size
+                         ? fmt::format("content changed ({})", base::FormatSize(is->size))
+                         : fmt::format("content changed, {} -> {}", base::FormatSize(was.size),
+                                       base::FormatSize(is->size))});
+      continue;
+    }
+    std::string changes =
+        full ? MetaChanges(was.mode, was.uid, was.gid, is->mode, is->uid, is->gid, true) : "";
+    if (was.mtime_ns / 1'000'000'000 != is->mtime_ns / 1'000'000'000) {
+      changes =
+          Join(changes, fmt::format("mtime {} -> {}", Time(was.mtime_ns), Time(is->mtime_ns)));
+    }
+    if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+  }
+  if (full) {
+    for (const auto& [path, was] : before.others()) {
+      auto is = now.others().find(path);
+      if (is == now.others().end()) {
+        if (now.Find(path) != nullptr) {
+          out.push_back({DriftKind::kModified, path,
+                         fmt::format("was a {}, now a file", TypeWord(was.type))});
+        } else {
+          out.push_back({DriftKind::kDeleted, path, std::string(TypeWord(was.type))});
+        }
+        continue;
+      }
+      if (is->second.type != was.type) {
+        out.push_back(
+            {DriftKind::kModified, path,
+             fmt::format("was a {}, now a {}", TypeWord(was.type), TypeWord(is->second.type))});
+        continue;
+      }
+      // A directory's own mtime follows its entries, whose drift is listed.
+      std::string changes =
+          was.type == NodeType::kSymlink
+              ? MetaChanges(0, was.uid, was.gid, 0, is->second.uid, is->second.gid, true)
+              : MetaChanges(was.mode, was.uid, was.gid, is->second.mode, is->second.uid,
+                            is->second.gid, true);
+      if (was.link_target != is->second.link_target) {
+        changes =
+            Join(changes, fmt::format("target {} -> {}", was.link_target, is->second.link_target));
+      }
+      if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+    }
+  }
+  for (const auto& [path, is] : now.files()) {
+    if (before.Find(path) == nullptr && (!full || before.others().count(path) == 0)) {
+      out.push_back({DriftKind::kPlanted, path, FileWord(is)});
+    }
+  }
+  if (full) {
+    for (const auto& [path, is] : now.others()) {
+      if (before.others().count(path) == 0 && before.Find(path) == nullptr) {
+        out.push_back({DriftKind::kPlanted, path,
+                       is.type == NodeType::kSymlink ? "symlink -> " + is.link_target
+                                                     : std::string(TypeWord(is.type))});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Drift& a, const Drift& b) { return a.path < b.path; });
+  return out;
+}
+
+DriftCounts CountDrift(const std::vector<Drift>& drift) {
+  DriftCounts counts{};
+  for (const Drift& d : drift) ++counts[static_cast<size_t>(d.kind)];
+  return counts;
+}
+
+}  // namespace sb::sync

@@ -1,0 +1,94 @@
+// Re-reading a target's unchanged files on a rotation, to find what the
+// hash cache cannot: bytes that changed on disk while the file's inode,
+// size and times did not (bit rot on a cold disk, a write that bypassed
+// the filesystem). A scan takes an unchanged file's hash from the cache;
+// this reads a share of those files back and compares.
+//
+// Each verifying scan is one *pass* of the target. A *rotation* spans
+// `every` passes and reads each file that was neither rewritten nor
+// re-read since it began exactly once: every pass takes the files whose
+// last read is oldest, first those last read `every` or more passes ago,
+// then as many more as spread what is left of the rotation evenly over its
+// remaining passes. A byte budget per pass caps it; when the budget holds
+// back what is due, the rotation stretches, and the report says so. A
+// rewritten file counts as read at the pass that wrote it (its hash was
+// computed from the bytes written).
+//
+// A file read back with other bytes than its cached hash is corrupt: its
+// pass is not advanced, and the scan reports its fresh hash so that the
+// restore repairs it.
+
+#ifndef AGENT_SYNC_REVERIFY_H_
+#define AGENT_SYNC_REVERIFY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/base/status.h"
+#include "agent/sync/hash_cache.h"
+#include "agent/sync/manifest.h"
+
+namespace sb::sync {
+
+struct VerifyPolicy {
+  uint32_t every = 12;                  // passes per rotation; at least 1
+  uint64_t budget = uint64_t{2} << 30;  // bytes re-read per pass at most
+  bool full = false;                    // re-read every unchanged file, budget or not
+};
+
+// A file whose hash the scan took from the cache.
+struct VerifyCandidate {
+  size_t index = 0;  // into the scan's entries
+  std::string path;
+  uint64_t size = 0;
+  uint64_t verified = 0;  // the pass of its last read
+};
+
+struct VerifySelection {
+  std::vector<size_t> chosen;  // indexes into the candidates, oldest first
+  uint64_t chosen_bytes = 0;
+  uint64_t due_bytes = 0;  // what this pass should read for the rotation to keep its pace
+  // A file larger than the whole budget, read alone because it was first
+  // in line (else the rotation could never pass it); empty if none.
+  std::string over_budget;
+  bool stretched = false;  // the budget held back some of what was due
+  bool completes = false;  // the rotation under way is done after this pass
+};
+
+// Which candidates pass `pass` re-reads. Pure.
+VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
+                                const Rotation& rotation, uint64_t pass,
+                                const VerifyPolicy& policy);
+
+struct VerifyReport {
+  uint64_t pass = 0;
+  uint64_t reread_files = 0, reread_bytes = 0;  // read back this pass
+  uint64_t cached_files = 0, cached_bytes = 0;  // trusted from the cache without a read
+  uint64_t due_bytes = 0;
+  bool stretched = false;
+  std::string over_budget;
+  // Files whose bytes were never read back nor written since the cache
+  // began to keep passes, and the oldest pass any other file was read at.
+  uint64_t never_files = 0, never_bytes = 0;
+  uint64_t oldest_pass = 0;
+  Rotation rotation;                    // after this pass
+  std::vector<std::string> corrupt;     // read back with other bytes than cached
+  std::vector<std::string> read_paths;  // in this process only: what was read
+};
+
+// The re-read of one verifying scan of the target open as `root_fd`
+// (named `root` in messages). `entries` are the scan's, `reused` the
+// indexes of the files whose hash came from `baseline` (the cache the scan
+// used). Updates `baseline`'s passes (read files to `baseline.rotation()
+// .pass`, which the caller has advanced to this pass; corrupt files to 0,
+// first in line next time) and rotation; gives each corrupt entry its
+// fresh hash in `entries` and in `record` (the scan's record, if any).
+base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
+                                    std::vector<ManifestEntry>& entries,
+                                    const std::vector<size_t>& reused, HashCache& baseline,
+                                    HashCache* record, const VerifyPolicy& policy, int64_t now_ms);
+
+}  // namespace sb::sync
+
+#endif  // AGENT_SYNC_REVERIFY_H_
