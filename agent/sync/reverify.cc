@@ -53,12 +53,17 @@ VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
                                 const VerifyPolicy& policy) {
   VerifySelection out;
   const uint64_t every = std::max<uint32_t>(policy.every, 1);
+  // Pending: not read in this rotation yet. A file read in it that is due
+  // again (the rotation ran long: a budget, a corrupt file) is taken too,
+  // so none waits more than `every` passes while the budget allows.
   std::vector<size_t> pending;
   uint64_t pending_bytes = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (!policy.full && candidates[i].verified >= rotation.cycle_start) continue;
+    const VerifyCandidate& c = candidates[i];
+    const bool not_yet = c.verified < rotation.cycle_start;
+    if (!policy.full && !not_yet && c.verified + every > pass) continue;
     pending.push_back(i);
-    pending_bytes += candidates[i].size;
+    pending_bytes += c.size;
   }
   std::sort(pending.begin(), pending.end(), [&](size_t a, size_t b) {
     const VerifyCandidate& x = candidates[a];
@@ -103,7 +108,12 @@ VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
   }
   out.due_bytes = std::max(quota, must_bytes);
   if (out.stretched && out.chosen_bytes >= out.due_bytes) out.stretched = false;
-  out.completes = out.chosen.size() == pending.size();
+  // Done when no file of the rotation is left behind.
+  size_t left = 0;
+  for (size_t i = taken; i < pending.size(); ++i) {
+    if (candidates[pending[i]].verified < rotation.cycle_start) ++left;
+  }
+  out.completes = left == 0;
   return out;
 }
 

@@ -89,8 +89,9 @@ std::string VerifyWords(const sync::VerifyReport& v, const std::string& off_reas
     words += fmt::format("; every file re-read or rewritten within the last {} restore{}", *passes,
                          *passes == 1 ? "" : "s");
   } else {
-    words += fmt::format("; {} files ({}) not yet re-read since the rotation began", v.never_files,
-                         base::FormatSize(v.never_bytes));
+    words +=
+        fmt::format("; {} file{} ({}) not yet read back intact since re-reads began", v.never_files,
+                    v.never_files == 1 ? "" : "s", base::FormatSize(v.never_bytes));
   }
   if (v.stretched) {
     words += fmt::format(

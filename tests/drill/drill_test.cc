@@ -105,6 +105,42 @@ TEST_CASE("drill: RTO, boot, restore, RPO and exposure are measured on the drill
   CHECK(s.rpo_from == "canary .canary of " + rig.sc().restores[0].source);
 }
 
+TEST_CASE("drill: corruption at rest fails the restore phase by on_corrupt, drift is recorded",
+          "[drill]") {
+  const std::vector<sync::Drift> drift = {
+      {sync::DriftKind::kCorrupt, "db/data.bin", "read back with other bytes"},
+      {sync::DriftKind::kPlanted, "www/.hidden/shell.php", "file, 40 B"},
+      {sync::DriftKind::kDeleted, "logs/a.log", "file, 2 B"}};
+  Rig rig;
+  rig.dialer.script.drift = drift;
+  DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kFailed);
+  CHECK(s.outcome.failed_phase == "restore");
+  CHECK(s.outcome.reason.starts_with(
+      "corruption at rest: 1 file read back from the standby's disk with other bytes than the "
+      "last restore wrote (/srv/www/db/data.bin), repaired from the backup; on_corrupt = fail."));
+  CHECK(s.outcome.reason.find("drift: 1 corrupt, 1 deleted, 1 planted") != std::string::npos);
+  // Every path is in the store, with the drill's id.
+  base::Result<std::vector<store::DriftRecord>> stored = rig.store->ListDrift(s.drill_id);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->size() == 3);
+  CHECK((*stored)[0].path == "db/data.bin");
+  CHECK((*stored)[0].kind == "corrupt");
+  CHECK((*stored)[2].path == "www/.hidden/shell.php");
+  CHECK((*stored)[2].target == "/srv/www");
+  // The machine ended off, as after any failure.
+  CHECK_FALSE(rig.standby.on);
+
+  // on_corrupt = warn: the drill goes on and passes, the drift still named.
+  Rig warn;
+  warn.dialer.script.drift = drift;
+  warn.sc().restores[0].fail_on_corrupt = false;
+  s = warn.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  REQUIRE(s.restores.size() == 1);
+  CHECK(s.restores[0].Corrupt() == 1);
+}
+
 TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed off", "[drill]") {
   struct Row {
     const char* phase;

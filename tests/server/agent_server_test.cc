@@ -65,7 +65,7 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
-                                 "StatFile", "Shutdown", "Lease", "Scan", "RestoreBegin",
+                                 "StatFile", "Shutdown", "Lease", "Scan", "Verify", "RestoreBegin",
                                  "Signature", "StageFile", "Change", "RestoreCommit",
                                  "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);

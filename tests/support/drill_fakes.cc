@@ -102,6 +102,10 @@ base::Result<restore::RestoreReport> FakeSession::Restore(const restore::Restore
   r.literal_bytes = script_->literal_bytes;
   r.wire_bytes = script_->literal_bytes;
   r.source_digest = r.target_digest = "fake-digest";
+  r.hash_cache_used = r.full_baseline = true;
+  r.drift = script_->drift;
+  r.drift_counts = sync::CountDrift(r.drift);
+  if (spec.on_drift && !r.drift.empty()) spec.on_drift(r.drift);
   return r;
 }
 

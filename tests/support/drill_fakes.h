@@ -56,6 +56,9 @@ class FakeSession : public drill::AgentSession {
     // A restore's error, or empty for a report with these bytes.
     std::string restore_error;
     uint64_t literal_bytes = 1000;
+    // The drift the agent finds (handed to spec.on_drift as a real restore
+    // does, before it changes anything).
+    std::vector<sync::Drift> drift;
     // Exit codes of agent commands by name (missing: 0).
     std::map<std::string, int> exit_codes;
     // Called at the start of every restore (a test's hook: a stop request,
