@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -353,7 +354,23 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
             "against; restore the target first",
             *root)));
   }
-  if (*policy) ++baseline->rotation().pass;
+  // The re-read runs on a thread of its own while this one walks the tree.
+  std::optional<sync::VerifyPlan> plan;
+  base::UniqueFd root_fd;
+  std::optional<base::Result<sync::ReadBacks>> reads;
+  std::thread reader;
+  if (*policy && baseline->present()) {
+    root_fd =
+        base::UniqueFd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root_fd.valid()) {
+      return proto::ErrorReply(request.id, base::Status::FromErrno(*root, errno));
+    }
+    plan = sync::PlanReverify(*baseline, **policy);
+    reader =
+        std::thread([&] { reads = sync::ReadPlanned(root_fd.get(), *root, *plan, *baseline); });
+  } else if (*policy) {
+    ++baseline->rotation().pass;  // what the commit writes is read at this pass
+  }
   sync::HashCache record;
   record.set_full_baseline(true);
   std::vector<size_t> reused;
@@ -365,18 +382,13 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   options.reused = &reused;
   options.hashed_bytes = &hashed;
   base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root, options);
+  if (reader.joinable()) reader.join();
   if (!entries.ok()) return proto::ErrorReply(request.id, entries.status());
 
   std::optional<sync::VerifyReport> verified;
-  if (*policy && baseline->present()) {
-    base::UniqueFd root_fd(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!root_fd.valid()) {
-      return proto::ErrorReply(request.id, base::Status::FromErrno(*root, errno));
-    }
-    base::Result<sync::VerifyReport> r = sync::Reverify(root_fd.get(), *root, *entries, reused,
-                                                        *baseline, &record, **policy, WallMs());
-    if (!r.ok()) return proto::ErrorReply(request.id, r.status());
-    verified = std::move(*r);
+  if (plan) {
+    if (!reads->ok()) return proto::ErrorReply(request.id, reads->status());
+    verified = sync::FinishReverify(*plan, **reads, *entries, reused, *baseline, &record, WallMs());
     // The passes of the re-reads, kept whatever the restore does next.
     base::Status saved = baseline->Save(cache_path);
     if (!saved.ok()) {

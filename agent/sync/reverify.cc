@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -14,6 +18,8 @@ namespace sb::sync {
 namespace {
 
 using base::Status;
+
+constexpr size_t kReaders = 8;
 
 // Reads the file `c` back and hashes it. nullopt: it changed since the
 // scan (another writer), so this read proves nothing either way.
@@ -117,47 +123,87 @@ VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
   return out;
 }
 
-base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
-                                    std::vector<ManifestEntry>& entries,
-                                    const std::vector<size_t>& reused, HashCache& baseline,
-                                    HashCache* record, const VerifyPolicy& policy, int64_t now_ms) {
-  VerifyReport report;
+VerifyPlan PlanReverify(HashCache& baseline, const VerifyPolicy& policy) {
+  VerifyPlan plan;
   Rotation& rotation = baseline.rotation();
-  report.pass = rotation.pass;
-  std::vector<VerifyCandidate> candidates;
-  candidates.reserve(reused.size());
-  for (size_t index : reused) {
-    const ManifestEntry& e = entries[index];
-    const CachedHash* cached = baseline.Find(e.path);
-    if (cached == nullptr) continue;
-    candidates.push_back({index, e.path, e.size, cached->verified});
+  plan.pass = ++rotation.pass;
+  plan.candidates.reserve(baseline.files().size());
+  size_t i = 0;
+  for (const auto& [path, cached] : baseline.files()) {
+    plan.candidates.push_back({i++, path, cached.size, cached.verified});
   }
   // Nothing left from before the rotation's start (the first pass after
   // the files were written, or all rewritten since): a new one begins now.
-  if (std::none_of(candidates.begin(), candidates.end(),
+  if (std::none_of(plan.candidates.begin(), plan.candidates.end(),
                    [&](const VerifyCandidate& c) { return c.verified < rotation.cycle_start; })) {
-    rotation.cycle_start = report.pass;
+    rotation.cycle_start = plan.pass;
   }
-  const VerifySelection chosen = SelectForVerify(candidates, rotation, report.pass, policy);
-  report.due_bytes = chosen.due_bytes;
-  report.stretched = chosen.stretched;
-  report.over_budget = chosen.over_budget;
-  std::vector<bool> read(candidates.size(), false);
-  bool complete = chosen.completes;
-  for (size_t i : chosen.chosen) {
-    const VerifyCandidate& c = candidates[i];
-    CachedHash* cached = baseline.FindMutable(c.path);
-    base::Result<std::optional<std::string>> sha = ReadBack(root_fd, root, c, *cached);
-    if (!sha.ok()) return sha.status();
-    read[i] = true;
-    report.read_paths.push_back(c.path);
-    if (!sha->has_value()) {  // changed since the scan: the next pass looks again
-      complete = false;
+  plan.selection = SelectForVerify(plan.candidates, rotation, plan.pass, policy);
+  return plan;
+}
+
+base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const VerifyPlan& plan,
+                                    const HashCache& baseline) {
+  // Small files cost a disk round trip each: several readers keep the
+  // device's queue full (hashing is the lesser part, SHA-256 runs at GB/s).
+  const std::vector<size_t>& chosen = plan.selection.chosen;
+  ReadBacks reads(chosen.size());
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status failed;
+  auto work = [&] {
+    for (size_t k = next++; k < chosen.size(); k = next++) {
+      const VerifyCandidate& c = plan.candidates[chosen[k]];
+      base::Result<std::optional<std::string>> sha =
+          ReadBack(root_fd, root, c, *baseline.Find(c.path));
+      if (!sha.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failed.ok()) failed = sha.status();
+        next = chosen.size();
+        return;
+      }
+      reads[k] = std::move(*sha);
+    }
+  };
+  const size_t threads = std::min<size_t>(kReaders, chosen.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (!failed.ok()) return failed;
+  return reads;
+}
+
+VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
+                            std::vector<ManifestEntry>& entries, const std::vector<size_t>& reused,
+                            HashCache& baseline, HashCache* record, int64_t now_ms) {
+  VerifyReport report;
+  Rotation& rotation = baseline.rotation();
+  report.pass = plan.pass;
+  report.due_bytes = plan.selection.due_bytes;
+  report.stretched = plan.selection.stretched;
+  report.over_budget = plan.selection.over_budget;
+  // The files whose hash the scan took from the baseline: the others it
+  // read itself (their stat changed), or they are gone.
+  std::map<std::string_view, size_t> from_cache;
+  for (size_t index : reused) from_cache.emplace(entries[index].path, index);
+  std::vector<bool> read(plan.candidates.size(), false);
+  bool complete = plan.selection.completes;
+  for (size_t k = 0; k < plan.selection.chosen.size(); ++k) {
+    const VerifyCandidate& c = plan.candidates[plan.selection.chosen[k]];
+    auto entry = from_cache.find(c.path);
+    if (!reads[k] || entry == from_cache.end()) {
+      // Changed since the baseline: the scan hashed it (or it is gone);
+      // this read proves nothing either way.
+      complete = complete && entry == from_cache.end();
       continue;
     }
+    read[plan.selection.chosen[k]] = true;
+    report.read_paths.push_back(c.path);
     ++report.reread_files;
     report.reread_bytes += c.size;
-    if (**sha == cached->sha256) {
+    CachedHash* cached = baseline.FindMutable(c.path);
+    if (*reads[k] == cached->sha256) {
       cached->verified = report.pass;
       if (record != nullptr) {
         if (CachedHash* now = record->FindMutable(c.path)) now->verified = report.pass;
@@ -168,16 +214,17 @@ base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
     complete = false;
     cached->verified = 0;
     report.corrupt.push_back(c.path);
-    entries[c.index].sha256 = **sha;
+    entries[entry->second].sha256 = *reads[k];
     if (record != nullptr) {
-      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = **sha;
+      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];
     }
   }
-  // Where the target stands now: files not taken from the cache were read
-  // (hashed) by this scan.
+  // Where the target stands now: the files taken from the cache; the
+  // others were read (hashed) by this scan.
   report.oldest_pass = report.pass;
-  for (size_t k = 0; k < candidates.size(); ++k) {
-    const VerifyCandidate& c = candidates[k];
+  for (size_t k = 0; k < plan.candidates.size(); ++k) {
+    const VerifyCandidate& c = plan.candidates[k];
+    if (from_cache.count(c.path) == 0) continue;
     if (!read[k]) {
       ++report.cached_files;
       report.cached_bytes += c.size;
@@ -198,6 +245,16 @@ base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
   }
   report.rotation = rotation;
   return report;
+}
+
+base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
+                                    std::vector<ManifestEntry>& entries,
+                                    const std::vector<size_t>& reused, HashCache& baseline,
+                                    HashCache* record, const VerifyPolicy& policy, int64_t now_ms) {
+  const VerifyPlan plan = PlanReverify(baseline, policy);
+  base::Result<ReadBacks> reads = ReadPlanned(root_fd, root, plan, baseline);
+  if (!reads.ok()) return reads.status();
+  return FinishReverify(plan, *reads, entries, reused, baseline, record, now_ms);
 }
 
 }  // namespace sb::sync

@@ -22,6 +22,7 @@
 #define AGENT_SYNC_REVERIFY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,9 @@ struct VerifyPolicy {
   bool full = false;                    // re-read every unchanged file, budget or not
 };
 
-// A file whose hash the scan took from the cache.
+// A file of the baseline that may be read back.
 struct VerifyCandidate {
-  size_t index = 0;  // into the scan's entries
+  size_t index = 0;
   std::string path;
   uint64_t size = 0;
   uint64_t verified = 0;  // the pass of its last read
@@ -77,13 +78,39 @@ struct VerifyReport {
   std::vector<std::string> read_paths;  // in this process only: what was read
 };
 
-// The re-read of one verifying scan of the target open as `root_fd`
-// (named `root` in messages). `entries` are the scan's, `reused` the
-// indexes of the files whose hash came from `baseline` (the cache the scan
-// used). Updates `baseline`'s passes (read files to `baseline.rotation()
-// .pass`, which the caller has advanced to this pass; corrupt files to 0,
-// first in line next time) and rotation; gives each corrupt entry its
-// fresh hash in `entries` and in `record` (the scan's record, if any).
+// One verifying pass in three steps, so that the reads can run on a
+// thread of their own while the scan walks the tree:
+//
+//   PlanReverify    before the scan: which of `baseline`'s files this pass
+//                   reads, by the passes it records (a file changed since
+//                   is read in vain: its stat no longer matches); advances
+//                   the rotation's pass; may begin a new rotation
+//   ReadPlanned     reads them back and hashes them (any thread; reads
+//                   `baseline` only)
+//   FinishReverify  after the scan: `entries` are the scan's, `reused` the
+//                   indexes of the files whose hash came from `baseline`.
+//                   Records the passes in `baseline` (read files to this
+//                   pass; corrupt ones to 0, first in line next time) and
+//                   the rotation; gives each corrupt entry its fresh hash in
+//                   `entries` and in `record` (the scan's, if any).
+struct VerifyPlan {
+  uint64_t pass = 0;
+  std::vector<VerifyCandidate> candidates;  // index: into `baseline`'s files, in order
+  VerifySelection selection;
+};
+
+// What a read back found, one per chosen candidate: the hash, or nullopt
+// when the file changed (or went) since the baseline, which proves nothing.
+using ReadBacks = std::vector<std::optional<std::string>>;
+
+VerifyPlan PlanReverify(HashCache& baseline, const VerifyPolicy& policy);
+base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const VerifyPlan& plan,
+                                    const HashCache& baseline);
+VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
+                            std::vector<ManifestEntry>& entries, const std::vector<size_t>& reused,
+                            HashCache& baseline, HashCache* record, int64_t now_ms);
+
+// The three in a row (advances the baseline's pass itself).
 base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
                                     std::vector<ManifestEntry>& entries,
                                     const std::vector<size_t>& reused, HashCache& baseline,

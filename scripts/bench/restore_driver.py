@@ -205,7 +205,7 @@ class Setup:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.rsync_port)
 
-    def config(self, source):
+    def config(self, source, verify_every=None):
         path = os.path.join(self.work, "standbyctl.toml")
         with open(path, "w") as f:
             f.write(f'[controller]\nstate_dir = "{self.work}/state"\n[controller.tls]\n'
@@ -215,7 +215,8 @@ class Setup:
                     'power = { driver = "command", on = ["true"], off = ["true"], '
                     'status = ["true"] }\n'
                     f'[[standby.restore]]\nsource = "{source}"\ntarget = "{self.ours_target}"\n'
-                    'keep_free = 0\n')
+                    'keep_free = 0\n' +
+                    (f'verify_every = {verify_every}\n' if verify_every is not None else ''))
         return path
 
     def start_agent(self):
@@ -236,8 +237,10 @@ class Setup:
             self.daemon.send_signal(signal.SIGTERM)
             self.daemon.wait(timeout=30)
 
-    def ours(self, start_state, source):
-        """One timed standbyctl restore of `source`, from `start_state`."""
+    def ours(self, start_state, source, verify_every=None):
+        """One timed standbyctl restore of `source`, from `start_state`.
+        verify_every: the mapping's setting for the timed restore (None: the
+        default; 0: no re-read)."""
         self.start_agent()
         # Untimed: the target (and its hash cache) as a drill finds it; moving
         # it between workloads replaces all of it, as intended.
@@ -245,12 +248,14 @@ class Setup:
              "bench-standby", "--allow-mass-delete"])
         self.stop_agent()
         self.start_agent()  # fresh, so its peak memory is this restore's
-        wall, rss, _, out = timed([STANDBYCTL, "--config", self.config(source), "restore",
-                                   "--standby", "bench-standby", "--json"])
+        wall, rss, _, out = timed([STANDBYCTL, "--config", self.config(source, verify_every),
+                                   "restore", "--standby", "bench-standby", "--json"])
         agent_kb = vm_hwm_kb(self.agent.pid)
         self.stop_agent()
         report = json.loads(out)[0]
+        verify = report.get("verify") or {}
         return {"wall": wall, "wire": report["bytes_wire"], "mem_kb": rss + agent_kb,
+                "reread": verify.get("reread_bytes", 0),
                 "steps": {k: report[k] for k in ("scan_ms", "plan_ms", "transfer_ms",
                                                  "commit_ms")}}
 
@@ -280,6 +285,9 @@ def main():
                     help="fraction of the workloads' sizes (1.0: 20,000 files, 1 GiB, 2 GiB)")
     ap.add_argument("--only", default="W1,W2,W3,W4")
     ap.add_argument("--seed", type=int, default=20261122)
+    ap.add_argument("--verify-overhead", action="store_true",
+                    help="also time ours with verify_every = 0 (no re-read of the target's "
+                         "unchanged files), interleaved, and print the ratio")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: both tools restore owners")
@@ -320,11 +328,13 @@ def main():
         print(f"{'workload':<22} {'tool':<8} {'wall s':>8} {'wire MiB':>10} {'peak MiB':>9}")
         for w in only:
             start, source = trees[w]
-            ours, theirs = [], []
+            ours, theirs, plain = [], [], []
             for _ in range(args.runs):  # interleaved, so drift in the machine hits both
                 ours.append(setup.ours(start, source))
                 theirs.append(setup.rsync(start, source,
                                           extract_from=source if w == "W4" else None))
+                if args.verify_overhead:
+                    plain.append(setup.ours(start, source, verify_every=0))
             med = lambda rs, k: statistics.median(r[k] for r in rs)
             o = {k: med(ours, k) for k in ("wall", "wire", "mem_kb")}
             t = {k: med(theirs, k) for k in ("wall", "wire", "mem_kb")}
@@ -334,6 +344,18 @@ def main():
             steps = {k: statistics.median(r["steps"][k] for r in ours) for k in ours[0]["steps"]}
             print(f"{'':<22} {'ours':<8} " +
                   ", ".join(f"{k[:-3]} {v / 1000:.2f} s" for k, v in steps.items()))
+            if plain:
+                p = {k: med(plain, k) for k in ("wall", "mem_kb")}
+                reread = statistics.median(r["reread"] for r in ours)
+                psteps = {k: statistics.median(r["steps"][k] for r in plain)
+                          for k in plain[0]["steps"]}
+                print(f"{'':<22} {'ours, no re-read':<16} {p['wall']:>8.2f} s (" +
+                      ", ".join(f"{k[:-3]} {v / 1000:.2f} s" for k, v in psteps.items()) +
+                      f"); the re-read ({reread / MIB:.1f} MiB) costs "
+                      f"{o['wall'] / p['wall']:.3f}x wall, {o['mem_kb'] / p['mem_kb']:.3f}x memory")
+                results.update({f"{w}.noverify_wall_s": round(p["wall"], 3),
+                                f"{w}.reread_bytes": int(reread),
+                                f"{w}.verify_wall_ratio": round(o["wall"] / p["wall"], 3)})
             ratio = {k: (o[k] / t[k] if t[k] else 0.0) for k in ("wall", "wire", "mem_kb")}
             print(f"{'':<22} {'ratio':<8} {ratio['wall']:>8.2f} {ratio['wire']:>10.2f} "
                   f"{ratio['mem_kb']:>9.2f}")

@@ -348,7 +348,7 @@ void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping*
   ReadIdMap(t, "uid_map", &m->uid_map);
   ReadIdMap(t, "gid_map", &m->gid_map);
   if (auto n = t.Integer("verify_every", 0, 1000)) m->verify_every = static_cast<uint32_t>(*n);
-  if (auto b = t.Size("verify_budget", 1)) m->verify_budget = *b;
+  if (auto b = t.Size("verify_budget", uint64_t{1} << 20)) m->verify_budget = *b;
   if (auto o = t.String("on_corrupt")) {
     if (*o == "fail" || *o == "warn") {
       m->fail_on_corrupt = *o == "fail";

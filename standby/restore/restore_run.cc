@@ -300,6 +300,28 @@ Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
       base::FormatSize(spec.keep_free)));
 }
 
+// The manifests carry no owners: an entry whose owner (only) changed on the
+// standby looks unchanged to the plan. Its metadata is set again (a
+// symlink's with the symlink).
+void SetAgainWhatDrifted(const std::vector<sync::Drift>& drift,
+                         const std::map<std::string, sync::NodeType>& types, Plan* plan) {
+  for (const sync::Drift& d : drift) {
+    if (d.kind != sync::DriftKind::kMetadata) continue;
+    auto it = std::lower_bound(
+        plan->entries.begin(), plan->entries.end(), d.path,
+        [](const PlannedEntry& e, const std::string& path) { return e.path < path; });
+    if (it == plan->entries.end() || it->path != d.path || it->action != Action::kUnchanged) {
+      continue;
+    }
+    auto type = types.find(d.path);
+    it->action = type != types.end() && type->second == sync::NodeType::kSymlink
+                     ? Action::kSymlink
+                     : Action::kMetadata;
+    --plan->totals[static_cast<size_t>(Action::kUnchanged)].count;
+    ++plan->totals[static_cast<size_t>(it->action)].count;
+  }
+}
+
 // Bytes the restore stages on the target: every new or changed file, whole.
 uint64_t StagingBytes(const Plan& plan) {
   return plan.Totals(Action::kNew).bytes + plan.Totals(Action::kWhole).bytes +
@@ -436,6 +458,7 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   std::map<std::string, sync::NodeType> target_types;
   for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
   report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
+  SetAgainWhatDrifted(report.drift, target_types, &report.plan);
   report.plan_ms = MsSince(start);
   Status refusal = CheckBeforeStaging(report, wanted, scan_info);
   if (spec.dry_run) {

@@ -229,6 +229,18 @@ const BadCase kBadCases[] = {
      "\"/b\"\ntarget = \"/srv\"\nmax_delete = \"half\"\n",
      "8:14: standby[0].restore[0].max_delete: must be a count of entries (such as 1000) or a "
      "percentage of the target's entries (such as \"25%\")"},
+    {"unknown on_corrupt",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\non_corrupt = \"ignore\"\n",
+     "8:14: standby[0].restore[0].on_corrupt: unknown on_corrupt \"ignore\" (use fail or warn)"},
+    {"verify_every negative",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nverify_every = -1\n",
+     "8:16: standby[0].restore[0].verify_every: -1 is out of range; expected 0 to 1000"},
+    {"verify_budget of nothing",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
+     "\"/b\"\ntarget = \"/srv\"\nverify_budget = 0\n",
+     "8:17: standby[0].restore[0].verify_budget: 0 B is too small; the minimum is 1.0 MiB"},
     {"unknown owners policy",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[standby.restore]]\nsource = "
      "\"/b\"\ntarget = \"/srv\"\nowners = \"names\"\n",
@@ -505,6 +517,7 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
       "[[standby.restore]]\nsource = \"/backups/web\"\ntarget = \"/srv/www/\"\n"
       "keep_free = \"2GiB\"\nuid_map = { \"1000\" = 2001, \"0\" = 0 }\nmax_delete = \"10%\"\n"
       "[[standby.restore]]\nsource = \"/backups/db\"\ntarget = \"/srv/db\"\nmax_delete = 250\n"
+      "verify_every = 3\nverify_budget = \"100MiB\"\non_corrupt = \"warn\"\n"
       "[[standby.restore]]\nsource = \"/backups/etc\"\ntarget = \"/srv/etc\"\n"
       "[[schedule]]\nname = \"monthly\"\nstandby = \"web1-standby\"\ncron = \"@monthly\"\n",
       dir.Sub("standbyctl.toml"));
@@ -534,6 +547,13 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
   CHECK(s.restores[0].set_owners);
   CHECK(s.restores[0].uid_map == std::map<int64_t, int64_t>{{0, 0}, {1000, 2001}});
   CHECK(s.restores[0].gid_map.empty());
+  // Re-reads: every file once every 12 restores, 2 GiB a restore, corruption fails.
+  CHECK(s.restores[0].verify_every == 12);
+  CHECK(s.restores[0].verify_budget == (uint64_t{2} << 30));
+  CHECK(s.restores[0].fail_on_corrupt);
+  CHECK(s.restores[1].verify_every == 3);
+  CHECK(s.restores[1].verify_budget == (uint64_t{100} << 20));
+  CHECK_FALSE(s.restores[1].fail_on_corrupt);
   REQUIRE(config->schedules.size() == 1);
   CHECK(config->schedules[0].timezone == "UTC");
   CHECK(config->schedules[0].grace == std::chrono::hours(24));

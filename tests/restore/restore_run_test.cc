@@ -132,11 +132,12 @@ TEST_CASE("restore: every change on the standby since the last restore is drift,
   Sh("cd " + rig.target + " && printf 'Y' | dd of=db/data.bin bs=1 seek=10 conv=notrunc " +
      "status=none && touch -d @1700000000 db/data.bin && rm logs/a.log && " +
      "mkdir -p www/.hidden && echo '<?php system($_GET[1]);' > www/.hidden/shell.php && " +
-     "chmod 0777 mode-only.sh && ln -sfn /etc/passwd current");
+     "chmod 0777 mode-only.sh && ln -sfn /etc/passwd current && chown 4242:4343 logs/b.log");
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"metadata", "current"},
       {"modified", "db/data.bin"},
       {"deleted", "logs/a.log"},
+      {"metadata", "logs/b.log"},
       {"metadata", "mode-only.sh"},
       {"planted", "www/.hidden"},
       {"planted", "www/.hidden/shell.php"},
@@ -153,18 +154,19 @@ TEST_CASE("restore: every change on the standby since the last restore is drift,
   CHECK(kinds_and_paths(j["drift"]) == expected);
   CHECK(j["drift_counts"] ==
         nlohmann::json(
-            {{"modified", 3}, {"corrupt", 0}, {"deleted", 1}, {"planted", 2}, {"metadata", 2}}));
+            {{"modified", 3}, {"corrupt", 0}, {"deleted", 1}, {"planted", 2}, {"metadata", 3}}));
   for (const nlohmann::json& d : j["drift"]) {
     if (d["path"] == "mode-only.sh") CHECK(d["detail"] == "mode 0644 -> 0777");
     if (d["path"] == "current") CHECK(d["detail"] == "target www/index.html -> /etc/passwd");
     if (d["path"] == "logs/a.log") CHECK(d["detail"] == "file, 2 B");
+    if (d["path"] == "logs/b.log") CHECK(d["detail"] == "owner 0:0 -> 4242:4343");
   }
 
   r = rig.Restore(rig.dir.Sub("old"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("  drift   8 entries changed on the standby since the last restore "
-                   "(overwritten now): 3 modified, 1 deleted, 2 planted, 2 metadata\n"
+  CHECK(r.out.find("  drift   9 entries changed on the standby since the last restore "
+                   "(overwritten now): 3 modified, 1 deleted, 2 planted, 3 metadata\n"
                    "            metadata  current  (target www/index.html -> /etc/passwd)\n") !=
         std::string::npos);
   CHECK(r.out.find("            planted   www/.hidden/shell.php  (file, ") != std::string::npos);
@@ -174,12 +176,18 @@ TEST_CASE("restore: every change on the standby since the last restore is drift,
   CHECK(sb::testing::QueryText(rig.dir.Sub("state/state.db"),
                                "SELECT group_concat(kind || ' ' || path, ', ') FROM "
                                "(SELECT kind, path FROM drift ORDER BY path)") ==
-        "metadata current, modified db/data.bin, deleted logs/a.log, metadata mode-only.sh, "
+        "metadata current, modified db/data.bin, deleted logs/a.log, metadata logs/b.log, "
+        "metadata mode-only.sh, "
         "planted www/.hidden, planted www/.hidden/shell.php, modified www/index-hard.html, "
         "modified www/index.html");
   CHECK(sb::testing::QueryText(rig.dir.Sub("state/state.db"),
                                "SELECT drift_count FROM restore_stats ORDER BY id DESC LIMIT 1") ==
-        "8");
+        "9");
+  // The owner the standby changed is set back, though the manifests carry none.
+  struct stat st;
+  REQUIRE(::stat((rig.target + "/logs/b.log").c_str(), &st) == 0);
+  CHECK(st.st_uid == 0);
+  CHECK(st.st_gid == 0);
   // Fixed now: no drift the next time.
   r = rig.Restore(rig.dir.Sub("old"), {"--json"});
   CHECK(nlohmann::json::parse(r.out)[0]["drift"].empty());
