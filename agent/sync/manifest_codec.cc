@@ -106,6 +106,7 @@ nlohmann::json EncodeVerifyReport(const VerifyReport& r) {
           {"due_bytes", r.due_bytes},
           {"stretched", r.stretched},
           {"over_budget", r.over_budget},
+          {"too_large_files", r.too_large_files},
           {"never_files", r.never_files},
           {"never_bytes", r.never_bytes},
           {"oldest_pass", r.oldest_pass},
@@ -125,6 +126,7 @@ base::Result<VerifyReport> DecodeVerifyReport(const nlohmann::json& j) {
     r.due_bytes = j.at("due_bytes").get<uint64_t>();
     r.stretched = j.at("stretched").get<bool>();
     r.over_budget = j.at("over_budget").get<std::string>();
+    r.too_large_files = j.at("too_large_files").get<uint64_t>();
     r.never_files = j.at("never_files").get<uint64_t>();
     r.never_bytes = j.at("never_bytes").get<uint64_t>();
     r.oldest_pass = j.at("oldest_pass").get<uint64_t>();

@@ -66,6 +66,10 @@ VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
   uint64_t pending_bytes = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const VerifyCandidate& c = candidates[i];
+    if (!policy.full && c.size > policy.budget) {
+      if (out.too_large_files++ == 0 || c.path < out.over_budget) out.over_budget = c.path;
+      continue;
+    }
     const bool not_yet = c.verified < rotation.cycle_start;
     if (!policy.full && !not_yet && c.verified + every > pass) continue;
     pending.push_back(i);
@@ -92,20 +96,16 @@ VerifySelection SelectForVerify(const std::vector<VerifyCandidate>& candidates,
   for (; taken < pending.size(); ++taken) {
     const VerifyCandidate& c = candidates[pending[taken]];
     const bool must = c.verified + every <= pass;
-    if (must) must_bytes += c.size;
-    if (!must && out.chosen_bytes >= quota) break;
+    // The share is not overshot (a big file waits for a pass whose share
+    // holds it, or until it is due), the budget never.
+    if (!must && out.chosen_bytes + c.size > quota) break;
     if (out.chosen_bytes + c.size > policy.budget) {
-      if (out.chosen_bytes == 0) {
-        out.over_budget = c.path;
-        out.chosen.push_back(pending[taken]);
-        out.chosen_bytes += c.size;
-        ++taken;
-      }
-      out.stretched = taken < pending.size();
+      out.stretched = true;
       break;
     }
     out.chosen.push_back(pending[taken]);
     out.chosen_bytes += c.size;
+    if (must) must_bytes += c.size;
   }
   // What the pace asked for, including due files the budget held back.
   for (size_t i = taken; i < pending.size(); ++i) {
@@ -183,6 +183,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
   report.due_bytes = plan.selection.due_bytes;
   report.stretched = plan.selection.stretched;
   report.over_budget = plan.selection.over_budget;
+  report.too_large_files = plan.selection.too_large_files;
   // The files whose hash the scan took from the baseline: the others it
   // read itself (their stat changed), or they are gone.
   std::map<std::string_view, size_t> from_cache;

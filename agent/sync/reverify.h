@@ -8,9 +8,12 @@
 // `every` passes and reads each file that was neither rewritten nor
 // re-read since it began exactly once: every pass takes the files whose
 // last read is oldest, first those last read `every` or more passes ago,
-// then as many more as spread what is left of the rotation evenly over its
-// remaining passes. A byte budget per pass caps it; when the budget holds
-// back what is due, the rotation stretches, and the report says so. A
+// then as many more as fit the share that spreads what is left of the
+// rotation evenly over its remaining passes (its last pass takes all that
+// is left). A byte budget per pass caps it; when the budget holds back
+// what is due, the rotation stretches, and the report says so; a file
+// larger than the whole budget is left to a full pass (`standbyctl verify
+// --full`) and named; its last read stays the target's oldest. A
 // rewritten file counts as read at the pass that wrote it (its hash was
 // computed from the bytes written).
 //
@@ -50,8 +53,9 @@ struct VerifySelection {
   std::vector<size_t> chosen;  // indexes into the candidates, oldest first
   uint64_t chosen_bytes = 0;
   uint64_t due_bytes = 0;  // what this pass should read for the rotation to keep its pace
-  // A file larger than the whole budget, read alone because it was first
-  // in line (else the rotation could never pass it); empty if none.
+  // Files larger than the whole budget: never read by a pass (the budget
+  // holds), only by a full one; the first of them named.
+  uint64_t too_large_files = 0;
   std::string over_budget;
   bool stretched = false;  // the budget held back some of what was due
   bool completes = false;  // the rotation under way is done after this pass
@@ -68,7 +72,8 @@ struct VerifyReport {
   uint64_t cached_files = 0, cached_bytes = 0;  // trusted from the cache without a read
   uint64_t due_bytes = 0;
   bool stretched = false;
-  std::string over_budget;
+  uint64_t too_large_files = 0;  // larger than the budget: left to a full pass
+  std::string over_budget;       // the first of them
   // Files whose bytes were never read back nor written since the cache
   // began to keep passes, and the oldest pass any other file was read at.
   uint64_t never_files = 0, never_bytes = 0;

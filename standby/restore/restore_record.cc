@@ -82,9 +82,10 @@ std::optional<int64_t> OldestReadPasses(const sync::VerifyReport& v) {
 
 std::string VerifyWords(const sync::VerifyReport& v, const std::string& off_reason) {
   if (!off_reason.empty()) return off_reason;
-  std::string words = fmt::format(
-      "{} re-read from the standby's disk ({} files), {} taken from the hash cache",
-      base::FormatSize(v.reread_bytes), v.reread_files, base::FormatSize(v.cached_bytes));
+  std::string words =
+      fmt::format("{} re-read from the standby's disk ({} file{}), {} taken from the hash cache",
+                  base::FormatSize(v.reread_bytes), v.reread_files, v.reread_files == 1 ? "" : "s",
+                  base::FormatSize(v.cached_bytes));
   if (std::optional<int64_t> passes = OldestReadPasses(v)) {
     words += fmt::format("; every file re-read or rewritten within the last {} restore{}", *passes,
                          *passes == 1 ? "" : "s");
@@ -99,9 +100,12 @@ std::string VerifyWords(const sync::VerifyReport& v, const std::string& off_reas
         "stretches",
         base::FormatSize(v.due_bytes));
   }
-  if (!v.over_budget.empty()) {
-    words +=
-        fmt::format("; {} alone is larger than verify_budget and was read whole", v.over_budget);
+  if (v.too_large_files > 0) {
+    words += fmt::format(
+        "; {} file{} larger than verify_budget ({}{}) never read back by a restore: "
+        "standbyctl verify --full reads {}",
+        v.too_large_files, v.too_large_files == 1 ? " is" : "s are", v.over_budget,
+        v.too_large_files == 1 ? "" : ", ...", v.too_large_files == 1 ? "it" : "them");
   }
   return words;
 }
@@ -190,6 +194,7 @@ nlohmann::json VerifyJson(const sync::VerifyReport& v) {
           {"due_bytes", v.due_bytes},
           {"stretched", v.stretched},
           {"over_budget", v.over_budget.empty() ? nlohmann::json() : nlohmann::json(v.over_budget)},
+          {"too_large_files", v.too_large_files},
           {"never_reread_files", v.never_files},
           {"never_reread_bytes", v.never_bytes},
           {"every_file_read_within", passes ? nlohmann::json(*passes) : nlohmann::json()},

@@ -130,15 +130,23 @@ TEST_CASE("reverify: the budget stretches the rotation and says so", "[reverify]
   CHECK(passes > 2);  // stretched beyond `every`
   CHECK(r.rotation.done_end == r.pass);
 
-  // A file larger than the whole budget is read alone when first in line,
-  // and named.
-  Target big(1, 5000);
+  // A file larger than the whole budget is never read by a pass (the
+  // budget holds), but named, and its last read (the write at pass 1)
+  // stays the oldest; a full pass reads it.
+  Target big(2, 5000);
   VerifyPolicy tiny;
   tiny.every = 1;
-  tiny.budget = 100;
+  tiny.budget = 5000;
   VerifyReport b = big.Pass(tiny);
   CHECK(b.reread_files == 1);
-  CHECK(b.over_budget == "d0/f0");
+  CHECK(b.read_paths == std::vector<std::string>{"d0/f0"});
+  CHECK(b.too_large_files == 1);
+  CHECK(b.over_budget == "d1/f1");
+  CHECK(b.oldest_pass == 1);
+  tiny.full = true;
+  b = big.Pass(tiny);
+  CHECK(b.reread_files == 2);
+  CHECK(b.oldest_pass == b.pass);
 }
 
 TEST_CASE("reverify: bytes changed under an unchanged stat are corrupt, named and not vouched for",
