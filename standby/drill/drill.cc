@@ -248,6 +248,7 @@ bool Drill::Restore() {
   }
   int64_t wire = 0, literal = 0, changed = 0;
   uint64_t reread = 0;
+  size_t unchecked = 0;  // mappings without a record of a previous restore
   sync::DriftCounts drift{};
   std::vector<std::string> corrupt;  // "target: path", where on_corrupt = fail
   for (const config::RestoreMapping& m : env_.standby.restores) {
@@ -274,6 +275,7 @@ bool Drill::Restore() {
     literal += stats.bytes_literal;
     reread += r->verify ? r->verify->reread_bytes : 0;
     for (size_t k = 0; k < sync::kDriftKindCount; ++k) drift[k] += r->drift_counts[k];
+    if (!r->hash_cache_used) ++unchecked;
     changed += stats.files_changed + stats.files_new + stats.files_deleted;
     for (const sync::Drift& d : r->drift) {
       if (d.kind != sync::DriftKind::kCorrupt) continue;
@@ -292,7 +294,11 @@ bool Drill::Restore() {
       "standby's disk; drift: {}",
       n, n == 1 ? "" : "s", changed, base::FormatSize(static_cast<uint64_t>(literal)),
       base::FormatSize(static_cast<uint64_t>(wire)), base::FormatSize(reread),
-      restore::DriftCountWords(drift));
+      unchecked == n ? std::string("not checked (no record of a previous restore on the standby)")
+      : unchecked == 0
+          ? restore::DriftCountWords(drift)
+          : fmt::format("{} ({} of {} mappings not checked: no record of a previous restore)",
+                        restore::DriftCountWords(drift), unchecked, n));
   if (!corrupt.empty()) {
     // Repaired now, but a standby whose disk rots cannot be trusted.
     return Fail(p, fmt::format("corruption at rest: {} file{} read back from the standby's disk "
