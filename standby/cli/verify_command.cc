@@ -7,8 +7,6 @@
 // reads back with other bytes (corruption at rest), 0 otherwise; drift is
 // shown and recorded but left to the next restore.
 
-#include <ctime>
-
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,11 +24,7 @@ struct VerifyArgs {
   bool json = false;
 };
 
-int64_t NowMs() {
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
-}
+int64_t NowMs() { return store::Timestamp::Now().wall_ms; }
 
 sync::VerifyPolicy PolicyFor(const config::RestoreMapping& m, bool full) {
   sync::VerifyPolicy p;
