@@ -61,9 +61,6 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
       base::Result<sync::VerifyReport> r = sync::DecodeVerifyReport(*v);
       if (!r.ok()) return r.status().WithContext(fmt::format("scan of {}", root));
       got.verify = std::move(*r);
-      for (const sync::Drift& d : got.drift) {
-        if (d.kind == sync::DriftKind::kCorrupt) got.verify->corrupt.push_back(d.path);
-      }
     }
     if (auto free = body.find("free_bytes"); free != body.end() && free->is_number_unsigned()) {
       got.free_bytes = free->get<uint64_t>();

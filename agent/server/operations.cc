@@ -408,9 +408,9 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   // against.
   if (verified && open_cache != nullptr) {
     for (const std::string& path : verified->corrupt) {
-      if (sync::CachedHash* h = open_cache->FindMutable(path)) {
-        h->sha256 = record.Find(path) != nullptr ? record.Find(path)->sha256 : "";
-      }
+      sync::CachedHash* h = open_cache->FindMutable(path);
+      const sync::CachedHash* read = record.Find(path);
+      if (h != nullptr) h->sha256 = read != nullptr ? read->sha256 : "";
     }
   }
   for (const sync::Drift& d : drift) {

@@ -128,9 +128,8 @@ VerifyPlan PlanReverify(HashCache& baseline, const VerifyPolicy& policy) {
   Rotation& rotation = baseline.rotation();
   plan.pass = ++rotation.pass;
   plan.candidates.reserve(baseline.files().size());
-  size_t i = 0;
   for (const auto& [path, cached] : baseline.files()) {
-    plan.candidates.push_back({i++, path, cached.size, cached.verified});
+    plan.candidates.push_back({path, cached.size, cached.verified});
   }
   // Nothing left from before the rotation's start (the first pass after
   // the files were written, or all rewritten since): a new one begins now.

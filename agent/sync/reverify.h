@@ -43,7 +43,6 @@ struct VerifyPolicy {
 
 // A file of the baseline that may be read back.
 struct VerifyCandidate {
-  size_t index = 0;
   std::string path;
   uint64_t size = 0;
   uint64_t verified = 0;  // the pass of its last read
@@ -79,7 +78,7 @@ struct VerifyReport {
   uint64_t never_files = 0, never_bytes = 0;
   uint64_t oldest_pass = 0;
   Rotation rotation;                    // after this pass
-  std::vector<std::string> corrupt;     // read back with other bytes than cached
+  std::vector<std::string> corrupt;     // on the agent only: the controller reads them from drift
   std::vector<std::string> read_paths;  // in this process only: what was read
 };
 
@@ -100,7 +99,7 @@ struct VerifyReport {
 //                   `entries` and in `record` (the scan's, if any).
 struct VerifyPlan {
   uint64_t pass = 0;
-  std::vector<VerifyCandidate> candidates;  // index: into `baseline`'s files, in order
+  std::vector<VerifyCandidate> candidates;  // `baseline`'s files, in its order
   VerifySelection selection;
 };
 

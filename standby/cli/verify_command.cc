@@ -67,7 +67,8 @@ int RunVerifyCommand(const GlobalOptions& global, const VerifyArgs& args) {
   int exit_code = kExitOk;
   for (const config::RestoreMapping& m : standby->restores) {
     client::ScanInfo info;
-    base::Status s = client::VerifyRemote(**agent, m.target, PolicyFor(m, args.full), &info);
+    const sync::VerifyPolicy policy = PolicyFor(m, args.full);
+    base::Status s = client::VerifyRemote(**agent, m.target, policy, &info);
     if (!s.ok()) {
       fmt::print(stderr, "standbyctl: verify {}: {}\n", m.target, s.message());
       return s.code() == base::Code::kInternal ? kExitInternal : kExitFailed;
@@ -80,7 +81,7 @@ int RunVerifyCommand(const GlobalOptions& global, const VerifyArgs& args) {
     if (corrupt > 0) exit_code = kExitFailed;
     if (args.json) {
       all.push_back({{"target", m.target},
-                     {"full", PolicyFor(m, args.full).full},
+                     {"full", policy.full},
                      {"verify", restore::VerifyJson(v)},
                      {"corrupt", corrupt},
                      {"drift", restore::DriftJson(info.drift)},

@@ -185,7 +185,7 @@ TEST_CASE("reverify: bytes changed under an unchanged stat are corrupt, named an
 
 TEST_CASE("reverify: the selection takes the oldest and the overdue first", "[reverify]") {
   std::vector<VerifyCandidate> c = {
-      {0, "new", 100, 9}, {1, "old", 100, 2}, {2, "older", 100, 1}, {3, "mid", 100, 5}};
+      {"new", 100, 9}, {"old", 100, 2}, {"older", 100, 1}, {"mid", 100, 5}};
   Rotation rotation;
   rotation.cycle_start = 6;
   VerifyPolicy policy;
