@@ -43,6 +43,7 @@ int Run(int argc, char** argv) {
   sb::cli::Action action;
   sb::cli::AddConfigCommand(app, options, &action);
   sb::cli::AddHistoryCommand(app, options, &action);
+  sb::cli::AddReportCommand(app, options, &action);
   sb::cli::AddPkiCommand(app, options, &action);
   sb::cli::AddAgentCommand(app, options, &action);
   sb::cli::AddPowerCommand(app, options, &action);

@@ -1,5 +1,7 @@
 #include "agent/base/config_reader.h"
 
+#include <sstream>
+
 #include <algorithm>
 #include <tuple>
 #include <utility>
@@ -88,6 +90,14 @@ std::string_view TomlTypeName(const toml::node& node) {
 
 TableReader::TableReader(const toml::table& table, std::string path, ConfigErrors* errors)
     : table_(&table), path_(std::move(path)), errors_(errors) {}
+
+std::string TableReader::Canonical(std::initializer_list<std::string_view> skip) const {
+  toml::table copy = *table_;
+  for (std::string_view key : skip) copy.erase(key);
+  std::ostringstream out;
+  out << toml::toml_formatter(copy, toml::format_flags::none);
+  return out.str();
+}
 
 std::string TableReader::PathOf(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include <initializer_list>
+
 #include <toml++/toml.h>
 
 #include "agent/base/status.h"
@@ -98,6 +100,10 @@ class TableReader {
   void RejectUnknownKeys();
 
   bool Has(std::string_view key) const { return table_->contains(key); }
+  // The table as TOML in one canonical form (keys sorted, no comments or
+  // layout), without the keys in `skip`: what a digest of its meaning is
+  // taken over.
+  std::string Canonical(std::initializer_list<std::string_view> skip = {}) const;
   const std::string& path() const { return path_; }
   // "path.key", or "key" at the root.
   std::string PathOf(std::string_view key) const;

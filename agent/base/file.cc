@@ -55,15 +55,27 @@ Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::stri
 
 Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
                            bool durable) {
-  const std::string tmp = path + ".tmp";
+  // One temporary name per process, so that two writers of the same file
+  // (the daemon's drill and an operator's) do not write into each other's.
+  const std::string tmp = fmt::format("{}.{}.tmp", path, ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return Status::FromErrno(tmp, errno);
-  SB_RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
-  if (durable && ::fsync(fd.get()) != 0) {
-    return Status::FromErrno(fmt::format("fsync {}", tmp), errno);
+  Status written = WriteAll(fd.get(), data, tmp);
+  // The mode asked for, whatever the umask (a textfile collector must read it).
+  if (written.ok() && ::fchmod(fd.get(), mode) != 0) {
+    written = Status::FromErrno(fmt::format("chmod {}", tmp), errno);
+  }
+  if (written.ok() && durable && ::fsync(fd.get()) != 0) {
+    written = Status::FromErrno(fmt::format("fsync {}", tmp), errno);
   }
   fd.Reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(path, errno);
+  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    written = Status::FromErrno(path, errno);
+  }
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
   if (!durable) return Status::Ok();
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "."

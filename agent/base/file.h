@@ -79,7 +79,8 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64 <<
 Status MakeDirectories(const std::string& path, unsigned mode);
 
 // Writes `data` to `path` atomically and durably: a temporary file beside
-// it, fsync, rename over `path`, fsync of the directory. Without `durable`,
+// it (PATH.PID.tmp, removed on failure), exactly `mode` whatever the umask,
+// fsync, rename over `path`, fsync of the directory. Without `durable`,
 // atomically only (no fsync): for caches a crash may lose.
 Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
                            bool durable = true);

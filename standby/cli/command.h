@@ -112,6 +112,7 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddHoldCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddCheckCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddCanaryCommand(CLI::App& app, GlobalOptions& options, Action* action);
+void AddReportCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

@@ -1,4 +1,5 @@
-// `standbyctl history`: the recorded drills, newest first, as a table or JSON.
+// `standbyctl history`: the recorded drills, newest first, as a table or JSON;
+// `standbyctl history show ID`: one drill in full.
 
 #include <ctime>
 
@@ -9,6 +10,7 @@
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
 #include "standby/cli/drill_view.h"
+#include "standby/report/report_render.h"
 
 namespace sb::cli {
 namespace {
@@ -69,6 +71,28 @@ int ShowHistory(const GlobalOptions& global, const HistoryOptions& options) {
   return kExitOk;
 }
 
+int ShowDrill(const GlobalOptions& global, int64_t id, bool json) {
+  std::optional<config::Config> config = LoadConfigOrReport(global);
+  if (!config) return kExitUsage;
+  base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
+  if (!store.ok()) return ReportError(store.status());
+  base::Result<report::DrillInFull> drill = report::ReadDrillInFull(**store, id);
+  if (!drill.ok()) {
+    if (drill.status().code() == base::Code::kNotFound) {
+      fmt::print(stderr, "{} (see `standbyctl history` for the recorded drills)\n",
+                 drill.status().message());
+      return kExitUsage;
+    }
+    return ReportError(drill.status());
+  }
+  if (json) {
+    fmt::print("{}\n", report::DrillInFullJson(*drill).dump(2));
+  } else {
+    fmt::print("{}", report::RenderDrillInFull(*drill));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddHistoryCommand(CLI::App& app, GlobalOptions& global, Action* action) {
@@ -80,8 +104,25 @@ void AddHistoryCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   history->add_option("--limit", options->limit, "At most this many drills")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  history->callback([action, options, &global] {
+  history->require_subcommand(0, 1);
+  history->callback([action, options, &global, history] {
+    if (!history->get_subcommands().empty()) return;
     *action = [options, &global] { return ShowHistory(global, *options); };
+  });
+
+  CLI::App* show = history->add_subcommand(
+      "show",
+      "One drill in full: phases with start, end and outcome, checks with what they measured, "
+      "probe verdicts and findings, restores with their drift paths, RTO, RPO, exposure and "
+      "the configuration digest it ran with");
+  auto id = std::make_shared<int64_t>(0);
+  auto show_json = std::make_shared<bool>(false);
+  show->add_option("ID", *id, "The drill's id (the first column of `standbyctl history`)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  show->add_flag("--json", *show_json, "Print JSON instead of text");
+  show->callback([action, id, show_json, &global] {
+    *action = [id, show_json, &global] { return ShowDrill(global, *id, *show_json); };
   });
 }
 

@@ -18,6 +18,7 @@
 #include "agent/base/config_reader.h"
 #include "agent/base/file.h"
 #include "agent/base/quote.h"
+#include "agent/sync/manifest.h"
 #include "agent/sync/path.h"
 #include "standby/schedule/cron.h"
 #include "standby/schedule/next_run.h"
@@ -784,6 +785,9 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   if (auto d = t.DurationValue("smoke_timeout", Duration(0))) s->smoke_timeout = *d;
   if (auto d = t.DurationValue("shutdown_timeout", Duration(1'000))) s->shutdown_timeout = *d;
   if (auto d = t.DurationValue("lease", Duration(10'000))) s->lease = *d;
+  if (auto d = t.DurationValue("rto_target", Duration(1'000))) s->rto_target = *d;
+  if (auto d = t.DurationValue("rpo_target", Duration(1'000))) s->rpo_target = *d;
+  if (auto d = t.DurationValue("verify_within", Duration(3'600'000))) s->verify_within = *d;
   if (s->lease >= s->max_exposure && t.Has("lease")) {
     t.ErrorAt("lease",
               fmt::format("the lease ({}) must be shorter than max_exposure ({})",
@@ -886,14 +890,27 @@ void ReadSchedule(TableReader& t, const Config& config, Schedule* s) {
   t.RejectUnknownKeys();
 }
 
+std::string StandbyDigest(const TableReader& standby, const std::optional<TableReader>& primary) {
+  std::string text = fmt::format("[standby]\n{}\n[primary]\n{}\n",
+                                 standby.Canonical({"rto_target", "rpo_target", "verify_within"}),
+                                 primary ? primary->Canonical() : "");
+  sync::Sha256 sha;
+  sha.Update(text.data(), text.size());
+  return sha.HexDigest();
+}
+
 void ReadConfig(TableReader root, Config* config) {
   const std::string& path = config->path;
   if (auto c = root.Table("controller")) ReadController(*c, path, &config->controller);
-  if (auto p = root.Table("primary")) ReadPrimary(*p, &config->primary.emplace());
+  std::optional<TableReader> primary = root.Table("primary");
+  if (primary) ReadPrimary(*primary, &config->primary.emplace());
 
   std::vector<TableReader> standbys = root.TableArray("standby", Need::kRequired);
   for (TableReader& s : standbys) ReadStandby(s, path, &config->standbys.emplace_back());
   CheckUnique(standbys, config->standbys, "standby");
+  for (size_t i = 0; i < standbys.size(); ++i) {
+    config->standbys[i].digest = StandbyDigest(standbys[i], primary);
+  }
   for (size_t i = 0; i < standbys.size(); ++i) {
     if (!config->standbys[i].probes.empty() && !config->primary) {
       standbys[i].ErrorAt("probe",

@@ -232,6 +232,15 @@ struct StandbyConfig {
   Duration smoke_timeout{300'000};     // restore done to every smoke check passing (retried)
   Duration shutdown_timeout{300'000};  // graceful shutdown before hard power off
   Duration lease{120'000};             // agent powers off when not renewed
+  // What the report holds the drills to (report.h): the recovery time and
+  // point objectives, and how old the last passed drill may be before the
+  // standby counts as not verified. Not part of the digest.
+  std::optional<Duration> rto_target, rpo_target;
+  Duration verify_within{35LL * 86'400'000};
+  // Hex SHA-256 over this standby's table and the [primary] table in
+  // canonical form (everything a drill does with them, not the targets
+  // above): a drill under another digest no longer vouches for the standby.
+  std::string digest;
 };
 
 struct PrimaryConfig {

@@ -73,7 +73,8 @@ class Drill {
   AgentSession* PrimaryAgent(std::string* why);
   std::optional<host::Indicators> ReadHost(AgentSession* agent, int side, const char* moment,
                                            std::string* why);
-  void RecordFindings(const ProbeSummary& ps);
+  // The probe's verdict with its figures, and the findings weighed against it.
+  void RecordProbe(const ProbeSummary& ps);
   base::Result<ProbeRun> Probe(const config::PerformanceProbe& probe,
                                AgentSession* const agents[2]);
   void StopIfStressed(AgentSession* primary, std::string* stop_reason);
@@ -491,7 +492,7 @@ bool Drill::Compare() {
       standby_failed = true;
       ps.verdict += " (on_slower = \"fail\")";
     }
-    RecordFindings(ps);
+    RecordProbe(ps);
     notes.push_back(fmt::format("{}: {}", ps.name, ps.verdict));
     summary_.probes.push_back(std::move(ps));
   }
@@ -543,7 +544,20 @@ std::optional<host::Indicators> Drill::ReadHost(AgentSession* agent, int side, c
   return *in;
 }
 
-void Drill::RecordFindings(const ProbeSummary& ps) {
+void Drill::RecordProbe(const ProbeSummary& ps) {
+  store::ProbeResultRecord result;
+  result.probe = ps.name;
+  result.verdict = std::string(VerdictName(ps.decision));
+  result.primary_median_us = ps.primary_median_us;
+  result.standby_median_us = ps.standby_median_us;
+  if (ps.comparison && ps.comparison->ratio) {
+    result.ratio = ps.comparison->ratio->ratio;
+    result.ratio_low = ps.comparison->ratio->low;
+    result.ratio_high = ps.comparison->ratio->high;
+  }
+  result.detail = ps.verdict;
+  base::Status recorded = env_.store.AddProbeResult(summary_.drill_id, result);
+  if (!recorded.ok()) spdlog::warn("{}", recorded.message());
   for (const Finding& f : ps.findings) {
     base::Status s = env_.store.AddFinding(
         summary_.drill_id, {ps.name, std::string(VerdictName(ps.decision)), f.host, f.kind,
@@ -738,6 +752,7 @@ base::Result<DrillSummary> RunDrill(const DrillEnv& env, const DrillOptions& opt
   start.controller_pid = ::getpid();
   start.controller_boot_id = host::ReadHostInfo().boot_id;
   start.at = env.ports.clock.Now();
+  start.config_digest = env.standby.digest;
   base::Result<int64_t> id = env.store.BeginDrill(start);
   if (!id.ok()) return id.status();
   Drill drill(env, options, *id);

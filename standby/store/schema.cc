@@ -199,13 +199,35 @@ ALTER TABLE restore_stats ADD COLUMN bytes_from_cache INTEGER NOT NULL DEFAULT 0
 ALTER TABLE restore_stats ADD COLUMN oldest_reread_passes INTEGER;
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// What the report needs beside the drills: the digest of the standby's
+// configuration each drill ran with (a drill under another configuration
+// no longer vouches for the standby), and each probe's verdict with its
+// figures.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE drills ADD COLUMN config_digest TEXT NOT NULL DEFAULT '';
+CREATE TABLE probe_results (
+  id                 INTEGER PRIMARY KEY,
+  drill_id           INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  probe              TEXT    NOT NULL,
+  verdict            TEXT    NOT NULL,   -- 'standby-slower', 'primary-degraded', 'equivalent', 'inconclusive'
+  primary_median_us  INTEGER,
+  standby_median_us  INTEGER,
+  ratio              REAL,               -- standby / primary, with its interval
+  ratio_low          REAL,
+  ratio_high         REAL,
+  detail             TEXT    NOT NULL    -- the verdict in words
+);
+CREATE INDEX probe_results_by_drill ON probe_results (drill_id);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
     {"failover prep holds", kV3},
     {"check measurements, DNS TTL and effective failover time", kV4},
     {"host indicators and the comparison's findings", kV5},
     {"drift path by path, and the re-reads of restores", kV6},
+    {"the configuration digest of each drill, and probe verdicts", kV7},
 }};
 
 }  // namespace

@@ -223,8 +223,8 @@ Result<int64_t> StateStore::BeginDrill(const DrillStart& start) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*db_,
                          "INSERT INTO drills (standby, kind, trigger, controller_pid, "
-                         "controller_boot_id, started_wall_ms, started_mono_ns) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                         "controller_boot_id, started_wall_ms, started_mono_ns, config_digest) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     BindText(st, 1, start.standby);
     BindText(st, 2, start.kind);
     BindText(st, 3, start.trigger);
@@ -232,6 +232,7 @@ Result<int64_t> StateStore::BeginDrill(const DrillStart& start) {
     BindText(st, 5, start.controller_boot_id);
     st.bind(6, start.at.wall_ms);
     st.bind(7, start.at.mono_ns);
+    BindText(st, 8, start.config_digest);
     st.exec();
     id = db_->getLastInsertRowid();
     tx.commit();
@@ -500,6 +501,105 @@ Status StateStore::AddRestoreStats(const RestoreStatsRecord& r) {
   });
 }
 
+Result<std::vector<RestoreStatsRecord>> StateStore::ListRestoreStats(int64_t drill_id) {
+  std::vector<RestoreStatsRecord> out;
+  Status s = Guarded(path_, "listing restore statistics", [&] {
+    SQLite::Statement st(
+        *db_,
+        "SELECT standby, source, target, files_scanned, files_unchanged, files_changed, "
+        "files_new, files_deleted, bytes_literal, bytes_matched, bytes_wire, drift_count, "
+        "scan_ms, plan_ms, transfer_ms, commit_ms, source_digest, target_digest, at_wall_ms, "
+        "corrupt_count, bytes_reread, bytes_from_cache, oldest_reread_passes "
+        "FROM restore_stats WHERE drill_id = ? ORDER BY id");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      RestoreStatsRecord r;
+      r.drill_id = drill_id;
+      r.standby = st.getColumn(0).getString();
+      r.source = st.getColumn(1).getString();
+      r.target = st.getColumn(2).getString();
+      int64_t* numbers[] = {&r.files_scanned, &r.files_unchanged, &r.files_changed, &r.files_new,
+                            &r.files_deleted, &r.bytes_literal,   &r.bytes_matched, &r.bytes_wire,
+                            &r.drift_count,   &r.scan_ms,         &r.plan_ms,       &r.transfer_ms,
+                            &r.commit_ms};
+      int index = 3;
+      for (int64_t* n : numbers) *n = st.getColumn(index++).getInt64();
+      r.source_digest = st.getColumn(16).getString();
+      r.target_digest = st.getColumn(17).getString();
+      r.at_wall_ms = st.getColumn(18).getInt64();
+      r.corrupt_count = st.getColumn(19).getInt64();
+      r.bytes_reread = st.getColumn(20).getInt64();
+      r.bytes_from_cache = st.getColumn(21).getInt64();
+      r.oldest_reread_passes = ColumnOptional(st, 22);
+      out.push_back(std::move(r));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+namespace {
+
+void BindOptionalReal(SQLite::Statement& st, int index, const std::optional<double>& v) {
+  if (v) {
+    st.bind(index, *v);
+  } else {
+    st.bind(index);
+  }
+}
+
+std::optional<double> ColumnOptionalReal(SQLite::Statement& st, int index) {
+  SQLite::Column c = st.getColumn(index);
+  if (c.isNull()) return std::nullopt;
+  return c.getDouble();
+}
+
+}  // namespace
+
+Status StateStore::AddProbeResult(int64_t drill_id, const ProbeResultRecord& r) {
+  return Guarded(path_, fmt::format("recording the verdict of probe {}", r.probe), [&] {
+    SQLite::Statement st(*db_,
+                         "INSERT INTO probe_results (drill_id, probe, verdict, primary_median_us, "
+                         "standby_median_us, ratio, ratio_low, ratio_high, detail) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, drill_id);
+    BindText(st, 2, r.probe);
+    BindText(st, 3, r.verdict);
+    BindOptional(st, 4, r.primary_median_us);
+    BindOptional(st, 5, r.standby_median_us);
+    BindOptionalReal(st, 6, r.ratio);
+    BindOptionalReal(st, 7, r.ratio_low);
+    BindOptionalReal(st, 8, r.ratio_high);
+    BindText(st, 9, r.detail);
+    st.exec();
+  });
+}
+
+Result<std::vector<ProbeResultRecord>> StateStore::ListProbeResults(int64_t drill_id) {
+  std::vector<ProbeResultRecord> out;
+  Status s = Guarded(path_, "listing probe verdicts", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT probe, verdict, primary_median_us, standby_median_us, ratio, "
+                         "ratio_low, ratio_high, detail FROM probe_results WHERE drill_id = ? "
+                         "ORDER BY id");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      ProbeResultRecord r;
+      r.probe = st.getColumn(0).getString();
+      r.verdict = st.getColumn(1).getString();
+      r.primary_median_us = ColumnOptional(st, 2);
+      r.standby_median_us = ColumnOptional(st, 3);
+      r.ratio = ColumnOptionalReal(st, 4);
+      r.ratio_low = ColumnOptionalReal(st, 5);
+      r.ratio_high = ColumnOptionalReal(st, 6);
+      r.detail = st.getColumn(7).getString();
+      out.push_back(std::move(r));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Status StateStore::AddDrift(const std::vector<DriftRecord>& drift) {
   if (drift.empty()) return Status::Ok();
   return Guarded(path_, fmt::format("recording the drift of {}", drift.front().target), [&] {
@@ -545,6 +645,21 @@ Result<std::vector<DriftRecord>> StateStore::ListDrift(int64_t drill_id) {
   return out;
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> StateStore::CountDrift(int64_t drill_id) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  Status s = Guarded(path_, "counting drift", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT kind, count(*) FROM drift WHERE drill_id = ? GROUP BY kind "
+                         "ORDER BY kind");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      out.emplace_back(st.getColumn(0).getString(), st.getColumn(1).getInt64());
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Status StateStore::AddEvent(std::optional<int64_t> drill_id, std::string_view level,
                             std::string_view message, int64_t at_wall_ms) {
   return Guarded(path_, "recording an event", [&] {
@@ -569,12 +684,14 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
         "SELECT id, standby, kind, trigger, controller_pid, controller_boot_id, "
         "started_wall_ms, started_mono_ns, finished_wall_ms, finished_mono_ns, result, "
         "failed_phase, reason, rto_ms, boot_ms, restore_ms, rpo_ms, exposure_ms, "
-        "primary_connections, primary_requests, dns_ttl_ms, effective_failover_ms FROM drills "
-        "WHERE (?1 = '' OR standby = ?1) AND (?3 = 0 OR id = ?3) "
+        "primary_connections, primary_requests, dns_ttl_ms, effective_failover_ms, "
+        "config_digest FROM drills "
+        "WHERE (?1 = '' OR standby = ?1) AND (?3 = 0 OR id = ?3) AND started_wall_ms >= ?4 "
         "ORDER BY started_wall_ms DESC, id DESC LIMIT ?2");
     BindText(st, 1, query.standby);
     st.bind(2, query.limit);
     st.bind(3, query.id);
+    st.bind(4, query.since_wall_ms);
     static constexpr std::array<DrillResult, 4> kResults = {
         DrillResult::kRunning, DrillResult::kPassed, DrillResult::kFailed, DrillResult::kAborted};
     while (st.executeStep()) {
@@ -599,6 +716,7 @@ Result<std::vector<DrillRecord>> StateStore::ListDrills(const DrillQuery& query)
       d.outcome.primary_requests = st.getColumn(19).getInt64();
       d.outcome.dns_ttl_ms = ColumnOptional(st, 20);
       d.outcome.effective_failover_ms = ColumnOptional(st, 21);
+      d.start.config_digest = st.getColumn(22).getString();
       if (d.finished) d.outcome.at = *d.finished;
       drills.push_back(std::move(d));
     }

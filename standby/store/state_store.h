@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/base/status.h"
@@ -54,6 +55,9 @@ struct DrillStart {
   int64_t controller_pid = 0;
   std::string controller_boot_id;
   Timestamp at;
+  // The standby's configuration digest (config.h, StandbyConfig::digest);
+  // empty for drills recorded before schema v7.
+  std::string config_digest;
 };
 
 struct DrillOutcome {
@@ -142,6 +146,16 @@ struct RestoreStatsRecord {
   int64_t at_wall_ms = 0;
 };
 
+// One probe's verdict in a drill's comparison (drill/compare.h).
+struct ProbeResultRecord {
+  std::string probe;
+  std::string verdict;  // stats.h's names
+  std::optional<int64_t> primary_median_us, standby_median_us;
+  // The standby's median over the primary's, with its bootstrap interval.
+  std::optional<double> ratio, ratio_low, ratio_high;
+  std::string detail;  // the verdict in words
+};
+
 // One path that changed on a standby while it was cold.
 struct DriftRecord {
   std::optional<int64_t> drill_id;
@@ -172,9 +186,10 @@ struct HoldRecord {
 };
 
 struct DrillQuery {
-  std::string standby;  // empty: all
-  int limit = 100;      // newest first
-  int64_t id = 0;       // non-zero: only this drill
+  std::string standby;        // empty: all
+  int limit = 100;            // newest first
+  int64_t id = 0;             // non-zero: only this drill
+  int64_t since_wall_ms = 0;  // non-zero: only drills started at or after this
 };
 
 class StateStore {
@@ -225,10 +240,16 @@ class StateStore {
   base::Status AddFinding(int64_t drill_id, const FindingRecord& finding);
   base::Result<std::vector<FindingRecord>> ListFindings(int64_t drill_id);
   base::Status AddRestoreStats(const RestoreStatsRecord& stats);
+  // A drill's restore statistics in the order they were recorded.
+  base::Result<std::vector<RestoreStatsRecord>> ListRestoreStats(int64_t drill_id);
+  base::Status AddProbeResult(int64_t drill_id, const ProbeResultRecord& result);
+  base::Result<std::vector<ProbeResultRecord>> ListProbeResults(int64_t drill_id);
   // All in one transaction.
   base::Status AddDrift(const std::vector<DriftRecord>& drift);
   // The drift a drill recorded, by target and path.
   base::Result<std::vector<DriftRecord>> ListDrift(int64_t drill_id);
+  // How many paths of each kind a drill recorded as drift.
+  base::Result<std::vector<std::pair<std::string, int64_t>>> CountDrift(int64_t drill_id);
   base::Status AddEvent(std::optional<int64_t> drill_id, std::string_view level,
                         std::string_view message, int64_t at_wall_ms);
 

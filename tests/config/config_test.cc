@@ -563,3 +563,52 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
 
 }  // namespace
 }  // namespace sb::config
+
+namespace sb::config {
+namespace {
+
+TEST_CASE("config: report targets are read and kept out of the standby's digest", "[config]") {
+  const std::string base =
+      "[primary]\nname = \"web1\"\nagent = \"127.0.0.2\"\n"
+      "[[standby]]\nname = \"s1\"\nagent = \"127.0.0.3\"\n@POWER@\n";
+  auto digest = [](const std::string& text) {
+    base::Result<Config> c = ParseConfig(Replace(text, "@POWER@", kPower), "c.toml");
+    INFO(c.status().message());
+    REQUIRE(c.ok());
+    return c->standbys[0].digest;
+  };
+  const std::string d = digest(base);
+  CHECK(d.size() == 64);
+  // Layout, comments and key order do not change what the standby does.
+  CHECK(digest("# a comment\n[primary]\nagent = \"127.0.0.2\"   # here\nname = \"web1\"\n"
+               "[[standby]]\nagent = \"127.0.0.3\"\nname = \"s1\"\n@POWER@\n") == d);
+  // The report's targets are not the drill's configuration.
+  CHECK(digest(base + "rto_target = \"15m\"\nrpo_target = \"1d\"\nverify_within = \"8d\"\n") == d);
+  // What the drill does, and the primary it compares with, are.
+  CHECK(digest(base + "boot_timeout = \"5m\"\n") != d);
+  CHECK(digest(Replace(base, "127.0.0.2", "127.0.0.9")) != d);
+
+  base::Result<Config> c = ParseConfig(
+      Replace(base + "rto_target = \"15m\"\nrpo_target = \"1d\"\nverify_within = \"8d\"\n",
+              "@POWER@", kPower),
+      "c.toml");
+  REQUIRE(c.ok());
+  CHECK(c->standbys[0].rto_target == std::chrono::minutes(15));
+  CHECK(c->standbys[0].rpo_target == std::chrono::hours(24));
+  CHECK(c->standbys[0].verify_within == std::chrono::hours(8 * 24));
+  base::Result<Config> defaults = ParseConfig(Replace(base, "@POWER@", kPower), "c.toml");
+  REQUIRE(defaults.ok());
+  CHECK_FALSE(defaults->standbys[0].rto_target);
+  CHECK(defaults->standbys[0].verify_within == std::chrono::hours(35 * 24));
+
+  base::Result<Config> bad = ParseConfig(
+      Replace(base + "verify_within = \"10m\"\nrto_target = \"soon\"\n", "@POWER@", kPower),
+      "c.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("c.toml:8:17: standby[0].verify_within:") == 0);
+  CHECK(bad.status().message().find("c.toml:9:14: standby[0].rto_target: bad duration \"soon\"") !=
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace sb::config

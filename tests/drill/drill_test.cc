@@ -398,6 +398,7 @@ TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off
 TEST_CASE("drill: the comparison's verdict comes with its interval and sample counts", "[drill]") {
   Rig slower;
   slower.sc().probes[0].requests = 20;
+  slower.sc().digest = "digest-of-the-rig";
   slower.probes.standby_us = 3000;
   const DrillSummary s = slower.Run();
   REQUIRE(s.probes.size() == 1);
@@ -411,6 +412,19 @@ TEST_CASE("drill: the comparison's verdict comes with its interval and sample co
                              "indicator found on the standby"));
   // A slower standby is reported, not failed, unless on_slower says so.
   CHECK(s.outcome.result == store::DrillResult::kPassed);
+  // The verdict is on record with its figures, for the report and `history
+  // show`; and the drill with the configuration digest it ran under.
+  auto recorded = slower.store->ListProbeResults(s.drill_id);
+  REQUIRE(recorded.ok());
+  REQUIRE(recorded->size() == 1);
+  CHECK((*recorded)[0].probe == "home");
+  CHECK((*recorded)[0].verdict == "standby-slower");
+  CHECK((*recorded)[0].standby_median_us == 3000);
+  CHECK((*recorded)[0].primary_median_us == 1000);
+  CHECK((*recorded)[0].ratio == Approx(3.0));
+  CHECK((*recorded)[0].ratio_low == Approx(3.0));
+  CHECK((*recorded)[0].detail == s.probes[0].verdict);
+  CHECK(slower.store->GetDrill(s.drill_id)->start.config_digest == "digest-of-the-rig");
   Rig strict;
   strict.sc().probes[0].requests = 20;
   strict.sc().probes[0].on_slower = config::OnSlower::kFail;

@@ -52,7 +52,9 @@ TEST_CASE("store: a new store is at the current schema, in WAL mode", "[store]")
 TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
   TempDir dir;
   auto store = std::move(*StateStore::Open(StateStore::PathIn(dir.path())));
-  base::Result<int64_t> id = store->BeginDrill(Start("web1-standby", 1'700'000'000'000));
+  DrillStart start = Start("web1-standby", 1'700'000'000'000);
+  start.config_digest = "digest-of-web1";
+  base::Result<int64_t> id = store->BeginDrill(start);
   REQUIRE(id.ok());
   base::Result<int64_t> boot = store->BeginPhase(*id, "boot", {1'700'000'001'000, 5});
   REQUIRE(boot.ok());
@@ -122,6 +124,17 @@ TEST_CASE("store: a drill's record, phases and details round-trip", "[store]") {
   CHECK(QueryText(store->path(), "SELECT count(*) FROM perf_samples WHERE latency_us IS NULL") ==
         "1");
   CHECK(QueryText(store->path(), "SELECT files_changed FROM restore_stats") == "7");
+  auto restores = store->ListRestoreStats(*id);
+  REQUIRE(restores.ok());
+  REQUIRE(restores->size() == 1);
+  CHECK((*restores)[0].files_changed == 7);
+  CHECK((*restores)[0].target == "/srv");
+  CHECK_FALSE((*restores)[0].oldest_reread_passes);
+  CHECK(d.start.config_digest == "digest-of-web1");
+  // --since: drills started before are left out.
+  DrillQuery later;
+  later.since_wall_ms = 1'700'000'000'001;
+  CHECK(store->ListDrills(later)->empty());
 }
 
 TEST_CASE("store: drills list newest first and filter by standby", "[store]") {
@@ -201,7 +214,7 @@ const char* const kFixtureAtVersion[] = {
     "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);"
     "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
     "VALUES (1, 'old', '/backup', '/srv', 2, 1700);",
-    // 6 (the current version: not an upgrade's start)
+    // 6: with drift from before the configuration digests and probe verdicts
     "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
     "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
     "'b', 1000, 1, 'passed', 360000);"
@@ -212,7 +225,14 @@ const char* const kFixtureAtVersion[] = {
     "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
     "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
     "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
-    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);",
+    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);"
+    "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
+    "VALUES (1, 'old', '/backup', '/srv', 2, 1700);"
+    "INSERT INTO drift (drill_id, standby, target, kind, path, detail, at_wall_ms) VALUES "
+    "(1, 'old', '/srv', 'planted', 'x', '', 1700), (1, 'old', '/srv', 'modified', 'y', '', "
+    "1700);",
+    // 7 (the current version: not an upgrade's start)
+    "",
 };
 
 TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[store]") {
@@ -265,6 +285,15 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
                         "|| ' ' || ifnull(oldest_reread_passes, 'null') FROM "
                         "restore_stats") == "2 0 0 null");
       }
+      if (from >= 6) {
+        auto counts = (*store)->CountDrift(1);
+        REQUIRE(counts.ok());
+        CHECK(*counts ==
+              std::vector<std::pair<std::string, int64_t>>{{"modified", 1}, {"planted", 1}});
+      }
+      if (from >= 1) {
+        CHECK((*drills)[0].start.config_digest.empty());  // the new column's default
+      }
       // And the upgraded store takes new records.
       base::Result<int64_t> id = (*store)->BeginDrill(Start("new", 5000));
       REQUIRE(id.ok());
@@ -292,6 +321,19 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
       REQUIRE(readings.ok());
       REQUIRE(readings->size() == 1);
       CHECK((*readings)[0].moment == "before");
+      store::ProbeResultRecord verdict;
+      verdict.probe = "home";
+      verdict.verdict = "standby-slower";
+      verdict.primary_median_us = 1000;
+      verdict.ratio = 3.2;
+      verdict.detail = "3.2x";
+      CHECK((*store)->AddProbeResult(*id, verdict).ok());
+      auto verdicts = (*store)->ListProbeResults(*id);
+      REQUIRE(verdicts.ok());
+      REQUIRE(verdicts->size() == 1);
+      CHECK((*verdicts)[0].ratio == 3.2);
+      CHECK_FALSE((*verdicts)[0].standby_median_us);
+      CHECK_FALSE((*verdicts)[0].ratio_low);
     }
   }
 }
