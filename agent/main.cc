@@ -31,8 +31,10 @@ int Run(int argc, char** argv) {
   bool check_only = false;
   app.add_option("--config", config_path, "Configuration file")->capture_default_str();
   app.add_flag("--check-config", check_only, "Validate the configuration and exit");
-  app.add_option("--log-format", log_format, "Log lines on stderr as text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  app.add_option("--log-format", log_format,
+                 "Log lines on stderr as text, json, or journal (syslog priorities; the default "
+                 "when stderr is the journal)")
+      ->check(CLI::IsMember({"text", "json", "journal"}))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "Least severe log level shown")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -44,7 +46,8 @@ int Run(int argc, char** argv) {
   }
   sb::base::Status s = sb::base::InitLogging(
       "standby-agent",
-      log_format == "json" ? sb::base::LogFormat::kJson : sb::base::LogFormat::kText, log_level);
+      sb::base::ChooseLogFormat(log_format, app.get_option("--log-format")->count() > 0),
+      log_level);
   if (!s.ok()) {
     std::fprintf(stderr, "standby-agent: %s\n", s.message().c_str());
     return 2;

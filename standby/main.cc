@@ -33,8 +33,10 @@ int Run(int argc, char** argv) {
                  "Configuration file (environment: STANDBYCTL_CONFIG)")
       ->envname("STANDBYCTL_CONFIG")
       ->capture_default_str();
-  app.add_option("--log-format", options.log_format, "Log lines on stderr as text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  app.add_option("--log-format", options.log_format,
+                 "Log lines on stderr as text, json, or journal (syslog priorities for "
+                 "journald; the default when stderr is the journal)")
+      ->check(CLI::IsMember({"text", "json", "journal"}))
       ->capture_default_str();
   app.add_option("--log-level", options.log_level, "Least severe log level shown")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -69,10 +71,10 @@ int Run(int argc, char** argv) {
     int code = app.exit(e);  // prints help, version or the error
     return code == 0 ? sb::cli::kExitOk : sb::cli::kExitUsage;
   }
-  sb::base::Status s = sb::base::InitLogging(
-      "standbyctl",
-      options.log_format == "json" ? sb::base::LogFormat::kJson : sb::base::LogFormat::kText,
-      options.log_level);
+  const sb::base::LogFormat format =
+      sb::base::ChooseLogFormat(options.log_format, app.get_option("--log-format")->count() > 0);
+  if (format == sb::base::LogFormat::kJournal) options.log_format = "journal";
+  sb::base::Status s = sb::base::InitLogging("standbyctl", format, options.log_level);
   if (!s.ok()) return sb::cli::ReportError(s);
   if (!action) return sb::cli::kExitUsage;  // a group without its subcommand
   for (const CLI::App* sub : app.get_subcommands()) options.command += " " + sub->get_name();

@@ -1,6 +1,11 @@
 #include "agent/base/log.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <iterator>
 #include <memory>
 
 #include <fmt/chrono.h>
@@ -71,7 +76,50 @@ class SafeFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> inner_;
 };
 
+// journald's stream protocol: the syslog priority in angle brackets first.
+class JournalFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    int priority = 6;
+    switch (msg.level) {
+      case spdlog::level::critical:
+        priority = 2;
+        break;
+      case spdlog::level::err:
+        priority = 3;
+        break;
+      case spdlog::level::warn:
+        priority = 4;
+        break;
+      case spdlog::level::info:
+        priority = 6;
+        break;
+      default:
+        priority = 7;
+    }
+    const spdlog::string_view_t level = spdlog::level::to_string_view(msg.level);
+    fmt::format_to(std::back_inserter(dest), "<{}>{}: {}\n", priority,
+                   std::string_view(level.data(), level.size()),
+                   std::string_view(msg.payload.data(), msg.payload.size()));
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JournalFormatter>();
+  }
+};
+
 }  // namespace
+
+LogFormat ChooseLogFormat(std::string_view requested, bool given) {
+  if (requested == "json") return LogFormat::kJson;
+  if (requested == "journal") return LogFormat::kJournal;
+  if (given) return LogFormat::kText;
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (stream == nullptr || ::fstat(STDERR_FILENO, &st) != 0) return LogFormat::kText;
+  const std::string expected = fmt::format("{}:{}", st.st_dev, st.st_ino);
+  return expected == stream ? LogFormat::kJournal : LogFormat::kText;
+}
 
 Status InitLogging(std::string_view program, LogFormat format, std::string_view level) {
   spdlog::level::level_enum lvl = spdlog::level::from_str(std::string(level));
@@ -84,6 +132,8 @@ Status InitLogging(std::string_view program, LogFormat format, std::string_view 
   std::unique_ptr<spdlog::formatter> inner;
   if (format == LogFormat::kJson) {
     inner = std::make_unique<JsonFormatter>(std::string(program));
+  } else if (format == LogFormat::kJournal) {
+    inner = std::make_unique<JournalFormatter>();
   } else {
     inner = std::make_unique<spdlog::pattern_formatter>(
         fmt::format("%Y-%m-%d %H:%M:%S.%e {} %^%l%$: %v", program));

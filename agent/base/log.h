@@ -12,7 +12,15 @@
 
 namespace sb::base {
 
-enum class LogFormat { kText, kJson };
+// kJournal: "<N>level: message" with N the syslog priority (3 error, 4
+// warning, 6 info, 7 debug), which journald reads from a service's stderr,
+// so `journalctl -p err` shows the errors.
+enum class LogFormat { kText, kJson, kJournal };
+
+// The format for `requested` ("text", "json" or "journal"): journal too
+// when the format was not given and stderr is the journal's stream
+// (JOURNAL_STREAM names its device and inode, as systemd sets it).
+LogFormat ChooseLogFormat(std::string_view requested, bool given);
 
 // `level` is one of trace, debug, info, warn, error, off; `program` names the
 // process in JSON lines. Fails on an unknown level name.

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/file.h"
+#include "standby/cli/after_drill.h"
 #include "standby/drill/reconcile.h"
 
 namespace sb::cli {
@@ -43,6 +44,8 @@ void Reconcile(const config::Config& config, const std::string& command) {
   }
   for (const drill::Reconciled& r : *done) {
     fmt::print(stderr, "standbyctl: {}{}\n", r.confirmed_off ? "" : "WARNING: ", r.message);
+    // Marked aborted now: its end is handled here, as a drill's own would be.
+    if (r.confirmed_off) AfterDrill(config, **store, r.drill_id);
   }
 }
 

@@ -21,6 +21,7 @@
 
 #include "agent/base/file.h"
 #include "agent/base/units.h"
+#include "standby/cli/after_drill.h"
 #include "standby/cli/command.h"
 #include "standby/cli/drill_view.h"
 #include "standby/cli/progress_view.h"
@@ -222,7 +223,8 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   } else {
     PrintDrillSummary(*summary, (*store)->path());
   }
-  if (summary->held) return kExitOk;
+  if (summary->held) return kExitOk;  // the hold's `hold serve` ends it
+  AfterDrill(*config, **store, summary->drill_id);
   return summary->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
 }
 

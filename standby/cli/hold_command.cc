@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base/units.h"
+#include "standby/cli/after_drill.h"
 #include "standby/cli/command.h"
 #include "standby/drill/hold.h"
 #include "standby/drill/live_ports.h"
@@ -170,6 +171,7 @@ int Serve(const config::Config& config, store::StateStore& store, const HoldArgs
   base::Result<drill::HoldEnd> end = drill::HoldStandby(env, options);
   if (!end.ok()) return ReportError(end.status());
   fmt::print(stderr, "hold of {} ended: {}; {}\n", standby->name, end->why, end->off.reason);
+  AfterDrill(config, store, args.drill_id);
   return end->off.confirmed ? kExitOk : kExitFailed;
 }
 

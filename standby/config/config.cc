@@ -834,6 +834,11 @@ void ReadController(TableReader& t, const std::string& config_path, ControllerCo
     if (auto p = ReadPath(*tls, "key", Need::kRequired, config_path, true)) c->tls.key = *p;
     tls->RejectUnknownKeys();
   }
+  if (auto d = ReadPath(t, "metrics_dir", Need::kOptional, config_path, true)) {
+    c->metrics_dir = *d;
+  }
+  if (auto argv = ReadArgv(t, "on_failure", Need::kOptional)) c->on_failure = *argv;
+  if (auto d = t.DurationValue("on_failure_timeout", Duration(1'000))) c->on_failure_timeout = *d;
   t.RejectUnknownKeys();
 }
 

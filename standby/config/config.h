@@ -36,6 +36,13 @@ struct ControllerConfig {
   std::string state_dir = "/var/lib/standbyctl";
   net::TlsFiles tls{"/etc/standbyctl/pki/ca.crt", "/etc/standbyctl/pki/controller.crt",
                     "/etc/standbyctl/pki/controller.key"};
+  // Where standbyctl.prom is rewritten after every drill, for
+  // node_exporter's textfile collector; empty: not written.
+  std::string metrics_dir;
+  // Run with the drill's JSON on stdin when a drill or prep fails or is
+  // aborted (mail, a webhook through curl, a pager); empty: nothing run.
+  std::vector<std::string> on_failure;
+  Duration on_failure_timeout{60'000};
 };
 
 enum class PowerDriverKind { kIpmi, kWol, kCommand };

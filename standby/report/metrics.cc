@@ -27,7 +27,7 @@ class Family {
   Family(std::string name, std::string help, std::string type = "gauge")
       : name_(std::move(name)), help_(std::move(help)), type_(std::move(type)) {}
   void Add(std::string labels, double value) {
-    lines_ += fmt::format("{}{{{}}} {}\n", name_, labels, fmt::format("{:.17g}", value));
+    lines_ += fmt::format("{}{{{}}} {}\n", name_, labels, value);
   }
   std::string Render() const {
     if (lines_.empty()) return "";

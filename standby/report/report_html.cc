@@ -315,13 +315,14 @@ std::string RenderHtml(const Report& report) {
   for (const StandbyStatus& s : report.standbys) {
     out += fmt::format(
         "<div class=\"card {}\" data-standby=\"{}\" data-state=\"{}\"><h3>{}</h3>"
-        "<span class=\"state\">{}</span><p>{}</p><p>{}; {}</p><p>{} drills: {} passed, {} "
-        "failed, {} aborted; {} regressions</p></div>",
+        "<span class=\"state\">{}</span><p>{}</p><p>{}; {}</p><p>{} drill{}: {} passed, {} "
+        "failed, {} aborted; {} regression{}</p></div>",
         VerificationName(s.verification), Esc(s.name), VerificationName(s.verification),
         Esc(s.name), VerificationName(s.verification), Esc(s.why),
         target("RTO", s.rto_target_ms, s.rto_met, s.rto_measured),
-        target("RPO", s.rpo_target_ms, s.rpo_met, s.rpo_measured), s.drills, s.passed, s.failed,
-        s.aborted, s.regressions);
+        target("RPO", s.rpo_target_ms, s.rpo_met, s.rpo_measured), s.drills,
+        s.drills == 1 ? "" : "s", s.passed, s.failed, s.aborted, s.regressions,
+        s.regressions == 1 ? "" : "s");
   }
   out += "</div>\n";
 

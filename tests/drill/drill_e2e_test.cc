@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -64,6 +66,7 @@ struct RigOptions {
   std::string boot_timeout = "20s";
   std::string max_exposure = "2m";
   std::string smoke_timeout = "2s";
+  std::string controller = "";  // more keys of [controller]
 };
 
 // A standby behind ipmi_sim, a primary agent and a controller config.
@@ -130,9 +133,10 @@ struct Rig {
     }
     config = dir.Write(
         "standbyctl.toml",
-        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n[controller.tls]\nca = \"" +
-            pki.controller.ca + "\"\ncert = \"" + pki.controller.cert + "\"\nkey = \"" +
-            pki.controller.key + "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
+        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n" + options.controller +
+            "[controller.tls]\nca = \"" + pki.controller.ca + "\"\ncert = \"" +
+            pki.controller.cert + "\"\nkey = \"" + pki.controller.key +
+            "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
             std::to_string(primary.port()) +
             "\"\nagent_name = \"web1\"\n"
             "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
@@ -148,8 +152,10 @@ struct Rig {
             probes);
   }
 
-  base::ProcessResult Drill(bool json = true) {
-    std::vector<std::string> args = {"--config", config, "drill", "--standby", "web1-standby"};
+  base::ProcessResult Drill(bool json = true, std::vector<std::string> global = {}) {
+    std::vector<std::string> args = {"--config", config};
+    args.insert(args.end(), global.begin(), global.end());
+    for (const char* a : {"drill", "--standby", "web1-standby"}) args.push_back(a);
     if (json) args.push_back("--json");
     return RunStandbyctl(args, {}, std::chrono::seconds(150));
   }
@@ -267,6 +273,42 @@ TEST_CASE("drill e2e: an agent that never comes up fails at boot, and the standb
   CHECK(s.at("confirmed_off") == true);
   CHECK(rig.sim->HostPid() == 0);
   CHECK(rig.sim->Calls().find("set power 0") != std::string::npos);
+}
+
+TEST_CASE(
+    "drill e2e: a failed drill logs one error for journald, refreshes the metrics and runs "
+    "on_failure with its JSON",
+    "[drill][e2e]") {
+  TempDir out;
+  const std::string textfile = out.Sub("textfile");
+  std::filesystem::create_directory(textfile);
+  Rig rig(RigOptions{.agent_host = false,
+                     .host = "sleep 3600",
+                     .boot_timeout = "3s",
+                     .controller = "metrics_dir = \"" + textfile +
+                                   "\"\non_failure = [\"/bin/sh\", \"-c\", \"cat > " +
+                                   out.Sub("failure.json") +
+                                   "; echo $STANDBYCTL_RESULT $STANDBYCTL_FAILED_PHASE > " +
+                                   out.Sub("failure.env") + "\"]\non_failure_timeout = \"20s\"\n"});
+  base::ProcessResult r = rig.Drill(true, {"--log-format", "journal"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  const int64_t id = nlohmann::json::parse(r.out).at("id");
+  // One error line at syslog priority 3 naming the drill, standby, phase
+  // and reason.
+  const std::string line = fmt::format("<3>error: drill {} of web1-standby failed in boot: ", id);
+  CHECK(r.err.find("\n" + line) != std::string::npos);
+  // on_failure got the drill in full on stdin, and its outcome in the environment.
+  nlohmann::json j = nlohmann::json::parse(ReadWholeFile(out.Sub("failure.json")));
+  CHECK(j.at("id") == id);
+  CHECK(j.at("failed_phase") == "boot");
+  CHECK(j.at("phases").size() >= 3);
+  CHECK(ReadWholeFile(out.Sub("failure.env")) == "failed boot\n");
+  // The textfile says so too.
+  const std::string prom = ReadWholeFile(textfile + "/standbyctl.prom");
+  CHECK(prom.find("standbyctl_drill_success{standby=\"web1-standby\"} 0\n") != std::string::npos);
+  CHECK(prom.find("standbyctl_verification_stale{standby=\"web1-standby\"} 1\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("drill e2e: an agent that accepts and drops connections is retried within bounds",
@@ -461,7 +503,10 @@ std::unique_ptr<BackgroundProcess> DrillFrozenInRestore(Rig& rig) {
 
 TEST_CASE("drill e2e: a controller killed mid-restore is reconciled by the next command",
           "[drill][e2e]") {
-  Rig rig;
+  TempDir out;
+  Rig rig(RigOptions{.controller = "on_failure = [\"/bin/sh\", \"-c\", \"echo "
+                                   "$STANDBYCTL_DRILL_ID $STANDBYCTL_RESULT >> " +
+                                   out.Sub("failures") + "\"]\n"});
   Sh("echo old > " + rig.target + "/old.txt");
   const std::vector<std::string> before = sb::testing::DescribeTree(rig.target);
   std::unique_ptr<BackgroundProcess> drill = DrillFrozenInRestore(rig);
@@ -486,6 +531,8 @@ TEST_CASE("drill e2e: a controller killed mid-restore is reconciled by the next 
   // Reconciled once: the next command finds nothing to do.
   r = RunStandbyctl({"--config", rig.config, "history"});
   CHECK(r.err.find("its controller") == std::string::npos);
+  // The aborted drill's end ran on_failure, once.
+  CHECK(ReadWholeFile(out.Sub("failures")) == "1 aborted\n");
 }
 
 TEST_CASE("drill e2e: when the controller dies the lease runs out and the host shuts down",

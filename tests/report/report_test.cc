@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -220,6 +221,31 @@ TEST_CASE("report: metrics pass promtool and name each standby once per series",
   CHECK(text.find("last_run_timestamp_seconds{standby=\"new-standby\"}") == std::string::npos);
   CHECK(text.find("standbyctl_verification_stale{standby=\"new-standby\"} 1\n") !=
         std::string::npos);
+}
+
+TEST_CASE("report: the README's alert rules pass promtool and name metrics that exist",
+          "[report]") {
+  const std::string readme = ReadWholeFile(std::string(SOURCE_DIR) + "/README.md");
+  const size_t start = readme.find("```yaml\ngroups:\n  - name: standbyctl\n");
+  REQUIRE(start != std::string::npos);
+  const size_t end = readme.find("```\n", start + 8);
+  REQUIRE(end != std::string::npos);
+  const std::string rules = readme.substr(start + 8, end - start - 8);
+  TempDir dir;
+  base::ProcessSpec spec;
+  spec.argv = {"promtool", "check", "rules", dir.Write("rules.yml", rules)};
+  base::Result<base::ProcessResult> checked = base::RunProcess(spec);
+  REQUIRE(checked.ok());
+  INFO(checked->out << checked->err);
+  CHECK(checked->exit_code == 0);
+  testing::Series series = testing::MakeSeries(dir);
+  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
+  REQUIRE(r.ok());
+  const std::string metrics = RenderMetrics(*r, "0.1.0");
+  for (const char* name : {"standbyctl_drill_success{", "standbyctl_verification_stale{"}) {
+    CHECK(rules.find(std::string(name, std::strlen(name) - 1) + " ") != std::string::npos);
+    CHECK(metrics.find(name) != std::string::npos);
+  }
 }
 
 TEST_CASE("report: the metrics file is replaced atomically, mode 0644, under a reader",
