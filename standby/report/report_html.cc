@@ -173,8 +173,9 @@ std::string BarChart(const std::vector<Bar>& bars, const std::vector<std::string
         "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#cf222e\" "
         "stroke-dasharray=\"6 4\" stroke-width=\"1.5\"><title>{}</title></line>"
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" style=\"fill:#cf222e\">{}</text>",
-        kLeft, kW - 8, y(*target), y(*target), Esc(target_label), kW - 10, y(*target) - 4,
-        Esc(target_label));
+        kLeft, kW - 8, y(*target), y(*target), Esc(target_label), kW - 10,
+        // Above the line, or below it when the line is at the top.
+        y(*target) - 4 < kTop + 8 ? y(*target) + 13 : y(*target) - 4, Esc(target_label));
   }
   svg += fmt::format(
       "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#57606a\"/></svg>\n", kLeft,

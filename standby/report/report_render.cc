@@ -419,9 +419,11 @@ nlohmann::json DrillInFullJson(const DrillInFull& drill) {
     probes.push_back({{"probe", p.probe},
                       {"verdict", p.verdict},
                       {"primary_median_seconds",
-                       p.primary_median_us ? json(*p.primary_median_us / 1e6) : json(nullptr)},
+                       p.primary_median_us ? json(static_cast<double>(*p.primary_median_us) / 1e6)
+                                           : json(nullptr)},
                       {"standby_median_seconds",
-                       p.standby_median_us ? json(*p.standby_median_us / 1e6) : json(nullptr)},
+                       p.standby_median_us ? json(static_cast<double>(*p.standby_median_us) / 1e6)
+                                           : json(nullptr)},
                       {"ratio", RatioOrNull(p.ratio)},
                       {"ratio_low", RatioOrNull(p.ratio_low)},
                       {"ratio_high", RatioOrNull(p.ratio_high)},

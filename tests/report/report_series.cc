@@ -65,7 +65,7 @@ struct Spec {
 int64_t DateMs(const char* date) {
   std::tm tm{};
   REQUIRE(strptime(date, "%Y-%m-%d", &tm) != nullptr);
-  return (static_cast<int64_t>(timegm(&tm)) + 3 * 3600) * 1000;
+  return (static_cast<int64_t>(timegm(&tm)) + int64_t{3} * 3600) * 1000;
 }
 
 void Record(store::StateStore& store, const config::Config& config, const Spec& spec) {
@@ -83,7 +83,7 @@ void Record(store::StateStore& store, const config::Config& config, const Spec& 
                                                 : standby->digest;
   const int64_t id = *store.BeginDrill(s);
 
-  const int durations[] = {3, 5, spec.boot_s, 1, spec.restore_s, spec.smoke_s, 30, 40};
+  const int64_t durations[] = {3, 5, spec.boot_s, 1, spec.restore_s, spec.smoke_s, 30, 40};
   int64_t at = start;
   std::optional<int64_t> power_on_at, smoke_end;
   bool failed = false, powered = false;

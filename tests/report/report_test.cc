@@ -450,9 +450,26 @@ TEST_CASE("report: the HTML is self-contained and renders in headless Chromium",
   CHECK(rows == 22);
 }
 
-TEST_CASE("report: 500 drills render in every format", "[report]") {
+TEST_CASE("report: one drill and 500 drills render in every format", "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeEmptySeries(dir);
+  {
+    DrillDetails one;
+    one.record.id = 1;
+    one.record.start.standby = "web1-standby";
+    one.record.start.at = {kSeriesNow - 86'400'000, 0};
+    one.record.outcome.result = store::DrillResult::kPassed;
+    one.record.outcome.rto_ms = 700'000;
+    Report r = Analyze({one}, series.config, {}, kSeriesNow);
+    REQUIRE(r.drills.size() == 1);
+    CHECK_FALSE(r.drills[0].previous_rto_median_ms);  // nothing before it to regress from
+    CHECK(r.drills[0].rto_median_ms == 700'000);
+    // Without a configuration digest it cannot vouch for today's configuration.
+    CHECK(r.standbys[0].verification == Verification::kStale);
+    CHECK(RenderText(r).find("\n 1  web1-standby  drill") != std::string::npos);
+    CHECK(ReportJson(r)["drills"].size() == 1);
+    CHECK(RenderHtml(r).find("data-count=\"1\">1 drill<") != std::string::npos);
+  }
   std::vector<DrillDetails> drills;
   for (int i = 0; i < 500; ++i) {
     DrillDetails d;
