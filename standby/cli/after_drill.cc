@@ -1,7 +1,5 @@
 #include "standby/cli/after_drill.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -12,12 +10,6 @@
 
 namespace sb::cli {
 namespace {
-
-int64_t NowWallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void LogEnd(const store::DrillRecord& r) {
   const store::DrillOutcome& o = r.outcome;
@@ -36,7 +28,7 @@ void LogEnd(const store::DrillRecord& r) {
 void WriteMetrics(const config::Config& config, store::StateStore& store) {
   if (config.controller.metrics_dir.empty()) return;
   base::Result<report::Report> report =
-      report::BuildReport(store, config, report::ReportQuery(), NowWallMs());
+      report::BuildReport(store, config, report::ReportQuery(), store::Timestamp::Now().wall_ms);
   base::Status wrote = report.ok() ? report::WriteMetricsFile(config.controller.metrics_dir,
                                                               *report, STANDBY_VERSION)
                                    : report.status();

@@ -3,7 +3,6 @@
 
 #include <time.h>
 
-#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -24,12 +23,6 @@ struct ReportOptions {
   std::string format = "text";
   std::string output;  // empty: stdout
 };
-
-int64_t NowWallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "2026-01-31" (midnight UTC), "2026-01-31T12:00:00Z", or a duration back
 // from now ("90d").
@@ -54,7 +47,7 @@ base::Result<int64_t> ParseSince(const std::string& text, int64_t now_ms) {
 int RunReport(const GlobalOptions& global, const ReportOptions& options) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
-  const int64_t now = NowWallMs();
+  const int64_t now = store::Timestamp::Now().wall_ms;
   report::ReportQuery query;
   query.standby = options.standby;
   if (!options.since.empty()) {
@@ -103,7 +96,7 @@ int RunMetrics(const GlobalOptions& global, const std::string& dir) {
   base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
   if (!store.ok()) return ReportError(store.status());
   base::Result<report::Report> report =
-      report::BuildReport(**store, *config, report::ReportQuery(), NowWallMs());
+      report::BuildReport(**store, *config, report::ReportQuery(), store::Timestamp::Now().wall_ms);
   if (!report.ok()) return ReportError(report.status());
   if (dir.empty()) {
     fmt::print("{}", report::RenderMetrics(*report, STANDBY_VERSION));

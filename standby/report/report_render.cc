@@ -161,6 +161,28 @@ json StatusJson(const StandbyStatus& s) {
        s.bytes_restored_median ? json(*s.bytes_restored_median) : json(nullptr)}};
 }
 
+// The fields of a drill's row that the report's drills and `history show`
+// share.
+json RecordJson(const store::DrillRecord& r) {
+  const store::DrillOutcome& o = r.outcome;
+  return {{"id", r.id},
+          {"standby", r.start.standby},
+          {"kind", r.start.kind},
+          {"trigger", r.start.trigger},
+          {"started", Rfc3339(r.start.at.wall_ms)},
+          {"finished", r.finished ? json(Rfc3339(r.finished->wall_ms)) : json(nullptr)},
+          {"result", store::DrillResultName(o.result)},
+          {"failed_phase", o.failed_phase.empty() ? json(nullptr) : json(o.failed_phase)},
+          {"reason", o.reason},
+          {"rto_seconds", SecondsOrNull(o.rto_ms)},
+          {"dns_ttl_seconds", SecondsOrNull(o.dns_ttl_ms)},
+          {"effective_failover_seconds", SecondsOrNull(o.effective_failover_ms)},
+          {"rpo_seconds", SecondsOrNull(o.rpo_ms)},
+          {"exposure_seconds", SecondsOrNull(o.exposure_ms)},
+          {"config_digest",
+           r.start.config_digest.empty() ? json(nullptr) : json(r.start.config_digest)}};
+}
+
 json DrillRowJson(const DrillRow& row) {
   const store::DrillRecord& r = row.d.record;
   json parts = json::object();
@@ -171,43 +193,28 @@ json DrillRowJson(const DrillRow& row) {
   }
   json verdicts = json::object();
   for (const store::ProbeResultRecord& p : row.d.probes) verdicts[p.probe] = p.verdict;
-  return {{"id", r.id},
-          {"standby", r.start.standby},
-          {"kind", r.start.kind},
-          {"trigger", r.start.trigger},
-          {"started", Rfc3339(r.start.at.wall_ms)},
-          {"finished", r.finished ? json(Rfc3339(r.finished->wall_ms)) : json(nullptr)},
-          {"result", store::DrillResultName(r.outcome.result)},
-          {"failed_phase",
-           r.outcome.failed_phase.empty() ? json(nullptr) : json(r.outcome.failed_phase)},
-          {"reason", r.outcome.reason},
-          {"rto_seconds", SecondsOrNull(r.outcome.rto_ms)},
-          {"rto_parts", parts},
-          {"compare_seconds", SecondsOrNull(Phase(row, "compare"))},
-          {"dns_ttl_seconds", SecondsOrNull(r.outcome.dns_ttl_ms)},
-          {"effective_failover_seconds", SecondsOrNull(r.outcome.effective_failover_ms)},
-          {"rpo_seconds", SecondsOrNull(r.outcome.rpo_ms)},
-          {"exposure_seconds", SecondsOrNull(r.outcome.exposure_ms)},
-          {"rto_target_seconds", SecondsOrNull(row.rto.target_ms)},
-          {"rto_ratio", RatioOrNull(row.rto.ratio)},
-          {"rto_compliance", ComplianceName(row.rto.compliance)},
-          {"rpo_target_seconds", SecondsOrNull(row.rpo.target_ms)},
-          {"rpo_ratio", RatioOrNull(row.rpo.ratio)},
-          {"rpo_compliance", ComplianceName(row.rpo.compliance)},
-          {"files_restored", row.files_restored},
-          {"files_deleted", row.files_deleted},
-          {"bytes_restored", row.bytes_restored},
-          {"bytes_wire", row.bytes_wire},
-          {"drift", drift},
-          {"drift_total", row.drift_total},
-          {"verdicts", verdicts},
-          {"rto_median_seconds", SecondsOrNull(row.rto_median_ms)},
-          {"restore_median_seconds", SecondsOrNull(row.restore_median_ms)},
-          {"previous_rto_median_seconds", SecondsOrNull(row.previous_rto_median_ms)},
-          {"regression", row.regression.empty() ? json(nullptr) : json(row.regression)},
-          {"config_digest",
-           r.start.config_digest.empty() ? json(nullptr) : json(r.start.config_digest)},
-          {"config_current", row.current_config}};
+  json j = RecordJson(r);
+  j.update(json{{"rto_parts", parts},
+                {"compare_seconds", SecondsOrNull(Phase(row, "compare"))},
+                {"rto_target_seconds", SecondsOrNull(row.rto.target_ms)},
+                {"rto_ratio", RatioOrNull(row.rto.ratio)},
+                {"rto_compliance", ComplianceName(row.rto.compliance)},
+                {"rpo_target_seconds", SecondsOrNull(row.rpo.target_ms)},
+                {"rpo_ratio", RatioOrNull(row.rpo.ratio)},
+                {"rpo_compliance", ComplianceName(row.rpo.compliance)},
+                {"files_restored", row.files_restored},
+                {"files_deleted", row.files_deleted},
+                {"bytes_restored", row.bytes_restored},
+                {"bytes_wire", row.bytes_wire},
+                {"drift", drift},
+                {"drift_total", row.drift_total},
+                {"verdicts", verdicts},
+                {"rto_median_seconds", SecondsOrNull(row.rto_median_ms)},
+                {"restore_median_seconds", SecondsOrNull(row.restore_median_ms)},
+                {"previous_rto_median_seconds", SecondsOrNull(row.previous_rto_median_ms)},
+                {"regression", row.regression.empty() ? json(nullptr) : json(row.regression)},
+                {"config_current", row.current_config}});
+  return j;
 }
 
 }  // namespace
@@ -458,30 +465,16 @@ nlohmann::json DrillInFullJson(const DrillInFull& drill) {
                         {"target_digest", s.target_digest},
                         {"drift", drift}});
   }
-  return {{"id", r.id},
-          {"standby", r.start.standby},
-          {"kind", r.start.kind},
-          {"trigger", r.start.trigger},
-          {"started", Rfc3339(r.start.at.wall_ms)},
-          {"finished", r.finished ? json(Rfc3339(r.finished->wall_ms)) : json(nullptr)},
-          {"result", store::DrillResultName(o.result)},
-          {"failed_phase", o.failed_phase.empty() ? json(nullptr) : json(o.failed_phase)},
-          {"reason", o.reason},
-          {"rto_seconds", SecondsOrNull(o.rto_ms)},
-          {"boot_seconds", SecondsOrNull(o.boot_ms)},
-          {"restore_seconds", SecondsOrNull(o.restore_ms)},
-          {"dns_ttl_seconds", SecondsOrNull(o.dns_ttl_ms)},
-          {"effective_failover_seconds", SecondsOrNull(o.effective_failover_ms)},
-          {"rpo_seconds", SecondsOrNull(o.rpo_ms)},
-          {"exposure_seconds", SecondsOrNull(o.exposure_ms)},
-          {"primary_connections", o.primary_connections},
-          {"primary_requests", o.primary_requests},
-          {"config_digest",
-           r.start.config_digest.empty() ? json(nullptr) : json(r.start.config_digest)},
-          {"phases", phases},
-          {"checks", checks},
-          {"probes", probes},
-          {"restores", restores}};
+  json j = RecordJson(r);
+  j.update(json{{"boot_seconds", SecondsOrNull(o.boot_ms)},
+                {"restore_seconds", SecondsOrNull(o.restore_ms)},
+                {"primary_connections", o.primary_connections},
+                {"primary_requests", o.primary_requests},
+                {"phases", phases},
+                {"checks", checks},
+                {"probes", probes},
+                {"restores", restores}});
+  return j;
 }
 
 std::string RenderDrillInFull(const DrillInFull& drill) {

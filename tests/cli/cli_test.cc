@@ -27,8 +27,13 @@ TEST_CASE("cli: --version prints the version and exits 0", "[cli]") {
 }
 
 TEST_CASE("cli: --help works on the program and on every subcommand", "[cli]") {
-  const std::vector<std::vector<std::string>> commands = {
-      {"--help"}, {"config", "--help"}, {"config", "check", "--help"}, {"history", "--help"}};
+  const std::vector<std::vector<std::string>> commands = {{"--help"},
+                                                          {"config", "--help"},
+                                                          {"config", "check", "--help"},
+                                                          {"history", "--help"},
+                                                          {"history", "show", "--help"},
+                                                          {"report", "--help"},
+                                                          {"metrics", "--help"}};
   for (const auto& args : commands) {
     INFO(args[0] << " " << args.back());
     base::ProcessResult r = RunStandbyctl(args);

@@ -47,6 +47,14 @@ void Golden(const std::string& name, const std::string& actual) {
   CHECK(actual == *expected);
 }
 
+// The report of a series at its "now".
+Report Build(testing::Series& series) {
+  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
+  INFO((r.ok() ? "" : r.status().message()));
+  REQUIRE(r.ok());
+  return std::move(*r);
+}
+
 const DrillRow& RowOn(const Report& r, const std::string& standby, const std::string& rfc3339) {
   for (const DrillRow& row : r.drills) {
     if (row.d.record.start.standby == standby &&
@@ -70,12 +78,11 @@ TEST_CASE("report: compliance, rolling medians and regressions follow the stated
           "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  REQUIRE(r->drills.size() == 22);
+  const Report r = Build(series);
+  REQUIRE(r.drills.size() == 22);
 
   // The RTO runs from power on through smoke: 5 + 120 + 1 + 360 + 120 s.
-  const DrillRow& first = RowOn(*r, "web1-standby", "2026-06-01T03:00:00Z");
+  const DrillRow& first = RowOn(r, "web1-standby", "2026-06-01T03:00:00Z");
   CHECK(first.d.record.outcome.rto_ms == 606'000);
   CHECK(first.phase_ms.at("restore") == 360'000);
   CHECK(first.rto.compliance == Compliance::kMet);
@@ -84,27 +91,27 @@ TEST_CASE("report: compliance, rolling medians and regressions follow the stated
 
   // 846 s against the median 606 s of the 5 drills before that measured an
   // RTO (failed ones that got past smoke count; the prep counts): 1.40x.
-  const DrillRow& aug = RowOn(*r, "web1-standby", "2026-08-01T03:00:00Z");
+  const DrillRow& aug = RowOn(r, "web1-standby", "2026-08-01T03:00:00Z");
   CHECK(aug.previous_rto_median_ms == 606'000);
   CHECK(aug.regression == "RTO 14m6s is 1.40x the median 10m6s of the 5 drills before");
   CHECK(aug.rto.compliance == Compliance::kMet);
 
-  const DrillRow& sep = RowOn(*r, "web1-standby", "2026-09-01T03:00:00Z");
+  const DrillRow& sep = RowOn(r, "web1-standby", "2026-09-01T03:00:00Z");
   CHECK(sep.rto.compliance == Compliance::kExceeded);
   CHECK(sep.rto.ratio == Approx(1200.0 / 900.0));
   CHECK(sep.regression.find("RTO 20m is over the target 15m") != std::string::npos);
 
-  const DrillRow& oct = RowOn(*r, "web1-standby", "2026-10-01T03:00:00Z");
+  const DrillRow& oct = RowOn(r, "web1-standby", "2026-10-01T03:00:00Z");
   CHECK(oct.rto.compliance == Compliance::kSeverelyExceeded);
   CHECK(oct.bytes_restored == 900 << 20);
 
   // A drill without an RTO is neither a regression nor in the medians.
-  const DrillRow& boot = RowOn(*r, "web1-standby", "2026-06-21T03:00:00Z");
+  const DrillRow& boot = RowOn(r, "web1-standby", "2026-06-21T03:00:00Z");
   CHECK(boot.rto.compliance == Compliance::kNotMeasured);
   CHECK_FALSE(boot.rto_median_ms);
   CHECK(boot.regression.empty());
 
-  const DrillRow& nov = RowOn(*r, "web1-standby", "2026-11-01T03:00:00Z");
+  const DrillRow& nov = RowOn(r, "web1-standby", "2026-11-01T03:00:00Z");
   CHECK(nov.drift_total == 4);
   CHECK(nov.rpo.compliance == Compliance::kMet);
   CHECK(nov.current_config);
@@ -116,11 +123,10 @@ TEST_CASE("report: a standby is verified only by a recent pass under today's con
           "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  REQUIRE(r->standbys.size() == 5);
+  const Report r = Build(series);
+  REQUIRE(r.standbys.size() == 5);
 
-  const StandbyStatus& web = StatusOf(*r, "web1-standby");
+  const StandbyStatus& web = StatusOf(r, "web1-standby");
   CHECK(web.verification == Verification::kVerified);
   CHECK(web.age_ms == (19LL * 24 + 9) * 3'600'000);  // from 2026-11-01T03:00Z
   // Nine drills measured an RTO (failures in compare and shutdown did), two
@@ -130,20 +136,20 @@ TEST_CASE("report: a standby is verified only by a recent pass under today's con
   CHECK(web.failed == 8);
   CHECK(web.aborted == 1);
 
-  const StandbyStatus& files = StatusOf(*r, "files-standby");
+  const StandbyStatus& files = StatusOf(r, "files-standby");
   CHECK(files.verification == Verification::kStale);
   CHECK(files.why.find("over verify_within 35d") != std::string::npos);
 
-  const StandbyStatus& db = StatusOf(*r, "db-standby");
+  const StandbyStatus& db = StatusOf(r, "db-standby");
   CHECK(db.verification == Verification::kStale);
   CHECK(db.why.find("the configuration changed after drill") != std::string::npos);
   CHECK(db.why.find("over verify_within") == std::string::npos);
 
-  const StandbyStatus& fresh = StatusOf(*r, "new-standby");
+  const StandbyStatus& fresh = StatusOf(r, "new-standby");
   CHECK(fresh.verification == Verification::kNever);
   CHECK(fresh.why == "no drill recorded");
 
-  const StandbyStatus& gone = StatusOf(*r, "old-standby");
+  const StandbyStatus& gone = StatusOf(r, "old-standby");
   CHECK_FALSE(gone.configured);
   CHECK(gone.verification == Verification::kStale);
 }
@@ -151,12 +157,11 @@ TEST_CASE("report: a standby is verified only by a recent pass under today's con
 TEST_CASE("report: golden text, JSON and CSV of the series and of an empty store", "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  Golden("series.txt", RenderText(*r));
-  Golden("series.json", ReportJson(*r).dump(2) + "\n");
-  Golden("series.csv", RenderCsv(*r));
-  Golden("series.html", RenderHtml(*r));
+  const Report r = Build(series);
+  Golden("series.txt", RenderText(r));
+  Golden("series.json", ReportJson(r).dump(2) + "\n");
+  Golden("series.csv", RenderCsv(r));
+  Golden("series.html", RenderHtml(r));
 
   ReportQuery since;
   since.standby = "web1-standby";
@@ -182,16 +187,15 @@ TEST_CASE("report: the CSV has one header and one row per drill, fields quoted a
           "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  const std::string csv = RenderCsv(*r);
+  const Report r = Build(series);
+  const std::string csv = RenderCsv(r);
   size_t lines = 0;
   bool quoted = false;
   for (char c : csv) {
     if (c == '"') quoted = !quoted;
     if (c == '\n' && !quoted) ++lines;
   }
-  CHECK(lines == 1 + r->drills.size());
+  CHECK(lines == 1 + r.drills.size());
   // A reason with a comma and quotes: on_slower = "fail".
   CHECK(csv.find(R"csv("home: standby-slower (on_slower = ""fail"")")csv") != std::string::npos);
 }
@@ -199,9 +203,8 @@ TEST_CASE("report: the CSV has one header and one row per drill, fields quoted a
 TEST_CASE("report: metrics pass promtool and name each standby once per series", "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  const std::string text = RenderMetrics(*r, "0.1.0");
+  const Report r = Build(series);
+  const std::string text = RenderMetrics(r, "0.1.0");
   Golden("series.prom", text);
   base::ProcessSpec spec;
   spec.argv = {"promtool", "check", "metrics"};
@@ -239,9 +242,8 @@ TEST_CASE("report: the README's alert rules pass promtool and name metrics that 
   INFO(checked->out << checked->err);
   CHECK(checked->exit_code == 0);
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  const std::string metrics = RenderMetrics(*r, "0.1.0");
+  const Report r = Build(series);
+  const std::string metrics = RenderMetrics(r, "0.1.0");
   for (const char* name : {"standbyctl_drill_success{", "standbyctl_verification_stale{"}) {
     CHECK(rules.find(std::string(name, std::strlen(name) - 1) + " ") != std::string::npos);
     CHECK(metrics.find(name) != std::string::npos);
@@ -252,13 +254,12 @@ TEST_CASE("report: the metrics file is replaced atomically, mode 0644, under a r
           "[report]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  const std::string expected = RenderMetrics(*r, "0.1.0");
+  const Report r = Build(series);
+  const std::string expected = RenderMetrics(r, "0.1.0");
   const std::string textfile = dir.Sub("textfile");
   std::filesystem::create_directory(textfile);
   const mode_t old_umask = ::umask(077);
-  REQUIRE(WriteMetricsFile(textfile, *r, "0.1.0").ok());
+  REQUIRE(WriteMetricsFile(textfile, r, "0.1.0").ok());
   ::umask(old_umask);
 
   std::atomic<bool> done{false};
@@ -272,7 +273,7 @@ TEST_CASE("report: the metrics file is replaced atomically, mode 0644, under a r
       }
     }
   });
-  for (int i = 0; i < 200; ++i) REQUIRE(WriteMetricsFile(textfile, *r, "0.1.0").ok());
+  for (int i = 0; i < 200; ++i) REQUIRE(WriteMetricsFile(textfile, r, "0.1.0").ok());
   done = true;
   reader.join();
   CHECK(reads.load() > 0);
@@ -413,9 +414,8 @@ TEST_CASE("report: the HTML is self-contained and renders in headless Chromium",
           "[report][chromium]") {
   TempDir dir;
   testing::Series series = testing::MakeSeries(dir);
-  base::Result<Report> r = BuildReport(*series.store, series.config, {}, kSeriesNow);
-  REQUIRE(r.ok());
-  const std::string html = RenderHtml(*r);
+  const Report r = Build(series);
+  const std::string html = RenderHtml(r);
   // Nothing to fetch and nothing to run.
   for (const char* absent : {"<script", "src=", "href=", "url(", "@import", "<link"}) {
     INFO(absent);
