@@ -25,19 +25,6 @@ void LogEnd(const store::DrillRecord& r) {
                 o.reason.empty() ? "no reason recorded" : o.reason);
 }
 
-void WriteMetrics(const config::Config& config, store::StateStore& store) {
-  if (config.controller.metrics_dir.empty()) return;
-  base::Result<report::Report> report =
-      report::BuildReport(store, config, report::ReportQuery(), store::Timestamp::Now().wall_ms);
-  base::Status wrote = report.ok() ? report::WriteMetricsFile(config.controller.metrics_dir,
-                                                              *report, STANDBY_VERSION)
-                                   : report.status();
-  if (!wrote.ok()) {
-    spdlog::error("metrics_dir {}: standbyctl.prom not updated: {}", config.controller.metrics_dir,
-                  wrote.message());
-  }
-}
-
 void RunOnFailure(const config::Config& config, store::StateStore& store,
                   const store::DrillRecord& r) {
   const std::vector<std::string>& argv = config.controller.on_failure;
@@ -70,6 +57,19 @@ void RunOnFailure(const config::Config& config, store::StateStore& store,
 
 }  // namespace
 
+void RefreshMetrics(const config::Config& config, store::StateStore& store) {
+  if (config.controller.metrics_dir.empty()) return;
+  base::Result<report::Report> report =
+      report::BuildReport(store, config, report::ReportQuery(), store::Timestamp::Now().wall_ms);
+  base::Status wrote = report.ok() ? report::WriteMetricsFile(config.controller.metrics_dir,
+                                                              *report, STANDBY_VERSION)
+                                   : report.status();
+  if (!wrote.ok()) {
+    spdlog::error("metrics_dir {}: standbyctl.prom not updated: {}", config.controller.metrics_dir,
+                  wrote.message());
+  }
+}
+
 void AfterDrill(const config::Config& config, store::StateStore& store, int64_t drill_id) {
   base::Result<store::DrillRecord> r = store.GetDrill(drill_id);
   if (!r.ok()) {
@@ -77,7 +77,7 @@ void AfterDrill(const config::Config& config, store::StateStore& store, int64_t 
     return;
   }
   LogEnd(*r);
-  WriteMetrics(config, store);
+  RefreshMetrics(config, store);
   if (r->outcome.result == store::DrillResult::kFailed ||
       r->outcome.result == store::DrillResult::kAborted) {
     RunOnFailure(config, store, *r);

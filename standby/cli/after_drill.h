@@ -17,6 +17,11 @@ namespace sb::cli {
 
 void AfterDrill(const config::Config& config, store::StateStore& store, int64_t drill_id);
 
+// Rewrites METRICS_DIR/standbyctl.prom when `metrics_dir` is set (the daemon
+// calls it between drills too, so ages and staleness keep moving); logs a
+// failure.
+void RefreshMetrics(const config::Config& config, store::StateStore& store);
+
 }  // namespace sb::cli
 
 #endif  // STANDBY_CLI_AFTER_DRILL_H_

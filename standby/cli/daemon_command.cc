@@ -22,6 +22,7 @@
 
 #include "agent/base/subprocess.h"
 #include "agent/base/units.h"
+#include "standby/cli/after_drill.h"
 #include "standby/cli/command.h"
 #include "standby/schedule/next_run.h"
 #include "standby/schedule/scheduler.h"
@@ -88,6 +89,12 @@ class Daemon {
         if (!Persist()) return kExitInternal;
       }
       if (stop_ != 0 || once) break;
+      // The textfile's ages and staleness move with the clock, not only
+      // when a drill ends.
+      if (!config_.controller.metrics_dir.empty() && NowMs() >= next_metrics_ms_) {
+        RefreshMetrics(config_, store_);
+        next_metrics_ms_ = NowMs() + kMetricsEveryMs;
+      }
       const int64_t wake = scheduler_.NextWake();
       spdlog::debug("sleeping until {}", schedule::FormatLocal(wake, "UTC"));
       const int sig = WaitForSignal(signals_, wake - NowMs());
@@ -190,6 +197,8 @@ class Daemon {
   schedule::Scheduler scheduler_;
   sigset_t signals_{};
   int stop_ = 0;
+  static constexpr int64_t kMetricsEveryMs = 300'000;  // 5 minutes
+  int64_t next_metrics_ms_ = 0;
 };
 
 int RunDaemon(const GlobalOptions& global, const DaemonArgs& args) {

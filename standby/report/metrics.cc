@@ -57,7 +57,9 @@ std::string RenderMetrics(const Report& report, std::string_view version) {
   Family exposure("standbyctl_exposure_seconds",
                   "How long the last finished drill had the standby powered on.");
   Family age("standbyctl_verification_age_seconds",
-             "Seconds since the standby's last passed drill or prep started.");
+             "Seconds since the standby's last passed drill or prep started, when written.");
+  Family within("standbyctl_verify_within_seconds",
+                "The standby's verify_within: how old its last pass may be.");
   Family stale("standbyctl_verification_stale",
                "1 when the standby is not verified: its last pass is older than verify_within, "
                "ran under another configuration, or never happened.");
@@ -107,11 +109,12 @@ std::string RenderMetrics(const Report& report, std::string_view version) {
     if (s.rto_target_ms) rto_target.Add(standby, Seconds(*s.rto_target_ms));
     if (s.rpo_target_ms) rpo_target.Add(standby, Seconds(*s.rpo_target_ms));
     if (s.age_ms) age.Add(standby, Seconds(*s.age_ms));
+    within.Add(standby, Seconds(s.verify_within_ms));
     stale.Add(standby, s.verification == Verification::kVerified ? 0 : 1);
   }
   std::string out;
   for (const Family* f : {&build, &last_run, &last_success, &success, &rto, &rto_target, &rpo,
-                          &rpo_target, &exposure, &age, &stale, &drift}) {
+                          &rpo_target, &exposure, &age, &within, &stale, &drift}) {
     out += f->Render();
   }
   return out;

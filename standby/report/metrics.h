@@ -13,6 +13,7 @@
 //   standbyctl_rpo_seconds{standby}, standbyctl_rpo_target_seconds{standby}
 //   standbyctl_exposure_seconds{standby}                   the last finished drill's
 //   standbyctl_verification_age_seconds{standby}           since the last passed drill
+//   standbyctl_verify_within_seconds{standby}              the policy
 //   standbyctl_verification_stale{standby}                 1 unless verified (report.h)
 //   standbyctl_drift_files{standby,kind}                   the last finished drill's drift
 //

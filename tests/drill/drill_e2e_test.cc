@@ -660,6 +660,24 @@ TEST_CASE("daemon e2e: SIGTERM lets the running drill shut its standby down firs
   CHECK(history[0].at("reason").get<std::string>().find("stopped by SIGTERM") != std::string::npos);
 }
 
+TEST_CASE("daemon e2e: between drills the daemon keeps the metrics textfile current",
+          "[drill][e2e][daemon]") {
+  TempDir out;
+  Rig rig(RigOptions{.controller = "metrics_dir = \"" + out.path() + "\"\n"});
+  BackgroundProcess daemon({STANDBYCTL_BIN, "--config", rig.config, "daemon"},
+                           rig.dir.Sub("daemon.log"));
+  // No drill has run: the file says the standby was never verified.
+  const std::string prom = out.Sub("standbyctl.prom");
+  REQUIRE(Eventually([&] { return ::access(prom.c_str(), F_OK) == 0; }, 20));
+  CHECK(ReadWholeFile(prom).find("standbyctl_verification_stale{standby=\"web1-standby\"} 1\n") !=
+        std::string::npos);
+  ::kill(daemon.pid(), SIGTERM);
+  const int status = daemon.Wait(std::chrono::seconds(30));
+  INFO(ReadWholeFile(rig.dir.Sub("daemon.log")));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
           "[drill][e2e][prep]") {
   Rig rig;

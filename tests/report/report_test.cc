@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -244,10 +244,22 @@ TEST_CASE("report: the README's alert rules pass promtool and name metrics that 
   testing::Series series = testing::MakeSeries(dir);
   const Report r = Build(series);
   const std::string metrics = RenderMetrics(r, "0.1.0");
-  for (const char* name : {"standbyctl_drill_success{", "standbyctl_verification_stale{"}) {
-    CHECK(rules.find(std::string(name, std::strlen(name) - 1) + " ") != std::string::npos);
-    CHECK(metrics.find(name) != std::string::npos);
+  // Every metric a rule names is one standbyctl writes.
+  int named = 0;
+  for (size_t at = rules.find("standbyctl_"); at != std::string::npos;
+       at = rules.find("standbyctl_", at + 1)) {
+    size_t stop = at;
+    while (stop < rules.size() &&
+           (std::islower(static_cast<unsigned char>(rules[stop])) || rules[stop] == '_')) {
+      ++stop;
+    }
+    const std::string name = rules.substr(at, stop - at);
+    if (name == "standbyctl") continue;  // the group's name
+    INFO(name);
+    CHECK(metrics.find("\n" + name + "{") != std::string::npos);
+    ++named;
   }
+  CHECK(named >= 4);
 }
 
 TEST_CASE("report: the metrics file is replaced atomically, mode 0644, under a reader",
