@@ -57,17 +57,15 @@ int RunReport(const GlobalOptions& global, const ReportOptions& options) {
   }
   base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
   if (!store.ok()) return ReportError(store.status());
-  if (!options.standby.empty() && config->FindStandby(options.standby) == nullptr) {
-    base::Result<std::vector<store::DrillRecord>> any = (*store)->ListDrills({options.standby, 1});
-    if (any.ok() && any->empty()) {
-      fmt::print(stderr,
-                 "standbyctl: no standby \"{}\" in {} and no drills of it in the state store\n",
-                 options.standby, config->path);
-      return kExitUsage;
-    }
-  }
   base::Result<report::Report> report = report::BuildReport(**store, *config, query, now);
   if (!report.ok()) return ReportError(report.status());
+  // A standby is in the report when configured or when it has drills.
+  if (report->standbys.empty() && !options.standby.empty()) {
+    fmt::print(stderr,
+               "standbyctl: no standby \"{}\" in {} and no drills of it in the state store\n",
+               options.standby, config->path);
+    return kExitUsage;
+  }
 
   std::string text;
   if (options.format == "json") {

@@ -86,22 +86,19 @@ std::string RenderMetrics(const Report& report, std::string_view version) {
       success.Add(standby, r.outcome.result == store::DrillResult::kPassed ? 1 : 0);
       if (r.outcome.exposure_ms) exposure.Add(standby, Seconds(*r.outcome.exposure_ms));
       for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
-        const std::string_view kind = sync::DriftKindName(static_cast<sync::DriftKind>(k));
-        int64_t n = 0;
-        for (const auto& [name, count] : last_finished->d.drift) {
-          if (name == kind) n = count;
-        }
-        drift.Add(fmt::format("{},kind=\"{}\"", standby, kind), static_cast<double>(n));
+        drift.Add(fmt::format("{},kind=\"{}\"", standby,
+                              sync::DriftKindName(static_cast<sync::DriftKind>(k))),
+                  static_cast<double>(last_finished->d.drift[k]));
       }
     }
     if (last_passed) {
       const store::DrillOutcome& o = last_passed->d.record.outcome;
       for (const char* part : kRtoParts) {
-        auto it = last_passed->phase_ms.find(part);
-        if (it == last_passed->phase_ms.end()) continue;
+        std::optional<int64_t> ms = last_passed->PhaseMs(part);
+        if (!ms) continue;
         std::string phase(part);
         for (char& c : phase) c = c == ' ' ? '_' : c;
-        rto.Add(fmt::format("{},phase=\"{}\"", standby, phase), Seconds(it->second));
+        rto.Add(fmt::format("{},phase=\"{}\"", standby, phase), Seconds(*ms));
       }
       if (o.rto_ms) rto.Add(fmt::format("{},phase=\"total\"", standby), Seconds(*o.rto_ms));
       if (o.rpo_ms) rpo.Add(standby, Seconds(*o.rpo_ms));

@@ -53,7 +53,7 @@ DrillRow RowOf(DrillDetails d, const config::StandbyConfig* standby) {
     row.bytes_restored += r.bytes_literal + r.bytes_matched;
     row.bytes_wire += r.bytes_wire;
   }
-  for (const auto& [kind, n] : d.drift) row.drift_total += n;
+  for (uint64_t n : d.drift) row.drift_total += static_cast<int64_t>(n);
   row.current_config = standby && !d.record.start.config_digest.empty() &&
                        d.record.start.config_digest == standby->digest;
   row.d = std::move(d);
@@ -199,7 +199,12 @@ base::Result<DrillDetails> ReadDetails(store::StateStore& store, store::DrillRec
   d.restores = std::move(*restores);
   auto drift = store.CountDrift(id);
   if (!drift.ok()) return drift.status();
-  d.drift = std::move(*drift);
+  for (const auto& [name, n] : *drift) {
+    // The schema admits only drift.h's kinds.
+    if (std::optional<sync::DriftKind> kind = sync::DriftKindFromName(name)) {
+      d.drift[static_cast<size_t>(*kind)] = static_cast<uint64_t>(n);
+    }
+  }
   auto probes = store.ListProbeResults(id);
   if (!probes.ok()) return probes.status();
   d.probes = std::move(*probes);
@@ -207,6 +212,12 @@ base::Result<DrillDetails> ReadDetails(store::StateStore& store, store::DrillRec
 }
 
 }  // namespace
+
+std::optional<int64_t> DrillRow::PhaseMs(std::string_view name) const {
+  auto it = phase_ms.find(name);
+  if (it == phase_ms.end()) return std::nullopt;
+  return it->second;
+}
 
 std::string_view ComplianceName(Compliance c) {
   switch (c) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/sync/drift.h"
 #include "standby/config/config.h"
 #include "standby/store/state_store.h"
 
@@ -52,7 +53,7 @@ struct DrillDetails {
   store::DrillRecord record;
   std::vector<store::PhaseRecord> phases;
   std::vector<store::RestoreStatsRecord> restores;
-  std::vector<std::pair<std::string, int64_t>> drift;  // kind, paths
+  sync::DriftCounts drift{};  // paths recorded, by kind
   std::vector<store::ProbeResultRecord> probes;
 };
 
@@ -66,7 +67,8 @@ struct Figure {
 struct DrillRow {
   DrillDetails d;
   // Each phase's duration by name, for the phases that ended.
-  std::map<std::string, int64_t> phase_ms;
+  std::map<std::string, int64_t, std::less<>> phase_ms;
+  std::optional<int64_t> PhaseMs(std::string_view name) const;
   Figure rto, rpo;
   int64_t files_restored = 0;  // changed and new
   int64_t files_deleted = 0;

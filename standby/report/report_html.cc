@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include <fmt/format.h>
 
@@ -109,11 +108,19 @@ double NiceStep(double top, const double (&steps)[N]) {
   return std::ceil(top / 5 / steps[N - 1]) * steps[N - 1];
 }
 
+// What a chart's values are: its gridline steps and their labels.
+enum class Axis { kTime /* ms */, kSize /* bytes */ };
+
+std::string AxisLabel(Axis axis, double v) {
+  if (axis == Axis::kSize) return Size(static_cast<int64_t>(v));
+  if (v == 0) return "0";
+  return base::FormatDuration(base::Duration(static_cast<int64_t>(std::llround(v))));
+}
+
 // A bar chart: stacked segments coloured by `colors`, an optional dashed
-// target line, a y axis from 0 in steps of `step`.
+// target line, a y axis from 0 in steps people read at a glance.
 std::string BarChart(const std::vector<Bar>& bars, const std::vector<std::string>& colors,
-                     std::optional<double> target, const std::string& target_label,
-                     const std::function<std::string(double)>& format, bool sizes,
+                     std::optional<double> target, const std::string& target_label, Axis axis,
                      const std::string& aria) {
   constexpr double kW = 1000, kH = 220, kLeft = 80, kBottom = 28, kTop = 10;
   double top = target.value_or(0);
@@ -123,7 +130,7 @@ std::string BarChart(const std::vector<Bar>& bars, const std::vector<std::string
     top = std::max(top, sum);
   }
   if (top <= 0) top = 1;
-  const double step = sizes ? NiceStep(top, kSizeSteps) : NiceStep(top, kTimeSteps);
+  const double step = axis == Axis::kSize ? NiceStep(top, kSizeSteps) : NiceStep(top, kTimeSteps);
   const int lines = static_cast<int>(std::ceil(top / step));
   top = step * lines;
   const double plot_w = kW - kLeft - 8, plot_h = kH - kBottom - kTop;
@@ -139,7 +146,7 @@ std::string BarChart(const std::vector<Bar>& bars, const std::vector<std::string
     svg += fmt::format(
         "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#d0d7de\" "
         "stroke-width=\"0.6\"/><text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>",
-        kLeft, kW - 8, y(v), y(v), kLeft - 6, y(v) + 4, Esc(format(v)));
+        kLeft, kW - 8, y(v), y(v), kLeft - 6, y(v) + 4, Esc(AxisLabel(axis, v)));
   }
   // A date label is about 64 units wide.
   const size_t label_every = static_cast<size_t>(std::max(1.0, std::ceil(72.0 / slot)));
@@ -183,11 +190,6 @@ std::string BarChart(const std::vector<Bar>& bars, const std::vector<std::string
   return svg;
 }
 
-std::string SecondsLabel(double ms) {
-  if (ms == 0) return "0";
-  return base::FormatDuration(base::Duration(static_cast<int64_t>(std::llround(ms))));
-}
-
 std::string Charts(const Report& report, const StandbyStatus& s) {
   std::vector<const DrillRow*> rows;
   for (const DrillRow& row : report.drills) {
@@ -203,14 +205,11 @@ std::string Charts(const Report& report, const StandbyStatus& s) {
     Bar b{Day(r.start.at.wall_ms), {}, ""};
     if (r.outcome.rto_ms) {
       for (const char* part : kRtoParts) {
-        auto it = row->phase_ms.find(part);
-        if (it == row->phase_ms.end()) {
-          b.segments.emplace_back(0, "");
-          continue;
-        }
+        const std::optional<int64_t> ms = row->PhaseMs(part);
         b.segments.emplace_back(
-            static_cast<double>(it->second),
-            fmt::format("{}: {} {} of RTO {}", head, part, Dur(it->second), Dur(r.outcome.rto_ms)));
+            ms ? static_cast<double>(*ms) : 0,
+            ms ? fmt::format("{}: {} {} of RTO {}", head, part, Dur(ms), Dur(r.outcome.rto_ms))
+               : "");
       }
     } else {
       b.failed = fmt::format("{}{}{}: no RTO", head,
@@ -256,15 +255,14 @@ std::string Charts(const Report& report, const StandbyStatus& s) {
   std::vector<std::string> parts(std::begin(kPartColor), std::end(kPartColor));
   std::string out =
       fmt::format("<section><h2>{}: recovery time by phase</h2>{}", Esc(s.name), legend);
-  out += BarChart(rto, parts, target, target_label, SecondsLabel, false,
+  out += BarChart(rto, parts, target, target_label, Axis::kTime,
                   "recovery time by phase of each drill of " + s.name);
   out += fmt::format("<h2>{}: exposure window (power on to confirmed off)</h2>", Esc(s.name));
-  out += BarChart(exposure, {"#8250df"}, std::nullopt, "", SecondsLabel, false,
+  out += BarChart(exposure, {"#8250df"}, std::nullopt, "", Axis::kTime,
                   "exposure window of each drill of " + s.name);
   out += fmt::format("<h2>{}: bytes restored per drill</h2>", Esc(s.name));
-  out += BarChart(
-      bytes, {"#0969da"}, std::nullopt, "", [](double v) { return Size(static_cast<int64_t>(v)); },
-      true, "bytes restored by each drill of " + s.name);
+  out += BarChart(bytes, {"#0969da"}, std::nullopt, "", Axis::kSize,
+                  "bytes restored by each drill of " + s.name);
   return out + "</section>\n";
 }
 
@@ -354,9 +352,7 @@ std::string RenderHtml(const Report& report) {
           Rfc3339(r.start.at.wall_ms).substr(0, 16).replace(10, 1, " "), Esc(result),
           FigureCell(row.rto));
       for (const char* part : kRtoParts) {
-        auto it = row.phase_ms.find(part);
-        out += fmt::format("<td class=\"n\">{}</td>",
-                           Dur(it == row.phase_ms.end() ? std::optional<int64_t>() : it->second));
+        out += fmt::format("<td class=\"n\">{}</td>", Dur(row.PhaseMs(part)));
       }
       const std::string drift = row.drift_total == 0 ? "" : DriftWords(row.d);
       std::string verdicts;

@@ -14,9 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<sync::DriftKind, sync::kDriftKindCount> kDriftKinds = {
-    sync::DriftKind::kModified, sync::DriftKind::kCorrupt, sync::DriftKind::kDeleted,
-    sync::DriftKind::kPlanted, sync::DriftKind::kMetadata};
+std::string_view KindName(size_t k) { return sync::DriftKindName(static_cast<sync::DriftKind>(k)); }
 
 json SecondsOrNull(const std::optional<int64_t>& ms) {
   return ms ? json(Seconds(*ms)) : json(nullptr);
@@ -24,19 +22,6 @@ json SecondsOrNull(const std::optional<int64_t>& ms) {
 
 json RatioOrNull(const std::optional<double>& r) {
   return r ? json(std::round(*r * 1000.0) / 1000.0) : json(nullptr);
-}
-
-std::optional<int64_t> Phase(const DrillRow& row, const char* name) {
-  auto it = row.phase_ms.find(name);
-  if (it == row.phase_ms.end()) return std::nullopt;
-  return it->second;
-}
-
-int64_t DriftOf(const DrillDetails& d, std::string_view kind) {
-  for (const auto& [k, n] : d.drift) {
-    if (k == kind) return n;
-  }
-  return 0;
 }
 
 std::string PartKey(std::string_view part) {
@@ -186,16 +171,15 @@ json RecordJson(const store::DrillRecord& r) {
 json DrillRowJson(const DrillRow& row) {
   const store::DrillRecord& r = row.d.record;
   json parts = json::object();
-  for (const char* part : kRtoParts) parts[PartKey(part)] = SecondsOrNull(Phase(row, part));
+  for (const char* part : kRtoParts) parts[PartKey(part)] = SecondsOrNull(row.PhaseMs(part));
   json drift = json::object();
-  for (sync::DriftKind kind : kDriftKinds) {
-    drift[std::string(sync::DriftKindName(kind))] = DriftOf(row.d, sync::DriftKindName(kind));
-  }
+  for (size_t k = 0; k < sync::kDriftKindCount; ++k)
+    drift[std::string(KindName(k))] = row.d.drift[k];
   json verdicts = json::object();
   for (const store::ProbeResultRecord& p : row.d.probes) verdicts[p.probe] = p.verdict;
   json j = RecordJson(r);
   j.update(json{{"rto_parts", parts},
-                {"compare_seconds", SecondsOrNull(Phase(row, "compare"))},
+                {"compare_seconds", SecondsOrNull(row.PhaseMs("compare"))},
                 {"rto_target_seconds", SecondsOrNull(row.rto.target_ms)},
                 {"rto_ratio", RatioOrNull(row.rto.ratio)},
                 {"rto_compliance", ComplianceName(row.rto.compliance)},
@@ -221,9 +205,9 @@ json DrillRowJson(const DrillRow& row) {
 
 std::string DriftWords(const DrillDetails& d) {
   std::string out;
-  for (sync::DriftKind kind : kDriftKinds) {
-    const int64_t n = DriftOf(d, sync::DriftKindName(kind));
-    if (n > 0) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, sync::DriftKindName(kind));
+  for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
+    if (d.drift[k] > 0)
+      out += fmt::format("{}{} {}", out.empty() ? "" : ", ", d.drift[k], KindName(k));
   }
   return out.empty() ? "-" : out;
 }
@@ -252,9 +236,8 @@ std::string RenderCsv(const Report& report) {
                         "files_restored", "files_deleted", "bytes_restored", "bytes_wire"}) {
     header.push_back(h);
   }
-  for (sync::DriftKind kind : kDriftKinds) {
-    header.push_back(fmt::format("drift_{}", sync::DriftKindName(kind)));
-  }
+  for (size_t k = 0; k < sync::kDriftKindCount; ++k)
+    header.push_back(fmt::format("drift_{}", KindName(k)));
   for (const char* h : {"verdicts", "rto_median_seconds", "restore_median_seconds", "regression",
                         "config_current", "reason"}) {
     header.push_back(h);
@@ -272,8 +255,8 @@ std::string RenderCsv(const Report& report) {
                                   std::string(store::DrillResultName(o.result)),
                                   o.failed_phase,
                                   CsvSeconds(o.rto_ms)};
-    for (const char* part : kRtoParts) f.push_back(CsvSeconds(Phase(row, part)));
-    f.push_back(CsvSeconds(Phase(row, "compare")));
+    for (const char* part : kRtoParts) f.push_back(CsvSeconds(row.PhaseMs(part)));
+    f.push_back(CsvSeconds(row.PhaseMs("compare")));
     f.push_back(CsvSeconds(o.dns_ttl_ms));
     f.push_back(CsvSeconds(o.effective_failover_ms));
     f.push_back(CsvSeconds(o.rpo_ms));
@@ -287,9 +270,7 @@ std::string RenderCsv(const Report& report) {
     for (int64_t n : {row.files_restored, row.files_deleted, row.bytes_restored, row.bytes_wire}) {
       f.push_back(std::to_string(n));
     }
-    for (sync::DriftKind kind : kDriftKinds) {
-      f.push_back(std::to_string(DriftOf(row.d, sync::DriftKindName(kind))));
-    }
+    for (uint64_t n : row.d.drift) f.push_back(std::to_string(n));
     f.push_back(Verdicts(row.d));
     f.push_back(CsvSeconds(row.rto_median_ms));
     f.push_back(CsvSeconds(row.restore_median_ms));
@@ -353,7 +334,7 @@ std::string RenderText(const Report& report) {
     std::vector<std::string> cells = {
         std::to_string(r.id),  r.start.standby, r.start.kind, Rfc3339(r.start.at.wall_ms), result,
         Dur(r.outcome.rto_ms), Ratio(row.rto)};
-    for (const char* part : kRtoParts) cells.push_back(Dur(Phase(row, part)));
+    for (const char* part : kRtoParts) cells.push_back(Dur(row.PhaseMs(part)));
     cells.push_back(Dur(row.rto_median_ms));
     cells.push_back(Dur(r.outcome.rpo_ms));
     cells.push_back(Dur(r.outcome.exposure_ms));

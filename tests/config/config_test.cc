@@ -455,6 +455,16 @@ const BadCase kBadCases[] = {
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
      "\"m\"\nstandby = \"s1\"\ncron = \"0 0 31 2 *\"\n",
      "8:8: schedule[0].cron: \"0 0 31 2 *\" names a day that never comes (such as 31 February)"},
+    {"on_failure with an empty program name",
+     "[controller]\non_failure = [\"\"]\n[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n",
+     "2:14: controller.on_failure: the program name (first element) is empty"},
+    {"on_failure_timeout under a second",
+     "[controller]\non_failure_timeout = \"0s\"\n[[standby]]\nname = \"s1\"\nagent = "
+     "\"h\"\n@POWER@\n",
+     "2:22: controller.on_failure_timeout: 0ms is too short; the minimum is 1s"},
+    {"rto_target under a second",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\nrto_target = \"500ms\"\n@POWER@\n",
+     "4:14: standby[0].rto_target: 500ms is too short; the minimum is 1s"},
     {"unknown time zone",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\n@POWER@\n[[schedule]]\nname = "
      "\"m\"\nstandby = \"s1\"\ncron = \"@daily\"\ntimezone = \"Mars/Olympus\"\n",

@@ -2,10 +2,13 @@
 
 #include <ctime>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "standby/drill/drill_end.h"
 
 namespace sb::testing {
 namespace {
@@ -41,9 +44,6 @@ name = "new-standby"
 agent = "127.0.0.6"
 power = { driver = "command", on = ["true"], off = ["true"], status = ["true"] }
 )";
-
-constexpr const char* kPhases[] = {"preflight", "power on", "boot",    "lease",
-                                   "restore",   "smoke",    "compare", "shutdown"};
 
 // One drill of the series. Durations in seconds; the phases after
 // `failed_phase` do not run (shutdown does once power on was asked for).
@@ -83,7 +83,9 @@ void Record(store::StateStore& store, const config::Config& config, const Spec& 
                                                 : standby->digest;
   const int64_t id = *store.BeginDrill(s);
 
-  const int64_t durations[] = {3, 5, spec.boot_s, 1, spec.restore_s, spec.smoke_s, 30, 40};
+  // Seconds each phase takes, in drill::kPhases' order.
+  const int64_t durations[std::size(drill::kPhases)] = {
+      3, 5, spec.boot_s, 1, spec.restore_s, spec.smoke_s, 30, 40};
   int64_t at = start;
   std::optional<int64_t> power_on_at, smoke_end;
   bool failed = false, powered = false;
@@ -91,8 +93,8 @@ void Record(store::StateStore& store, const config::Config& config, const Spec& 
   o.result = spec.result;
   o.failed_phase = spec.failed_phase;
   o.reason = spec.reason;
-  for (int i = 0; i < 8; ++i) {
-    const std::string name = kPhases[i];
+  for (size_t i = 0; i < std::size(drill::kPhases); ++i) {
+    const std::string name = drill::kPhases[i];
     if (failed && name != "shutdown") continue;
     if (name == "shutdown" && !powered) continue;
     if (name == "power on") {
