@@ -44,12 +44,29 @@ void ConfigErrors::AddForFile(std::string message) {
   errors_.push_back({file_, 0, 0, std::move(message)});
 }
 
-std::vector<ConfigError> ConfigErrors::InFileOrder() const {
-  std::vector<ConfigError> sorted = errors_;
+void ConfigErrors::AddMachineProblem(const toml::source_region& where, std::string message) {
+  machine_.push_back({file_, where.begin.line, where.begin.column, std::move(message)});
+}
+
+void ConfigErrors::AddMachineProblemForFile(std::string message) {
+  machine_.push_back({file_, 0, 0, std::move(message)});
+}
+
+namespace {
+
+std::vector<ConfigError> SortedByPosition(std::vector<ConfigError> sorted) {
   std::stable_sort(sorted.begin(), sorted.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
   return sorted;
+}
+
+}  // namespace
+
+std::vector<ConfigError> ConfigErrors::InFileOrder() const { return SortedByPosition(errors_); }
+
+std::vector<ConfigError> ConfigErrors::MachineProblems() const {
+  return SortedByPosition(machine_);
 }
 
 Status ConfigErrors::ToStatus() const {
@@ -124,6 +141,16 @@ void TableReader::ErrorAt(std::string_view key, std::string_view message) {
     return;
   }
   errors_->Add(node->source(), fmt::format("{}: {}", PathOf(key), message));
+}
+
+void TableReader::MachineProblemAt(std::string_view key, std::string_view message) {
+  const toml::node* node = table_->get(key);
+  if (node == nullptr) {
+    std::string where = path_.empty() ? std::string("top level") : fmt::format("[{}]", path_);
+    errors_->AddMachineProblem(table_->source(), fmt::format("{}: {}: {}", where, key, message));
+    return;
+  }
+  errors_->AddMachineProblem(node->source(), fmt::format("{}: {}", PathOf(key), message));
 }
 
 void TableReader::TypeError(std::string_view key, const toml::node& node,

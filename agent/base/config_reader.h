@@ -45,6 +45,11 @@ class ConfigErrors {
 
   void Add(const toml::source_region& where, std::string message);
   void AddForFile(std::string message);
+  // A problem of this machine rather than of the text (a file, a program or
+  // a variable the config names is missing here): `config check` prints it
+  // as a warning, and as an error with --strict. Not part of ToStatus().
+  void AddMachineProblem(const toml::source_region& where, std::string message);
+  void AddMachineProblemForFile(std::string message);
 
   bool empty() const { return errors_.empty(); }
   const std::vector<ConfigError>& list() const { return errors_; }
@@ -54,9 +59,13 @@ class ConfigErrors {
   // All errors in file order joined by newlines, as one kInvalidArgument Status.
   Status ToStatus() const;
 
+  // The machine's problems, in file order.
+  std::vector<ConfigError> MachineProblems() const;
+
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::vector<ConfigError> machine_;
 };
 
 enum class Need { kOptional, kRequired };
@@ -92,6 +101,8 @@ class TableReader {
 
   // Records `message` at the value of `key` (or at the table when absent).
   void ErrorAt(std::string_view key, std::string_view message);
+  // The same as a machine problem (ConfigErrors::AddMachineProblem).
+  void MachineProblemAt(std::string_view key, std::string_view message);
   // Records `message` at this table.
   void Error(std::string_view message);
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -144,6 +145,15 @@ std::string FormatSize(uint64_t bytes) {
     ++i;
   }
   return fmt::format("{:.1f} {}", v, kNames[i]);
+}
+
+std::string Rfc3339(int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace sb::base

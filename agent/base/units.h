@@ -25,6 +25,10 @@ Result<Duration> ParseDuration(std::string_view text);
 // "1h30m", "45m", "2.5s", "120ms", "0s": the shortest exact-enough form.
 std::string FormatDuration(Duration d);
 
+// A wall time (milliseconds since the epoch) in RFC 3339 UTC with seconds,
+// "2026-11-01T03:00:12Z": the one time format of logs and JSON.
+std::string Rfc3339(int64_t wall_ms);
+
 // Parses <integer>[unit] with units B, KiB, MiB, GiB, TiB (powers of 1024) and
 // kB, MB, GB, TB (powers of 1000); no unit means bytes.
 Result<uint64_t> ParseSize(std::string_view text);

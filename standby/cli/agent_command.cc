@@ -131,9 +131,11 @@ void AddAgentCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   agent->require_subcommand(1);
 
   CLI::App* ping = agent->add_subcommand(
-      "ping", "Connect to a standby's agent, say Hello, and print who answered");
+      "ping", "Connect to a standby's or the primary's agent, say Hello, and print who answered");
   auto ping_args = std::make_shared<AgentArgs>();
-  ping->add_option("--standby", ping_args->host, "The standby's name (or \"primary\")")->required();
+  // --host on both subcommands; --standby as the older spelling.
+  ping->add_option("--host,--standby", ping_args->host, "\"primary\" or a standby's name")
+      ->required();
   ping->add_flag("--json", ping_args->json, "Print JSON");
   ping->callback([action, ping_args, &global] {
     *action = [ping_args, &global] { return Ping(global, *ping_args); };
@@ -142,7 +144,8 @@ void AddAgentCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   CLI::App* indicators = agent->add_subcommand(
       "indicators", "Print a host's load, pressure, memory, sockets and ephemeral ports");
   auto ind_args = std::make_shared<AgentArgs>();
-  indicators->add_option("--host", ind_args->host, "\"primary\" or a standby's name")->required();
+  indicators->add_option("--host,--standby", ind_args->host, "\"primary\" or a standby's name")
+      ->required();
   indicators->add_flag("--json", ind_args->json, "Print JSON");
   indicators->callback([action, ind_args, &global] {
     *action = [ind_args, &global] { return Indicators(global, *ind_args); };

@@ -44,6 +44,7 @@ void Reconcile(const config::Config& config, const std::string& command) {
   }
   for (const drill::Reconciled& r : *done) {
     fmt::print(stderr, "standbyctl: {}{}\n", r.confirmed_off ? "" : "WARNING: ", r.message);
+    for (const std::string& step : r.steps) fmt::print(stderr, "  {}\n", step);
     // Marked aborted now: its end is handled here, as a drill's own would be.
     if (r.confirmed_off) AfterDrill(config, **store, r.drill_id);
   }
@@ -97,6 +98,50 @@ StopSignals::~StopSignals() {
   done_ = true;
   thread_.join();
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
+std::string BusyMessage(store::StateStore& store, const std::string& standby,
+                        const std::string& state_dir) {
+  base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills({standby, 20});
+  if (drills.ok()) {
+    for (const store::DrillRecord& d : *drills) {
+      if (d.outcome.result != store::DrillResult::kRunning) continue;
+      base::Result<store::HoldRecord> hold = store.GetHold(d.id);
+      const bool held = hold.ok() && !hold->ended_wall_ms;
+      return fmt::format(
+          "standby {} is busy: {} {} is {} (started {} UTC by pid {}, trigger {}{})", standby,
+          d.start.kind, d.id, held ? "holding it" : "running", UtcTime(d.start.at.wall_ms),
+          held && hold->holder_pid ? *hold->holder_pid : d.start.controller_pid, d.start.trigger,
+          held ? fmt::format("; standbyctl hold release --standby {} ends it", standby) : "");
+    }
+  }
+  return fmt::format("standby {} is busy: another standbyctl process holds {}/locks/{}.lock",
+                     standby, state_dir, standby);
+}
+
+std::optional<std::unique_ptr<drill::DrillLock>> LockForManualCommand(const config::Config& config,
+                                                                      store::StateStore& store,
+                                                                      const std::string& standby,
+                                                                      bool force,
+                                                                      const std::string& what) {
+  base::Result<std::unique_ptr<drill::DrillLock>> lock =
+      drill::DrillLock::TryAcquire(config.controller.state_dir, standby);
+  if (lock.ok()) return std::move(*lock);
+  if (lock.status().code() != base::Code::kUnavailable) {
+    fmt::print(stderr, "standbyctl: {}\n", lock.status().message());
+    return std::nullopt;
+  }
+  const std::string busy = BusyMessage(store, standby, config.controller.state_dir);
+  if (!force) {
+    fmt::print(stderr, "standbyctl: {}; {} refused (--force goes on anyway)\n", busy, what);
+    return std::nullopt;
+  }
+  fmt::print(stderr, "standbyctl: WARNING: {}; {} goes on anyway (--force)\n", busy, what);
+  (void)store.AddEvent(
+      std::nullopt, "warning",
+      fmt::format("{} of {} forced while its lock was taken: {}", what, standby, busy),
+      store::Timestamp::Now().wall_ms);
+  return std::unique_ptr<drill::DrillLock>();
 }
 
 std::string SelfPath() {

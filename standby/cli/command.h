@@ -15,6 +15,7 @@
 
 #include "agent/base/status.h"
 #include "standby/config/config.h"
+#include "standby/drill/drill_lock.h"
 #include "standby/store/state_store.h"
 
 namespace CLI {
@@ -68,6 +69,22 @@ int ReportFailure(const base::Status& status);
 // config has none.
 const config::StandbyConfig* FindStandbyOrReport(const config::Config& config,
                                                  const std::string& name);
+
+// Why `standby`'s drill lock is taken: the drill or prep that runs (with
+// its pid), or the lock file when the store names none.
+std::string BusyMessage(store::StateStore& store, const std::string& standby,
+                        const std::string& state_dir);
+
+// The standby's drill lock for a manual command that acts on it (`what`:
+// "power off", "restore"), so that it cannot cut into a drill or a hold.
+// When the lock is taken: refused (nullopt, after saying which drill holds
+// it and that --force goes on anyway; the caller exits kExitUsage), or,
+// with `force`, a warning and a null lock.
+std::optional<std::unique_ptr<drill::DrillLock>> LockForManualCommand(const config::Config& config,
+                                                                      store::StateStore& store,
+                                                                      const std::string& standby,
+                                                                      bool force,
+                                                                      const std::string& what);
 
 // The running standbyctl binary, for the child processes it starts (the
 // daemon's drills, a prep's hold).

@@ -204,6 +204,18 @@ class Daemon {
 int RunDaemon(const GlobalOptions& global, const DaemonArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
+  // Unattended drills must not find out a month later that a source or a
+  // program is missing here: the daemon starts only on a strict check.
+  if (!config->machine_problems.empty()) {
+    for (const std::string& problem : config->machine_problems) {
+      fmt::print(stderr, "{}\n", problem);
+    }
+    fmt::print(stderr,
+               "standbyctl: the daemon does not start while this machine lacks what {} names "
+               "(standbyctl config check --strict)\n",
+               config->path);
+    return kExitUsage;
+  }
   base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
   if (!store.ok()) return ReportError(store.status());
   Daemon daemon(global, *config, **store);

@@ -47,11 +47,13 @@ struct DrillArgs {
 // has taken the lease over. Returns its log's path.
 base::Result<std::string> StartHold(const config::Config& config, store::StateStore& store,
                                     drill::DrillLock& lock, int64_t drill_id,
-                                    const std::string& standby, base::Duration hold) {
+                                    const config::StandbyConfig& standby, base::Duration hold) {
   store::HoldRecord record;
   record.drill_id = drill_id;
-  record.standby = standby;
-  record.until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
+  record.standby = standby.name;
+  const int64_t now = store::Timestamp::Now().wall_ms;
+  record.limit_wall_ms = now + standby.max_hold.count();
+  record.until_wall_ms = std::min(now + hold.count(), *record.limit_wall_ms);
   base::Status s = store.AddHold(record);
   if (!s.ok()) return s;
   const std::string dir = config.controller.state_dir + "/holds";
@@ -122,6 +124,7 @@ void EndUnheldPrep(const drill::DrillEnv& env, const drill::DrillOptions& option
   ending.outcome.reason = "the hold could not start: " + why;
   base::Result<std::vector<store::PhaseRecord>> recorded = env.store.ListPhases(summary->drill_id);
   if (recorded.ok()) ending.power_on = drill::PowerOnOf(*recorded);
+  drill::SetExposureLimit(env.standby, /*held=*/false, &ending);
   ending.off = drill::ShutDown(env, phases, options.poll_interval);
   base::Status s = drill::FinishDrill(env.store, summary->drill_id, ending, env.ports.clock.Now(),
                                       &summary->outcome);
@@ -139,7 +142,7 @@ void HandOverToHold(const config::Config& config, const drill::DrillEnv& env,
   base::Result<base::Duration> parsed = base::ParseDuration(hold_text);  // checked by --hold
   const base::Duration hold = parsed.ok() ? *parsed : base::Duration(7'200'000);
   base::Result<std::string> log =
-      StartHold(config, env.store, lock, summary->drill_id, env.standby.name, hold);
+      StartHold(config, env.store, lock, summary->drill_id, env.standby, hold);
   if (log.ok()) {
     summary->hold_log = *log;
     summary->hold_until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
@@ -150,36 +153,29 @@ void HandOverToHold(const config::Config& config, const drill::DrillEnv& env,
   }
 }
 
-// The message for a standby whose lock is held: which drill holds it.
-std::string Busy(store::StateStore& store, const std::string& standby, const std::string& lock) {
-  base::Result<std::vector<store::DrillRecord>> drills = store.ListDrills({standby, 20});
-  if (drills.ok()) {
-    for (const store::DrillRecord& d : *drills) {
-      if (d.outcome.result != store::DrillResult::kRunning) continue;
-      const std::string when = UtcTime(d.start.at.wall_ms) + " UTC";
-      return fmt::format(
-          "standby {} is busy: {} {} is running (started {} by pid {}, trigger {}); one drill "
-          "per standby at a time",
-          standby, d.start.kind, d.id, when, d.start.controller_pid, d.start.trigger);
-    }
-  }
-  return fmt::format("standby {} is busy: another standbyctl process holds {}", standby, lock);
-}
-
 int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
   const config::StandbyConfig* standby = FindStandbyOrReport(*config, args.standby);
   if (standby == nullptr) return kExitUsage;
+  if (args.kind == "prep") {
+    base::Result<base::Duration> hold = base::ParseDuration(args.hold);  // checked by --hold
+    if (hold.ok() && *hold > standby->max_hold) {
+      fmt::print(stderr,
+                 "standbyctl: --hold {} is longer than standby {}'s max_hold of {}; hold at most "
+                 "that, or raise max_hold in {}\n",
+                 args.hold, standby->name, base::FormatDuration(standby->max_hold), config->path);
+      return kExitUsage;
+    }
+  }
   base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
   if (!store.ok()) return ReportError(store.status());
   base::Result<std::unique_ptr<drill::DrillLock>> lock =
       drill::DrillLock::TryAcquire(config->controller.state_dir, standby->name);
   if (!lock.ok()) {
     if (lock.status().code() != base::Code::kUnavailable) return ReportError(lock.status());
-    fmt::print(stderr, "standbyctl: {}\n",
-               Busy(**store, standby->name,
-                    fmt::format("{}/locks/{}.lock", config->controller.state_dir, standby->name)));
+    fmt::print(stderr, "standbyctl: {}; one drill per standby at a time\n",
+               BusyMessage(**store, standby->name, config->controller.state_dir));
     return kExitUsage;
   }
   base::Result<net::TlsContext> tls = net::TlsContext::ForClient(config->controller.tls);
@@ -268,12 +264,13 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "and the effective failover time. Exit 0 ready, 1 not ready (the standby was shut "
       "down), 2 busy or bad configuration.");
   std::shared_ptr<DrillArgs> args = AddDrillArgs(prep, "prep", global, action);
-  prep->add_option("--hold", args->hold, "How long the standby stays up (at most 24h)")
+  prep->add_option("--hold", args->hold,
+                   "How long the standby stays up (at most the standby's max_hold, default 8h)")
       ->check([](const std::string& text) {
         base::Result<base::Duration> d = base::ParseDuration(text);
         if (!d.ok()) return d.status().message();
-        if (*d < std::chrono::seconds(1) || *d > drill::kMaxHold) {
-          return std::string("the hold must be between 1s and 24h");
+        if (*d < std::chrono::seconds(1) || *d > config::kMaxHoldLimit) {
+          return std::string("the hold must be between 1s and 24h (and within max_hold)");
         }
         return std::string();
       })

@@ -203,6 +203,8 @@ nlohmann::json DrillSummaryJson(const store::DrillRecord& record, const drill::D
   j["hold_until_wall_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
   j["hold_log"] = s.hold_log;
   j["rpo_from"] = s.rpo_from;
+  j["primary_unreachable"] = s.primary_unreachable.empty() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(s.primary_unreachable);
   j["confirmed_off"] = s.confirmed_off;
   j["off_steps"] = s.off_steps;
   j["lease_renewals"] = s.lease_renewals;
@@ -258,12 +260,17 @@ void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_pa
     fmt::print("    read    {}\n", restore::VerifyWords(r));
   }
   PrintProbes(s.probes);
+  if (!s.primary_unreachable.empty()) {
+    fmt::print("  comparison with the primary: not made, the primary is unreachable ({})\n",
+               s.primary_unreachable);
+  }
   fmt::print("  RTO {}  boot {}  restore {}  RPO {}{}  exposure {}\n", Ms(o.rto_ms), Ms(o.boot_ms),
              Ms(o.restore_ms), Ms(o.rpo_ms), s.rpo_from.empty() ? "" : " (" + s.rpo_from + ")",
              Ms(o.exposure_ms));
   if (o.rto_ms || o.dns_ttl_ms) fmt::print("  effective failover time {}\n", EffectiveFailover(o));
-  fmt::print("  primary footprint: {} connection(s), {} request(s)\n", o.primary_connections,
-             o.primary_requests);
+  fmt::print("  primary footprint: {} connection{}, {} request{}\n", o.primary_connections,
+             o.primary_connections == 1 ? "" : "s", o.primary_requests,
+             o.primary_requests == 1 ? "" : "s");
   PrintHeldOrOff(s);
   fmt::print("  recorded as drill {} in {} (standbyctl history)\n", s.drill_id, store_path);
 }

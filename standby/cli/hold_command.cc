@@ -51,6 +51,22 @@ std::optional<store::HoldRecord> OpenHold(store::StateStore& store, const std::s
   return std::nullopt;
 }
 
+// A time as JSON: RFC 3339 UTC, or null.
+nlohmann::json Time(std::optional<int64_t> wall_ms) {
+  return wall_ms ? nlohmann::json(base::Rfc3339(*wall_ms)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json HoldJson(const store::HoldRecord& h) {
+  return {{"standby", h.standby},
+          {"prep", h.drill_id},
+          {"until", Time(h.until_wall_ms)},
+          {"until_ms", h.until_wall_ms},
+          {"limit", Time(h.limit_wall_ms)},
+          {"holder_pid", h.holder_pid ? nlohmann::json(*h.holder_pid) : nullptr},
+          {"released", Time(h.released_wall_ms)},
+          {"ended", Time(h.ended_wall_ms)}};
+}
+
 int Status(store::StateStore& store, const HoldArgs& args) {
   base::Result<std::vector<store::HoldRecord>> holds = store.ListHolds();
   if (!holds.ok()) return ReportError(holds.status());
@@ -60,17 +76,14 @@ int Status(store::StateStore& store, const HoldArgs& args) {
     const bool alive = h.holder_pid && ::kill(static_cast<pid_t>(*h.holder_pid), 0) == 0;
     const int64_t left = h.until_wall_ms - NowMs();
     if (args.json) {
-      out.push_back({{"standby", h.standby},
-                     {"prep", h.drill_id},
-                     {"until_wall_ms", h.until_wall_ms},
-                     {"holder_pid", h.holder_pid ? nlohmann::json(*h.holder_pid) : nullptr},
-                     {"holder_running", alive},
-                     {"released", h.released_wall_ms.has_value()}});
+      out.push_back(HoldJson(h));
+      out.back()["holder_running"] = alive;
       continue;
     }
-    fmt::print("{}: held by prep {} until {} ({}){}{}\n", h.standby, h.drill_id,
+    fmt::print("{}: held by prep {} until {} ({}{}){}{}\n", h.standby, h.drill_id,
                LocalTime(h.until_wall_ms),
                left > 0 ? base::FormatDuration(base::Duration(left)) + " left" : "ending",
+               h.limit_wall_ms ? ", at most until " + LocalTime(*h.limit_wall_ms) : "",
                h.released_wall_ms ? ", released: shutting down" : "",
                alive ? "" : ", its process is gone: the lease shuts the standby down");
     out.push_back(h.standby);
@@ -83,22 +96,35 @@ int Status(store::StateStore& store, const HoldArgs& args) {
   return kExitOk;
 }
 
-int Extend(store::StateStore& store, const HoldArgs& args) {
+int Extend(const config::Config& config, store::StateStore& store, const HoldArgs& args) {
   std::optional<store::HoldRecord> h = OpenHold(store, args.standby);
   if (!h) return kExitUsage;
   base::Result<base::Duration> by = base::ParseDuration(args.by);
   if (!by.ok()) return ReportError(by.status());
   const int64_t now = NowMs();
-  int64_t until = std::max(h->until_wall_ms, now) + by->count();
-  const int64_t cap = now + std::chrono::duration_cast<base::Duration>(drill::kMaxHold).count();
-  std::string capped;
-  if (until > cap) {
-    until = cap;
-    capped = " (capped: a hold lasts at most 24h from now)";
+  const int64_t until = std::max(h->until_wall_ms, now) + by->count();
+  // Holds recorded before max_hold existed: at most 24h from now.
+  const int64_t limit = h->limit_wall_ms.value_or(now + config::kMaxHoldLimit.count());
+  if (until > limit) {
+    const config::StandbyConfig* standby = config.FindStandby(h->standby);
+    fmt::print(stderr,
+               "standbyctl: {}: extending by {} would hold it until {}, past its limit of {} "
+               "(the max_hold of {} from the hold's start); at most {} more. Release it and run "
+               "a new prep to hold it longer.\n",
+               h->standby, args.by, LocalTime(until), LocalTime(limit),
+               standby ? base::FormatDuration(standby->max_hold) : std::string("?"),
+               base::FormatDuration(
+                   base::Duration(std::max<int64_t>(0, limit - std::max(h->until_wall_ms, now)))));
+    return kExitUsage;
   }
   base::Status s = store.SetHoldUntil(h->drill_id, until);
   if (!s.ok()) return ReportError(s);
-  fmt::print("{}: held until {}{}\n", h->standby, LocalTime(until), capped);
+  h->until_wall_ms = until;
+  if (args.json) {
+    fmt::print("{}\n", HoldJson(*h).dump(2));
+  } else {
+    fmt::print("{}: held until {}\n", h->standby, LocalTime(until));
+  }
   return kExitOk;
 }
 
@@ -107,7 +133,8 @@ int Release(const config::Config& config, store::StateStore& store, const HoldAr
   if (!h) return kExitUsage;
   base::Status s = store.ReleaseHold(h->drill_id, NowMs());
   if (!s.ok()) return ReportError(s);
-  fmt::print("{}: released; waiting for the shutdown to be confirmed\n", h->standby);
+  if (!args.json)
+    fmt::print("{}: released; waiting for the shutdown to be confirmed\n", h->standby);
   const config::StandbyConfig* standby = config.FindStandby(h->standby);
   const auto limit = std::chrono::steady_clock::now() + std::chrono::minutes(2) +
                      (standby ? 2 * standby->shutdown_timeout : std::chrono::minutes(10));
@@ -117,8 +144,19 @@ int Release(const config::Config& config, store::StateStore& store, const HoldAr
     if (now->ended_wall_ms) {
       base::Result<store::DrillRecord> d = store.GetDrill(h->drill_id);
       if (!d.ok()) return ReportError(d.status());
-      fmt::print("{}: prep {} {}: {}\n", h->standby, d->id,
-                 store::DrillResultName(d->outcome.result), d->outcome.reason);
+      if (args.json) {
+        nlohmann::json out = HoldJson(*now);
+        out["result"] = store::DrillResultName(d->outcome.result);
+        out["reason"] = d->outcome.reason;
+        out["exposure_seconds"] =
+            d->outcome.exposure_ms
+                ? nlohmann::json(static_cast<double>(*d->outcome.exposure_ms) / 1000)
+                : nlohmann::json(nullptr);
+        fmt::print("{}\n", out.dump(2));
+      } else {
+        fmt::print("{}: prep {} {}: {}\n", h->standby, d->id,
+                   store::DrillResultName(d->outcome.result), d->outcome.reason);
+      }
       return d->outcome.result == store::DrillResult::kPassed ? kExitOk : kExitFailed;
     }
     if (h->holder_pid && ::kill(static_cast<pid_t>(*h->holder_pid), 0) != 0) {
@@ -181,7 +219,7 @@ int RunHold(const GlobalOptions& global, const HoldArgs& args) {
   base::Result<std::unique_ptr<store::StateStore>> store = OpenStateStore(*config);
   if (!store.ok()) return ReportError(store.status());
   if (args.action == "status") return Status(**store, args);
-  if (args.action == "extend") return Extend(**store, args);
+  if (args.action == "extend") return Extend(*config, **store, args);
   if (args.action == "release") return Release(*config, **store, args);
   return Serve(*config, **store, args);
 }
@@ -203,9 +241,12 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   status->add_option("--standby", args->standby, "Only this standby");
   status->add_flag("--json", args->json, "Print JSON");
   status->callback(set("status"));
-  CLI::App* extend =
-      hold->add_subcommand("extend", "Keep a held standby up longer (at most 24h from now)");
+  CLI::App* extend = hold->add_subcommand(
+      "extend",
+      "Keep a held standby up longer; refused (exit 2) past the standby's max_hold from the "
+      "hold's start");
   extend->add_option("--standby", args->standby, "The held standby")->required();
+  extend->add_flag("--json", args->json, "Print the hold as JSON");
   extend->add_option("--by", args->by, "How much longer")
       ->check([](const std::string& text) {
         base::Result<base::Duration> d = base::ParseDuration(text);
@@ -216,6 +257,7 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
   CLI::App* release =
       hold->add_subcommand("release", "End a hold now: the standby is shut down and confirmed off");
   release->add_option("--standby", args->standby, "The held standby")->required();
+  release->add_flag("--json", args->json, "Print the hold and the prep's result as JSON");
   release->callback(set("release"));
   CLI::App* serve = hold->add_subcommand("serve", "");  // started by prep; hidden
   serve->group("");

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "standby/cli/command.h"
 #include "standby/pki/pki.h"
@@ -10,30 +11,48 @@
 namespace sb::cli {
 namespace {
 
-struct IssueArgs {
+struct PkiArgs {
   std::string dir = "/etc/standbyctl/pki";
+  std::string positional_dir;  // `pki init DIR`, as before --dir
   std::string role;
   std::string name;
   int days = 730;
+  bool json = false;
 };
 
-int Init(const std::string& dir) {
+nlohmann::json FilesJson(const pki::IssuedFiles& files, const PkiArgs& args) {
+  return {{"cert", files.cert}, {"key", files.key}, {"days", args.days}};
+}
+
+int Init(const PkiArgs& args) {
+  const std::string& dir = args.positional_dir.empty() ? args.dir : args.positional_dir;
   base::Result<pki::IssuedFiles> files = pki::InitCa(dir);
   if (!files.ok()) return ReportError(files.status());
-  fmt::print("created CA {} and its key {} (mode 0600; keep the key off the standby)\n",
-             files->cert, files->key);
+  if (args.json) {
+    fmt::print("{}\n", FilesJson(*files, args).dump(2));
+  } else {
+    fmt::print("created CA {} and its key {} (mode 0600; keep the key off the standby)\n",
+               files->cert, files->key);
+  }
   return kExitOk;
 }
 
-int Issue(const IssueArgs& args) {
+int Issue(const PkiArgs& args) {
   pki::IssueOptions options;
   options.role = args.role == "controller" ? net::PeerRole::kController : net::PeerRole::kAgent;
   options.name = args.name;
   options.days = args.days;
   base::Result<pki::IssuedFiles> files = pki::Issue(args.dir, options);
   if (!files.ok()) return ReportError(files.status());
-  fmt::print("issued {} certificate for {}: {} and {} (mode 0600), valid {} days\n", args.role,
-             args.name, files->cert, files->key, args.days);
+  if (args.json) {
+    nlohmann::json out = FilesJson(*files, args);
+    out["role"] = args.role;
+    out["name"] = args.name;
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    fmt::print("issued {} certificate for {}: {} and {} (mode 0600), valid {} days\n", args.role,
+               args.name, files->cert, files->key, args.days);
+  }
   return kExitOk;
 }
 
@@ -44,15 +63,19 @@ void AddPkiCommand(CLI::App& app, GlobalOptions& /*options*/, Action* action) {
       "pki", "Create the certificate authority and certificates of the controller-agent channel");
   pki->require_subcommand(1);
 
-  CLI::App* init = pki->add_subcommand("init", "Create a CA (ca.crt, ca.key) in DIR");
-  auto dir = std::make_shared<std::string>();
-  init->add_option("DIR", *dir, "Directory for the CA, created with mode 0700")->required();
-  init->callback([action, dir] { *action = [dir] { return Init(*dir); }; });
+  auto args = std::make_shared<PkiArgs>();
+  CLI::App* init = pki->add_subcommand(
+      "init", "Create a CA (ca.crt, ca.key) in --dir; refused (exit 2) when one is there");
+  init->add_option("--dir", args->dir, "Directory for the CA, created with mode 0700")
+      ->capture_default_str();
+  init->add_option("DIR", args->positional_dir, "The same as --dir");
+  init->add_flag("--json", args->json, "Print the files made as JSON");
+  init->callback([action, args] { *action = [args] { return Init(*args); }; });
 
   CLI::App* issue = pki->add_subcommand(
       "issue", "Issue a key and certificate for a controller or an agent, signed by the CA");
-  auto args = std::make_shared<IssueArgs>();
   issue->add_option("--dir", args->dir, "The CA directory (from pki init)")->capture_default_str();
+  issue->add_flag("--json", args->json, "Print the files made as JSON");
   issue->add_option("--role", args->role, "controller or agent")
       ->required()
       ->check(CLI::IsMember({"controller", "agent"}));

@@ -2,9 +2,12 @@
 // standby's power through its configured driver and say how the result was
 // confirmed.
 
+#include <unistd.h>
+
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,7 @@ struct PowerArgs {
   std::string action;
   std::string standby;
   bool json = false;
+  bool force = false;
 };
 
 // How long `on` waits for a BMC to report on before saying it did not.
@@ -42,10 +46,24 @@ void Print(const PowerArgs& args, const std::string& state, const std::string& h
 int RunPower(const GlobalOptions& global, const PowerArgs& args) {
   std::optional<config::Config> config = LoadConfigOrReport(global);
   if (!config) return kExitUsage;
+  // The steps are printed once, below; the info log would say them again.
+  if (!args.json && !global.log_level_given) spdlog::set_level(spdlog::level::warn);
   const config::StandbyConfig* standby = config->FindStandby(args.standby);
   if (standby == nullptr) {
     fmt::print(stderr, "standbyctl: {} has no standby named \"{}\"\n", config->path, args.standby);
     return kExitUsage;
+  }
+  // Status only reads; the others would cut into a drill or a hold.
+  std::unique_ptr<store::StateStore> store;
+  std::unique_ptr<drill::DrillLock> lock;
+  if (args.action != "status") {
+    base::Result<std::unique_ptr<store::StateStore>> opened = OpenStateStore(*config);
+    if (!opened.ok()) return ReportError(opened.status());
+    store = std::move(*opened);
+    std::optional<std::unique_ptr<drill::DrillLock>> taken =
+        LockForManualCommand(*config, *store, standby->name, args.force, "power " + args.action);
+    if (!taken) return kExitUsage;
+    lock = std::move(*taken);
   }
   power::AgentLink agent({standby->agent, standby->agent_name}, config->controller.tls);
   base::Result<std::unique_ptr<power::PowerDriver>> driver =
@@ -62,6 +80,17 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
   if (args.action == "on") {
     base::Status s = d.On();
     if (!s.ok()) return ReportFailure(s);
+    // Nothing guards it now: no drill, no lease, no max_exposure.
+    (void)store->AddEvent(std::nullopt, "warning",
+                          fmt::format("standby {} powered on by hand (standbyctl power on, pid "
+                                      "{}); it stays up, unguarded, until powered off",
+                                      standby->name, ::getpid()),
+                          store::Timestamp::Now().wall_ms);
+    fmt::print(stderr,
+               "standbyctl: WARNING: {} stays up unguarded: no drill, no lease and no "
+               "max_exposure bound it. Power it off when done: standbyctl power off --standby "
+               "{}\n",
+               standby->name, standby->name);
     if (d.name() != "ipmi") {
       // WoL and commands cannot be asked at once; the drill waits for the agent.
       Print(args, "on requested", fmt::format("the {} driver sent the request", d.name()));
@@ -108,6 +137,8 @@ void AddPowerCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       ->check(CLI::IsMember({"status", "on", "off", "soft-off"}));
   power->add_option("--standby", args->standby, "The standby's name in the config")->required();
   power->add_flag("--json", args->json, "Print JSON");
+  power->add_flag("--force", args->force,
+                  "on, off, soft-off: go on even when a drill or a hold has the standby");
   power->callback(
       [action, args, &global] { *action = [args, &global] { return RunPower(global, *args); }; });
 }

@@ -4,6 +4,7 @@
 // per mapping, and records the statistics in the state store. --dry-run
 // only prints the plan.
 
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@ struct RestoreArgs {
   bool allow_mass_delete = false;
   bool list = false;
   bool json = false;
+  bool force = false;
 };
 
 int64_t NowMs() {
@@ -81,11 +83,18 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
   }
 }
 
+// An action's name as a JSON key or value: "hard link" is "hard_link".
+std::string ActionKey(restore::Action action) {
+  std::string key(restore::ActionName(action));
+  std::replace(key.begin(), key.end(), ' ', '_');
+  return key;
+}
+
 nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
   nlohmann::json totals = nlohmann::json::object();
   for (size_t i = 0; i < restore::kActionCount; ++i) {
-    totals[std::string(restore::ActionName(static_cast<restore::Action>(i)))] = {
-        {"count", r.plan.totals[i].count}, {"bytes", r.plan.totals[i].bytes}};
+    totals[ActionKey(static_cast<restore::Action>(i))] = {{"count", r.plan.totals[i].count},
+                                                          {"bytes", r.plan.totals[i].bytes}};
   }
   nlohmann::json j = {{"source", r.spec.source},
                       {"resolved_source", r.source.path},
@@ -118,7 +127,7 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
     nlohmann::json entries = nlohmann::json::array();
     for (const restore::PlannedEntry& e : r.plan.entries) {
       if (e.action == restore::Action::kUnchanged) continue;
-      entries.push_back({{"path", e.path}, {"action", restore::ActionName(e.action)}});
+      entries.push_back({{"path", e.path}, {"action", ActionKey(e.action)}});
     }
     j["entries"] = std::move(entries);
   }
@@ -135,12 +144,14 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
                standby->name);
     return kExitUsage;
   }
-  std::unique_ptr<store::StateStore> store;
-  if (!args.dry_run) {
-    base::Result<std::unique_ptr<store::StateStore>> s = OpenStateStore(*config);
-    if (!s.ok()) return ReportError(s.status());
-    store = std::move(*s);
-  }
+  base::Result<std::unique_ptr<store::StateStore>> opened = OpenStateStore(*config);
+  if (!opened.ok()) return ReportError(opened.status());
+  std::unique_ptr<store::StateStore> store = std::move(*opened);
+  // A dry run records nothing.
+  store::StateStore* record = args.dry_run ? nullptr : store.get();
+  std::optional<std::unique_ptr<drill::DrillLock>> lock = LockForManualCommand(
+      *config, *store, standby->name, args.force, args.dry_run ? "restore --dry-run" : "restore");
+  if (!lock) return kExitUsage;
   base::Result<net::TlsContext> tls = net::TlsContext::ForClient(config->controller.tls);
   if (!tls.ok()) {
     fmt::print(stderr, "standbyctl: controller TLS: {}\n", tls.status().message());
@@ -163,9 +174,9 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
     spec.dry_run = args.dry_run;
     spec.allow_mass_delete = args.allow_mass_delete;
     base::Status drift_saved;
-    if (store != nullptr) {
+    if (record != nullptr) {
       spec.on_drift = [&](const std::vector<sync::Drift>& drift) {
-        drift_saved = store->AddDrift(
+        drift_saved = record->AddDrift(
             restore::DriftRecordsOf(standby->name, mapping.target, drift, std::nullopt, NowMs()));
       };
     }
@@ -177,9 +188,9 @@ int RunRestoreCommand(const GlobalOptions& global, const RestoreArgs& args) {
                  mapping.target, r.status().message());
       return r.status().code() == base::Code::kInternal ? kExitInternal : kExitFailed;
     }
-    if (store != nullptr) {
+    if (record != nullptr) {
       base::Status saved =
-          store->AddRestoreStats(restore::StatsOf(standby->name, *r, std::nullopt, NowMs()));
+          record->AddRestoreStats(restore::StatsOf(standby->name, *r, std::nullopt, NowMs()));
       if (!saved.ok()) return ReportError(saved);
     }
     if (args.json) {
@@ -218,13 +229,14 @@ void AddRestoreCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "what was done; --dry-run only prints the plan.");
   auto args = std::make_shared<RestoreArgs>();
   restore->add_option("--standby", args->standby, "The standby's name in the config")->required();
-  restore->add_flag("--dry-run", args->dry_run,
+  restore->add_flag("-n,--dry-run", args->dry_run,
                     "Only print the plan and what would refuse it; change nothing");
   restore->add_flag("--allow-mass-delete", args->allow_mass_delete,
                     "Delete more of a target than its max_delete allows (for a backup that "
                     "really lost most of its files)");
   restore->add_flag("--list", args->list, "List every path that changes");
   restore->add_flag("--json", args->json, "Print JSON");
+  restore->add_flag("--force", args->force, "Go on even when a drill or a hold has the standby");
   restore->callback([action, args, &global] {
     *action = [args, &global] { return RunRestoreCommand(global, *args); };
   });

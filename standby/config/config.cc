@@ -1,6 +1,7 @@
 #include "standby/config/config.h"
 
 #include <arpa/inet.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,12 @@ std::optional<SecretRef> ReadSecret(TableReader& t, std::string_view prefix, Nee
       t.ErrorAt(env_key, fmt::format("\"{}\" is not a valid environment variable name", *env));
       return std::nullopt;
     }
+    const char* value = std::getenv(env->c_str());
+    if (value == nullptr || *value == '\0') {
+      t.MachineProblemAt(env_key, fmt::format("the environment variable {} is not set here; "
+                                              "commands that need it will refuse to run",
+                                              *env));
+    }
     return SecretRef{SecretRef::Kind::kEnv, *env};
   }
   if (need == Need::kRequired && !t.Has(prefix)) {  // else the Forbid error says it all
@@ -159,13 +166,54 @@ std::optional<SecretRef> ReadSecret(TableReader& t, std::string_view prefix, Nee
   return std::nullopt;
 }
 
+// Where execvp(3) would find `program`: itself when it holds a slash, else
+// the first executable of that name on $PATH; empty when there is none.
+std::string FindProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    return ::access(program.c_str(), X_OK) == 0 ? program : std::string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const size_t colon = dirs.find(':');
+    std::string_view dir = dirs.substr(0, colon);
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+    std::string candidate = fmt::format("{}/{}", dir.empty() ? "." : dir, program);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return "";
+}
+
+// A command line: a non-empty program name, which should be found here.
 std::optional<std::vector<std::string>> ReadArgv(TableReader& t, std::string_view key, Need need) {
   std::optional<std::vector<std::string>> argv = t.StringArray(key, need);
   if (argv && !argv->empty() && (*argv)[0].empty()) {
     t.ErrorAt(key, "the program name (first element) is empty");
     return std::nullopt;
   }
+  if (argv && !argv->empty() && FindProgram((*argv)[0]).empty()) {
+    t.MachineProblemAt(
+        key, fmt::format("the program {} is not {} on this machine", base::Quote((*argv)[0]),
+                         (*argv)[0].find('/') != std::string::npos ? "an executable file"
+                                                                   : "found on the PATH"));
+  }
   return argv;
+}
+
+// Whether `source` (a path or a glob) names anything on this machine.
+bool SourceExists(const std::string& source) {
+  if (source.find_first_of("*?[") == std::string::npos) {
+    struct stat st {};
+    return ::stat(source.c_str(), &st) == 0;
+  }
+  glob_t found{};
+  const bool any = ::glob(source.c_str(), 0, nullptr, &found) == 0 && found.gl_pathc > 0;
+  ::globfree(&found);
+  return any;
 }
 
 void ReadIpmi(TableReader& t, const std::string& config_path, IpmiPower* ipmi) {
@@ -311,7 +359,15 @@ void ReadDeleteLimit(TableReader& t, DeleteLimit* limit) {
 }
 
 void ReadRestore(TableReader& t, const std::string& config_path, RestoreMapping* m) {
-  if (auto s = ReadPath(t, "source", Need::kRequired, config_path, true)) m->source = *s;
+  if (auto s = ReadPath(t, "source", Need::kRequired, config_path, true)) {
+    m->source = *s;
+    if (!SourceExists(*s)) {
+      t.MachineProblemAt(
+          "source", fmt::format("{} {} on this machine", base::Quote(*s),
+                                s->find_first_of("*?[") == std::string::npos ? "does not exist"
+                                                                             : "matches nothing"));
+    }
+  }
   if (auto target = ReadPath(t, "target", Need::kRequired, config_path, false)) {
     std::string path = *target;
     while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -788,6 +844,15 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   if (auto d = t.DurationValue("rto_target", Duration(1'000))) s->rto_target = *d;
   if (auto d = t.DurationValue("rpo_target", Duration(1'000))) s->rpo_target = *d;
   if (auto d = t.DurationValue("verify_within", Duration(3'600'000))) s->verify_within = *d;
+  if (auto d = t.DurationValue("max_hold", Duration(60'000))) {
+    if (*d > kMaxHoldLimit) {
+      t.ErrorAt("max_hold",
+                fmt::format("{} is longer than the {} a hold may last at most",
+                            base::FormatDuration(*d), base::FormatDuration(kMaxHoldLimit)));
+    } else {
+      s->max_hold = *d;
+    }
+  }
   if (s->lease >= s->max_exposure && t.Has("lease")) {
     t.ErrorAt("lease",
               fmt::format("the lease ({}) must be shorter than max_exposure ({})",
@@ -818,6 +883,20 @@ void ReadStandby(TableReader& t, const std::string& config_path, StandbyConfig* 
   t.RejectUnknownKeys();
 }
 
+// Without [controller.tls] the defaults under /etc/standbyctl/pki apply;
+// say so when they are not there, before a drill fails on them.
+void CheckDefaultTls(TableReader& t, const net::TlsFiles& tls) {
+  for (const std::string* path : {&tls.ca, &tls.cert, &tls.key}) {
+    if (::access(path->c_str(), R_OK) == 0) continue;
+    t.MachineProblemAt(
+        "tls", fmt::format("[controller.tls] is not set and its default {} cannot be read ({}); "
+                           "create the files with standbyctl pki, or name them in "
+                           "[controller.tls] ca, cert and key",
+                           *path, std::strerror(errno)));
+    return;
+  }
+}
+
 void ReadController(TableReader& t, const std::string& config_path, ControllerConfig* c) {
   if (auto d = ReadPath(t, "state_dir", Need::kOptional, config_path, true)) {
     // Checked now, not when a command first opens the state store.
@@ -833,6 +912,14 @@ void ReadController(TableReader& t, const std::string& config_path, ControllerCo
     if (auto p = ReadPath(*tls, "cert", Need::kRequired, config_path, true)) c->tls.cert = *p;
     if (auto p = ReadPath(*tls, "key", Need::kRequired, config_path, true)) c->tls.key = *p;
     tls->RejectUnknownKeys();
+    for (auto [key, path] : {std::pair{"ca", &c->tls.ca}, std::pair{"cert", &c->tls.cert},
+                             std::pair{"key", &c->tls.key}}) {
+      if (!path->empty() && ::access(path->c_str(), R_OK) != 0) {
+        tls->MachineProblemAt(key, fmt::format("cannot read {}: {}", *path, std::strerror(errno)));
+      }
+    }
+  } else {
+    CheckDefaultTls(t, c->tls);
   }
   if (auto d = ReadPath(t, "metrics_dir", Need::kOptional, config_path, true)) {
     c->metrics_dir = *d;
@@ -848,6 +935,8 @@ void ReadPrimary(TableReader& t, PrimaryConfig* p) {
   p->agent_name = t.String("agent_name").value_or(p->name);
   if (auto m = t.Integer("max_sessions", 1, 16)) p->max_sessions = static_cast<int>(*m);
   if (auto m = t.Integer("max_requests", 1, 10000)) p->max_requests = static_cast<int>(*m);
+  if (auto b = t.Bool("required_for_drill")) p->required_for_drill = *b;
+  if (auto b = t.Bool("required_for_prep")) p->required_for_prep = *b;
   t.RejectUnknownKeys();
 }
 
@@ -937,6 +1026,16 @@ void ReadConfig(TableReader root, Config* config) {
   root.RejectUnknownKeys();
 }
 
+base::Result<Config> ReadFile(base::ConfigFile& file, const std::string& path) {
+  base::Result<Config> config = base::ReadWholeConfig<Config>(file, path, ReadConfig);
+  if (config.ok()) {
+    for (const base::ConfigError& e : file.errors().MachineProblems()) {
+      config->machine_problems.push_back(e.ToString());
+    }
+  }
+  return config;
+}
+
 }  // namespace
 
 std::string DeleteLimit::ToString() const {
@@ -952,12 +1051,12 @@ const StandbyConfig* Config::FindStandby(std::string_view name) const {
 
 base::Result<Config> LoadConfig(const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Load(path);
-  return base::ReadWholeConfig<Config>(file, path, ReadConfig);
+  return ReadFile(file, path);
 }
 
 base::Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   base::ConfigFile file = base::ConfigFile::Parse(text, path);
-  return base::ReadWholeConfig<Config>(file, path, ReadConfig);
+  return ReadFile(file, path);
 }
 
 std::string_view PowerDriverName(PowerDriverKind kind) {

@@ -31,6 +31,8 @@ using base::Duration;
 
 inline constexpr uint16_t kDefaultAgentPort = 7443;
 inline constexpr const char* kDefaultConfigPath = "/etc/standbyctl/standbyctl.toml";
+// The longest max_hold a standby may set.
+inline constexpr Duration kMaxHoldLimit{24LL * 3'600'000};
 
 struct ControllerConfig {
   std::string state_dir = "/var/lib/standbyctl";
@@ -244,6 +246,10 @@ struct StandbyConfig {
   // standby counts as not verified. Not part of the digest.
   std::optional<Duration> rto_target, rpo_target;
   Duration verify_within{35LL * 86'400'000};
+  // How long a prep's hold may keep the standby up, from the hold's start,
+  // extensions included. max_exposure bounds the prep's phases before it;
+  // a prep's exposure is held to max_exposure + max_hold.
+  Duration max_hold{8LL * 3'600'000};
   // Hex SHA-256 over this standby's table and the [primary] table in
   // canonical form (everything a drill does with them, not the targets
   // above): a drill under another digest no longer vouches for the standby.
@@ -256,6 +262,11 @@ struct PrimaryConfig {
   std::string agent_name;
   int max_sessions = 4;    // connections a drill may open to the primary
   int max_requests = 500;  // probe requests (or commands) a drill may send it
+  // Whether the preflight fails when the primary's agent does not answer.
+  // A prep goes on without it by default: it is made for when the primary
+  // is sick; the comparison is then skipped, and said so.
+  bool required_for_drill = true;
+  bool required_for_prep = false;
 };
 
 struct Schedule {
@@ -273,6 +284,11 @@ struct Config {
   std::optional<PrimaryConfig> primary;
   std::vector<StandbyConfig> standbys;
   std::vector<Schedule> schedules;
+  // What the config names but this machine lacks (a backup source, a
+  // program, a TLS file, an unset variable): warnings for `config check`,
+  // errors for `config check --strict` and the daemon's start. Each is
+  // "FILE:LINE:COL: message", in file order.
+  std::vector<std::string> machine_problems;
 
   const StandbyConfig* FindStandby(std::string_view name) const;
 };

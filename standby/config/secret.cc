@@ -79,7 +79,8 @@ base::Result<Secret> LoadSecret(const SecretRef& ref) {
     case SecretRef::Kind::kEnv: {
       const char* value = std::getenv(ref.name.c_str());
       if (value == nullptr || *value == '\0') {
-        return base::Status::NotFound(
+        // The caller's setup to fix: a usage error, as a missing file is.
+        return base::Status::Invalid(
             fmt::format("environment variable {} (named by password_env) is not set", ref.name));
       }
       return Secret(value);

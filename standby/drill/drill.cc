@@ -125,13 +125,23 @@ bool Drill::Preflight() {
   std::vector<std::string> notes;
   if (base::Status s = ReadSourceAges(&notes); !s.ok()) return Fail(p, s.message());
   if (env_.config.primary) {
+    const config::PrimaryConfig& primary_config = *env_.config.primary;
     base::Result<std::unique_ptr<AgentSession>> primary = DialPrimary();
-    if (!primary.ok()) {
-      return Fail(
-          p, fmt::format("the primary's agent is not reachable: {}", primary.status().message()));
+    const bool prep = options_.kind == DrillKind::kPrep;
+    if (primary.ok()) {
+      primary_agent_ = std::move(*primary);
+      notes.push_back(fmt::format("primary agent {} answers", primary_config.name));
+    } else if (prep ? primary_config.required_for_prep : primary_config.required_for_drill) {
+      return Fail(p, fmt::format("the primary's agent is not reachable: {} ([primary] "
+                                 "required_for_{} = true)",
+                                 primary.status().message(), DrillKindName(options_.kind)));
+    } else {
+      summary_.primary_unreachable = primary.status().message();
+      notes.push_back(
+          fmt::format("primary agent {} unreachable ({}); going on without it, the "
+                      "comparison will be skipped",
+                      primary_config.name, primary.status().message()));
     }
-    primary_agent_ = std::move(*primary);
-    notes.push_back(fmt::format("primary agent {} answers", env_.config.primary->name));
   }
   base::Result<power::PowerReading> state = env_.power.Status();
   if (state.ok() && state->state == power::PowerState::kOn) {
@@ -444,6 +454,12 @@ bool Drill::Compare() {
     phases_.End(p, PhaseOutcome::kSkipped, "no probes configured");
     return true;
   }
+  if (!summary_.primary_unreachable.empty()) {
+    // Not asked again: the primary may be the host in trouble.
+    phases_.End(p, PhaseOutcome::kSkipped,
+                fmt::format("primary unreachable: {}", summary_.primary_unreachable));
+    return true;
+  }
   // Both hosts' indicators before and after the probes: what the findings
   // (findings.h) weigh each verdict against.
   HostWindow windows[2];
@@ -698,6 +714,7 @@ void Drill::Hold() {
 void Drill::End() {
   Ending ending;
   ending.power_on = power_on_at_;
+  SetExposureLimit(env_.standby, /*held=*/false, &ending);
   if (power_on_at_) {
     guard_.Disarm();
     // Held until the standby is off; the lease goes with the host.

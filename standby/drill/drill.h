@@ -54,6 +54,9 @@ struct DrillSummary {
   bool confirmed_off = false;          // the shutdown confirmed the standby off
   std::vector<std::string> off_steps;  // how
   std::string rpo_from;                // what the RPO was measured from
+  // Why the primary's agent did not answer in the preflight, when the drill
+  // went on without it ([primary] required_for_*): no comparison was made.
+  std::string primary_unreachable;
   int lease_renewals = 0;
   // A prep that passed: the standby is up, the lease no longer renewed by
   // this process, and the record still open for a hold (hold.h) to finish.

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/units.h"
+
 namespace sb::drill {
 int64_t MsBetween(const store::Timestamp& a, const store::Timestamp& b) {
   return (b.mono_ns - a.mono_ns) / 1'000'000;
@@ -80,6 +82,27 @@ std::optional<store::Timestamp> PowerOnOf(const std::vector<store::PhaseRecord>&
   return std::nullopt;
 }
 
+namespace {
+
+bool ExposureOverLimit(const Ending& e, const store::DrillOutcome& o) {
+  return e.exposure_limit && o.exposure_ms && *o.exposure_ms > e.exposure_limit->count();
+}
+
+}  // namespace
+
+void SetExposureLimit(const config::StandbyConfig& standby, bool held, Ending* ending) {
+  if (held) {
+    ending->exposure_limit = standby.max_exposure + standby.max_hold;
+    ending->exposure_limit_is = fmt::format("max_exposure of {} plus the max_hold of {}",
+                                            base::FormatDuration(standby.max_exposure),
+                                            base::FormatDuration(standby.max_hold));
+  } else {
+    ending->exposure_limit = standby.max_exposure;
+    ending->exposure_limit_is =
+        fmt::format("max_exposure of {}", base::FormatDuration(standby.max_exposure));
+  }
+}
+
 store::DrillOutcome Conclude(const Ending& e, store::Timestamp now) {
   store::DrillOutcome o = e.outcome;
   o.at = e.off ? e.off->at : now;
@@ -87,6 +110,11 @@ store::DrillOutcome Conclude(const Ending& e, store::Timestamp now) {
   if (e.off && e.off->confirmed) {
     o.exposure_ms =
         e.same_boot ? MsBetween(*e.power_on, e.off->at) : e.off->at.wall_ms - e.power_on->wall_ms;
+    if (ExposureOverLimit(e, o)) {
+      o.reason += fmt::format(
+          "{}the exposure of {} went past its limit, the {}", o.reason.empty() ? "" : "; ",
+          base::FormatDuration(base::Duration(*o.exposure_ms)), e.exposure_limit_is);
+    }
     return o;
   }
   o.result = store::DrillResult::kFailed;
@@ -106,6 +134,13 @@ base::Status FinishDrill(store::StateStore& store, int64_t drill_id, const Endin
                          "the standby could not be confirmed off: " +
                              (ending.off ? ending.off->reason : std::string("no shutdown ran")),
                          o.at.wall_ms);
+  }
+  if (ExposureOverLimit(ending, o)) {
+    (void)store.AddEvent(
+        drill_id, "warning",
+        fmt::format("the exposure of {} went past its limit, the {}",
+                    base::FormatDuration(base::Duration(*o.exposure_ms)), ending.exposure_limit_is),
+        o.at.wall_ms);
   }
   base::Status s = store.FinishDrill(drill_id, o);
   if (!s.ok()) {

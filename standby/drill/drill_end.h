@@ -100,7 +100,16 @@ struct Ending {
   bool same_boot = true;
   // The shutdown, when one ran.
   std::optional<OffResult> off;
+  // What the exposure window is held to, and the words for it
+  // ("max_exposure of 1h"): a drill's max_exposure, a held prep's
+  // max_exposure + max_hold. An exposure past it is said in the reason and
+  // recorded as a warning event.
+  std::optional<base::Duration> exposure_limit;
+  std::string exposure_limit_is;
 };
+
+// The limit of a drill (held: a prep whose hold started) of `standby`.
+void SetExposureLimit(const config::StandbyConfig& standby, bool held, Ending* ending);
 
 // When power on was requested, from a drill's recorded phases.
 std::optional<store::Timestamp> PowerOnOf(const std::vector<store::PhaseRecord>& phases);

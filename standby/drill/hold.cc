@@ -23,6 +23,10 @@ std::string WhyHoldEnds(const DrillEnv& env, const HoldOptions& options, store::
     return fmt::format("the hold's record could not be read: {}", hold.status().message());
   }
   if (hold->released_wall_ms) return "released by the operator";
+  if (hold->limit_wall_ms && now.wall_ms >= *hold->limit_wall_ms) {
+    return fmt::format("the hold reached the standby's max_hold of {}",
+                       base::FormatDuration(env.standby.max_hold));
+  }
   if (now.wall_ms >= hold->until_wall_ms) return "the hold ran out";
   return "";
 }
@@ -48,10 +52,12 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
     end.why = fmt::format("the hold could not take over the lease: {}", taken.message());
   } else {
     (void)env.store.SetHoldPid(options.drill_id, ::getpid());
-    spdlog::info("holding {} for prep {} until {} UTC", env.standby.name, options.drill_id,
-                 hold->until_wall_ms);
+    spdlog::info("holding {} for prep {} until {} (max_hold {})", env.standby.name,
+                 options.drill_id, base::Rfc3339(hold->until_wall_ms),
+                 base::FormatDuration(env.standby.max_hold));
   }
-  // Bounded: the hold's time is capped when it is set (kMaxHold).
+  // Bounded: by the hold's limit (max_hold from its start), whatever its
+  // `until` says.
   while (end.why.empty()) {
     end.why = WhyHoldEnds(env, options, clock.Now());
     if (end.why.empty()) clock.Wait(options.poll, [&] { return Stopped(options); });
@@ -66,6 +72,7 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
   ending.outcome.reason = fmt::format("held, then {}", end.why);
   ending.power_on =
       PowerOnOf(*recorded);  // same boot: the monotonic clocks of the two processes agree
+  SetExposureLimit(env.standby, /*held=*/true, &ending);
   ending.off = ShutDown(env, phases, options.off_poll, end.why);
   end.off = *ending.off;
   (void)env.store.EndHold(options.drill_id, end.off.at.wall_ms);

@@ -20,9 +20,6 @@
 
 namespace sb::drill {
 
-// The longest a hold may last, from its start or an extension.
-inline constexpr std::chrono::hours kMaxHold{24};
-
 struct HoldOptions {
   int64_t drill_id = 0;
   const std::atomic<int>* stop = nullptr;  // a signal ends the hold early

@@ -16,7 +16,8 @@ namespace {
 // (drill_end.h: with the exposure window when `off` confirmed the standby
 // off, the loud failure when power on was requested and it did not).
 base::Status MarkAborted(store::StateStore& store, const store::DrillRecord& drill,
-                         const std::string& reason, std::optional<OffResult> off) {
+                         const config::StandbyConfig* standby, const std::string& reason,
+                         std::optional<OffResult> off) {
   base::Result<std::vector<store::PhaseRecord>> phases = store.ListPhases(drill.id);
   if (!phases.ok()) return phases.status();
   const store::Timestamp now = store::Timestamp::Now();
@@ -27,6 +28,7 @@ base::Status MarkAborted(store::StateStore& store, const store::DrillRecord& dri
   ending.same_boot = false;
   ending.off = std::move(off);
   ending.power_on = PowerOnOf(*phases);
+  if (standby != nullptr) SetExposureLimit(*standby, store.GetHold(drill.id).ok(), &ending);
   for (const store::PhaseRecord& p : *phases) {
     if (p.outcome != store::PhaseOutcome::kRunning) continue;
     ending.outcome.failed_phase = p.name;
@@ -78,7 +80,7 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
       r.message =
           fmt::format("drill {}: {}; standby {} is no longer in {}, so its power state is unknown",
                       drill.id, who, drill.start.standby, config.path);
-      base::Status s = MarkAborted(store, drill, r.message, std::nullopt);
+      base::Status s = MarkAborted(store, drill, nullptr, r.message, std::nullopt);
       if (!s.ok()) return s;
       out.push_back(std::move(r));
       continue;
@@ -96,10 +98,11 @@ base::Result<std::vector<Reconciled>> ReconcileDrills(const config::Config& conf
       continue;
     }
     r.confirmed_off = true;
+    r.steps = off->steps;
     r.message = fmt::format("drill {}: {}; standby {} confirmed off ({}); marked aborted", drill.id,
                             who, standby->name, off->confirmed.how);
     base::Status s =
-        MarkAborted(store, drill, r.message, OffResultOf(off, store::Timestamp::Now()));
+        MarkAborted(store, drill, standby, r.message, OffResultOf(off, store::Timestamp::Now()));
     if (!s.ok()) return s;
     out.push_back(std::move(r));
   }

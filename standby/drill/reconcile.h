@@ -21,7 +21,8 @@ struct Reconciled {
   int64_t drill_id = 0;
   std::string standby;
   bool confirmed_off = false;
-  std::string message;  // one sentence for the operator
+  std::string message;             // one sentence for the operator
+  std::vector<std::string> steps;  // what was done to power it off
 };
 
 // `command` names what found them ("standbyctl drill"), for the record.

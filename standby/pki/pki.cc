@@ -41,7 +41,7 @@ Status WritePrivateFile(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) {
-      return Status::FailedPrecondition(fmt::format("{} already exists; not overwriting it", path));
+      return Status::Invalid(fmt::format("{} already exists; not overwriting it", path));
     }
     return Status::FromErrno(fmt::format("cannot create {}", path), errno);
   }
@@ -179,7 +179,12 @@ Result<IssuedFiles> Issue(const std::string& dir, const IssueOptions& options) {
     return Status::Invalid(fmt::format("--days {} is out of range 1 to 3650", options.days));
   }
   Result<KeyPtr> ca_key = LoadKey(dir + "/ca.key");
-  if (!ca_key.ok()) return ca_key.status().WithContext("CA key (run standbyctl pki init first)");
+  if (!ca_key.ok()) {
+    base::Status s = ca_key.status().WithContext(
+        fmt::format("CA key (run standbyctl pki init --dir {} first)", dir));
+    // A CA that is not there is the caller's to fix.
+    return s.code() == base::Code::kNotFound ? Status::Invalid(s.message()) : s;
+  }
   Result<X509Ptr> ca_cert = LoadCert(dir + "/ca.crt");
   if (!ca_cert.ok()) return ca_cert.status().WithContext("CA certificate");
 

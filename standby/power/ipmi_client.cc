@@ -22,6 +22,8 @@ namespace {
 
 using base::Result;
 using base::Status;
+
+std::string Attempts(int n) { return fmt::format("{} attempt{}", n, n == 1 ? "" : "s"); }
 using rmcp::Bytes;
 using Clock = std::chrono::steady_clock;
 
@@ -126,8 +128,8 @@ class Session {
       if (reply.ok() || reply.status().code() != base::Code::kTimeout || attempt + 1 >= attempts) {
         if (!reply.ok()) {
           return Status(reply.status().code(),
-                        fmt::format("{}: {}: {} after {} attempts", Where(), step,
-                                    reply.status().message(), attempt + 1));
+                        fmt::format("{}: {}: {} after {}", Where(), step, reply.status().message(),
+                                    Attempts(attempt + 1)));
         }
         return reply;
       }
@@ -240,8 +242,8 @@ class Session {
       }
       if (reply.status().code() != base::Code::kTimeout || attempt >= retries) {
         return Status(reply.status().code(),
-                      fmt::format("{}: {}: {} after {} attempts", Where(), what,
-                                  reply.status().message(), attempt + 1));
+                      fmt::format("{}: {}: {} after {}", Where(), what, reply.status().message(),
+                                  Attempts(attempt + 1)));
       }
       timeout = std::min(timeout * 2, target_.timeout * 4);
     }

@@ -247,15 +247,6 @@ std::string_view VerificationName(Verification v) {
   return "unknown";
 }
 
-std::string Rfc3339(int64_t wall_ms) {
-  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 Report Analyze(std::vector<DrillDetails> drills, const config::Config& config,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "agent/base/status.h"
+#include "agent/base/units.h"
 #include "agent/sync/drift.h"
 #include "standby/config/config.h"
 #include "standby/store/state_store.h"
@@ -129,7 +130,7 @@ base::Result<DrillDetails> ReadDrillDetails(store::StateStore& store, int64_t dr
 
 // Time formats shared by every rendering: RFC 3339 UTC with seconds
 // ("2026-11-01T03:00:12Z"), and milliseconds as seconds (412.301).
-std::string Rfc3339(int64_t wall_ms);
+using base::Rfc3339;
 double Seconds(int64_t ms);
 
 }  // namespace sb::report

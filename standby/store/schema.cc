@@ -220,7 +220,13 @@ CREATE TABLE probe_results (
 CREATE INDEX probe_results_by_drill ON probe_results (drill_id);
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+// A hold's hard end: when it started plus the standby's max_hold then
+// (extensions stop there); NULL for holds recorded before.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE holds ADD COLUMN limit_wall_ms INTEGER;
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations = {{
     {"drills, phases, check results, performance samples, restore statistics, events", kV1},
     {"schedule state of the daemon", kV2},
     {"failover prep holds", kV3},
@@ -228,6 +234,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {"host indicators and the comparison's findings", kV5},
     {"drift path by path, and the re-reads of restores", kV6},
     {"the configuration digest of each drill, and probe verdicts", kV7},
+    {"the hard end of a hold (max_hold)", kV8},
 }};
 
 }  // namespace

@@ -831,13 +831,15 @@ Status StateStore::AddHold(const HoldRecord& h) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*db_,
                          "INSERT INTO holds (drill_id, standby, until_wall_ms, holder_pid, "
-                         "released_wall_ms, ended_wall_ms) VALUES (?, ?, ?, ?, ?, ?)");
+                         "released_wall_ms, ended_wall_ms, limit_wall_ms) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, h.drill_id);
     BindText(st, 2, h.standby);
     st.bind(3, h.until_wall_ms);
     BindOptional(st, 4, h.holder_pid);
     BindOptional(st, 5, h.released_wall_ms);
     BindOptional(st, 6, h.ended_wall_ms);
+    BindOptional(st, 7, h.limit_wall_ms);
     st.exec();
     tx.commit();
   });
@@ -850,7 +852,8 @@ Status QueryHolds(SQLite::Database& db, const std::string& path, std::string_vie
                   int64_t drill_id, std::vector<HoldRecord>* out) {
   return Guarded(path, "reading holds", [&] {
     SQLite::Statement st(db, fmt::format("SELECT drill_id, standby, until_wall_ms, holder_pid, "
-                                         "released_wall_ms, ended_wall_ms FROM holds WHERE {} "
+                                         "released_wall_ms, ended_wall_ms, limit_wall_ms "
+                                         "FROM holds WHERE {} "
                                          "ORDER BY drill_id DESC",
                                          where));
     if (where.find("?1") != std::string_view::npos) st.bind(1, drill_id);
@@ -862,6 +865,7 @@ Status QueryHolds(SQLite::Database& db, const std::string& path, std::string_vie
       h.holder_pid = ColumnOptional(st, 3);
       h.released_wall_ms = ColumnOptional(st, 4);
       h.ended_wall_ms = ColumnOptional(st, 5);
+      h.limit_wall_ms = ColumnOptional(st, 6);
       out->push_back(std::move(h));
     }
   });

@@ -180,6 +180,8 @@ struct HoldRecord {
   int64_t drill_id = 0;
   std::string standby;
   int64_t until_wall_ms = 0;
+  // Past this, no extension: the start plus the standby's max_hold.
+  std::optional<int64_t> limit_wall_ms;
   std::optional<int64_t> holder_pid;
   std::optional<int64_t> released_wall_ms;
   std::optional<int64_t> ended_wall_ms;

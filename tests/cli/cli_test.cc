@@ -81,9 +81,85 @@ TEST_CASE("cli: config check accepts a good file and summarizes it", "[cli]") {
   std::string path = dir.Write("good.toml", kMinimalConfig);
   base::ProcessResult r = RunStandbyctl({"config", "check", path});
   CHECK(r.exit_code == 0);
+  // The text is good; this machine has no certificates in the default place.
   CHECK(r.out == path +
-                     ": ok (1 standby, 0 restore mappings, 0 smoke checks, 0 probes, 0 "
-                     "schedules)\n");
+                     ": ok with 1 warning (--strict makes them errors) (1 standby, 0 restore "
+                     "mappings, 0 smoke checks, 0 probes, 0 schedules)\n");
+  CHECK(r.err == path +
+                     ":1:1: warning: [controller]: tls: [controller.tls] is not set and its "
+                     "default /etc/standbyctl/pki/ca.crt cannot be read (No such file or "
+                     "directory); create the files with standbyctl pki, or name them in "
+                     "[controller.tls] ca, cert and key\n");
+}
+
+TEST_CASE("cli: config check --strict fails on what this machine lacks", "[cli]") {
+  TempDir dir;
+  dir.Write("ca.crt", "x");
+  dir.Write("c.crt", "x");
+  dir.Write("c.key", "x");
+  const std::string good_tls =
+      "[controller.tls]\nca = \"ca.crt\"\ncert = \"c.crt\"\nkey = \"c.key\"\n";
+  std::string path = dir.Write(
+      "c.toml",
+      "[controller]\nstate_dir = \"state\"\n" + good_tls +
+          "[[standby]]\nname = \"s\"\nagent = \"127.0.0.3\"\n"
+          "[standby.power]\ndriver = \"command\"\non = [\"no-such-power-tool\", \"on\"]\n"
+          "off = [\"/bin/true\"]\nstatus = [\"/nonexistent/virsh-status\"]\n"
+          "[[standby.restore]]\nsource = \"/nonexistent/backups/*.tar\"\ntarget = \"/srv/www\"\n"
+          "[[standby.restore]]\nsource = \"" +
+          dir.Sub("absent") +
+          "\"\ntarget = \"/srv/db\"\n"
+          "[[standby]]\nname = \"t\"\nagent = \"127.0.0.4\"\n"
+          "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1\"\nusername = \"u\"\n"
+          "password_env = \"SB_TEST_UNSET_PASSWORD\"\n");
+  const std::string expected =
+      path +
+      ":12:6: {}: standby[0].power.on: the program \"no-such-power-tool\" is not found on "
+      "the PATH on this machine\n" +
+      path +
+      ":14:10: {}: standby[0].power.status: the program \"/nonexistent/virsh-status\" "
+      "is not an executable file on this machine\n" +
+      path +
+      ":16:10: {}: standby[0].restore[0].source: \"/nonexistent/backups/*.tar\" "
+      "matches nothing on this machine\n" +
+      path + ":19:10: {}: standby[0].restore[1].source: \"" + dir.Sub("absent") +
+      "\" does not exist on this machine\n" + path +
+      ":28:16: {}: standby[1].power.password_env: the environment variable "
+      "SB_TEST_UNSET_PASSWORD is not set here; commands that need it will refuse to run\n";
+  auto with = [&](const std::string& level) {
+    std::string out = expected;
+    for (size_t at = out.find("{}"); at != std::string::npos; at = out.find("{}", at)) {
+      out.replace(at, 2, level);
+    }
+    return out;
+  };
+  base::ProcessResult r = RunStandbyctl({"config", "check", path});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == with("warning"));
+  CHECK(r.out.starts_with(path + ": ok with 5 warnings"));
+
+  r = RunStandbyctl({"config", "check", "--strict", path});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == with("error") + path + ": 5 problems on this machine (--strict)\n");
+  CHECK(r.out.empty());
+
+  r = RunStandbyctl({"config", "check", "--strict", "--json", path});
+  CHECK(r.exit_code == 2);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j.at("ok") == false);
+  CHECK(j.at("errors").size() == 5);
+  CHECK(j.at("warnings").empty());
+
+  // The same problem at use: an unset password variable is the caller's to
+  // fix (exit 2), named with where it comes from.
+  r = RunStandbyctl({"--config", path, "power", "status", "--standby", "t"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("environment variable SB_TEST_UNSET_PASSWORD (named by password_env) is not "
+                   "set") != std::string::npos);
+  // And the daemon does not start on it.
+  r = RunStandbyctl({"--config", path, "daemon", "--once"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("the daemon does not start while this machine lacks what") != std::string::npos);
 }
 
 TEST_CASE("cli: a missing config file is a config error naming the file", "[cli]") {

@@ -55,7 +55,7 @@ TEST_CASE("cli: restore --dry-run plans a directory and an archive source", "[cl
     REQUIRE(r.exit_code == 0);
     nlohmann::json plan = nlohmann::json::parse(r.out)[0];
     const nlohmann::json& t = plan["totals"];
-    CHECK(t["whole file"]["count"] == 1);  // index.html: small
+    CHECK(t["whole_file"]["count"] == 1);  // index.html: small
     CHECK(t["delta"]["count"] == 1);       // db/data.bin: large
     CHECK(t["delta"]["bytes"] == 200'000);
     CHECK(t["new"]["count"] == 2);        // new.txt, assets/logo.svg

@@ -67,6 +67,8 @@ struct RigOptions {
   std::string max_exposure = "2m";
   std::string smoke_timeout = "2s";
   std::string controller = "";  // more keys of [controller]
+  std::string standby = "";     // more keys of the [[standby]]
+  bool primary_down = false;    // the [primary] agent's address has nobody listening
 };
 
 // A standby behind ipmi_sim, a primary agent and a controller config.
@@ -137,13 +139,14 @@ struct Rig {
             "[controller.tls]\nca = \"" + pki.controller.ca + "\"\ncert = \"" +
             pki.controller.cert + "\"\nkey = \"" + pki.controller.key +
             "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
-            std::to_string(primary.port()) +
+            std::to_string(options.primary_down ? FreePort() : primary.port()) +
             "\"\nagent_name = \"web1\"\n"
             "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
             std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
             "\"\nsmoke_timeout = \"" + options.smoke_timeout +
             "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease + "\"\nmax_exposure = \"" +
-            options.max_exposure + "\"\n[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
+            options.max_exposure + "\"\n" + options.standby +
+            "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
             std::to_string(sim->port()) +
             "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
             "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
@@ -691,7 +694,7 @@ TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
   // A drill meanwhile is refused: the hold has the standby.
   base::ProcessResult busy = rig.Drill();
   CHECK(busy.exit_code == 2);
-  CHECK(busy.err.find("is busy: prep 1 is running") != std::string::npos);
+  CHECK(busy.err.find("is busy: prep 1 is holding it") != std::string::npos);
   // The hold renews the lease (10 s): still up after 12 s.
   std::this_thread::sleep_for(std::chrono::seconds(12));
   CHECK(rig.sim->HostPid() > 0);
@@ -700,13 +703,12 @@ TEST_CASE("prep e2e: ready, held with its lease, extended, released, then off",
   nlohmann::json holds = nlohmann::json::parse(status.out);
   REQUIRE(holds.size() == 1);
   CHECK(holds[0].at("holder_running") == true);
-  const int64_t until = holds[0].at("until_wall_ms").get<int64_t>();
+  const int64_t until = holds[0].at("until_ms").get<int64_t>();
   base::ProcessResult extend = RunStandbyctl(
       {"--config", rig.config, "hold", "extend", "--standby", "web1-standby", "--by", "30m"});
   CHECK(extend.exit_code == 0);
   status = RunStandbyctl({"--config", rig.config, "hold", "status", "--json"});
-  CHECK(nlohmann::json::parse(status.out)[0].at("until_wall_ms").get<int64_t>() ==
-        until + 1'800'000);
+  CHECK(nlohmann::json::parse(status.out)[0].at("until_ms").get<int64_t>() == until + 1'800'000);
   base::ProcessResult release =
       RunStandbyctl({"--config", rig.config, "hold", "release", "--standby", "web1-standby"});
   INFO(release.out << release.err);
@@ -736,6 +738,115 @@ TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e]
       RunStandbyctl({"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("the hold must be between 1s and 24h") != std::string::npos);
+}
+
+TEST_CASE(
+    "prep e2e: with the primary's agent down a prep is READY without the comparison; a "
+    "drill is refused",
+    "[drill][e2e][prep]") {
+  Rig rig(RigOptions{.http = true, .primary_down = true});
+  base::ProcessResult drill = rig.Drill();
+  INFO(drill.out << drill.err);
+  CHECK(drill.exit_code == 1);
+  CHECK(nlohmann::json::parse(drill.out).at("failed_phase") == "preflight");
+  CHECK(rig.sim->HostPid() == 0);  // never powered on
+
+  base::ProcessResult r =
+      RunStandbyctl({"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "5m"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("prep 2 on web1-standby: READY") != std::string::npos);
+  CHECK(r.out.find("compare      ") != std::string::npos);
+  CHECK(r.out.find("skipped: primary unreachable: ") != std::string::npos);
+  CHECK(r.out.find("comparison with the primary: not made, the primary is unreachable") !=
+        std::string::npos);
+  CHECK(rig.sim->HostPid() > 0);
+  base::ProcessResult release = RunStandbyctl(
+      {"--config", rig.config, "hold", "release", "--standby", "web1-standby", "--json"});
+  INFO(release.out << release.err);
+  CHECK(release.exit_code == 0);
+  nlohmann::json released = nlohmann::json::parse(release.out);
+  CHECK(released.at("result") == "passed");
+  CHECK(released.at("ended").is_string());
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("prep e2e: a hold is bounded by max_hold, and manual power and restore wait for it",
+          "[drill][e2e][prep]") {
+  Rig rig(RigOptions{.standby = "max_hold = \"1h\"\n"});
+  auto standbyctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", rig.config});
+    return RunStandbyctl(args);
+  };
+  base::ProcessResult r = standbyctl({"prep", "--standby", "web1-standby", "--hold", "2h"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err ==
+        "standbyctl: --hold 2h is longer than standby web1-standby's max_hold of 1h; "
+        "hold at most that, or raise max_hold in " +
+            rig.config + "\n");
+  CHECK(rig.History().empty());  // refused: nothing ran, nothing recorded
+
+  r = standbyctl({"prep", "--standby", "web1-standby", "--hold", "50m"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  // Past the hour from the hold's start: refused, and says the limit.
+  base::ProcessResult extend =
+      standbyctl({"hold", "extend", "--standby", "web1-standby", "--by", "20m"});
+  CHECK(extend.exit_code == 2);
+  CHECK(extend.err.find("past its limit of") != std::string::npos);
+  CHECK(extend.err.find("(the max_hold of 1h from the hold's start)") != std::string::npos);
+  extend = standbyctl({"hold", "extend", "--standby", "web1-standby", "--by", "5m", "--json"});
+  CHECK(extend.exit_code == 0);
+  nlohmann::json hold = nlohmann::json::parse(extend.out);
+  CHECK(hold.at("limit").is_string());
+  CHECK(hold.at("released").is_null());
+
+  // The hold has the standby: manual power and restore are refused...
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"power", "off", "--standby", "web1-standby"},
+        std::vector<std::string>{"power", "soft-off", "--standby", "web1-standby"},
+        std::vector<std::string>{"restore", "--standby", "web1-standby"},
+        std::vector<std::string>{"restore", "-n", "--standby", "web1-standby"}}) {
+    base::ProcessResult busy = standbyctl(args);
+    INFO(args[0] << " " << args[1] << ": " << busy.err);
+    CHECK(busy.exit_code == 2);
+    CHECK(busy.err.find("standby web1-standby is busy: prep 1 is holding it") != std::string::npos);
+    CHECK(busy.err.find("(--force goes on anyway)") != std::string::npos);
+  }
+  CHECK(rig.sim->HostPid() > 0);
+  // ...while reading the power state is not.
+  base::ProcessResult status = standbyctl({"power", "status", "--standby", "web1-standby"});
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.starts_with("web1-standby: on"));
+  // --force goes on, says so and leaves a warning on record.
+  base::ProcessResult forced =
+      standbyctl({"restore", "--standby", "web1-standby", "--force", "--json"});
+  INFO(forced.err);
+  CHECK(forced.exit_code == 0);
+  CHECK(forced.err.find("WARNING: standby web1-standby is busy: prep 1 is holding it") !=
+        std::string::npos);
+  CHECK(standbyctl({"hold", "release", "--standby", "web1-standby"}).exit_code == 0);
+  CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("power e2e: a manual power on warns that nothing guards the standby", "[drill][e2e]") {
+  Rig rig;
+  base::ProcessResult on =
+      RunStandbyctl({"--config", rig.config, "power", "on", "--standby", "web1-standby"});
+  INFO(on.err);
+  CHECK(on.exit_code == 0);
+  CHECK(on.err.find("WARNING: web1-standby stays up unguarded: no drill, no lease and no "
+                    "max_exposure bound it") != std::string::npos);
+  CHECK(rig.sim->HostPid() > 0);
+  // A drill now finds it on and leaves it alone.
+  base::ProcessResult drill = rig.Drill();
+  CHECK(drill.exit_code == 1);
+  CHECK(nlohmann::json::parse(drill.out).at("reason").get<std::string>().find(
+            "the standby is already on") == 0);
+  base::ProcessResult off =
+      RunStandbyctl({"--config", rig.config, "power", "off", "--standby", "web1-standby"});
+  CHECK(off.exit_code == 0);
+  CHECK(rig.sim->HostPid() == 0);
 }
 
 TEST_CASE("hold: bad requests are refused with what was wrong", "[drill][prep]") {

@@ -196,7 +196,8 @@ TEST_CASE("drill: a preflight failure never powers the standby on", "[drill]") {
   CHECK(Names(s) == std::vector<std::string>{"preflight"});
   CHECK(s.outcome.failed_phase == "preflight");
   CHECK(s.outcome.reason ==
-        "the primary's agent is not reachable: fake primary: connection refused");
+        "the primary's agent is not reachable: fake primary: connection refused ([primary] "
+        "required_for_drill = true)");
   CHECK(rig.standby.power_ons == 0);
   CHECK_FALSE(s.powered_on);
   CHECK_FALSE(s.outcome.exposure_ms);
@@ -393,6 +394,69 @@ TEST_CASE("drill: a prep that passes is held, and its hold ends it confirmed off
   REQUIRE(done.outcome.exposure_ms);
   CHECK(*done.outcome.exposure_ms == rig.clock.elapsed().count());
   CHECK(*done.outcome.exposure_ms >= 3'600'000);
+}
+
+TEST_CASE("drill: a prep goes on when the primary is unreachable, without the comparison",
+          "[drill]") {
+  // Failover prep is for when the primary is sick: it must not need it.
+  Rig rig;
+  rig.options.kind = DrillKind::kPrep;
+  rig.dialer.primary_answers = false;
+  const DrillSummary s = rig.Run();
+  CHECK(s.held);
+  CHECK(s.primary_unreachable == "fake primary: connection refused");
+  REQUIRE(s.phases.size() == 7);
+  CHECK(s.phases[0].reason.find("primary agent web1 unreachable (fake primary: connection "
+                                "refused); going on without it, the comparison will be "
+                                "skipped") != std::string::npos);
+  CHECK(s.phases.back().name == "compare");
+  CHECK(s.phases.back().outcome == PhaseOutcome::kSkipped);
+  CHECK(s.phases.back().reason == "primary unreachable: fake primary: connection refused");
+  CHECK(s.probes.empty());
+  // Asked once, in the preflight; not again for the comparison.
+  CHECK(rig.dialer.primary_dials == 1);
+  CHECK(s.outcome.primary_connections == 1);
+
+  // A prep may be told to require it; a drill may be told not to.
+  Rig strict;
+  strict.options.kind = DrillKind::kPrep;
+  strict.config.primary->required_for_prep = true;
+  strict.dialer.primary_answers = false;
+  const DrillSummary refused = strict.Run();
+  CHECK_FALSE(refused.held);
+  CHECK(refused.outcome.failed_phase == "preflight");
+  CHECK_THAT(refused.outcome.reason, Catch::EndsWith("([primary] required_for_prep = true)"));
+  CHECK(strict.standby.power_ons == 0);
+
+  Rig lenient;
+  lenient.config.primary->required_for_drill = false;
+  lenient.dialer.primary_answers = false;
+  const DrillSummary drill = lenient.Run();
+  CHECK(drill.outcome.result == store::DrillResult::kPassed);
+  CHECK(drill.phases.back().name == "shutdown");
+  CHECK(lenient.Record(drill.drill_id).outcome.result == store::DrillResult::kPassed);
+}
+
+TEST_CASE("drill: an exposure past its limit is said in the reason and as a warning event",
+          "[drill]") {
+  config::StandbyConfig standby;
+  standby.max_exposure = std::chrono::minutes(10);
+  standby.max_hold = std::chrono::hours(1);
+  Ending ending;
+  ending.power_on = store::Timestamp{1'000'000, 1'000'000'000};
+  OffResult off;
+  off.confirmed = true;
+  off.at = store::Timestamp{1'000'000 + 11 * 60'000, 1'000'000'000 + int64_t{11} * 60'000'000'000};
+  ending.off = off;
+  ending.outcome.result = store::DrillResult::kPassed;
+  SetExposureLimit(standby, /*held=*/false, &ending);
+  store::DrillOutcome o = Conclude(ending, off.at);
+  CHECK(o.exposure_ms == 11 * 60'000);
+  CHECK(o.reason == "the exposure of 11m went past its limit, the max_exposure of 10m");
+  // Held, the prep's limit is max_exposure + max_hold: 11 minutes are within it.
+  SetExposureLimit(standby, /*held=*/true, &ending);
+  CHECK(ending.exposure_limit == std::chrono::minutes(70));
+  CHECK(Conclude(ending, off.at).reason.empty());
 }
 
 TEST_CASE("drill: the comparison's verdict comes with its interval and sample counts", "[drill]") {

@@ -81,10 +81,12 @@ TEST_CASE("pki: nothing is overwritten and bad names are refused", "[pki]") {
   CHECK(Issue(ca_dir, o).status().message() ==
         "\"../etc/evil\" is not a valid certificate name (letters, digits, '.', '-', '_', ':')");
   o.name = "x";
-  CHECK(Issue(dir.Sub("nope"), o)
-            .status()
-            .message()
-            .starts_with("CA key (run standbyctl pki init first): "));
+  base::Status no_ca = Issue(dir.Sub("nope"), o).status();
+  CHECK(no_ca.message().starts_with("CA key (run standbyctl pki init --dir " + dir.Sub("nope") +
+                                    " first): "));
+  // Both are the caller's to fix: usage errors, not internal ones.
+  CHECK(no_ca.code() == base::Code::kInvalidArgument);
+  CHECK(InitCa(ca_dir).status().code() == base::Code::kInvalidArgument);
 }
 
 }  // namespace

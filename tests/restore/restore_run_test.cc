@@ -86,7 +86,7 @@ TEST_CASE(
     r = rig.Restore(source, {"--json"});
     REQUIRE(r.exit_code == 0);
     report = nlohmann::json::parse(r.out)[0];
-    for (const char* kind : {"delta", "whole file", "new", "delete", "metadata only", "symlink"}) {
+    for (const char* kind : {"delta", "whole_file", "new", "delete", "metadata_only", "symlink"}) {
       CHECK(report["totals"][kind]["count"] == 0);
     }
     CHECK(report["bytes_literal"] == 0);
@@ -207,7 +207,7 @@ TEST_CASE("restore: the source's hash cache never hides an edit", "[restore][e2e
   r = rig.Restore(rig.dir.Sub("src"), {"--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(r.out)[0]["totals"]["whole file"]["count"] == 1);
+  CHECK(nlohmann::json::parse(r.out)[0]["totals"]["whole_file"]["count"] == 1);
   CHECK(*base::ReadFile(rig.target + "/a.txt") == "version 2\n");
 }
 
@@ -621,7 +621,7 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
   // Converged: nothing to do the next time.
   r = rig.Restore(rig.dir.Sub("negative.tar"), {"--json"});
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(r.out)[0]["totals"]["metadata only"]["count"] == 0);
+  CHECK(nlohmann::json::parse(r.out)[0]["totals"]["metadata_only"]["count"] == 0);
 }
 
 }  // namespace

@@ -166,6 +166,25 @@ TEST_CASE("store: writes that break references are refused", "[store]") {
 
 // Data valid at each schema version, written before upgrading from it. A new
 // migration needs a new row here (the test below insists).
+// A store with one drill of every kind of record, from version 6 on.
+const char* const kWithDrift =
+    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
+    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
+    "'b', 1000, 1, 'passed', 360000);"
+    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
+    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
+    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
+    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
+    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
+    "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
+    "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
+    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);"
+    "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
+    "VALUES (1, 'old', '/backup', '/srv', 2, 1700);"
+    "INSERT INTO drift (drill_id, standby, target, kind, path, detail, at_wall_ms) VALUES "
+    "(1, 'old', '/srv', 'planted', 'x', '', 1700), (1, 'old', '/srv', 'modified', 'y', '', "
+    "1700);";
+
 const char* const kFixtureAtVersion[] = {
     // 0: an empty database file
     "",
@@ -215,23 +234,10 @@ const char* const kFixtureAtVersion[] = {
     "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
     "VALUES (1, 'old', '/backup', '/srv', 2, 1700);",
     // 6: with drift from before the configuration digests and probe verdicts
-    "INSERT INTO drills (standby, kind, trigger, controller_pid, controller_boot_id, "
-    "started_wall_ms, started_mono_ns, result, rto_ms) VALUES ('old', 'drill', 'manual', 1, "
-    "'b', 1000, 1, 'passed', 360000);"
-    "INSERT INTO schedule_state (name, cron, timezone, next_base_wall_ms, next_due_wall_ms) "
-    "VALUES ('monthly', '@monthly', 'UTC', 1000, 2000);"
-    "INSERT INTO holds (drill_id, standby, until_wall_ms) VALUES (1, 'old', 9000);"
-    "INSERT INTO check_results (drill_id, name, kind, outcome, duration_ms, at_wall_ms) "
-    "VALUES (1, 'homepage', 'http', 'passed', 12, 1500);"
-    "INSERT INTO perf_samples (drill_id, probe, host, seq, latency_us, at_wall_ms) VALUES "
-    "(1, 'home', 'primary', 0, 900, 1600), (1, 'home', 'primary', 1, 1100, 1700), "
-    "(1, 'home', 'standby', 0, 5000, 1600), (1, 'home', 'primary', 2, NULL, 1800);"
-    "INSERT INTO restore_stats (drill_id, standby, source, target, drift_count, at_wall_ms) "
-    "VALUES (1, 'old', '/backup', '/srv', 2, 1700);"
-    "INSERT INTO drift (drill_id, standby, target, kind, path, detail, at_wall_ms) VALUES "
-    "(1, 'old', '/srv', 'planted', 'x', '', 1700), (1, 'old', '/srv', 'modified', 'y', '', "
-    "1700);",
-    // 7 (the current version: not an upgrade's start)
+    kWithDrift,
+    // 7: the same, before holds had a limit
+    kWithDrift,
+    // 8 (the current version: not an upgrade's start)
     "",
 };
 
@@ -293,6 +299,12 @@ TEST_CASE("store: every earlier schema version upgrades and keeps its data", "[s
       }
       if (from >= 1) {
         CHECK((*drills)[0].start.config_digest.empty());  // the new column's default
+      }
+      if (from >= 3) {
+        auto hold = (*store)->GetHold(1);
+        REQUIRE(hold.ok());
+        CHECK(hold->until_wall_ms == 9000);
+        CHECK_FALSE(hold->limit_wall_ms.has_value());  // no limit recorded before max_hold
       }
       // And the upgraded store takes new records.
       base::Result<int64_t> id = (*store)->BeginDrill(Start("new", 5000));
