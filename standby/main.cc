@@ -57,6 +57,7 @@ int Run(int argc, char** argv) {
   sb::cli::AddCheckCommand(app, options, &action);
   sb::cli::AddCanaryCommand(app, options, &action);
   sb::cli::AddDaemonCommand(app, options, &action);
+  sb::cli::AddCompletionCommand(app, options, &action);
 
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@ base::Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const AgentTarge
   base::Result<std::unique_ptr<net::TlsStream>> stream = net::TlsStream::Connect(
       target.endpoint, tls, target.name, net::After(options.connect_timeout));
   if (!stream.ok()) return stream.status();
+  const std::optional<int64_t> not_after = net::PeerCertificateNotAfterMs((*stream)->ssl());
   std::unique_ptr<AgentClient> client(
       new AgentClient(std::make_unique<net::Channel>(std::move(*stream)), options));
   client->name_ = fmt::format("agent {} at {}", target.name, target.endpoint.ToString());
@@ -26,6 +27,7 @@ base::Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const AgentTarge
     h.host_id = hello->at("host_id").get<std::string>();
     h.boot_id = hello->at("boot_id").get<std::string>();
     h.capabilities = hello->at("capabilities").get<std::vector<std::string>>();
+    h.cert_not_after_ms = not_after;
   } catch (const nlohmann::json::exception& e) {
     return base::Status::Invalid(
         fmt::format("agent {} sent a malformed Hello reply: {}", target.name, e.what()));

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct AgentHello {
   std::string host_id;
   std::string boot_id;
   std::vector<std::string> capabilities;
+  // When the agent's certificate expires (from the TLS handshake, not the
+  // reply), ms since the epoch.
+  std::optional<int64_t> cert_not_after_ms;
 };
 
 class AgentClient {

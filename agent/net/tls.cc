@@ -1,6 +1,10 @@
 #include "agent/net/tls.h"
 
+#include <ctime>
+#include <memory>
+
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -91,6 +95,39 @@ std::string PeerSubject(SSL* ssl) {
   int n = BIO_read(bio, buf, sizeof buf - 1);
   BIO_free(bio);
   return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+namespace {
+
+std::optional<int64_t> NotAfterMs(const X509* cert) {
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  std::tm tm{};
+  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return std::nullopt;
+  return static_cast<int64_t>(::timegm(&tm)) * 1000;
+}
+
+}  // namespace
+
+std::optional<int64_t> PeerCertificateNotAfterMs(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  return NotAfterMs(cert);
+}
+
+base::Result<int64_t> CertificateFileNotAfterMs(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) {
+    return base::Status::NotFound(
+        fmt::format("cannot read certificate {}: {}", path, TakeOpenSslError("cannot open")));
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) {
+    return base::Status::Invalid(fmt::format("{}: not a PEM certificate", path));
+  }
+  std::optional<int64_t> ms = NotAfterMs(cert.get());
+  if (!ms) return base::Status::Invalid(fmt::format("{}: unreadable notAfter time", path));
+  return *ms;
 }
 
 std::string TakeOpenSslError(const char* fallback) {

@@ -11,7 +11,9 @@
 #ifndef AGENT_NET_TLS_H_
 #define AGENT_NET_TLS_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/base/status.h"
@@ -51,6 +53,13 @@ base::Status CheckPeerRole(SSL* ssl, PeerRole role);
 
 // The peer certificate's subject as "CN=...,OU=...", or "(no certificate)".
 std::string PeerSubject(SSL* ssl);
+
+// When the peer's certificate expires (its notAfter, ms since the epoch);
+// none without a certificate.
+std::optional<int64_t> PeerCertificateNotAfterMs(SSL* ssl);
+
+// The same for the first certificate of a PEM file; errors name the file.
+base::Result<int64_t> CertificateFileNotAfterMs(const std::string& path);
 
 // The oldest OpenSSL error queued on this thread, as text, and the queue
 // cleared; `fallback` when the queue is empty.

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/base/file.h"
+#include "agent/base/units.h"
 #include "standby/cli/after_drill.h"
 #include "standby/drill/reconcile.h"
 
@@ -138,10 +139,17 @@ std::optional<std::unique_ptr<drill::DrillLock>> LockForManualCommand(const conf
   }
   fmt::print(stderr, "standbyctl: WARNING: {}; {} goes on anyway (--force)\n", busy, what);
   (void)store.AddEvent(
-      std::nullopt, "warning",
+      std::nullopt, "warn",
       fmt::format("{} of {} forced while its lock was taken: {}", what, standby, busy),
       store::Timestamp::Now().wall_ms);
   return std::unique_ptr<drill::DrillLock>();
+}
+
+std::string ResyncIntervalError(const std::string& text) {
+  base::Result<base::Duration> d = base::ParseDuration(text);
+  if (!d.ok()) return d.status().message();
+  if (*d < std::chrono::seconds(1)) return "the resync interval must be at least 1s";
+  return "";
 }
 
 std::string SelfPath() {

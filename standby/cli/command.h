@@ -86,6 +86,10 @@ std::optional<std::unique_ptr<drill::DrillLock>> LockForManualCommand(const conf
                                                                       bool force,
                                                                       const std::string& what);
 
+// Why `text` is not a hold's resync interval (a duration of 1s or more);
+// empty when it is. A CLI11 check.
+std::string ResyncIntervalError(const std::string& text);
+
 // The running standbyctl binary, for the child processes it starts (the
 // daemon's drills, a prep's hold).
 std::string SelfPath();
@@ -130,6 +134,8 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddCheckCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddCanaryCommand(CLI::App& app, GlobalOptions& options, Action* action);
 void AddReportCommand(CLI::App& app, GlobalOptions& options, Action* action);
+// Added last: it prints the tree the others made.
+void AddCompletionCommand(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace sb::cli
 

@@ -40,6 +40,7 @@ struct DrillArgs {
   bool json = false;
   std::string trigger = "manual";
   std::string hold = "2h";  // prep only; checked by the option
+  std::string resync;       // prep only: empty, or a duration checked by the option
 };
 
 // Starts `standbyctl hold serve` for a prep that passed, detached (its own
@@ -47,13 +48,15 @@ struct DrillArgs {
 // has taken the lease over. Returns its log's path.
 base::Result<std::string> StartHold(const config::Config& config, store::StateStore& store,
                                     drill::DrillLock& lock, int64_t drill_id,
-                                    const config::StandbyConfig& standby, base::Duration hold) {
+                                    const config::StandbyConfig& standby, base::Duration hold,
+                                    std::optional<base::Duration> resync) {
   store::HoldRecord record;
   record.drill_id = drill_id;
   record.standby = standby.name;
   const int64_t now = store::Timestamp::Now().wall_ms;
   record.limit_wall_ms = now + standby.max_hold.count();
   record.until_wall_ms = std::min(now + hold.count(), *record.limit_wall_ms);
+  if (resync) record.resync_ms = resync->count();
   base::Status s = store.AddHold(record);
   if (!s.ok()) return s;
   const std::string dir = config.controller.state_dir + "/holds";
@@ -138,14 +141,20 @@ void EndUnheldPrep(const drill::DrillEnv& env, const drill::DrillOptions& option
 // A prep that passed: starts its hold, or ends the prep when it cannot.
 void HandOverToHold(const config::Config& config, const drill::DrillEnv& env,
                     const drill::DrillOptions& options, drill::DrillLock& lock,
-                    const std::string& hold_text, drill::DrillSummary* summary) {
-  base::Result<base::Duration> parsed = base::ParseDuration(hold_text);  // checked by --hold
+                    const DrillArgs& args, drill::DrillSummary* summary) {
+  base::Result<base::Duration> parsed = base::ParseDuration(args.hold);  // checked by --hold
   const base::Duration hold = parsed.ok() ? *parsed : base::Duration(7'200'000);
+  std::optional<base::Duration> resync;
+  if (!args.resync.empty()) {
+    base::Result<base::Duration> r = base::ParseDuration(args.resync);  // checked by --resync
+    if (r.ok()) resync = *r;
+  }
   base::Result<std::string> log =
-      StartHold(config, env.store, lock, summary->drill_id, env.standby, hold);
+      StartHold(config, env.store, lock, summary->drill_id, env.standby, hold, resync);
   if (log.ok()) {
     summary->hold_log = *log;
     summary->hold_until_wall_ms = store::Timestamp::Now().wall_ms + hold.count();
+    if (resync) summary->hold_resync_ms = resync->count();
   } else {
     // Nobody holds it: shut it down now rather than leave it to the lease.
     fmt::print(stderr, "standbyctl: {}; shutting the standby down\n", log.status().message());
@@ -210,7 +219,7 @@ int RunDrillCommand(const GlobalOptions& global, const DrillArgs& args) {
   base::Result<drill::DrillSummary> summary = drill::RunDrill(env, options);
   if (!summary.ok()) return ReportError(summary.status());
   if (summary->held) {
-    HandOverToHold(*config, env, options, **lock, args.hold, &*summary);
+    HandOverToHold(*config, env, options, **lock, args, &*summary);
   }
   base::Result<store::DrillRecord> record = (*store)->GetDrill(summary->drill_id);
   if (!record.ok()) return ReportError(record.status());
@@ -275,6 +284,11 @@ void AddPrepCommand(CLI::App& app, GlobalOptions& global, Action* action) {
         return std::string();
       })
       ->capture_default_str();
+  prep->add_option("--resync", args->resync,
+                   "While held, restore the newest backup again every this often (as the "
+                   "restore phase does: all or nothing, verified); a failed round is reported "
+                   "and tried again at the next interval. Default: never")
+      ->check(ResyncIntervalError);
 }
 
 }  // namespace sb::cli

@@ -162,6 +162,10 @@ void PrintHeldOrOff(const drill::DrillSummary& s) {
     fmt::print("  effective failover time now: {}\n", EffectiveFailover(s.outcome));
     fmt::print("  held until {}, then shut down and confirmed off (log: {})\n",
                LocalTime(s.hold_until_wall_ms), s.hold_log);
+    if (s.hold_resync_ms > 0) {
+      fmt::print("  brought current again every {} while held (standbyctl hold status)\n",
+                 base::FormatDuration(base::Duration(s.hold_resync_ms)));
+    }
     fmt::print("  standbyctl hold status | extend --standby {} --by 1h | release --standby {}\n",
                s.standby, s.standby);
   } else if (s.powered_on) {
@@ -201,8 +205,11 @@ nlohmann::json DrillSummaryJson(const store::DrillRecord& record, const drill::D
   if (s.held) j["result"] = "held";
   j["ready"] = s.held;
   j["hold_until_wall_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
+  j["hold_resync_seconds"] =
+      s.hold_resync_ms > 0 ? nlohmann::json(static_cast<double>(s.hold_resync_ms) / 1000) : nullptr;
   j["hold_log"] = s.hold_log;
   j["rpo_from"] = s.rpo_from;
+  j["warnings"] = s.warnings;
   j["primary_unreachable"] = s.primary_unreachable.empty() ? nlohmann::json(nullptr)
                                                            : nlohmann::json(s.primary_unreachable);
   j["confirmed_off"] = s.confirmed_off;
@@ -271,6 +278,7 @@ void PrintDrillSummary(const drill::DrillSummary& s, const std::string& store_pa
   fmt::print("  primary footprint: {} connection{}, {} request{}\n", o.primary_connections,
              o.primary_connections == 1 ? "" : "s", o.primary_requests,
              o.primary_requests == 1 ? "" : "s");
+  for (const std::string& w : s.warnings) fmt::print("  WARNING: {}\n", w);
   PrintHeldOrOff(s);
   fmt::print("  recorded as drill {} in {} (standbyctl history)\n", s.drill_id, store_path);
 }

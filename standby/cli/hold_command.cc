@@ -28,7 +28,8 @@ namespace {
 struct HoldArgs {
   std::string action;
   std::string standby;
-  std::string by = "1h";
+  std::string by;      // extend: empty is 1h, unless only --resync is given
+  std::string resync;  // extend: a new resync interval
   bool json = false;
   int64_t drill_id = 0;
   int lock_fd = -1;
@@ -56,12 +57,32 @@ nlohmann::json Time(std::optional<int64_t> wall_ms) {
   return wall_ms ? nlohmann::json(base::Rfc3339(*wall_ms)) : nlohmann::json(nullptr);
 }
 
+// The RPO a round achieved: its end less its source's newest change.
+std::optional<int64_t> RoundRpoMs(const store::HoldRoundRecord& r) {
+  if (!r.source_wall_ms) return std::nullopt;
+  return std::max<int64_t>(0, r.ended_wall_ms - *r.source_wall_ms);
+}
+
+nlohmann::json RoundJson(const store::HoldRoundRecord& r) {
+  const std::optional<int64_t> rpo = RoundRpoMs(r);
+  return {{"round", r.round},
+          {"started", Time(r.started_wall_ms)},
+          {"ended", Time(r.ended_wall_ms)},
+          {"ok", r.ok},
+          {"entries_changed", r.entries_changed},
+          {"bytes_wire", r.bytes_wire},
+          {"rpo_seconds", rpo ? nlohmann::json(static_cast<double>(*rpo) / 1000) : nullptr},
+          {"detail", r.detail}};
+}
+
 nlohmann::json HoldJson(const store::HoldRecord& h) {
   return {{"standby", h.standby},
           {"prep", h.drill_id},
           {"until", Time(h.until_wall_ms)},
           {"until_ms", h.until_wall_ms},
           {"limit", Time(h.limit_wall_ms)},
+          {"resync_seconds", h.resync_ms ? nlohmann::json(static_cast<double>(*h.resync_ms) / 1000)
+                                         : nlohmann::json(nullptr)},
           {"holder_pid", h.holder_pid ? nlohmann::json(*h.holder_pid) : nullptr},
           {"released", Time(h.released_wall_ms)},
           {"ended", Time(h.ended_wall_ms)}};
@@ -75,9 +96,25 @@ int Status(store::StateStore& store, const HoldArgs& args) {
     if (!args.standby.empty() && h.standby != args.standby) continue;
     const bool alive = h.holder_pid && ::kill(static_cast<pid_t>(*h.holder_pid), 0) == 0;
     const int64_t left = h.until_wall_ms - NowMs();
+    base::Result<std::vector<store::HoldRoundRecord>> rounds = store.ListHoldRounds(h.drill_id);
+    if (!rounds.ok()) return ReportError(rounds.status());
+    // The standby is as current as its last good round (or the prep).
+    const store::HoldRoundRecord* last = rounds->empty() ? nullptr : &rounds->back();
+    const store::HoldRoundRecord* last_ok = nullptr;
+    for (const store::HoldRoundRecord& r : *rounds) {
+      if (r.ok) last_ok = &r;
+    }
+    // -1: unknown (no good round yet, or no source time).
+    const int64_t rpo_now = last_ok != nullptr && last_ok->source_wall_ms
+                                ? std::max<int64_t>(0, NowMs() - *last_ok->source_wall_ms)
+                                : -1;
     if (args.json) {
       out.push_back(HoldJson(h));
       out.back()["holder_running"] = alive;
+      out.back()["rounds"] = rounds->size();
+      out.back()["last_round"] = last ? RoundJson(*last) : nlohmann::json(nullptr);
+      out.back()["rpo_seconds"] = rpo_now >= 0 ? nlohmann::json(static_cast<double>(rpo_now) / 1000)
+                                               : nlohmann::json(nullptr);
       continue;
     }
     fmt::print("{}: held by prep {} until {} ({}{}){}{}\n", h.standby, h.drill_id,
@@ -86,6 +123,20 @@ int Status(store::StateStore& store, const HoldArgs& args) {
                h.limit_wall_ms ? ", at most until " + LocalTime(*h.limit_wall_ms) : "",
                h.released_wall_ms ? ", released: shutting down" : "",
                alive ? "" : ", its process is gone: the lease shuts the standby down");
+    if (h.resync_ms) {
+      fmt::print("  resync every {}: {}\n", base::FormatDuration(base::Duration(*h.resync_ms)),
+                 rounds->empty()
+                     ? std::string("no round yet")
+                     : fmt::format("{} round{}", rounds->size(), rounds->size() == 1 ? "" : "s"));
+    }
+    if (last) {
+      fmt::print("  last round {} at {}: {}: {}\n", last->round, LocalTime(last->ended_wall_ms),
+                 last->ok ? "ok" : "FAILED", last->detail);
+    }
+    if (rpo_now >= 0) {
+      fmt::print("  RPO now {} (the backup the last good round restored)\n",
+                 base::FormatDuration(base::Duration(rpo_now)));
+    }
     out.push_back(h.standby);
   }
   if (args.json) {
@@ -99,8 +150,19 @@ int Status(store::StateStore& store, const HoldArgs& args) {
 int Extend(const config::Config& config, store::StateStore& store, const HoldArgs& args) {
   std::optional<store::HoldRecord> h = OpenHold(store, args.standby);
   if (!h) return kExitUsage;
-  base::Result<base::Duration> by = base::ParseDuration(args.by);
+  // --resync alone changes the interval only.
+  const std::string by_text = args.by.empty() && args.resync.empty() ? "1h" : args.by;
+  base::Result<base::Duration> by = by_text.empty()
+                                        ? base::Result<base::Duration>(base::Duration(0))
+                                        : base::ParseDuration(by_text);
   if (!by.ok()) return ReportError(by.status());
+  if (!args.resync.empty()) {
+    base::Result<base::Duration> resync = base::ParseDuration(args.resync);  // checked
+    if (!resync.ok()) return ReportError(resync.status());
+    base::Status s = store.SetHoldResync(h->drill_id, resync->count());
+    if (!s.ok()) return ReportError(s);
+    h->resync_ms = resync->count();
+  }
   const int64_t now = NowMs();
   const int64_t until = std::max(h->until_wall_ms, now) + by->count();
   // Holds recorded before max_hold existed: at most 24h from now.
@@ -111,7 +173,7 @@ int Extend(const config::Config& config, store::StateStore& store, const HoldArg
                "standbyctl: {}: extending by {} would hold it until {}, past its limit of {} "
                "(the max_hold of {} from the hold's start); at most {} more. Release it and run "
                "a new prep to hold it longer.\n",
-               h->standby, args.by, LocalTime(until), LocalTime(limit),
+               h->standby, by_text, LocalTime(until), LocalTime(limit),
                standby ? base::FormatDuration(standby->max_hold) : std::string("?"),
                base::FormatDuration(
                    base::Duration(std::max<int64_t>(0, limit - std::max(h->until_wall_ms, now)))));
@@ -123,7 +185,10 @@ int Extend(const config::Config& config, store::StateStore& store, const HoldArg
   if (args.json) {
     fmt::print("{}\n", HoldJson(*h).dump(2));
   } else {
-    fmt::print("{}: held until {}\n", h->standby, LocalTime(until));
+    fmt::print("{}: held until {}{}\n", h->standby, LocalTime(until),
+               h->resync_ms ? fmt::format(", brought current every {}",
+                                          base::FormatDuration(base::Duration(*h->resync_ms)))
+                            : std::string());
   }
   return kExitOk;
 }
@@ -247,12 +312,17 @@ void AddHoldCommand(CLI::App& app, GlobalOptions& global, Action* action) {
       "hold's start");
   extend->add_option("--standby", args->standby, "The held standby")->required();
   extend->add_flag("--json", args->json, "Print the hold as JSON");
-  extend->add_option("--by", args->by, "How much longer")
+  extend
+      ->add_option("--by", args->by, "How much longer (default 1h, or nothing with --resync alone)")
       ->check([](const std::string& text) {
         base::Result<base::Duration> d = base::ParseDuration(text);
         return d.ok() ? std::string() : d.status().message();
-      })
-      ->capture_default_str();
+      });
+  extend
+      ->add_option("--resync", args->resync,
+                   "Restore the newest backup again every this often from now on (see "
+                   "standbyctl prep --resync)")
+      ->check(ResyncIntervalError);
   extend->callback(set("extend"));
   CLI::App* release =
       hold->add_subcommand("release", "End a hold now: the standby is shut down and confirmed off");

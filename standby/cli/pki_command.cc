@@ -1,5 +1,5 @@
-// `standbyctl pki init DIR` and `standbyctl pki issue`: the certificates of
-// the controller-agent channel, without typing an openssl command.
+// `standbyctl pki init|issue|renew`: the certificates of the
+// controller-agent channel, without typing an openssl command.
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -56,6 +56,30 @@ int Issue(const PkiArgs& args) {
   return kExitOk;
 }
 
+int Renew(const PkiArgs& args) {
+  base::Result<pki::RenewedFiles> renewed = pki::Renew(args.dir, args.name, args.days);
+  if (!renewed.ok()) return ReportError(renewed.status());
+  const bool agent = renewed->role == net::PeerRole::kAgent;
+  if (args.json) {
+    nlohmann::json out = FilesJson(renewed->files, args);
+    out["role"] = agent ? "agent" : "controller";
+    out["name"] = args.name;
+    out["old_cert"] = renewed->old.cert;
+    out["old_key"] = renewed->old.key;
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+  fmt::print(
+      "renewed the {} certificate of {}: {} and {} (mode 0600), valid {} days; the old "
+      "pair is kept as {} and {}\n",
+      agent ? "agent" : "controller", args.name, renewed->files.cert, renewed->files.key, args.days,
+      renewed->old.cert, renewed->old.key);
+  fmt::print("{}\n", agent ? "next: copy both new files to the host, replacing the old ones, and "
+                             "restart its agent (systemctl restart standby-agent)"
+                           : "the controller's next command uses them");
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddPkiCommand(CLI::App& app, GlobalOptions& /*options*/, Action* action) {
@@ -87,6 +111,18 @@ void AddPkiCommand(CLI::App& app, GlobalOptions& /*options*/, Action* action) {
       ->check(CLI::Range(1, 3650))
       ->capture_default_str();
   issue->callback([action, args] { *action = [args] { return Issue(*args); }; });
+
+  CLI::App* renew = pki->add_subcommand(
+      "renew",
+      "Renew a certificate before it expires: a new key and certificate with the same name and "
+      "role, the old pair kept as NAME.crt.old and NAME.key.old");
+  renew->add_option("--dir", args->dir, "The CA directory (from pki init)")->capture_default_str();
+  renew->add_option("--name", args->name, "The certificate's name (NAME.crt in --dir)")->required();
+  renew->add_option("--days", args->days, "Validity in days")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  renew->add_flag("--json", args->json, "Print the files as JSON");
+  renew->callback([action, args] { *action = [args] { return Renew(*args); }; });
 }
 
 }  // namespace sb::cli

@@ -81,7 +81,7 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
     base::Status s = d.On();
     if (!s.ok()) return ReportFailure(s);
     // Nothing guards it now: no drill, no lease, no max_exposure.
-    (void)store->AddEvent(std::nullopt, "warning",
+    (void)store->AddEvent(std::nullopt, "warn",
                           fmt::format("standby {} powered on by hand (standbyctl power on, pid "
                                       "{}); it stays up, unguarded, until powered off",
                                       standby->name, ::getpid()),

@@ -9,6 +9,7 @@
 #include "agent/base/units.h"
 #include "agent/host/host_info.h"
 #include "agent/host/indicators.h"
+#include "agent/net/tls.h"
 #include "agent/proto/message.h"
 #include "standby/drill/backoff.h"
 #include "standby/drill/checks.h"
@@ -21,6 +22,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using store::PhaseOutcome;
+
+// A drill warns this long before a certificate of the channel expires.
+constexpr milliseconds kCertificateWarning{30LL * 86'400'000};
 
 // How many earlier drills the primary's latencies are compared with, and
 // how often its indicators are read while probing it.
@@ -71,6 +75,10 @@ class Drill {
   CheckRun WarmupOutlasted(const config::SmokeCheck& check);
   bool Compare();
   AgentSession* PrimaryAgent(std::string* why);
+  // A certificate that expires within kCertificateWarning: a warning in the
+  // summary, in `notes` (the phase's reason) and as an event.
+  void WarnIfExpiring(const std::string& whose, std::optional<int64_t> not_after_ms,
+                      std::vector<std::string>* notes);
   std::optional<host::Indicators> ReadHost(AgentSession* agent, int side, const char* moment,
                                            std::string* why);
   // The probe's verdict with its figures, and the findings weighed against it.
@@ -123,6 +131,9 @@ bool Drill::Pass(Phase& p, std::string reason) {
 bool Drill::Preflight() {
   Phase p = phases_.Begin("preflight");
   std::vector<std::string> notes;
+  base::Result<int64_t> own = net::CertificateFileNotAfterMs(env_.config.controller.tls.cert);
+  // Unreadable, the first connection says why.
+  if (own.ok()) WarnIfExpiring("the controller's", *own, &notes);
   if (base::Status s = ReadSourceAges(&notes); !s.ok()) return Fail(p, s.message());
   if (env_.config.primary) {
     const config::PrimaryConfig& primary_config = *env_.config.primary;
@@ -131,6 +142,8 @@ bool Drill::Preflight() {
     if (primary.ok()) {
       primary_agent_ = std::move(*primary);
       notes.push_back(fmt::format("primary agent {} answers", primary_config.name));
+      WarnIfExpiring(fmt::format("the primary agent {}'s", primary_config.agent_name),
+                     primary_agent_->CertificateNotAfterMs(), &notes);
     } else if (prep ? primary_config.required_for_prep : primary_config.required_for_drill) {
       return Fail(p, fmt::format("the primary's agent is not reachable: {} ([primary] "
                                  "required_for_{} = true)",
@@ -223,9 +236,14 @@ bool Drill::Boot() {
       guard_.Watch(agent_.get());
       const int64_t boot_ms = MsBetween(*power_on_at_, clock_.Now());
       summary_.outcome.boot_ms = boot_ms;
-      return Pass(p, fmt::format("agent answered after {} ({} attempt{})",
-                                 base::FormatDuration(milliseconds(boot_ms)), attempts,
-                                 attempts == 1 ? "" : "s"));
+      // The boot time counts from the power-on request, as the RTO does;
+      // the phase itself started once the request was made.
+      std::vector<std::string> notes = {fmt::format(
+          "agent answered {} after the power-on request ({} attempt{})",
+          base::FormatDuration(milliseconds(boot_ms)), attempts, attempts == 1 ? "" : "s")};
+      WarnIfExpiring(fmt::format("the standby agent {}'s", env_.standby.agent_name),
+                     agent_->CertificateNotAfterMs(), &notes);
+      return Pass(p, fmt::format("{}", fmt::join(notes, "; ")));
     }
     last = c.status().message();
     const milliseconds wait = backoff.Next();
@@ -514,6 +532,22 @@ bool Drill::Compare() {
   }
   if (standby_failed) return Fail(p, fmt::format("{}", fmt::join(notes, "; ")));
   return Pass(p, fmt::format("{}", fmt::join(notes, "; ")));
+}
+
+void Drill::WarnIfExpiring(const std::string& whose, std::optional<int64_t> not_after_ms,
+                           std::vector<std::string>* notes) {
+  if (!not_after_ms) return;
+  const int64_t now = clock_.Now().wall_ms;
+  const int64_t left = *not_after_ms - now;
+  if (left > kCertificateWarning.count()) return;
+  const std::string warning = fmt::format(
+      "{} certificate {} {} ({}); renew it with standbyctl pki renew (README, Certificates)", whose,
+      left > 0 ? "expires in" : "expired", base::FormatDuration(milliseconds(std::abs(left))),
+      base::Rfc3339(*not_after_ms));
+  summary_.warnings.push_back(warning);
+  notes->push_back("WARNING: " + warning);
+  base::Status s = env_.store.AddEvent(summary_.drill_id, "warn", warning, now);
+  if (!s.ok()) spdlog::warn("{}", s.message());
 }
 
 // The primary's agent: the preflight's session while it still answers

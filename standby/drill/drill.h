@@ -57,12 +57,16 @@ struct DrillSummary {
   // Why the primary's agent did not answer in the preflight, when the drill
   // went on without it ([primary] required_for_*): no comparison was made.
   std::string primary_unreachable;
+  // What the operator should act on although the drill may pass (a
+  // certificate of the channel expiring within 30 days).
+  std::vector<std::string> warnings;
   int lease_renewals = 0;
   // A prep that passed: the standby is up, the lease no longer renewed by
   // this process, and the record still open for a hold (hold.h) to finish.
   bool held = false;
   std::string hold_log;  // set by `standbyctl prep` once the hold runs
   int64_t hold_until_wall_ms = 0;
+  int64_t hold_resync_ms = 0;  // 0: no resync
 };
 
 struct DrillOptions {

@@ -137,7 +137,7 @@ base::Status FinishDrill(store::StateStore& store, int64_t drill_id, const Endin
   }
   if (ExposureOverLimit(ending, o)) {
     (void)store.AddEvent(
-        drill_id, "warning",
+        drill_id, "warn",
         fmt::format("the exposure of {} went past its limit, the {}",
                     base::FormatDuration(base::Duration(*o.exposure_ms)), ending.exposure_limit_is),
         o.at.wall_ms);

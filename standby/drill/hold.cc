@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/base/units.h"
+#include "standby/restore/restore_record.h"
+#include "standby/restore/source_age.h"
 
 namespace sb::drill {
 namespace {
@@ -33,6 +36,82 @@ std::string WhyHoldEnds(const DrillEnv& env, const HoldOptions& options, store::
 
 }  // namespace
 
+store::HoldRoundRecord ResyncRound(const DrillEnv& env, int64_t drill_id, int64_t round) {
+  store::HoldRoundRecord r;
+  r.drill_id = drill_id;
+  r.round = round;
+  r.started_wall_ms = env.ports.clock.Now().wall_ms;
+  std::vector<std::string> done, failed;
+  // The RPO's input, read before the restore as the drill's preflight does.
+  for (const config::RestoreMapping& m : env.standby.restores) {
+    base::Result<restore::SourceAge> age = restore::ReadSourceAge(m);
+    base::Status usable =
+        age.ok() ? restore::CheckSourceAge(m, *age, r.started_wall_ms) : age.status();
+    if (!usable.ok()) {
+      failed.push_back(usable.message());
+      continue;
+    }
+    if (!r.source_wall_ms || age->newest_wall_ms < *r.source_wall_ms) {
+      r.source_wall_ms = age->newest_wall_ms;
+    }
+  }
+  std::unique_ptr<AgentSession> agent;
+  if (failed.empty()) {
+    base::Result<std::unique_ptr<AgentSession>> dialed = env.ports.dialer.Dial(
+        {env.standby.agent, env.standby.agent_name}, std::chrono::seconds(10));
+    if (dialed.ok()) {
+      agent = std::move(*dialed);
+    } else {
+      failed.push_back(dialed.status().message());
+    }
+  }
+  for (const config::RestoreMapping& m : env.standby.restores) {
+    if (!failed.empty()) break;  // the targets stay as they are
+    restore::RestoreSpec spec = restore::SpecFor(env.config, m);
+    spec.on_drift = [&](const std::vector<sync::Drift>& found) {
+      base::Status saved = env.store.AddDrift(restore::DriftRecordsOf(
+          env.standby.name, m.target, found, drill_id, env.ports.clock.Now().wall_ms));
+      if (!saved.ok()) spdlog::error("could not record drift: {}", saved.message());
+    };
+    base::Result<restore::RestoreReport> report = agent->Restore(spec);
+    if (!report.ok()) {
+      // The message ends saying what the target holds now.
+      failed.push_back(fmt::format("{} -> {}: {}", m.source, m.target, report.status().message()));
+      break;
+    }
+    const store::RestoreStatsRecord stats =
+        restore::StatsOf(env.standby.name, *report, drill_id, env.ports.clock.Now().wall_ms);
+    r.entries_changed += stats.files_changed + stats.files_new + stats.files_deleted;
+    r.bytes_wire += stats.bytes_wire;
+    done.push_back(fmt::format("{}: {} entries changed, {} on the wire", m.target,
+                               stats.files_changed + stats.files_new + stats.files_deleted,
+                               base::FormatSize(static_cast<uint64_t>(stats.bytes_wire))));
+    if (report->Corrupt() > 0 && m.fail_on_corrupt) {
+      failed.push_back(
+          fmt::format("{}: {} file{} read back with other bytes than the last "
+                      "restore wrote (corruption at rest), repaired",
+                      m.target, report->Corrupt(), report->Corrupt() == 1 ? "" : "s"));
+    }
+  }
+  r.ended_wall_ms = env.ports.clock.Now().wall_ms;
+  r.ok = failed.empty();
+  r.detail = r.ok ? fmt::format("{}", fmt::join(done, "; "))
+                  : fmt::format("{}{}{}", fmt::join(failed, "; "),
+                                done.empty() ? "" : "; done: ", fmt::join(done, "; "));
+  if (r.ok) {
+    spdlog::info("resync round {} of {}: {}; RPO {}", round, env.standby.name, r.detail,
+                 r.source_wall_ms ? base::FormatDuration(base::Duration(
+                                        std::max<int64_t>(0, r.ended_wall_ms - *r.source_wall_ms)))
+                                  : std::string("unknown"));
+  } else {
+    spdlog::warn("resync round {} of {} FAILED, tried again at the next interval: {}", round,
+                 env.standby.name, r.detail);
+  }
+  base::Status saved = env.store.AddHoldRound(r);
+  if (!saved.ok()) spdlog::error("{}", saved.message());
+  return r;
+}
+
 base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& options) {
   base::Result<store::HoldRecord> hold = env.store.GetHold(options.drill_id);
   if (!hold.ok()) return hold.status();
@@ -57,10 +136,26 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
                  base::FormatDuration(env.standby.max_hold));
   }
   // Bounded: by the hold's limit (max_hold from its start), whatever its
-  // `until` says.
+  // `until` says. Every resync interval (read again each time: `hold
+  // extend --resync` changes it), a round of restores; a round in progress
+  // is finished before an end is noticed.
+  int64_t round = 0;
+  int64_t next_round_ms = 0;  // 0: not scheduled
   while (end.why.empty()) {
     end.why = WhyHoldEnds(env, options, clock.Now());
-    if (end.why.empty()) clock.Wait(options.poll, [&] { return Stopped(options); });
+    if (!end.why.empty()) break;
+    base::Result<store::HoldRecord> now = env.store.GetHold(options.drill_id);
+    const int64_t now_ms = clock.Now().wall_ms;
+    if (now.ok() && now->resync_ms) {
+      // The prep has just restored: the first round one interval later.
+      if (next_round_ms == 0) next_round_ms = now_ms + *now->resync_ms;
+      if (now_ms >= next_round_ms) {
+        ResyncRound(env, options.drill_id, ++round);
+        next_round_ms = now_ms + *now->resync_ms;
+        continue;
+      }
+    }
+    clock.Wait(options.poll, [&] { return Stopped(options); });
   }
   spdlog::info("hold of {} ends: {}", env.standby.name, end.why);
   env.ports.lease.StopRenewing();

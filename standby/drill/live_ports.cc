@@ -21,6 +21,9 @@ class ClientSession : public AgentSession {
     return restore::RunRestore(*client_, spec);
   }
   void Interrupt() override { client_->Interrupt(); }
+  std::optional<int64_t> CertificateNotAfterMs() const override {
+    return client_->hello().cert_not_after_ms;
+  }
 
  private:
   std::unique_ptr<client::AgentClient> client_;

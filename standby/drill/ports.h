@@ -48,6 +48,8 @@ class AgentSession {
   // From another thread: the call in progress, and every later one, fails
   // now (a drill's deadline or a stop request).
   virtual void Interrupt() = 0;
+  // When the agent's certificate expires (ms since the epoch), when known.
+  virtual std::optional<int64_t> CertificateNotAfterMs() const { return std::nullopt; }
 };
 
 // Reaches an agent: connects, verifies it (chain, name, role) and says Hello.

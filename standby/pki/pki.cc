@@ -169,7 +169,73 @@ Result<IssuedFiles> InitCa(const std::string& dir, int days) {
   return files;
 }
 
+namespace {
+
+// Issue's work, into `files` (which must not exist).
+Result<IssuedFiles> IssueInto(const std::string& dir, const IssueOptions& options,
+                              const IssuedFiles& files);
+
+}  // namespace
+
 Result<IssuedFiles> Issue(const std::string& dir, const IssueOptions& options) {
+  return IssueInto(
+      dir, options,
+      {fmt::format("{}/{}.crt", dir, options.name), fmt::format("{}/{}.key", dir, options.name)});
+}
+
+Result<RenewedFiles> Renew(const std::string& dir, const std::string& name, int days) {
+  if (!ValidName(name)) {
+    return Status::Invalid(fmt::format(
+        "\"{}\" is not a valid certificate name (letters, digits, '.', '-', '_', ':')", name));
+  }
+  const std::string cert_path = fmt::format("{}/{}.crt", dir, name);
+  Result<X509Ptr> old = LoadCert(cert_path);
+  if (!old.ok()) {
+    base::Status s = old.status().WithContext(fmt::format(
+        "certificate to renew (standbyctl pki issue --dir {} --name {} makes one)", dir, name));
+    return s.code() == base::Code::kNotFound ? Status::Invalid(s.message()) : s;
+  }
+  // The role it had: the OU the channel checks.
+  char ou[128] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(old->get()), NID_organizationalUnitName, ou,
+                            sizeof ou);
+  IssueOptions options;
+  options.name = name;
+  options.days = days;
+  if (std::string_view(ou) == net::kAgentRoleOu) {
+    options.role = net::PeerRole::kAgent;
+  } else if (std::string_view(ou) == net::kControllerRoleOu) {
+    options.role = net::PeerRole::kController;
+  } else {
+    return Status::Invalid(
+        fmt::format("{} is not a controller or agent certificate of standbyctl "
+                    "(OU \"{}\")",
+                    cert_path, ou));
+  }
+  RenewedFiles out;
+  out.files = {cert_path, fmt::format("{}/{}.key", dir, name)};
+  out.old = {out.files.cert + ".old", out.files.key + ".old"};
+  const IssuedFiles fresh{out.files.cert + ".new", out.files.key + ".new"};
+  // Left by a renewal that stopped half-way: made again.
+  for (const std::string& p : {fresh.cert, fresh.key}) ::unlink(p.c_str());
+  Result<IssuedFiles> made = IssueInto(dir, options, fresh);
+  if (!made.ok()) return made.status();
+  // The old pair is kept beside the new one, until the host has the new one.
+  for (auto [from, to] :
+       {std::pair{out.files.cert, out.old.cert}, std::pair{out.files.key, out.old.key},
+        std::pair{fresh.cert, out.files.cert}, std::pair{fresh.key, out.files.key}}) {
+    if (::rename(from.c_str(), to.c_str()) != 0 && !(errno == ENOENT && from == out.files.key)) {
+      return Status::FromErrno(fmt::format("cannot rename {} to {}", from, to), errno);
+    }
+  }
+  out.role = options.role;
+  return out;
+}
+
+namespace {
+
+Result<IssuedFiles> IssueInto(const std::string& dir, const IssueOptions& options,
+                              const IssuedFiles& files) {
   if (!ValidName(options.name)) {
     return Status::Invalid(
         fmt::format("\"{}\" is not a valid certificate name (letters, digits, '.', '-', '_', ':')",
@@ -189,8 +255,6 @@ Result<IssuedFiles> Issue(const std::string& dir, const IssueOptions& options) {
   if (!ca_cert.ok()) return ca_cert.status().WithContext("CA certificate");
 
   const bool agent = options.role == net::PeerRole::kAgent;
-  IssuedFiles files{fmt::format("{}/{}.crt", dir, options.name),
-                    fmt::format("{}/{}.key", dir, options.name)};
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return OpenSslFailure("generating a key");
   Result<X509Ptr> cert =
@@ -213,5 +277,7 @@ Result<IssuedFiles> Issue(const std::string& dir, const IssueOptions& options) {
   SB_RETURN_IF_ERROR(WriteKeyAndCert(files, key.get(), c));
   return files;
 }
+
+}  // namespace
 
 }  // namespace sb::pki

@@ -39,6 +39,18 @@ base::Result<IssuedFiles> InitCa(const std::string& dir, int days = 3650);
 // Issues DIR/NAME.crt and DIR/NAME.key signed by DIR/ca.{crt,key}.
 base::Result<IssuedFiles> Issue(const std::string& dir, const IssueOptions& options);
 
+struct RenewedFiles {
+  IssuedFiles files;  // the new pair, where the old one was
+  IssuedFiles old;    // the old pair, kept as NAME.crt.old and NAME.key.old
+  net::PeerRole role = net::PeerRole::kAgent;
+};
+
+// Renews DIR/NAME.crt: a new key and certificate with the same name and
+// role, valid `days` from now, in place of the old pair, which is kept as
+// NAME.{crt,key}.old (replacing an earlier .old). kInvalidArgument when
+// there is no such certificate or it is not one of the channel's.
+base::Result<RenewedFiles> Renew(const std::string& dir, const std::string& name, int days);
+
 }  // namespace sb::pki
 
 #endif  // STANDBY_PKI_PKI_H_

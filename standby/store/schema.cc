@@ -221,9 +221,24 @@ CREATE INDEX probe_results_by_drill ON probe_results (drill_id);
 )sql";
 
 // A hold's hard end: when it started plus the standby's max_hold then
-// (extensions stop there); NULL for holds recorded before.
+// (extensions stop there; NULL for holds recorded before), and how often it
+// brings the standby current again (NULL: never); each such round.
 constexpr std::string_view kV8 = R"sql(
 ALTER TABLE holds ADD COLUMN limit_wall_ms INTEGER;
+ALTER TABLE holds ADD COLUMN resync_ms INTEGER;
+CREATE TABLE hold_rounds (
+  id                INTEGER PRIMARY KEY,
+  drill_id          INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+  round             INTEGER NOT NULL,   -- 1, 2, ... within the hold
+  started_wall_ms   INTEGER NOT NULL,
+  ended_wall_ms     INTEGER NOT NULL,
+  ok                INTEGER NOT NULL,   -- 1 when every mapping was restored and verified
+  entries_changed   INTEGER NOT NULL,
+  bytes_wire        INTEGER NOT NULL,
+  source_wall_ms    INTEGER,            -- the oldest source's newest change: the RPO's input
+  detail            TEXT    NOT NULL    -- what was done, or why the round failed
+);
+CREATE INDEX hold_rounds_by_drill ON hold_rounds (drill_id);
 )sql";
 
 constexpr std::array<Migration, 8> kMigrations = {{
@@ -234,7 +249,7 @@ constexpr std::array<Migration, 8> kMigrations = {{
     {"host indicators and the comparison's findings", kV5},
     {"drift path by path, and the re-reads of restores", kV6},
     {"the configuration digest of each drill, and probe verdicts", kV7},
-    {"the hard end of a hold (max_hold)", kV8},
+    {"the hard end of a hold (max_hold), its resync interval and rounds", kV8},
 }};
 
 }  // namespace

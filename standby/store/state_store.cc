@@ -831,8 +831,8 @@ Status StateStore::AddHold(const HoldRecord& h) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement st(*db_,
                          "INSERT INTO holds (drill_id, standby, until_wall_ms, holder_pid, "
-                         "released_wall_ms, ended_wall_ms, limit_wall_ms) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                         "released_wall_ms, ended_wall_ms, limit_wall_ms, resync_ms) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, h.drill_id);
     BindText(st, 2, h.standby);
     st.bind(3, h.until_wall_ms);
@@ -840,6 +840,7 @@ Status StateStore::AddHold(const HoldRecord& h) {
     BindOptional(st, 5, h.released_wall_ms);
     BindOptional(st, 6, h.ended_wall_ms);
     BindOptional(st, 7, h.limit_wall_ms);
+    BindOptional(st, 8, h.resync_ms);
     st.exec();
     tx.commit();
   });
@@ -852,8 +853,8 @@ Status QueryHolds(SQLite::Database& db, const std::string& path, std::string_vie
                   int64_t drill_id, std::vector<HoldRecord>* out) {
   return Guarded(path, "reading holds", [&] {
     SQLite::Statement st(db, fmt::format("SELECT drill_id, standby, until_wall_ms, holder_pid, "
-                                         "released_wall_ms, ended_wall_ms, limit_wall_ms "
-                                         "FROM holds WHERE {} "
+                                         "released_wall_ms, ended_wall_ms, limit_wall_ms, "
+                                         "resync_ms FROM holds WHERE {} "
                                          "ORDER BY drill_id DESC",
                                          where));
     if (where.find("?1") != std::string_view::npos) st.bind(1, drill_id);
@@ -866,6 +867,7 @@ Status QueryHolds(SQLite::Database& db, const std::string& path, std::string_vie
       h.released_wall_ms = ColumnOptional(st, 4);
       h.ended_wall_ms = ColumnOptional(st, 5);
       h.limit_wall_ms = ColumnOptional(st, 6);
+      h.resync_ms = ColumnOptional(st, 7);
       out->push_back(std::move(h));
     }
   });
@@ -922,6 +924,56 @@ Status StateStore::ReleaseHold(int64_t drill_id, int64_t at_wall_ms) {
 }
 Status StateStore::EndHold(int64_t drill_id, int64_t at_wall_ms) {
   return SetHoldColumn(*db_, path_, "ended_wall_ms", drill_id, at_wall_ms);
+}
+Status StateStore::SetHoldResync(int64_t drill_id, int64_t resync_ms) {
+  return SetHoldColumn(*db_, path_, "resync_ms", drill_id, resync_ms);
+}
+
+Status StateStore::AddHoldRound(const HoldRoundRecord& r) {
+  return Guarded(
+      path_, fmt::format("recording round {} of the hold of prep {}", r.round, r.drill_id), [&] {
+        SQLite::Statement st(
+            *db_,
+            "INSERT INTO hold_rounds (drill_id, round, started_wall_ms, "
+            "ended_wall_ms, ok, entries_changed, bytes_wire, source_wall_ms, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, r.drill_id);
+        st.bind(2, r.round);
+        st.bind(3, r.started_wall_ms);
+        st.bind(4, r.ended_wall_ms);
+        st.bind(5, r.ok ? 1 : 0);
+        st.bind(6, r.entries_changed);
+        st.bind(7, r.bytes_wire);
+        BindOptional(st, 8, r.source_wall_ms);
+        BindText(st, 9, r.detail);
+        st.exec();
+      });
+}
+
+Result<std::vector<HoldRoundRecord>> StateStore::ListHoldRounds(int64_t drill_id) {
+  std::vector<HoldRoundRecord> out;
+  Status s = Guarded(path_, "listing the rounds of a hold", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT round, started_wall_ms, ended_wall_ms, ok, entries_changed, "
+                         "bytes_wire, source_wall_ms, detail FROM hold_rounds WHERE drill_id = ? "
+                         "ORDER BY round");
+    st.bind(1, drill_id);
+    while (st.executeStep()) {
+      HoldRoundRecord r;
+      r.drill_id = drill_id;
+      r.round = st.getColumn(0).getInt64();
+      r.started_wall_ms = st.getColumn(1).getInt64();
+      r.ended_wall_ms = st.getColumn(2).getInt64();
+      r.ok = st.getColumn(3).getInt64() != 0;
+      r.entries_changed = st.getColumn(4).getInt64();
+      r.bytes_wire = st.getColumn(5).getInt64();
+      r.source_wall_ms = ColumnOptional(st, 6);
+      r.detail = st.getColumn(7).getString();
+      out.push_back(std::move(r));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 }  // namespace sb::store

@@ -182,9 +182,22 @@ struct HoldRecord {
   int64_t until_wall_ms = 0;
   // Past this, no extension: the start plus the standby's max_hold.
   std::optional<int64_t> limit_wall_ms;
+  // How often the hold restores the newest backup again; none: never.
+  std::optional<int64_t> resync_ms;
   std::optional<int64_t> holder_pid;
   std::optional<int64_t> released_wall_ms;
   std::optional<int64_t> ended_wall_ms;
+};
+
+// One round of a hold's resync: the restore phase again, every mapping.
+struct HoldRoundRecord {
+  int64_t drill_id = 0;
+  int64_t round = 0;
+  int64_t started_wall_ms = 0, ended_wall_ms = 0;
+  bool ok = false;
+  int64_t entries_changed = 0, bytes_wire = 0;
+  std::optional<int64_t> source_wall_ms;  // the RPO it achieved is ended - this
+  std::string detail;
 };
 
 struct DrillQuery {
@@ -274,6 +287,10 @@ class StateStore {
   base::Status SetHoldPid(int64_t drill_id, int64_t pid);
   base::Status ReleaseHold(int64_t drill_id, int64_t at_wall_ms);
   base::Status EndHold(int64_t drill_id, int64_t at_wall_ms);
+  base::Status SetHoldResync(int64_t drill_id, int64_t resync_ms);
+  base::Status AddHoldRound(const HoldRoundRecord& round);
+  // A hold's rounds, oldest first.
+  base::Result<std::vector<HoldRoundRecord>> ListHoldRounds(int64_t drill_id);
 
   base::Result<std::vector<ScheduleStateRecord>> ListScheduleStates();
   base::Status PutScheduleState(const ScheduleStateRecord& state);  // insert or replace

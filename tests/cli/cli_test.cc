@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/subprocess.h"
 #include "standby/store/state_store.h"
 #include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
@@ -259,6 +260,48 @@ TEST_CASE("cli: --log-format json writes one JSON object per log line", "[cli]")
     start = end + 1;
   }
   CHECK(lines >= 1);
+}
+
+TEST_CASE("cli: the bash completion completes commands, options, values and standbys", "[cli]") {
+  TempDir dir;
+  base::ProcessResult script = RunStandbyctl({"completion", "bash"});
+  REQUIRE(script.exit_code == 0);
+  dir.Write("completion.bash", script.out);
+  std::string config =
+      dir.Write("c.toml", std::string(kMinimalConfig) +
+                              "[[standby]]\nname = \"db-standby\"\nagent = \"127.0.0.4\"\n"
+                              "power = { driver = \"command\", on = [\"true\"], off = [\"true\"], "
+                              "status = [\"true\"] }\n");
+  // What bash offers for the words typed so far (the last one being
+  // completed), as it calls the function.
+  auto complete = [&](const std::string& line) {
+    base::ProcessSpec spec;
+    spec.argv = {"bash", "--norc", "-c",
+                 "source " + dir.Sub("completion.bash") +
+                     " && read -ra COMP_WORDS <<< \"$LINE\" && "
+                     "if [[ $LINE == *' ' ]]; then COMP_WORDS+=(''); fi && "
+                     "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _standbyctl && "
+                     "printf '%s\\n' \"${COMPREPLY[@]}\" | sort | tr '\\n' ' '"};
+    spec.env = {{"LINE", line}};
+    spec.timeout = std::chrono::seconds(10);
+    base::Result<base::ProcessResult> r = base::RunProcess(spec);
+    REQUIRE(r.ok());
+    INFO(r->err);
+    CHECK(r->exit_code == 0);
+    return r->out;
+  };
+  CHECK(complete("standbyctl ho") == "hold ");
+  CHECK(complete("standbyctl hold ") == "--help --help-all -h extend release status ");
+  CHECK(complete("standbyctl hold extend --re") == "--resync ");
+  CHECK(complete("standbyctl prep --") == "--help --help-all --hold --json --resync --standby ");
+  CHECK(complete("standbyctl report --format ") == "csv html json text ");
+  CHECK(complete("standbyctl --config " + config + " drill --standby ") ==
+        "db-standby primary web1-standby ");
+  CHECK(complete("standbyctl --config " + config + " agent ping --host we") == "web1-standby ");
+  // An argument is not a command: `status` of `power status` is not `hold status`.
+  CHECK(complete("standbyctl power status --st") == "--standby ");
+  // The hidden `hold serve` is not offered.
+  CHECK(complete("standbyctl hold s").find("serve") == std::string::npos);
 }
 
 }  // namespace

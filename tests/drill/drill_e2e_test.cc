@@ -27,6 +27,7 @@
 #include "tests/support/backup_tree.h"
 #include "tests/support/dns_server.h"
 #include "tests/support/ipmi_sim.h"
+#include "tests/support/query.h"
 #include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tree_compare.h"
@@ -254,7 +255,7 @@ TEST_CASE("drill e2e: the live view shows every phase and the summary", "[drill]
   base::ProcessResult r = rig.Drill(false);
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  for (const char* line : {"] preflight  passed", "] boot       passed: agent answered after",
+  for (const char* line : {"] preflight  passed", "] boot       passed: agent answered ",
                            "] restore    passed: 1 mapping:", "] shutdown   passed: confirmed off",
                            "drill 1 on web1-standby: PASSED", "recorded as drill 1 in"}) {
     CHECK(r.out.find(line) != std::string::npos);
@@ -829,6 +830,71 @@ TEST_CASE("prep e2e: a hold is bounded by max_hold, and manual power and restore
   CHECK(rig.sim->HostPid() == 0);
 }
 
+TEST_CASE(
+    "prep e2e: --resync brings a held standby current every interval; a failed round is "
+    "retried without dropping the hold",
+    "[drill][e2e][prep]") {
+  Rig rig;
+  auto standbyctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", rig.config});
+    return RunStandbyctl(args);
+  };
+  base::ProcessResult r =
+      standbyctl({"prep", "--standby", "web1-standby", "--hold", "5m", "--resync", "2s", "--json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out).at("hold_resync_seconds") == 2.0);
+  auto last_round = [&]() -> nlohmann::json {
+    base::ProcessResult s = standbyctl({"hold", "status", "--json"});
+    REQUIRE(s.exit_code == 0);
+    nlohmann::json holds = nlohmann::json::parse(s.out);
+    REQUIRE(holds.size() == 1);
+    return holds[0];
+  };
+  // The primary keeps writing: the next backup has a new page and a new file.
+  const std::string now_s = std::to_string(::time(nullptr));
+  Sh("cd " + rig.source + " && echo '<h1>Welcome to web1, v2</h1>' > index.html.tmp && mv " +
+     "index.html.tmp index.html && echo new > orders.csv && echo " + now_s + " > .canary");
+  REQUIRE(Eventually(
+      [&] { return ReadWholeFile(rig.target + "/index.html") == "<h1>Welcome to web1, v2</h1>\n"; },
+      30));
+  CHECK(ReadWholeFile(rig.target + "/orders.csv") == "new\n");
+  nlohmann::json held = last_round();
+  INFO(held.dump(2));
+  CHECK(held.at("resync_seconds") == 2.0);
+  REQUIRE(held.at("last_round").is_object());
+  // The round that carried the change says so (later ones changed nothing).
+  CHECK(held.at("last_round").at("ok") == true);
+  CHECK(held.at("rpo_seconds").get<double>() < 60);  // the canary written just now
+
+  // The backup disappears (an unmounted disk): rounds fail, the hold stays.
+  Sh("mv " + rig.source + " " + rig.source + ".away");
+  REQUIRE(Eventually([&] { return last_round().at("last_round").at("ok") == false; }, 30));
+  held = last_round();
+  CHECK(held.at("last_round").at("detail").get<std::string>().find(rig.source) !=
+        std::string::npos);
+  CHECK(held.at("holder_running") == true);
+  CHECK(rig.sim->HostPid() > 0);
+  CHECK(ReadWholeFile(rig.target + "/index.html") == "<h1>Welcome to web1, v2</h1>\n");
+  base::ProcessResult text = standbyctl({"hold", "status"});
+  CHECK(text.out.find("FAILED") != std::string::npos);
+  CHECK(text.out.find("  resync every 2s: ") != std::string::npos);
+  // Back again: the next round succeeds.
+  Sh("mv " + rig.source + ".away " + rig.source);
+  REQUIRE(Eventually([&] { return last_round().at("last_round").at("ok") == true; }, 30));
+
+  // --resync alone changes the interval, not the end.
+  const std::string until = last_round().at("until");
+  base::ProcessResult slower =
+      standbyctl({"hold", "extend", "--standby", "web1-standby", "--resync", "1h", "--json"});
+  CHECK(slower.exit_code == 0);
+  CHECK(nlohmann::json::parse(slower.out).at("until") == until);
+  CHECK(nlohmann::json::parse(slower.out).at("resync_seconds") == 3600.0);
+  CHECK(standbyctl({"hold", "release", "--standby", "web1-standby"}).exit_code == 0);
+  CHECK(rig.sim->HostPid() == 0);
+  CHECK(rig.History()[0].at("result") == "passed");
+}
+
 TEST_CASE("power e2e: a manual power on warns that nothing guards the standby", "[drill][e2e]") {
   Rig rig;
   base::ProcessResult on =
@@ -838,6 +904,11 @@ TEST_CASE("power e2e: a manual power on warns that nothing guards the standby", 
   CHECK(on.err.find("WARNING: web1-standby stays up unguarded: no drill, no lease and no "
                     "max_exposure bound it") != std::string::npos);
   CHECK(rig.sim->HostPid() > 0);
+  // On record, apart from any drill.
+  CHECK(sb::testing::QueryText(rig.dir.Sub("state/state.db"),
+                               "SELECT level || ': ' || message FROM events WHERE drill_id IS NULL")
+            .starts_with("warn: standby web1-standby powered on by hand (standbyctl power on, "
+                         "pid "));
   // A drill now finds it on and leaves it alone.
   base::ProcessResult drill = rig.Drill();
   CHECK(drill.exit_code == 1);

@@ -437,6 +437,32 @@ TEST_CASE("drill: a prep goes on when the primary is unreachable, without the co
   CHECK(lenient.Record(drill.drill_id).outcome.result == store::DrillResult::kPassed);
 }
 
+TEST_CASE("drill: an agent's certificate expiring within 30 days is a warning, not a failure",
+          "[drill]") {
+  Rig rig;
+  const int64_t now = rig.clock.Now().wall_ms;
+  // The standby's, with an hour to spare for the time the fake drill takes.
+  rig.dialer.script.cert_not_after_ms = now + 12LL * 86'400'000 + 3'600'000;
+  rig.dialer.primary_script.cert_not_after_ms = now + 400LL * 86'400'000;  // fine
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kPassed);
+  REQUIRE(s.warnings.size() == 1);
+  CHECK_THAT(s.warnings[0],
+             Catch::StartsWith("the standby agent web1-standby's certificate expires in 12d"));
+  CHECK_THAT(s.warnings[0], Catch::EndsWith("); renew it with standbyctl pki renew (README, "
+                                            "Certificates)"));
+  CHECK(s.phases[2].name == "boot");
+  CHECK(s.phases[2].reason.find("; WARNING: the standby agent web1-standby's certificate "
+                                "expires in 12d") != std::string::npos);
+  CHECK(sb::testing::QueryText(rig.dir.Sub("state.db"), "SELECT level FROM events") == "warn");
+
+  Rig expired;
+  expired.dialer.primary_script.cert_not_after_ms = expired.clock.Now().wall_ms - 86'400'000;
+  const DrillSummary e = expired.Run();
+  REQUIRE(e.warnings.size() == 1);
+  CHECK_THAT(e.warnings[0], Catch::StartsWith("the primary agent web1's certificate expired 1d ("));
+}
+
 TEST_CASE("drill: an exposure past its limit is said in the reason and as a warning event",
           "[drill]") {
   config::StandbyConfig standby;
@@ -453,6 +479,19 @@ TEST_CASE("drill: an exposure past its limit is said in the reason and as a warn
   store::DrillOutcome o = Conclude(ending, off.at);
   CHECK(o.exposure_ms == 11 * 60'000);
   CHECK(o.reason == "the exposure of 11m went past its limit, the max_exposure of 10m");
+  // Recorded: in the drill's reason and as a warning event.
+  Rig rig;
+  store::DrillStart start;
+  start.standby = "web1-standby";
+  start.at = *ending.power_on;
+  base::Result<int64_t> id = rig.store->BeginDrill(start);
+  REQUIRE(id.ok());
+  store::DrillOutcome recorded;
+  REQUIRE(FinishDrill(*rig.store, *id, ending, off.at, &recorded).ok());
+  CHECK(rig.Record(*id).outcome.reason == o.reason);
+  CHECK(sb::testing::QueryText(rig.dir.Sub("state.db"),
+                               "SELECT level || ': ' || message FROM events") ==
+        "warn: the exposure of 11m went past its limit, the max_exposure of 10m");
   // Held, the prep's limit is max_exposure + max_hold: 11 minutes are within it.
   SetExposureLimit(standby, /*held=*/true, &ending);
   CHECK(ending.exposure_limit == std::chrono::minutes(70));

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agent/base/file.h"
 #include "agent/base/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -62,6 +63,50 @@ TEST_CASE("pki: the CA and certificates verify with openssl and are private", "[
       std::string::npos);
   CHECK(OpensslText({"x509", "-in", c->cert, "-noout", "-text"}).find("IP Address:127.0.0.1") !=
         std::string::npos);
+}
+
+TEST_CASE("pki: renew replaces a certificate with one of the same name and role, keeping the old",
+          "[pki]") {
+  TempDir dir;
+  std::string ca_dir = dir.Sub("pki");
+  REQUIRE(InitCa(ca_dir).ok());
+  IssueOptions o;
+  o.name = "web1-standby";
+  o.days = 10;
+  REQUIRE(Issue(ca_dir, o).ok());
+  base::Result<int64_t> before = net::CertificateFileNotAfterMs(ca_dir + "/web1-standby.crt");
+  REQUIRE(before.ok());
+  const std::string old_cert = *base::ReadFile(ca_dir + "/web1-standby.crt");
+
+  base::Result<RenewedFiles> renewed = Renew(ca_dir, "web1-standby", 730);
+  REQUIRE(renewed.ok());
+  CHECK(renewed->role == net::PeerRole::kAgent);
+  CHECK(renewed->files.cert == ca_dir + "/web1-standby.crt");
+  CHECK(*base::ReadFile(ca_dir + "/web1-standby.crt.old") == old_cert);
+  CHECK(Mode(ca_dir + "/web1-standby.key") == 0600);
+  CHECK(Mode(ca_dir + "/web1-standby.key.old") == 0600);
+  base::Result<int64_t> after = net::CertificateFileNotAfterMs(ca_dir + "/web1-standby.crt");
+  REQUIRE(after.ok());
+  CHECK(*after - *before >= 719LL * 86'400'000);
+  // The renewed pair works on the channel: an agent serves with it, a
+  // controller's client accepts it under the same name.
+  base::Result<IssuedFiles> controller = Issue(ca_dir, {net::PeerRole::kController, "controller"});
+  REQUIRE(controller.ok());
+  CHECK(net::TlsContext::ForServer(
+            {ca_dir + "/ca.crt", ca_dir + "/web1-standby.crt", ca_dir + "/web1-standby.key"})
+            .ok());
+  // Again: the .old pair is replaced by the one before.
+  REQUIRE(Renew(ca_dir, "web1-standby", 730).ok());
+  CHECK(Renew(ca_dir, "controller", 30)->role == net::PeerRole::kController);
+
+  base::Result<RenewedFiles> none = Renew(ca_dir, "nobody", 730);
+  CHECK(none.status().code() == base::Code::kInvalidArgument);
+  CHECK(none.status().message().starts_with("certificate to renew (standbyctl pki issue --dir " +
+                                            ca_dir + " --name nobody makes one): "));
+  CHECK(Renew(ca_dir, "ca", 730).status().message() ==
+        ca_dir +
+            "/ca.crt is not a controller or agent certificate of standbyctl (OU "
+            "\"standbyctl-ca\")");
 }
 
 TEST_CASE("pki: nothing is overwritten and bad names are refused", "[pki]") {

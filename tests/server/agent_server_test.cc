@@ -63,6 +63,13 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   auto controller = agent.Controller();
   CHECK(controller->hello().role == "standby");
   CHECK(controller->hello().protocol == proto::kProtocolVersion);
+  // When the agent's certificate expires, from the handshake: the test PKI
+  // issues them for 730 days, as pki issue does.
+  REQUIRE(controller->hello().cert_not_after_ms.has_value());
+  const int64_t days_left =
+      (*controller->hello().cert_not_after_ms - ::time(nullptr) * int64_t{1000}) / 86'400'000;
+  CHECK(days_left >= 728);
+  CHECK(days_left <= 730);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
                                  "StatFile", "Shutdown", "Lease", "Scan", "Verify", "RestoreBegin",

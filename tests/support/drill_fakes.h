@@ -73,11 +73,16 @@ class FakeSession : public drill::AgentSession {
     int indicator_reads = 0;
     // Latencies of commands by name, as the agent reports them.
     std::map<std::string, int64_t> duration_us;
+    // When the agent's certificate expires; none: unknown.
+    std::optional<int64_t> cert_not_after_ms;
   };
   explicit FakeSession(Script* script) : script_(script) {}
   base::Result<nlohmann::json> Call(std::string_view type, nlohmann::json body) override;
   base::Result<restore::RestoreReport> Restore(const restore::RestoreSpec& spec) override;
   void Interrupt() override { interrupted_ = true; }
+  std::optional<int64_t> CertificateNotAfterMs() const override {
+    return script_->cert_not_after_ms;
+  }
 
  private:
   Script* script_;
