@@ -109,11 +109,12 @@ void AddCompletionCommand(CLI::App& app, GlobalOptions& /*options*/, Action* act
       app.add_subcommand("completion",
                          "Print a shell completion script: standbyctl completion bash > "
                          "/etc/bash_completion.d/standbyctl");
+  // Kept alive by the callback: CLI11 writes the parsed value into it.
   auto shell = std::make_shared<std::string>();
   completion->add_option("SHELL", *shell, "The shell (bash)")
       ->required()
       ->check(CLI::IsMember({"bash"}));
-  completion->callback([action, &app] {
+  completion->callback([action, &app, shell] {
     *action = [&app] {
       fmt::print("{}", BashScript(app));
       return kExitOk;
