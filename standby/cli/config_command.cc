@@ -22,13 +22,6 @@ struct CheckArgs {
   bool json = false;
 };
 
-// The problems as JSON strings, each "FILE:LINE:COL: message".
-nlohmann::json ProblemsJson(const std::vector<std::string>& lines) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& line : lines) out.push_back(line);
-  return out;
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -48,7 +41,7 @@ int CheckConfig(const CheckArgs& args) {
     if (args.json) {
       fmt::print("{}\n", nlohmann::json{{"file", path},
                                         {"ok", false},
-                                        {"errors", ProblemsJson(Lines(config.status().message()))},
+                                        {"errors", Lines(config.status().message())},
                                         {"warnings", nlohmann::json::array()}}
                              .dump(2));
     } else {
@@ -63,8 +56,8 @@ int CheckConfig(const CheckArgs& args) {
     nlohmann::json out = {{"file", path},
                           {"ok", !failed},
                           {"strict", args.strict},
-                          {"errors", failed ? ProblemsJson(machine) : nlohmann::json::array()},
-                          {"warnings", failed ? nlohmann::json::array() : ProblemsJson(machine)},
+                          {"errors", failed ? nlohmann::json(machine) : nlohmann::json::array()},
+                          {"warnings", failed ? nlohmann::json::array() : nlohmann::json(machine)},
                           {"standbys", config->standbys.size()},
                           {"schedules", config->schedules.size()}};
     fmt::print("{}\n", out.dump(2));

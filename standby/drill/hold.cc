@@ -17,11 +17,11 @@ bool Stopped(const HoldOptions& options) {
   return options.stop != nullptr && options.stop->load() != 0;
 }
 
-// Why the hold must end now, or empty.
-std::string WhyHoldEnds(const DrillEnv& env, const HoldOptions& options, store::Timestamp now) {
+// Why the hold must end now, or empty; `hold` as just read from the store.
+std::string WhyHoldEnds(const DrillEnv& env, const HoldOptions& options,
+                        const base::Result<store::HoldRecord>& hold, store::Timestamp now) {
   if (Stopped(options))
     return fmt::format("the hold was stopped by signal {}", options.stop->load());
-  base::Result<store::HoldRecord> hold = env.store.GetHold(options.drill_id);
   if (!hold.ok()) {
     return fmt::format("the hold's record could not be read: {}", hold.status().message());
   }
@@ -81,10 +81,10 @@ store::HoldRoundRecord ResyncRound(const DrillEnv& env, int64_t drill_id, int64_
     }
     const store::RestoreStatsRecord stats =
         restore::StatsOf(env.standby.name, *report, drill_id, env.ports.clock.Now().wall_ms);
-    r.entries_changed += stats.files_changed + stats.files_new + stats.files_deleted;
+    const int64_t changed = stats.files_changed + stats.files_new + stats.files_deleted;
+    r.entries_changed += changed;
     r.bytes_wire += stats.bytes_wire;
-    done.push_back(fmt::format("{}: {} entries changed, {} on the wire", m.target,
-                               stats.files_changed + stats.files_new + stats.files_deleted,
+    done.push_back(fmt::format("{}: {} entries changed, {} on the wire", m.target, changed,
                                base::FormatSize(static_cast<uint64_t>(stats.bytes_wire))));
     if (report->Corrupt() > 0 && m.fail_on_corrupt) {
       failed.push_back(
@@ -142,9 +142,10 @@ base::Result<HoldEnd> HoldStandby(const DrillEnv& env, const HoldOptions& option
   int64_t round = 0;
   int64_t next_round_ms = 0;  // 0: not scheduled
   while (end.why.empty()) {
-    end.why = WhyHoldEnds(env, options, clock.Now());
-    if (!end.why.empty()) break;
+    // One read a poll: the end, the limit and the interval come from it.
     base::Result<store::HoldRecord> now = env.store.GetHold(options.drill_id);
+    end.why = WhyHoldEnds(env, options, now, clock.Now());
+    if (!end.why.empty()) break;
     const int64_t now_ms = clock.Now().wall_ms;
     if (now.ok() && now->resync_ms) {
       // The prep has just restored: the first round one interval later.

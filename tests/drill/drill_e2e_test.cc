@@ -739,6 +739,18 @@ TEST_CASE("prep e2e: a hold that runs out shuts the standby down", "[drill][e2e]
       RunStandbyctl({"--config", rig.config, "prep", "--standby", "web1-standby", "--hold", "3d"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("the hold must be between 1s and 24h") != std::string::npos);
+  // A resync interval that is no interval, or not a duration.
+  for (const char* resync : {"0s", "often"}) {
+    base::ProcessResult r2 = RunStandbyctl(
+        {"--config", rig.config, "prep", "--standby", "web1-standby", "--resync", resync});
+    INFO(resync << ": " << r2.err);
+    CHECK(r2.exit_code == 2);
+    CHECK(r2.err.find("--resync") != std::string::npos);
+  }
+  base::ProcessResult extend = RunStandbyctl(
+      {"--config", rig.config, "hold", "extend", "--standby", "web1-standby", "--resync", "0s"});
+  CHECK(extend.exit_code == 2);
+  CHECK(extend.err.find("the resync interval must be at least 1s") != std::string::npos);
 }
 
 TEST_CASE(
