@@ -7,16 +7,11 @@
 
 #include "agent/base/units.h"
 #include "standby/cli/command.h"
+#include "standby/report/report_render.h"
 #include "standby/restore/restore_record.h"
 
 namespace sb::cli {
 namespace {
-
-std::string IsoUtc(int64_t wall_ms) {
-  std::string s = UtcTime(wall_ms);
-  s[10] = 'T';
-  return fmt::format("{}.{:03d}Z", s, wall_ms % 1000);
-}
 
 std::string Ms(const std::optional<int64_t>& ms) {
   return ms ? base::FormatDuration(base::Duration(*ms)) : "-";
@@ -177,41 +172,21 @@ void PrintHeldOrOff(const drill::DrillSummary& s) {
 
 }  // namespace
 
-nlohmann::json DrillRecordJson(const store::DrillRecord& d) {
-  return {
-      {"id", d.id},
-      {"standby", d.start.standby},
-      {"kind", d.start.kind},
-      {"trigger", d.start.trigger},
-      {"started", IsoUtc(d.start.at.wall_ms)},
-      {"finished", d.finished ? nlohmann::json(IsoUtc(d.finished->wall_ms)) : nullptr},
-      {"result", store::DrillResultName(d.outcome.result)},
-      {"failed_phase", d.outcome.failed_phase},
-      {"reason", d.outcome.reason},
-      {"rto_ms", OptionalJson(d.outcome.rto_ms)},
-      {"boot_ms", OptionalJson(d.outcome.boot_ms)},
-      {"restore_ms", OptionalJson(d.outcome.restore_ms)},
-      {"rpo_ms", OptionalJson(d.outcome.rpo_ms)},
-      {"exposure_ms", OptionalJson(d.outcome.exposure_ms)},
-      {"dns_ttl_ms", OptionalJson(d.outcome.dns_ttl_ms)},
-      {"effective_failover_ms", OptionalJson(d.outcome.effective_failover_ms)},
-      {"primary_connections", d.outcome.primary_connections},
-      {"primary_requests", d.outcome.primary_requests},
-  };
-}
-
 nlohmann::json DrillSummaryJson(const store::DrillRecord& record, const drill::DrillSummary& s) {
-  nlohmann::json j = DrillRecordJson(record);
+  nlohmann::json j = report::DrillRecordJson(record);
   if (s.held) j["result"] = "held";
   j["ready"] = s.held;
-  j["hold_until_wall_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
+  j["hold_until"] = s.held ? nlohmann::json(base::Rfc3339(s.hold_until_wall_ms)) : nullptr;
+  j["hold_until_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
   j["hold_resync_seconds"] =
       s.hold_resync_ms > 0 ? nlohmann::json(static_cast<double>(s.hold_resync_ms) / 1000) : nullptr;
-  j["hold_log"] = s.hold_log;
-  j["rpo_from"] = s.rpo_from;
+  auto text_or_null = [](const std::string& v) {
+    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+  };
+  j["hold_log"] = text_or_null(s.hold_log);
+  j["rpo_from"] = text_or_null(s.rpo_from);
   j["warnings"] = s.warnings;
-  j["primary_unreachable"] = s.primary_unreachable.empty() ? nlohmann::json(nullptr)
-                                                           : nlohmann::json(s.primary_unreachable);
+  j["primary_unreachable"] = text_or_null(s.primary_unreachable);
   j["confirmed_off"] = s.confirmed_off;
   j["off_steps"] = s.off_steps;
   j["lease_renewals"] = s.lease_renewals;

@@ -54,7 +54,7 @@ int ShowHistory(const GlobalOptions& global, const HistoryOptions& options) {
 
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const store::DrillRecord& d : *drills) out.push_back(DrillRecordJson(d));
+    for (const store::DrillRecord& d : *drills) out.push_back(report::DrillRecordJson(d));
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }

@@ -158,7 +158,7 @@ json RecordJson(const store::DrillRecord& r) {
           {"finished", r.finished ? json(Rfc3339(r.finished->wall_ms)) : json(nullptr)},
           {"result", store::DrillResultName(o.result)},
           {"failed_phase", o.failed_phase.empty() ? json(nullptr) : json(o.failed_phase)},
-          {"reason", o.reason},
+          {"reason", o.reason.empty() ? json(nullptr) : json(o.reason)},
           {"rto_seconds", SecondsOrNull(o.rto_ms)},
           {"dns_ttl_seconds", SecondsOrNull(o.dns_ttl_ms)},
           {"effective_failover_seconds", SecondsOrNull(o.effective_failover_ms)},
@@ -371,9 +371,18 @@ base::Result<DrillInFull> ReadDrillInFull(store::StateStore& store, int64_t dril
   return full;
 }
 
+nlohmann::json DrillRecordJson(const store::DrillRecord& record) {
+  const store::DrillOutcome& o = record.outcome;
+  json j = RecordJson(record);
+  j.update(json{{"boot_seconds", SecondsOrNull(o.boot_ms)},
+                {"restore_seconds", SecondsOrNull(o.restore_ms)},
+                {"primary_connections", o.primary_connections},
+                {"primary_requests", o.primary_requests}});
+  return j;
+}
+
 nlohmann::json DrillInFullJson(const DrillInFull& drill) {
   const store::DrillRecord& r = drill.d.record;
-  const store::DrillOutcome& o = r.outcome;
   json phases = json::array();
   for (const store::PhaseRecord& p : drill.d.phases) {
     phases.push_back({{"name", p.name},
@@ -446,15 +455,9 @@ nlohmann::json DrillInFullJson(const DrillInFull& drill) {
                         {"target_digest", s.target_digest},
                         {"drift", drift}});
   }
-  json j = RecordJson(r);
-  j.update(json{{"boot_seconds", SecondsOrNull(o.boot_ms)},
-                {"restore_seconds", SecondsOrNull(o.restore_ms)},
-                {"primary_connections", o.primary_connections},
-                {"primary_requests", o.primary_requests},
-                {"phases", phases},
-                {"checks", checks},
-                {"probes", probes},
-                {"restores", restores}});
+  json j = DrillRecordJson(r);
+  j.update(
+      json{{"phases", phases}, {"checks", checks}, {"probes", probes}, {"restores", restores}});
   return j;
 }
 

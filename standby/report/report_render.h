@@ -26,6 +26,12 @@ std::string RenderHtml(const Report& report);
 // modified, 1 planted"), or "-".
 std::string DriftWords(const DrillDetails& d);
 
+// A drill's record, the fields `history --json`, `drill --json` and
+// `history show --json` start with: id, standby, kind, trigger, started,
+// finished, result, failed_phase and reason (null when none), the figures in
+// seconds and the footprint on the primary.
+nlohmann::json DrillRecordJson(const store::DrillRecord& record);
+
 // One drill in full: phases, checks with what they measured, probe
 // verdicts and findings, restores with their drift paths, the figures and
 // the configuration digest it ran with.

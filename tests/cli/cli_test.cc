@@ -222,10 +222,12 @@ TEST_CASE("cli: history lists recorded drills as a table and as JSON", "[cli]") 
   nlohmann::json drills = nlohmann::json::parse(json.out);
   REQUIRE(drills.size() == 2);
   CHECK(drills[1]["result"] == "passed");
-  CHECK(drills[1]["rto_ms"] == 372'000);
-  CHECK(drills[1]["started"] == "2026-11-01T03:00:00.000Z");
+  CHECK(drills[1]["rto_seconds"] == 372);
+  CHECK(drills[1]["started"] == "2026-11-01T03:00:00Z");
+  CHECK(drills[1]["reason"].is_null());
+  CHECK(drills[1]["failed_phase"].is_null());
   CHECK(drills[0]["failed_phase"] == "smoke");
-  CHECK(drills[0]["rto_ms"].is_null());
+  CHECK(drills[0]["rto_seconds"].is_null());
 
   base::ProcessResult other = RunStandbyctl({"--config", config, "history", "--standby", "other"});
   CHECK(other.out.starts_with("no drills recorded yet for standby other"));
