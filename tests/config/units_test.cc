@@ -22,7 +22,9 @@ base::ProcessResult Analyze(std::vector<std::string> args) {
   base::ProcessSpec spec;
   spec.argv = {"systemd-analyze"};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = {{"SYSTEMD_COLORS", "0"}, {"SYSTEMD_PAGER", ""}};
+  // verify looks up the units' Documentation= man pages: this build's.
+  spec.env = {
+      {"SYSTEMD_COLORS", "0"}, {"SYSTEMD_PAGER", ""}, {"MANPATH", BUILD_DIR "/schedules/man"}};
   spec.timeout = std::chrono::seconds(60);
   base::Result<base::ProcessResult> r = base::RunProcess(spec);
   REQUIRE(r.ok());  // systemd-analyze is installed by scripts/setup
