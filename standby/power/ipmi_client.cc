@@ -24,6 +24,31 @@ using base::Result;
 using base::Status;
 
 std::string Attempts(int n) { return fmt::format("{} attempt{}", n, n == 1 ? "" : "s"); }
+
+// Replies that came but were not taken, counted by why.
+using Rejected = std::map<std::string, int>;
+
+// "no reply", or, when replies came but none was taken, how many and why.
+std::string NoReply(const Rejected& rejected) {
+  if (rejected.empty()) return "no reply";
+  int total = 0;
+  std::string reasons;
+  for (const auto& [why, n] : rejected) {
+    total += n;
+    reasons += fmt::format(", {} {}", n, why);
+  }
+  return fmt::format("no valid reply: {} {} rejected{}", total, total == 1 ? "reply" : "replies",
+                     reasons);
+}
+
+// Why a reply DecodePacket refused was rejected: its message without the
+// "BMC reply " it starts with ("failed the integrity check").
+std::string Refused(const Status& status) {
+  std::string_view m = status.message();
+  constexpr std::string_view kPrefix = "BMC reply ";
+  if (m.substr(0, kPrefix.size()) == kPrefix) m.remove_prefix(kPrefix.size());
+  return std::string(m);
+}
 using rmcp::Bytes;
 using Clock = std::chrono::steady_clock;
 
@@ -81,11 +106,14 @@ class Datagrams {
     return Status::Ok();
   }
 
-  // Sends `packet` and returns the first reply `accept` takes, waiting up to
-  // `timeout`. Replies it does not take (late answers to earlier attempts)
-  // are dropped.
+  // Sends `packet` and returns the first reply `accept` takes (it returns
+  // an empty string), waiting up to `timeout`. Replies it does not take
+  // (late answers to earlier attempts, damaged or forged packets) are
+  // dropped and counted in `*rejected` by the reason it gives, so that the
+  // caller can say why no reply was taken (NoReply).
   template <typename Accept>
-  Result<Bytes> Exchange(const Bytes& packet, std::chrono::milliseconds timeout, Accept accept) {
+  Result<Bytes> Exchange(const Bytes& packet, std::chrono::milliseconds timeout, Accept accept,
+                         Rejected* rejected) {
     if (::send(fd_, packet.data(), packet.size(), 0) < 0) {
       return Status::FromErrno("send to BMC", errno);
     }
@@ -104,7 +132,10 @@ class Datagrams {
         continue;
       }
       Bytes reply(buf, static_cast<size_t>(got));
-      if (accept(reply)) return reply;
+      const std::string why = accept(reply);
+      if (why.empty()) return reply;
+      spdlog::debug("BMC reply of {} bytes rejected: {}", reply.size(), why);
+      ++(*rejected)[why];
     }
   }
 
@@ -112,25 +143,39 @@ class Datagrams {
   int fd_ = -1;
 };
 
+constexpr const char* kKinds[3] = {"an authentication", "an integrity", "a confidentiality"};
+
 class Session {
  public:
-  Session(const IpmiTarget& target, Datagrams* net) : target_(target), net_(net) {}
+  // A session at `privilege` (rmcp::kPrivilegeUser or kPrivilegeOperator).
+  Session(const IpmiTarget& target, Datagrams* net, uint8_t privilege)
+      : target_(target), net_(net), privilege_(privilege) {}
+
+  std::string_view PrivilegeName() const {
+    return privilege_ == rmcp::kPrivilegeUser ? "USER" : "OPERATOR";
+  }
 
   std::string Where() const { return fmt::format("BMC {}", target_.bmc.ToString()); }
+
+  // The error of a step that got no reply it could take after `attempts`.
+  Status Failed(const Status& last, std::string_view step, const Rejected& rejected,
+                int attempts) const {
+    const std::string why =
+        last.code() == base::Code::kTimeout ? NoReply(rejected) : std::string(last.message());
+    return Status(last.code(),
+                  fmt::format("{}: {}: {} after {}", Where(), step, why, Attempts(attempts)));
+  }
 
   // Sends a pre-session packet, up to `attempts` times with backoff from
   // `timeout`; returns the reply.
   template <typename Accept>
   Result<Bytes> Send(const Bytes& packet, Accept accept, std::string_view step, int attempts,
                      std::chrono::milliseconds timeout) {
+    Rejected rejected;
     for (int attempt = 0;; ++attempt) {
-      Result<Bytes> reply = net_->Exchange(packet, timeout, accept);
+      Result<Bytes> reply = net_->Exchange(packet, timeout, accept, &rejected);
       if (reply.ok() || reply.status().code() != base::Code::kTimeout || attempt + 1 >= attempts) {
-        if (!reply.ok()) {
-          return Status(reply.status().code(),
-                        fmt::format("{}: {}: {} after {}", Where(), step, reply.status().message(),
-                                    Attempts(attempt + 1)));
-        }
+        if (!reply.ok()) return Failed(reply.status(), step, rejected, attempt + 1);
         return reply;
       }
       spdlog::debug("{}: {}: no reply within {} ms, trying again", Where(), step, timeout.count());
@@ -142,27 +187,34 @@ class Session {
   // handshake (WithSession does that), since the BMC's state for it is gone.
   Status Open(rmcp::CipherSuite suite, std::chrono::milliseconds timeout) {
     handshake_timeout_ = timeout;
-    secrets_ = {};
+    secrets_.Wipe();
+    secrets_.bmc_id = 0;
+    secrets_.bmc_random.clear();
+    secrets_.bmc_guid.clear();
     secrets_.suite = suite;
     Result<Bytes> kuid = rmcp::PasswordKey(target_.password.reveal());
     if (!kuid.ok()) return kuid.status();
-    secrets_.kuid = *kuid;
+    secrets_.kuid = std::move(*kuid);
     secrets_.username = target_.username;
-    secrets_.role = rmcp::kNameOnlyLookup | rmcp::kPrivilegeOperator;
+    secrets_.role = static_cast<uint8_t>(rmcp::kNameOnlyLookup | privilege_);
     RAND_bytes(reinterpret_cast<unsigned char*>(&secrets_.console_id), 4);
     secrets_.console_id |= 1;  // never zero
     secrets_.console_random = Random(16);
 
     // Open Session: propose the suite's three algorithms.
     const bool sha256 = suite == rmcp::CipherSuite::kSuite17;
+    const char algorithms[3] = {static_cast<char>(sha256 ? 0x03 : 0x01),  // RAKP-HMAC-SHA*
+                                static_cast<char>(sha256 ? 0x04 : 0x01),  // HMAC-SHA*
+                                0x01};                                    // AES-CBC-128
     Bytes open;
-    open += '\x01';  // message tag
-    open += static_cast<char>(rmcp::kPrivilegeOperator);
+    open += '\0';  // message tag, set when sent
+    open += static_cast<char>(privilege_);
     open += std::string(2, '\0');
     rmcp::AppendLe32(secrets_.console_id, &open);
-    open += Bytes("\x00\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x03 : 0x01) + Bytes(3, '\0');
-    open += Bytes("\x01\x00\x00\x08", 4) + static_cast<char>(sha256 ? 0x04 : 0x01) + Bytes(3, '\0');
-    open += Bytes("\x02\x00\x00\x08", 4) + static_cast<char>(0x01) + Bytes(3, '\0');
+    for (int kind = 0; kind < 3; ++kind) {
+      open += Bytes(1, static_cast<char>(kind)) + Bytes("\x00\x00\x08", 3) + algorithms[kind] +
+              Bytes(3, '\0');
+    }
     Result<rmcp::Packet> reply =
         SendPreSession(rmcp::kOpenSessionRequest, open, rmcp::kOpenSessionResponse, "open session");
     if (!reply.ok()) return reply.status();
@@ -173,6 +225,17 @@ class Session {
     if (r.size() < 36)
       return Status::Invalid(fmt::format("{}: short open session response", Where()));
     secrets_.bmc_id = rmcp::ReadLe32(r, 8);
+    // The BMC must take what was proposed, not algorithms of its choosing.
+    for (int kind = 0; kind < 3; ++kind) {
+      const char chosen = static_cast<char>(r[12 + 8 * kind + 4] & 0x3f);
+      if (chosen != algorithms[kind]) {
+        return Status::Invalid(fmt::format(
+            "{}: open session: the BMC chose {} algorithm {:#04x}, not the {:#04x} proposed "
+            "(cipher suite {})",
+            Where(), kKinds[kind], static_cast<int>(chosen), static_cast<int>(algorithms[kind]),
+            static_cast<int>(suite)));
+      }
+    }
 
     // RAKP 1 and 2: prove the BMC knows the password.
     Bytes rakp1 = Bytes("\x02\x00\x00\x00", 4);
@@ -190,7 +253,8 @@ class Session {
     if (r2.size() < 40 + code_len) return Status::Invalid(fmt::format("{}: short RAKP 2", Where()));
     secrets_.bmc_random = r2.substr(8, 16);
     secrets_.bmc_guid = r2.substr(24, 16);
-    if (r2.substr(40, code_len) != rmcp::Rakp2AuthCode(secrets_)) {
+    if (!rmcp::SameBytes(std::string_view(r2).substr(40, code_len),
+                         rmcp::Rakp2AuthCode(secrets_))) {
       return Status::PermissionDenied(fmt::format(
           "{}: login as \"{}\" failed: the BMC's proof of the password did not match (wrong "
           "password?); not retried",
@@ -207,7 +271,8 @@ class Session {
     const Bytes& r4 = reply->payload;
     if (r4.size() >= 2 && r4[1] != 0) return LoginRefused(static_cast<uint8_t>(r4[1]), "RAKP 4");
     const size_t icv_len = rmcp::IntegrityLength(suite);
-    if (r4.size() < 8 + icv_len || r4.substr(8, icv_len) != rmcp::Rakp4Icv(secrets_)) {
+    if (r4.size() < 8 + icv_len ||
+        !rmcp::SameBytes(std::string_view(r4).substr(8, icv_len), rmcp::Rakp4Icv(secrets_))) {
       return Status::PermissionDenied(fmt::format("{}: RAKP 4 integrity check failed", Where()));
     }
     open_ = true;
@@ -216,34 +281,42 @@ class Session {
 
   // Sends an in-session request; a timeout resends it up to `retries` more
   // times (the target's own count when negative), with backoff.
+  // A refusal is described by `texts` (the command's completion codes).
   Result<rmcp::IpmiResponse> Request(uint8_t netfn, uint8_t cmd, std::string_view data,
-                                     std::string_view what, int retries = -1) {
+                                     std::string_view what, int retries = -1,
+                                     std::string (*texts)(uint8_t) = rmcp::CompletionText) {
     if (retries < 0) retries = target_.retries;
     const uint8_t rq_seq = static_cast<uint8_t>(++rq_seq_ & 0x3f);
     std::chrono::milliseconds timeout = target_.timeout;
+    Rejected rejected;
     for (int attempt = 0;; ++attempt) {
       Bytes packet =
           rmcp::EncodeSessionRequest(secrets_, ++sequence_, netfn, cmd, rq_seq, data, Random(16));
       rmcp::IpmiResponse response;
-      Result<Bytes> reply = net_->Exchange(packet, timeout, [&](const Bytes& d) {
-        Result<rmcp::Packet> p = rmcp::DecodePacket(d, &secrets_);
-        if (!p.ok() || p->type != rmcp::kIpmiMessage) return false;
-        Result<rmcp::IpmiResponse> r = rmcp::DecodeIpmiResponse(p->payload);
-        if (!r.ok() || r->rq_seq != rq_seq || r->cmd != cmd) return false;
-        response = std::move(*r);
-        return true;
-      });
+      Result<Bytes> reply = net_->Exchange(
+          packet, timeout,
+          [&](const Bytes& d) -> std::string {
+            Result<rmcp::Packet> p = rmcp::DecodePacket(d, &secrets_);
+            if (!p.ok()) return Refused(p.status());
+            if (p->type != rmcp::kIpmiMessage) return "were not IPMI messages";
+            // The BMC addresses replies in the session to our session id.
+            if (p->session_id != secrets_.console_id) return "named another session";
+            Result<rmcp::IpmiResponse> r = rmcp::DecodeIpmiResponse(p->payload);
+            if (!r.ok()) return "had a bad IPMI checksum or length";
+            if (r->rq_seq != rq_seq || r->cmd != cmd) return "answered an earlier request";
+            response = std::move(*r);
+            return {};
+          },
+          &rejected);
       if (reply.ok()) {
         if (response.completion != 0) {
-          return Status::FailedPrecondition(fmt::format("{}: {} refused: {}", Where(), what,
-                                                        rmcp::CompletionText(response.completion)));
+          return Status::FailedPrecondition(
+              fmt::format("{}: {} refused: {}", Where(), what, texts(response.completion)));
         }
         return response;
       }
       if (reply.status().code() != base::Code::kTimeout || attempt >= retries) {
-        return Status(reply.status().code(),
-                      fmt::format("{}: {}: {} after {}", Where(), what, reply.status().message(),
-                                  Attempts(attempt + 1)));
+        return Failed(reply.status(), what, rejected, attempt + 1);
       }
       timeout = std::min(timeout * 2, target_.timeout * 4);
     }
@@ -266,23 +339,29 @@ class Session {
  private:
   Result<rmcp::Packet> SendPreSession(rmcp::PayloadType type, const Bytes& payload,
                                       rmcp::PayloadType want, std::string_view step) {
-    Bytes packet = rmcp::EncodePreSession(type, payload);
+    // Each message of each handshake gets a tag of its own, so that a late
+    // reply to an earlier one (a refusal of another cipher suite, say) is
+    // never taken for this one's.
+    Bytes tagged(payload);
+    tagged[0] = static_cast<char>(NextTag());
+    Bytes packet = rmcp::EncodePreSession(type, tagged);
     rmcp::Packet out;
     Result<Bytes> reply = Send(
         packet,
-        [&](const Bytes& d) {
+        [&](const Bytes& d) -> std::string {
           Result<rmcp::Packet> p = rmcp::DecodePacket(d, nullptr);
-          // Ours when the tag matches and, unless it is an error (which may be
-          // just tag and status), it names our console session id.
-          if (!p.ok() || p->type != want || p->payload.size() < 2 || p->payload[0] != payload[0]) {
-            return false;
-          }
-          if (p->payload[1] == 0 &&
-              (p->payload.size() < 8 || rmcp::ReadLe32(p->payload, 4) != secrets_.console_id)) {
-            return false;
+          if (!p.ok()) return Refused(p.status());
+          if (p->type != want || p->payload.size() < 2) return "were not the awaited message";
+          if (p->payload[0] != tagged[0]) return "answered an earlier request";
+          // Ours when it names our console session id; an error may be just
+          // tag and status, and then the tag alone decides.
+          const bool names_session = p->payload.size() >= 8;
+          if ((p->payload[1] == 0 || names_session) &&
+              (!names_session || rmcp::ReadLe32(p->payload, 4) != secrets_.console_id)) {
+            return "named another session";
           }
           out = std::move(*p);
-          return true;
+          return {};
         },
         step, 1, handshake_timeout_);
     if (!reply.ok()) return reply.status();
@@ -298,14 +377,27 @@ class Session {
   }
 
   Status LoginRefused(uint8_t code, std::string_view step) {
+    // 0x09, 0x0A: the role asked for is above what the user may have.
+    const std::string hint =
+        code == 0x09 || code == 0x0A
+            ? fmt::format(" (the BMC user needs {} privilege for this)", PrivilegeName())
+            : "";
     return Status::PermissionDenied(
-        fmt::format("{}: login as \"{}\" refused in {}: {}; not retried", Where(), target_.username,
-                    step, rmcp::StatusCodeText(code)));
+        fmt::format("{}: login as \"{}\" refused in {}: {}{}; not retried", Where(),
+                    target_.username, step, rmcp::StatusCodeText(code), hint));
+  }
+
+  // Message tags run 1..255 over the session's handshakes.
+  uint8_t NextTag() {
+    tag_ = static_cast<uint8_t>(tag_ == 255 ? 1 : tag_ + 1);
+    return tag_;
   }
 
   const IpmiTarget& target_;
   Datagrams* net_;
+  const uint8_t privilege_;
   rmcp::SessionSecrets secrets_;
+  uint8_t tag_ = 0;
   uint32_t sequence_ = 0;
   uint8_t rq_seq_ = 0;
   bool open_ = false;
@@ -319,7 +411,11 @@ Status CheckChannel(const IpmiTarget& target, Session* session) {
   Bytes request =
       rmcp::EncodeV15Request(kNetFnApp, kCmdGetChannelAuthCaps, 0, Bytes("\x8e\x03", 2));
   Result<Bytes> reply = session->Send(
-      request, [](const Bytes& d) { return rmcp::DecodeV15Response(d).ok(); },
+      request,
+      [](const Bytes& d) -> std::string {
+        Result<rmcp::IpmiResponse> r = rmcp::DecodeV15Response(d);
+        return r.ok() ? std::string() : Refused(r.status());
+      },
       "get channel authentication capabilities", target.retries + 1, target.timeout);
   if (!reply.ok()) return reply.status();
   Result<rmcp::IpmiResponse> r = rmcp::DecodeV15Response(*reply);
@@ -335,9 +431,11 @@ Status CheckChannel(const IpmiTarget& target, Session* session) {
   return Status::Ok();
 }
 
-// Runs `command` inside a session, holding the BMC's gate throughout.
+// Runs `command` inside a session at `privilege`, holding the BMC's gate
+// throughout. Reading the power state needs USER, changing it OPERATOR: a
+// read-only account can read it.
 template <typename Command>
-Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
+Status WithSession(const IpmiTarget& target, uint8_t privilege, Command command, int* suite_used) {
   BmcGate& gate = GateFor(target.bmc);
   std::lock_guard<std::mutex> lock(gate.mu);
   std::this_thread::sleep_until(gate.last_command + target.min_interval);
@@ -348,7 +446,7 @@ Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
 
   Datagrams net;
   SB_RETURN_IF_ERROR(net.Open(target.bmc));
-  Session session(target, &net);
+  Session session(target, &net, privilege);
   SB_RETURN_IF_ERROR(CheckChannel(target, &session));
   std::vector<rmcp::CipherSuite> suites;
   if (target.suite != config::IpmiCipherSuite::kSuite3)
@@ -373,11 +471,18 @@ Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
     spdlog::debug("{}; trying the next cipher suite", opened.message());
   }
   if (!opened.ok()) return opened;
-  Status result = session
-                      .Request(kNetFnApp, kCmdSetSessionPrivilege,
-                               Bytes(1, static_cast<char>(rmcp::kPrivilegeOperator)),
-                               "set session privilege to OPERATOR")
-                      .status();
+  Status result =
+      session
+          .Request(kNetFnApp, kCmdSetSessionPrivilege, Bytes(1, static_cast<char>(privilege)),
+                   fmt::format("set session privilege to {}", session.PrivilegeName()), -1,
+                   rmcp::SetPrivilegeText)
+          .status();
+  if (result.code() == base::Code::kFailedPrecondition) {
+    result = Status::PermissionDenied(
+        fmt::format("{}; the BMC user \"{}\" needs {} privilege to {}", result.message(),
+                    target.username, session.PrivilegeName(),
+                    privilege == rmcp::kPrivilegeUser ? "read the power state" : "control power"));
+  }
   if (result.ok()) result = command(session);
   session.Close();
   return result;
@@ -388,7 +493,7 @@ Status WithSession(const IpmiTarget& target, Command command, int* suite_used) {
 Result<ChassisStatus> GetChassisStatus(const IpmiTarget& target) {
   ChassisStatus status;
   Status s = WithSession(
-      target,
+      target, rmcp::kPrivilegeUser,
       [&](Session& session) {
         Result<rmcp::IpmiResponse> r =
             session.Request(kNetFnChassis, kCmdGetChassisStatus, {}, "get chassis status");
@@ -407,7 +512,7 @@ Result<ChassisStatus> GetChassisStatus(const IpmiTarget& target) {
 Status ChassisControl(const IpmiTarget& target, ChassisAction action) {
   int suite = 0;
   return WithSession(
-      target,
+      target, rmcp::kPrivilegeOperator,
       [&](Session& session) {
         return session
             .Request(kNetFnChassis, kCmdChassisControl, Bytes(1, static_cast<char>(action)),

@@ -1,12 +1,20 @@
 // An IPMI v2.0 (RMCP+) client for chassis power, over UDP.
 //
 // Each operation opens a session (Get Channel Authentication Capabilities,
-// Open Session, RAKP 1-4), raises it to OPERATOR, sends its command, and
-// always closes the session, on error paths too. Cipher suite 17 is tried
-// first and suite 3 used when the BMC lacks it, unless one is pinned. A
-// request that times out is sent again with backoff, a bounded number of
-// times; a timeout during the handshake starts the handshake over. A wrong
-// password fails at once: retrying a login only locks accounts.
+// Open Session, RAKP 1-4) at the privilege it needs (USER to read the power
+// state, OPERATOR to change it), sends its command, and always closes the
+// session, on error paths too. Cipher suite 17 is tried first and suite 3
+// used when the BMC lacks it, unless one is pinned. A request that times out
+// is sent again with backoff, a bounded number of times; a timeout during
+// the handshake starts the handshake over. A wrong password fails at once:
+// retrying a login only locks accounts.
+//
+// Replies are matched to what they answer: each handshake message has a tag
+// of its own and replies must name our session, so a late reply to an
+// earlier attempt is dropped. Dropped replies are counted by why, and named
+// when a step gets none it can take. The password key and session keys are
+// wiped when the session ends; authentication codes are compared in
+// constant time.
 //
 // Per BMC, this process never has two sessions open at once and keeps a
 // minimum interval between commands. Calls block; safe from several threads.

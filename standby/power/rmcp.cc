@@ -1,5 +1,6 @@
 #include "standby/power/rmcp.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -93,7 +94,25 @@ Bytes Hmac(CipherSuite suite, std::string_view key, std::string_view data) {
   HMAC(suite == CipherSuite::kSuite17 ? EVP_sha256() : EVP_sha1(), key.data(),
        static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), out, &len);
-  return Bytes(reinterpret_cast<char*>(out), len);
+  Bytes result(reinterpret_cast<char*>(out), len);
+  OPENSSL_cleanse(out, sizeof out);  // the session keys pass through here
+  return result;
+}
+
+bool SameBytes(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void WipeBytes(Bytes* bytes) {
+  if (!bytes->empty()) OPENSSL_cleanse(bytes->data(), bytes->size());
+  bytes->clear();
+}
+
+void SessionSecrets::Wipe() {
+  WipeBytes(&kuid);
+  WipeBytes(&sik);
+  WipeBytes(&k1);
+  WipeBytes(&k2);
 }
 
 base::Result<Bytes> PasswordKey(std::string_view password) {
@@ -121,6 +140,9 @@ Bytes Rakp3AuthCode(const SessionSecrets& s) {
 }
 
 void DeriveKeys(SessionSecrets* s) {
+  WipeBytes(&s->sik);
+  WipeBytes(&s->k1);
+  WipeBytes(&s->k2);
   s->sik = Hmac(s->suite, s->kuid, s->console_random + s->bmc_random + RoleAndName(*s));
   s->k1 = Hmac(s->suite, s->sik, Bytes(HashLength(s->suite), '\x01'));
   s->k2 = Hmac(s->suite, s->sik, Bytes(HashLength(s->suite), '\x02'));
@@ -183,7 +205,7 @@ Bytes EncodeSessionRequest(const SessionSecrets& s, uint32_t sequence, uint8_t n
 
 base::Result<Packet> DecodePacket(std::string_view d, const SessionSecrets* s) {
   if (d.size() < 16)
-    return Status::Invalid(fmt::format("BMC reply of {} bytes is too short", d.size()));
+    return Status::Invalid(fmt::format("BMC reply is too short ({} bytes)", d.size()));
   if (d[0] != 0x06 || d[3] != 0x07) {
     return Status::Invalid("BMC reply is not an RMCP packet of class IPMI");
   }
@@ -214,8 +236,8 @@ base::Result<Packet> DecodePacket(std::string_view d, const SessionSecrets* s) {
     }
     std::string_view covered = d.substr(4, d.size() - 4 - code_len);
     std::string_view code = d.substr(d.size() - code_len);
-    if (Hmac(s->suite, s->k1, covered).substr(0, code_len) != code) {
-      return Status::Invalid("BMC reply failed its integrity check");
+    if (!SameBytes(Hmac(s->suite, s->k1, covered).substr(0, code_len), code)) {
+      return Status::Invalid("BMC reply failed the integrity check");
     }
   } else if (p.type == kIpmiMessage && s != nullptr && !s->k1.empty()) {
     return Status::Invalid("BMC reply inside the session is not authenticated");
@@ -312,6 +334,19 @@ std::string CompletionText(uint8_t code) {
       return "command not supported in present state";
     default:
       return fmt::format("completion code {:#04x}", code);
+  }
+}
+
+std::string SetPrivilegeText(uint8_t code) {
+  switch (code) {
+    case 0x80:
+      return "the requested privilege level is not available for this user";
+    case 0x81:
+      return "the requested privilege level exceeds the user's or the channel's limit";
+    case 0x82:
+      return "the BMC cannot disable user-level authentication";
+    default:
+      return CompletionText(code);
   }
 }
 

@@ -36,6 +36,7 @@ enum PayloadType : uint8_t {
   kRakp4 = 0x15,
 };
 
+inline constexpr uint8_t kPrivilegeUser = 0x02;
 inline constexpr uint8_t kPrivilegeOperator = 0x03;
 inline constexpr uint8_t kNameOnlyLookup = 0x10;  // RAKP 1 role bit: match by name alone
 
@@ -52,7 +53,24 @@ struct SessionSecrets {
   Bytes kuid;  // the password, zero-padded to 20 bytes
 
   Bytes sik, k1, k2;  // set by DeriveKeys
+
+  // Not copied, so that no copy of the keys outlives its wiping.
+  SessionSecrets() = default;
+  SessionSecrets(const SessionSecrets&) = delete;
+  SessionSecrets& operator=(const SessionSecrets&) = delete;
+  SessionSecrets(SessionSecrets&&) = default;
+  SessionSecrets& operator=(SessionSecrets&&) = delete;
+  ~SessionSecrets() { Wipe(); }
+  // Overwrites the password key and the session keys (OPENSSL_cleanse) and
+  // empties them.
+  void Wipe();
 };
+
+// Compares two byte strings in time that does not depend on where they
+// differ (CRYPTO_memcmp): for authentication codes.
+bool SameBytes(std::string_view a, std::string_view b);
+// Overwrites `bytes` (OPENSSL_cleanse) and empties it.
+void WipeBytes(Bytes* bytes);
 
 // Little-endian integers, as IPMI puts them on the wire.
 void AppendLe32(uint32_t value, Bytes* out);
@@ -118,6 +136,9 @@ base::Result<IpmiResponse> DecodeV15Response(std::string_view datagram);
 std::string_view StatusCodeText(uint8_t code);
 // IPMI completion codes, as text.
 std::string CompletionText(uint8_t code);
+// The completion codes of Set Session Privilege Level (0x80-0x82 are its
+// own), as text; the others as CompletionText.
+std::string SetPrivilegeText(uint8_t code);
 
 }  // namespace sb::power::rmcp
 

@@ -2,18 +2,16 @@
 
 #include "standby/power/ipmi_client.h"
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "agent/base/subprocess.h"
+#include "standby/power/rmcp.h"
 #include "tests/support/background_process.h"
 #include "tests/support/ipmi_sim.h"
+#include "tests/support/udp_proxy.h"
 
 namespace sb::power {
 namespace {
@@ -30,6 +28,10 @@ IpmiTarget Target(const IpmiSim& sim, const std::string& password = IpmiSim::kPa
   t.retries = 2;
   t.min_interval = milliseconds(0);
   return t;
+}
+
+bool IsOpenSessionRequest(std::string_view d) {
+  return d.size() > 5 && d[4] == 0x06 && d[5] == rmcp::kOpenSessionRequest;
 }
 
 // What ipmitool, an independent client, says or does. Suite 3 is pinned:
@@ -109,6 +111,36 @@ TEST_CASE("ipmi: a wrong password fails at once, without retrying", "[ipmi]") {
   CHECK(took < milliseconds(900));  // less than one timeout: no retry
 }
 
+TEST_CASE("ipmi: the power state is read at USER privilege, changed at OPERATOR", "[ipmi]") {
+  // What each Open Session request asks for (the byte after the tag),
+  // seen on the way to the BMC.
+  IpmiSim sim;
+  std::vector<int> asked;
+  sb::testing::UdpProxy::Faults faults;
+  faults.lose_request = [&asked](std::string_view d, int) {
+    if (IsOpenSessionRequest(d) && d.size() > 17) asked.push_back(d[17]);
+    return false;
+  };
+  sb::testing::UdpProxy link(sim.port(), faults);
+  IpmiTarget t = Target(sim);
+  t.bmc.port = link.port();
+  t.suite = config::IpmiCipherSuite::kSuite3;
+  // A read-only account reads the power state. (ipmi_sim does not hold a
+  // user to its privilege limit, so its refusal to change power cannot be
+  // shown here; rmcp_test checks the words for it.)
+  t.username = IpmiSim::kReader;
+  t.password = config::Secret(IpmiSim::kReaderPassword);
+  base::Result<ChassisStatus> status = GetChassisStatus(t);
+  INFO(status.status().message());
+  REQUIRE(status.ok());
+  CHECK_FALSE(status->power_on);
+  t.username = IpmiSim::kUser;
+  t.password = config::Secret(IpmiSim::kPassword);
+  REQUIRE(ChassisControl(t, ChassisAction::kPowerOn).ok());
+  CHECK(sim.HostPid() > 0);
+  CHECK(asked == std::vector<int>{rmcp::kPrivilegeUser, rmcp::kPrivilegeOperator});
+}
+
 TEST_CASE("ipmi: pinning suite 17 on a BMC without it says so", "[ipmi]") {
   IpmiSim sim;
   IpmiTarget t = Target(sim);
@@ -152,59 +184,15 @@ TEST_CASE("ipmi: nothing listening is refused at once", "[ipmi]") {
   CHECK(status.status().message().find("connection refused") != std::string::npos);
 }
 
-// A lossy link between client and BMC: forwards UDP both ways and drops the
-// first Open Session request, as a congested network might.
-class LossyLink {
- public:
-  explicit LossyLink(int bmc_port) {
-    fd_ = sb::testing::BindLoopback(SOCK_DGRAM, &port_);
-    bmc_.sin_family = AF_INET;
-    bmc_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bmc_.sin_port = htons(static_cast<uint16_t>(bmc_port));
-    timeval tv{0, 100'000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~LossyLink() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  int open_requests() const { return open_requests_; }
-
- private:
-  void Run() {
-    sockaddr_in client{};
-    while (!stop_) {
-      char buf[2048];
-      sockaddr_in from{};
-      socklen_t len = sizeof from;
-      ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n <= 0) continue;
-      if (from.sin_port == bmc_.sin_port) {
-        ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&client),
-                 sizeof client);
-        continue;
-      }
-      client = from;
-      if (n > 5 && buf[4] == 0x06 && buf[5] == 0x10 && open_requests_++ == 0) continue;  // lost
-      ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&bmc_),
-               sizeof bmc_);
-    }
-  }
-
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  sockaddr_in bmc_{};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> open_requests_{0};
-  std::thread thread_;
-};
-
 TEST_CASE("ipmi: a lost handshake message starts the handshake over", "[ipmi]") {
   IpmiSim sim;
-  LossyLink link(sim.port());
+  int open_requests = 0;
+  sb::testing::UdpProxy::Faults faults;
+  // The first Open Session request is lost, as on a congested network.
+  faults.lose_request = [&open_requests](std::string_view d, int) {
+    return IsOpenSessionRequest(d) && open_requests++ == 0;
+  };
+  sb::testing::UdpProxy link(sim.port(), faults);
   IpmiTarget t = Target(sim);
   t.bmc.port = link.port();
   t.suite = config::IpmiCipherSuite::kSuite3;
@@ -212,7 +200,55 @@ TEST_CASE("ipmi: a lost handshake message starts the handshake over", "[ipmi]") 
   base::Result<ChassisStatus> status = GetChassisStatus(t);
   INFO(status.status().message());
   REQUIRE(status.ok());
-  CHECK(link.open_requests() == 2);
+  CHECK(link.lost() == 1);
+}
+
+TEST_CASE("ipmi: a late reply to an earlier attempt is not taken for the answer to a later one",
+          "[ipmi]") {
+  // Every reply arrives 600 ms late, after the 400 ms timeout: each step is
+  // answered while its next attempt waits. The late refusal of suite 17
+  // must not be read as the answer for suite 3, nor a late reply to an
+  // abandoned handshake as the answer for the next.
+  IpmiSim sim;
+  sb::testing::UdpProxy::Faults faults;
+  faults.reply_delay = milliseconds(600);
+  sb::testing::UdpProxy link(sim.port(), faults);
+  IpmiTarget t = Target(sim);
+  t.bmc.port = link.port();
+  t.timeout = milliseconds(400);
+  t.retries = 2;
+  for (int i = 0; i < 3; ++i) {
+    base::Result<ChassisStatus> status = GetChassisStatus(t);
+    INFO("call " << i << ": " << status.status().message());
+    REQUIRE(status.ok());
+    CHECK(status->cipher_suite == 3);
+    CHECK_FALSE(status->power_on);
+  }
+}
+
+TEST_CASE("ipmi: replies that arrive but are rejected are counted and named", "[ipmi]") {
+  IpmiSim sim;
+  sb::testing::UdpProxy::Faults faults;
+  // Every authenticated reply (inside the session) is damaged in transit.
+  faults.damage_reply = [](std::string_view d) {
+    return d.size() > 5 && (static_cast<uint8_t>(d[5]) & 0x40) != 0;
+  };
+  sb::testing::UdpProxy link(sim.port(), faults);
+  IpmiTarget t = Target(sim);
+  t.bmc.port = link.port();
+  t.suite = config::IpmiCipherSuite::kSuite3;
+  t.timeout = milliseconds(200);
+  t.retries = 1;
+  base::Result<ChassisStatus> status = GetChassisStatus(t);
+  REQUIRE_FALSE(status.ok());
+  const std::string& m = status.status().message();
+  INFO(m);
+  CHECK(status.status().code() == base::Code::kTimeout);
+  // Set Session Privilege is the first request in the session: two
+  // attempts, each answered, each answer damaged.
+  CHECK_THAT(m, Catch::Contains("set session privilege to USER: no valid reply: 2 replies "
+                                "rejected, 2 failed the integrity check after 2 attempts"));
+  CHECK(link.damaged() >= 2);
 }
 
 TEST_CASE("ipmi: fifty commands in a row leave no session open", "[ipmi]") {

@@ -89,11 +89,11 @@ TEST_CASE("rmcp: an in-session request decodes back with keys, and not without",
         "BMC reply is authenticated before a session exists");
   Bytes tampered = packet;
   tampered[20] ^= 1;
-  CHECK(DecodePacket(tampered, &s).status().message() == "BMC reply failed its integrity check");
+  CHECK(DecodePacket(tampered, &s).status().message() == "BMC reply failed the integrity check");
 }
 
 TEST_CASE("rmcp: malformed BMC replies are refused with the reason", "[rmcp]") {
-  CHECK(DecodePacket("short", nullptr).status().message() == "BMC reply of 5 bytes is too short");
+  CHECK(DecodePacket("short", nullptr).status().message() == "BMC reply is too short (5 bytes)");
   CHECK(DecodePacket(Bytes(20, '\0'), nullptr).status().message() ==
         "BMC reply is not an RMCP packet of class IPMI");
   Bytes long_claim = EncodePreSession(kOpenSessionResponse, "abc");
@@ -104,6 +104,36 @@ TEST_CASE("rmcp: malformed BMC replies are refused with the reason", "[rmcp]") {
         "IPMI response has a bad checksum");
   CHECK(PasswordKey(std::string(21, 'x')).status().message() ==
         "the BMC password is longer than IPMI's 20 bytes");
+}
+
+TEST_CASE("rmcp: Set Session Privilege's own completion codes have words", "[rmcp]") {
+  CHECK(SetPrivilegeText(0x80) == "the requested privilege level is not available for this user");
+  CHECK(SetPrivilegeText(0x81) ==
+        "the requested privilege level exceeds the user's or the channel's limit");
+  CHECK(SetPrivilegeText(0x82) == "the BMC cannot disable user-level authentication");
+  CHECK(SetPrivilegeText(0xD4) == "insufficient privilege level");  // the general codes still
+  CHECK(CompletionText(0x81) == "completion code 0x81");            // command-specific elsewhere
+}
+
+TEST_CASE("rmcp: keys are compared in constant time and wiped", "[rmcp]") {
+  CHECK(SameBytes("abc", "abc"));
+  CHECK_FALSE(SameBytes("abc", "abd"));
+  CHECK_FALSE(SameBytes("abc", "ab"));
+  CHECK(SameBytes("", ""));
+  SessionSecrets s = Inputs(CipherSuite::kSuite17);
+  DeriveKeys(&s);
+  REQUIRE(s.k1.size() == 32);
+  // The bytes are overwritten before the strings are emptied: look at the
+  // buffer through a pointer taken before.
+  const char* k1 = s.k1.data();
+  const std::string before(k1, 32);
+  s.Wipe();
+  CHECK(s.kuid.empty());
+  CHECK(s.sik.empty());
+  CHECK(s.k1.empty());
+  CHECK(s.k2.empty());
+  CHECK(std::string(k1, 32) == std::string(32, '\0'));
+  CHECK(before != std::string(32, '\0'));
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ IpmiSim::IpmiSim(const std::string& host_command) {
                  d +
                  "/chassis.sh 0x20\"\n"
                  "  user 2 true \"" +
-                 kUser + "\" \"" + kPassword + "\" admin 10 none md5\n");
+                 kUser + "\" \"" + kPassword + "\" admin 10 none md5\n" + "  user 3 true \"" +
+                 kReader + "\" \"" + kReaderPassword + "\" user 10 none md5\n");
   dir_.Write("sim.emu",
              "mc_setbmc 0x20\n"
              "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n"

@@ -1,5 +1,5 @@
 // Test support: OpenIPMI's ipmi_sim as a real BMC on 127.0.0.1, with a user
-// "admin" and a chassis_control script that starts a process (the "host") on
+// "admin" (and "reader", of USER privilege) and a chassis_control script that starts a process (the "host") on
 // power on, stops it on power off, and reports power from its pid file. The
 // host is `sleep 3600` unless the test gives a shell command line, such as
 // a standby-agent whose shutdown command ends it.
@@ -19,6 +19,9 @@ class IpmiSim {
  public:
   static constexpr const char* kUser = "admin";
   static constexpr const char* kPassword = "s3cret-bmc";
+  // A second user whose privilege is USER: it may read, not change, power.
+  static constexpr const char* kReader = "reader";
+  static constexpr const char* kReaderPassword = "r3ad-only";
 
   // Starts ipmi_sim and waits until it answers. The host's output goes to
   // dir()/host.log.
