@@ -103,6 +103,10 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
         Print(args, "on", r->how);
         return kExitOk;
       }
+      // A refused login is not tried again: retries lock BMC accounts.
+      if (!r.ok() && r.status().code() == base::Code::kPermissionDenied) {
+        return ReportFailure(r.status());
+      }
       if (std::chrono::steady_clock::now() >= deadline) {
         return ReportFailure(base::Status::Timeout(
             fmt::format("power on was accepted but the BMC did not report on within {}s",

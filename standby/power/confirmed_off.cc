@@ -15,6 +15,11 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kFirstPoll{250};
 
+// The driver refused our credentials (a wrong BMC password): asking again
+// only fails again and, on many BMCs, locks the account. Nothing more goes
+// through the driver in this power off.
+bool LoginRefused(const base::Status& s) { return s.code() == base::Code::kPermissionDenied; }
+
 struct Recorder {
   OffReport* report;
   void operator()(std::string step) {
@@ -37,6 +42,11 @@ base::Result<PowerReading> WaitForOff(PowerDriver& driver, std::chrono::millisec
   for (;;) {
     base::Result<PowerReading> r = driver.Status();
     if (r.ok() && r->state == PowerState::kOff) return r;
+    if (!r.ok() && LoginRefused(r.status())) {
+      record(
+          fmt::format("reading the power state failed: {}; not asked again", r.status().message()));
+      return r.status();
+    }
     last = r.ok() ? fmt::format("still on ({})", r->how) : r.status().message();
     if (now() + wait > deadline) break;
     if (options.sleep) {
@@ -73,8 +83,21 @@ base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
                   : fmt::format("state unknown: {}", now.status().message()));
 
   base::Status asked = agent.Shutdown();
+  const std::string agent_said =
+      asked.ok() ? "the agent accepted the shutdown request"
+                 : fmt::format("graceful shutdown through the agent failed: {}", asked.message());
+  record(agent_said);
+  // Without the driver's login nothing can confirm the off or force it:
+  // say so, having asked the agent, rather than log in again and again.
+  auto refused = [&](const base::Status& login) {
+    return base::Status(
+        login.code(),
+        fmt::format("the standby may still be on: {} refused the login ({}), so the off cannot "
+                    "be confirmed and there is no hard power off; {}; check it by hand",
+                    driver.name(), login.message(), agent_said));
+  };
+  if (!now.ok() && LoginRefused(now.status())) return refused(now.status());
   if (asked.ok()) {
-    record("the agent accepted the shutdown request");
     base::Result<PowerReading> off = WaitForOff(driver, options.graceful_timeout, options, record);
     if (off.ok()) {
       record(fmt::format("off ({})", off->how));
@@ -82,8 +105,7 @@ base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
       report.confirmed = *off;
       return report;
     }
-  } else {
-    record(fmt::format("graceful shutdown through the agent failed: {}", asked.message()));
+    if (LoginRefused(off.status())) return refused(off.status());
   }
 
   base::Status hard = driver.Off();
@@ -97,6 +119,7 @@ base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
   record(fmt::format("hard power off sent through {}", driver.name()));
   report.hard = true;
   base::Result<PowerReading> off = WaitForOff(driver, options.hard_timeout, options, record);
+  if (!off.ok() && LoginRefused(off.status())) return refused(off.status());
   if (!off.ok()) {
     return base::Status::Timeout(fmt::format(
         "the standby may still be on: it never reported off after a hard power off ({}); "

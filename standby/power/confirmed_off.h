@@ -8,6 +8,11 @@
 //   3. hard: the power driver's hard off; poll until off, up to hard_timeout.
 //   4. still not off: fail loudly, naming what was last seen.
 //
+// When the driver refuses the login (kPermissionDenied: a wrong BMC
+// password), it is not asked again in this power off, since retries lock
+// accounts: the agent is still asked to shut down, and the power off fails
+// saying the off cannot be confirmed.
+//
 // Every step is logged and recorded in the report. Blocks the calling thread.
 
 #ifndef STANDBY_POWER_CONFIRMED_OFF_H_

@@ -15,6 +15,7 @@
 #include "tests/support/background_process.h"
 #include "tests/support/ipmi_sim.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/udp_proxy.h"
 
 namespace sb::power {
 namespace {
@@ -46,8 +47,12 @@ class FakeDriver final : public PowerDriver {
   bool has_hard_off = true;
   int reads_until_off = -1;  // counting down after a shutdown or hard off
   int hard_offs = 0;
+  int reads = 0;
+  bool refuse_login = false;  // a wrong password: every call is refused
   std::string_view name() const override { return "fake"; }
   base::Result<PowerReading> Status() override {
+    ++reads;
+    if (refuse_login) return base::Status::PermissionDenied("login as \"admin\" failed");
     if (reads_until_off > 0 && --reads_until_off == 0) on = false;
     return PowerReading{on ? PowerState::kOn : PowerState::kOff, "fake chassis"};
   }
@@ -127,6 +132,37 @@ TEST_CASE("confirmed off: a host that never goes off fails loudly", "[power]") {
   base::Result<OffReport> r = PowerOffConfirmed(driver, agent, Quick());
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().starts_with("the standby may still be on"));
+}
+
+TEST_CASE("confirmed off: a refused login is not tried again, and the off is not confirmed",
+          "[power]") {
+  FakeDriver driver;
+  driver.refuse_login = true;
+  FakeAgent agent;
+  agent.shutdown_result = base::Status::Ok();
+  base::Result<OffReport> r = PowerOffConfirmed(driver, agent, Quick());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == base::Code::kPermissionDenied);
+  INFO(r.status().message());
+  CHECK(r.status().message() ==
+        "the standby may still be on: fake refused the login (login as \"admin\" failed), so the "
+        "off cannot be confirmed and there is no hard power off; the agent accepted the shutdown "
+        "request; check it by hand");
+  CHECK(driver.reads == 1);  // one login, no polling
+  CHECK(driver.hard_offs == 0);
+  CHECK(agent.shutdowns == 1);  // the agent was still asked
+
+  // Refused only once polling has begun (the password changed meanwhile):
+  // the polling stops there.
+  FakeDriver later;
+  FakeAgent accepting;
+  accepting.shutdown_result = base::Status::Ok();
+  accepting.on_shutdown = [&] { later.refuse_login = true; };
+  r = PowerOffConfirmed(later, accepting, Quick());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == base::Code::kPermissionDenied);
+  CHECK(later.reads == 2);
+  CHECK(later.hard_offs == 0);
 }
 
 TEST_CASE("confirmed off: an off host is left alone", "[power]") {
@@ -251,6 +287,35 @@ TEST_CASE("ipmi driver: off through ipmi_sim when the agent cannot be reached", 
   CHECK(r->hard);
   CHECK(sim.HostPid() == 0);
   CHECK(r->confirmed.how.find("chassis status") != std::string::npos);
+}
+
+TEST_CASE("ipmi driver: a wrong password costs one login in a whole power off", "[power][ipmi]") {
+  IpmiSim sim;
+  TempDir dir;
+  // Count the logins (RAKP 1 messages) on their way to the BMC.
+  int logins = 0;
+  sb::testing::UdpProxy::Faults faults;
+  faults.lose_request = [&logins](std::string_view d, int) {
+    if (d.size() > 5 && d[4] == 0x06 && d[5] == 0x12) ++logins;
+    return false;
+  };
+  sb::testing::UdpProxy link(sim.port(), faults);
+  config::StandbyConfig s;
+  s.power.driver = config::PowerDriverKind::kIpmi;
+  s.power.ipmi.bmc = {"127.0.0.1", link.port()};
+  s.power.ipmi.username = IpmiSim::kUser;
+  s.power.ipmi.password = {config::SecretRef::Kind::kFile,
+                           dir.Write("bmc.pass", "not-the-password\n", 0600)};
+  s.power.ipmi.min_interval = milliseconds(0);
+  FakeAgent agent;
+  agent.shutdown_result = base::Status::Ok();
+  auto driver = MakePowerDriver(s, &agent);
+  REQUIRE(driver.ok());
+  base::Result<OffReport> r = PowerOffConfirmed(**driver, agent, Quick());
+  REQUIRE_FALSE(r.ok());
+  INFO(r.status().message());
+  CHECK(r.status().message().starts_with("the standby may still be on: ipmi refused the login"));
+  CHECK(logins == 1);
 }
 
 }  // namespace
