@@ -180,13 +180,10 @@ nlohmann::json DrillSummaryJson(const store::DrillRecord& record, const drill::D
   j["hold_until_ms"] = s.held ? nlohmann::json(s.hold_until_wall_ms) : nullptr;
   j["hold_resync_seconds"] =
       s.hold_resync_ms > 0 ? nlohmann::json(static_cast<double>(s.hold_resync_ms) / 1000) : nullptr;
-  auto text_or_null = [](const std::string& v) {
-    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
-  };
-  j["hold_log"] = text_or_null(s.hold_log);
-  j["rpo_from"] = text_or_null(s.rpo_from);
+  j["hold_log"] = report::TextOrNull(s.hold_log);
+  j["rpo_from"] = report::TextOrNull(s.rpo_from);
   j["warnings"] = s.warnings;
-  j["primary_unreachable"] = text_or_null(s.primary_unreachable);
+  j["primary_unreachable"] = report::TextOrNull(s.primary_unreachable);
   j["confirmed_off"] = s.confirmed_off;
   j["off_steps"] = s.off_steps;
   j["lease_renewals"] = s.lease_renewals;

@@ -119,8 +119,8 @@ base::Result<OffReport> PowerOffConfirmed(PowerDriver& driver, HostAgent& agent,
   record(fmt::format("hard power off sent through {}", driver.name()));
   report.hard = true;
   base::Result<PowerReading> off = WaitForOff(driver, options.hard_timeout, options, record);
-  if (!off.ok() && LoginRefused(off.status())) return refused(off.status());
   if (!off.ok()) {
+    if (LoginRefused(off.status())) return refused(off.status());
     return base::Status::Timeout(fmt::format(
         "the standby may still be on: it never reported off after a hard power off ({}); "
         "check it by hand",

@@ -155,6 +155,13 @@ class Session {
     return privilege_ == rmcp::kPrivilegeUser ? "USER" : "OPERATOR";
   }
 
+  // What a refused privilege means for this session's user.
+  std::string NeedsPrivilege() const {
+    return fmt::format(
+        "the BMC user \"{}\" needs {} privilege to {}", target_.username, PrivilegeName(),
+        privilege_ == rmcp::kPrivilegeUser ? "read the power state" : "control power");
+  }
+
   std::string Where() const { return fmt::format("BMC {}", target_.bmc.ToString()); }
 
   // The error of a step that got no reply it could take after `attempts`.
@@ -187,10 +194,9 @@ class Session {
   // handshake (WithSession does that), since the BMC's state for it is gone.
   Status Open(rmcp::CipherSuite suite, std::chrono::milliseconds timeout) {
     handshake_timeout_ = timeout;
+    // The keys of an earlier attempt go; every other field is set below
+    // before it is read.
     secrets_.Wipe();
-    secrets_.bmc_id = 0;
-    secrets_.bmc_random.clear();
-    secrets_.bmc_guid.clear();
     secrets_.suite = suite;
     Result<Bytes> kuid = rmcp::PasswordKey(target_.password.reveal());
     if (!kuid.ok()) return kuid.status();
@@ -353,12 +359,14 @@ class Session {
           if (!p.ok()) return Refused(p.status());
           if (p->type != want || p->payload.size() < 2) return "were not the awaited message";
           if (p->payload[0] != tagged[0]) return "answered an earlier request";
-          // Ours when it names our console session id; an error may be just
+          // Ours when it names our console session id. An error may be just
           // tag and status, and then the tag alone decides.
-          const bool names_session = p->payload.size() >= 8;
-          if ((p->payload[1] == 0 || names_session) &&
-              (!names_session || rmcp::ReadLe32(p->payload, 4) != secrets_.console_id)) {
-            return "named another session";
+          if (p->payload.size() >= 8) {
+            if (rmcp::ReadLe32(p->payload, 4) != secrets_.console_id) {
+              return "named another session";
+            }
+          } else if (p->payload[1] == 0) {
+            return "were too short to name a session";
           }
           out = std::move(*p);
           return {};
@@ -378,10 +386,7 @@ class Session {
 
   Status LoginRefused(uint8_t code, std::string_view step) {
     // 0x09, 0x0A: the role asked for is above what the user may have.
-    const std::string hint =
-        code == 0x09 || code == 0x0A
-            ? fmt::format(" (the BMC user needs {} privilege for this)", PrivilegeName())
-            : "";
+    const std::string hint = code == 0x09 || code == 0x0A ? " (" + NeedsPrivilege() + ")" : "";
     return Status::PermissionDenied(
         fmt::format("{}: login as \"{}\" refused in {}: {}{}; not retried", Where(),
                     target_.username, step, rmcp::StatusCodeText(code), hint));
@@ -478,10 +483,8 @@ Status WithSession(const IpmiTarget& target, uint8_t privilege, Command command,
                    rmcp::SetPrivilegeText)
           .status();
   if (result.code() == base::Code::kFailedPrecondition) {
-    result = Status::PermissionDenied(
-        fmt::format("{}; the BMC user \"{}\" needs {} privilege to {}", result.message(),
-                    target.username, session.PrivilegeName(),
-                    privilege == rmcp::kPrivilegeUser ? "read the power state" : "control power"));
+    result =
+        Status::PermissionDenied(fmt::format("{}; {}", result.message(), session.NeedsPrivilege()));
   }
   if (result.ok()) result = command(session);
   session.Close();

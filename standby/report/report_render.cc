@@ -157,15 +157,14 @@ json RecordJson(const store::DrillRecord& r) {
           {"started", Rfc3339(r.start.at.wall_ms)},
           {"finished", r.finished ? json(Rfc3339(r.finished->wall_ms)) : json(nullptr)},
           {"result", store::DrillResultName(o.result)},
-          {"failed_phase", o.failed_phase.empty() ? json(nullptr) : json(o.failed_phase)},
-          {"reason", o.reason.empty() ? json(nullptr) : json(o.reason)},
+          {"failed_phase", TextOrNull(o.failed_phase)},
+          {"reason", TextOrNull(o.reason)},
           {"rto_seconds", SecondsOrNull(o.rto_ms)},
           {"dns_ttl_seconds", SecondsOrNull(o.dns_ttl_ms)},
           {"effective_failover_seconds", SecondsOrNull(o.effective_failover_ms)},
           {"rpo_seconds", SecondsOrNull(o.rpo_ms)},
           {"exposure_seconds", SecondsOrNull(o.exposure_ms)},
-          {"config_digest",
-           r.start.config_digest.empty() ? json(nullptr) : json(r.start.config_digest)}};
+          {"config_digest", TextOrNull(r.start.config_digest)}};
 }
 
 json DrillRowJson(const DrillRow& row) {
@@ -196,7 +195,7 @@ json DrillRowJson(const DrillRow& row) {
                 {"rto_median_seconds", SecondsOrNull(row.rto_median_ms)},
                 {"restore_median_seconds", SecondsOrNull(row.restore_median_ms)},
                 {"previous_rto_median_seconds", SecondsOrNull(row.previous_rto_median_ms)},
-                {"regression", row.regression.empty() ? json(nullptr) : json(row.regression)},
+                {"regression", TextOrNull(row.regression)},
                 {"config_current", row.current_config}});
   return j;
 }
@@ -219,7 +218,7 @@ json ReportJson(const Report& report) {
   for (const DrillRow& row : report.drills) drills.push_back(DrillRowJson(row));
   return {{"format", "standbyctl-report/1"},
           {"generated", Rfc3339(report.generated_wall_ms)},
-          {"standby", report.query.standby.empty() ? json(nullptr) : json(report.query.standby)},
+          {"standby", TextOrNull(report.query.standby)},
           {"since", report.query.since_wall_ms == 0 ? json(nullptr)
                                                     : json(Rfc3339(report.query.since_wall_ms))},
           {"standbys", standbys},
@@ -369,6 +368,10 @@ base::Result<DrillInFull> ReadDrillInFull(store::StateStore& store, int64_t dril
   if (!drift.ok()) return drift.status();
   full.drift = std::move(*drift);
   return full;
+}
+
+nlohmann::json TextOrNull(const std::string& text) {
+  return text.empty() ? json(nullptr) : json(text);
 }
 
 nlohmann::json DrillRecordJson(const store::DrillRecord& record) {

@@ -32,6 +32,9 @@ std::string DriftWords(const DrillDetails& d);
 // seconds and the footprint on the primary.
 nlohmann::json DrillRecordJson(const store::DrillRecord& record);
 
+// A text field of the JSON: null when it is empty (nothing to say).
+nlohmann::json TextOrNull(const std::string& text);
+
 // One drill in full: phases, checks with what they measured, probe
 // verdicts and findings, restores with their drift paths, the figures and
 // the configuration digest it ran with.

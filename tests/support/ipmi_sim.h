@@ -1,8 +1,8 @@
 // Test support: OpenIPMI's ipmi_sim as a real BMC on 127.0.0.1, with a user
-// "admin" (and "reader", of USER privilege) and a chassis_control script that starts a process (the "host") on
-// power on, stops it on power off, and reports power from its pid file. The
-// host is `sleep 3600` unless the test gives a shell command line, such as
-// a standby-agent whose shutdown command ends it.
+// "admin" (and "reader", of USER privilege) and a chassis_control script that starts a process (the
+// "host") on power on, stops it on power off, and reports power from its pid file. The host is
+// `sleep 3600` unless the test gives a shell command line, such as a standby-agent whose shutdown
+// command ends it.
 
 #ifndef TESTS_SUPPORT_IPMI_SIM_H_
 #define TESTS_SUPPORT_IPMI_SIM_H_

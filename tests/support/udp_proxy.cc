@@ -25,6 +25,11 @@ UdpProxy::~UdpProxy() {
   ::close(fd_);
 }
 
+std::vector<std::string> UdpProxy::Requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return requests_;
+}
+
 void UdpProxy::Run() {
   using Clock = std::chrono::steady_clock;
   std::mt19937 random(faults_.seed);
@@ -76,7 +81,12 @@ void UdpProxy::Run() {
       continue;
     }
     client = from;
-    const int index = requests_++;
+    int index = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      index = static_cast<int>(requests_.size());
+      requests_.push_back(bytes);
+    }
     if ((faults_.lose_request && faults_.lose_request(bytes, index)) || lose()) {
       ++lost_;
       continue;

@@ -10,8 +10,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace sb::testing {
 
@@ -38,8 +41,9 @@ class UdpProxy {
   UdpProxy& operator=(const UdpProxy&) = delete;
 
   uint16_t port() const { return port_; }
-  int requests() const { return requests_; }  // seen from the client
-  int lost() const { return lost_; }          // either way
+  // Every request seen from the client so far, lost ones too, in order.
+  std::vector<std::string> Requests() const;
+  int lost() const { return lost_; }  // either way
   int damaged() const { return damaged_; }
 
  private:
@@ -50,7 +54,8 @@ class UdpProxy {
   uint16_t port_ = 0;
   uint16_t server_port_ = 0;
   std::atomic<bool> stop_{false};
-  std::atomic<int> requests_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> requests_;  // guarded by mu_
   std::atomic<int> lost_{0};
   std::atomic<int> damaged_{0};
   std::thread thread_;
