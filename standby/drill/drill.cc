@@ -213,7 +213,8 @@ bool Drill::PowerOn() {
   base::Status s;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     s = env_.power.On();
-    if (s.ok()) break;
+    // A refused login is not tried again: retries lock BMC accounts.
+    if (s.ok() || s.code() == base::Code::kPermissionDenied) break;
     spdlog::warn("power on attempt {} of 3 failed: {}", attempt, s.message());
     if (attempt < 3 && !guard_.Sleep(backoff.Next())) break;
   }

@@ -25,8 +25,26 @@ using base::Status;
 
 std::string Attempts(int n) { return fmt::format("{} attempt{}", n, n == 1 ? "" : "s"); }
 
-// Replies that came but were not taken, counted by why.
+// Replies that came but were not taken, counted by why. A reason is said
+// of one reply ("is too short (12 bytes)", "failed the integrity check").
 using Rejected = std::map<std::string, int>;
+
+// `why`, said of one reply, as said in the past of `n` replies: "2 were
+// too short (12 bytes)".
+std::string Agree(std::string_view why, int n) {
+  struct Verb {
+    std::string_view now, one, many;
+  };
+  static constexpr Verb kVerbs[] = {{"is ", "was ", "were "},
+                                    {"was ", "was ", "were "},
+                                    {"has ", "had ", "had "},
+                                    {"declares ", "declared ", "declared "}};
+  for (const Verb& v : kVerbs) {
+    if (why.substr(0, v.now.size()) != v.now) continue;
+    return fmt::format("{} {}{}", n, n == 1 ? v.one : v.many, why.substr(v.now.size()));
+  }
+  return fmt::format("{} {}", n, why);
+}
 
 // "no reply", or, when replies came but none was taken, how many and why.
 std::string NoReply(const Rejected& rejected) {
@@ -35,7 +53,7 @@ std::string NoReply(const Rejected& rejected) {
   std::string reasons;
   for (const auto& [why, n] : rejected) {
     total += n;
-    reasons += fmt::format(", {} {}", n, why);
+    reasons += ", " + Agree(why, n);
   }
   return fmt::format("no valid reply: {} {} rejected{}", total, total == 1 ? "reply" : "replies",
                      reasons);
@@ -103,6 +121,14 @@ class Datagrams {
     int err = errno;
     ::freeaddrinfo(ai);
     if (rc != 0) return Status::FromErrno(fmt::format("BMC {}", bmc.ToString()), err);
+    return Status::Ok();
+  }
+
+  // Sends `packet` and waits for nothing.
+  Status SendOnly(const Bytes& packet) {
+    if (::send(fd_, packet.data(), packet.size(), 0) < 0) {
+      return Status::FromErrno("send to BMC", errno);
+    }
     return Status::Ok();
   }
 
@@ -190,13 +216,14 @@ class Session {
     }
   }
 
-  // One handshake, each step sent once: a lost step restarts the whole
-  // handshake (WithSession does that), since the BMC's state for it is gone.
-  Status Open(rmcp::CipherSuite suite, std::chrono::milliseconds timeout) {
-    handshake_timeout_ = timeout;
+  // One handshake. A step whose reply is lost is sent again (SendStep), not
+  // the whole handshake: the BMC keeps its state for the steps it answered.
+  Status Open(rmcp::CipherSuite suite) {
     // The keys of an earlier attempt go; every other field is set below
     // before it is read.
     secrets_.Wipe();
+    half_open_ = false;
+    keys_sent_ = false;
     secrets_.suite = suite;
     Result<Bytes> kuid = rmcp::PasswordKey(target_.password.reveal());
     if (!kuid.ok()) return kuid.status();
@@ -222,7 +249,7 @@ class Session {
               Bytes(3, '\0');
     }
     Result<rmcp::Packet> reply =
-        SendPreSession(rmcp::kOpenSessionRequest, open, rmcp::kOpenSessionResponse, "open session");
+        SendStep(rmcp::kOpenSessionRequest, open, rmcp::kOpenSessionResponse, "open session");
     if (!reply.ok()) return reply.status();
     const Bytes& r = reply->payload;
     if (r.size() < 2)
@@ -231,6 +258,7 @@ class Session {
     if (r.size() < 36)
       return Status::Invalid(fmt::format("{}: short open session response", Where()));
     secrets_.bmc_id = rmcp::ReadLe32(r, 8);
+    half_open_ = true;  // until RAKP 4 is taken, or the BMC ends it
     // The BMC must take what was proposed, not algorithms of its choosing.
     for (int kind = 0; kind < 3; ++kind) {
       const char chosen = static_cast<char>(r[12 + 8 * kind + 4] & 0x3f);
@@ -251,10 +279,13 @@ class Session {
     rakp1 += std::string(2, '\0');
     rakp1 += static_cast<char>(secrets_.username.size());
     rakp1 += secrets_.username;
-    reply = SendPreSession(rmcp::kRakp1, rakp1, rmcp::kRakp2, "RAKP 1");
+    reply = SendStep(rmcp::kRakp1, rakp1, rmcp::kRakp2, "RAKP 1");
     if (!reply.ok()) return reply.status();
     const Bytes& r2 = reply->payload;
-    if (r2.size() >= 2 && r2[1] != 0) return LoginRefused(static_cast<uint8_t>(r2[1]), "RAKP 2");
+    if (r2.size() >= 2 && r2[1] != 0) {
+      half_open_ = false;  // a BMC that refuses ends the session itself
+      return LoginRefused(static_cast<uint8_t>(r2[1]), "RAKP 2");
+    }
     const size_t code_len = sha256 ? 32 : 20;
     if (r2.size() < 40 + code_len) return Status::Invalid(fmt::format("{}: short RAKP 2", Where()));
     secrets_.bmc_random = r2.substr(8, 16);
@@ -272,16 +303,21 @@ class Session {
     Bytes rakp3 = Bytes("\x03\x00\x00\x00", 4);
     rmcp::AppendLe32(secrets_.bmc_id, &rakp3);
     rakp3 += rmcp::Rakp3AuthCode(secrets_);
-    reply = SendPreSession(rmcp::kRakp3, rakp3, rmcp::kRakp4, "RAKP 3");
+    keys_sent_ = true;  // from here the BMC may hold an active session
+    reply = SendStep(rmcp::kRakp3, rakp3, rmcp::kRakp4, "RAKP 3", /*same_answer=*/true);
     if (!reply.ok()) return reply.status();
     const Bytes& r4 = reply->payload;
-    if (r4.size() >= 2 && r4[1] != 0) return LoginRefused(static_cast<uint8_t>(r4[1]), "RAKP 4");
+    if (r4.size() >= 2 && r4[1] != 0) {
+      half_open_ = false;
+      return LoginRefused(static_cast<uint8_t>(r4[1]), "RAKP 4");
+    }
     const size_t icv_len = rmcp::IntegrityLength(suite);
     if (r4.size() < 8 + icv_len ||
         !rmcp::SameBytes(std::string_view(r4).substr(8, icv_len), rmcp::Rakp4Icv(secrets_))) {
       return Status::PermissionDenied(fmt::format("{}: RAKP 4 integrity check failed", Where()));
     }
     open_ = true;
+    half_open_ = false;
     return Status::Ok();
   }
 
@@ -304,7 +340,7 @@ class Session {
           [&](const Bytes& d) -> std::string {
             Result<rmcp::Packet> p = rmcp::DecodePacket(d, &secrets_);
             if (!p.ok()) return Refused(p.status());
-            if (p->type != rmcp::kIpmiMessage) return "were not IPMI messages";
+            if (p->type != rmcp::kIpmiMessage) return "was not an IPMI message";
             // The BMC addresses replies in the session to our session id.
             if (p->session_id != secrets_.console_id) return "named another session";
             Result<rmcp::IpmiResponse> r = rmcp::DecodeIpmiResponse(p->payload);
@@ -328,52 +364,95 @@ class Session {
     }
   }
 
-  // Close Session, best effort: one attempt within the timeout, since the
-  // BMC times idle sessions out anyway.
+  // Ends the session on every path, best effort. An established session
+  // gets Close Session, sent twice at most: the BMC times idle sessions out
+  // anyway, and a close resent after its reply was lost goes unanswered.
+  // A handshake that did not finish is abandoned so that it does not hold
+  // a slot of the BMC's session table until it times out: a session the
+  // BMC may have activated (RAKP 3 was sent) gets Close Session; one still
+  // half-open, or one that did not answer the close, gets RAKP 3 with an
+  // error status, on which the BMC drops it (IPMI v2.0, 13.31).
   void Close() {
-    if (!open_) return;
-    open_ = false;
-    Bytes data;
-    rmcp::AppendLe32(secrets_.bmc_id, &data);
-    Result<rmcp::IpmiResponse> r =
-        Request(kNetFnApp, kCmdCloseSession, data, "close session", /*retries=*/0);
-    if (!r.ok()) spdlog::warn("{}", r.status().message());
+    if (open_) {
+      open_ = false;
+      Status closed = CloseSession(/*retries=*/1);
+      if (!closed.ok()) spdlog::warn("{}", closed.message());
+      return;
+    }
+    if (!half_open_) return;
+    half_open_ = false;
+    if (keys_sent_ && CloseSession(/*retries=*/0).ok()) return;
+    // The status: the console found the exchange's integrity lacking. The
+    // code that follows is zeros of the suite's length: some BMCs check it
+    // before they read the status, and fail it.
+    Bytes abort = Bytes(1, static_cast<char>(NextTag())) + Bytes("\x0f\x00\x00", 3);
+    rmcp::AppendLe32(secrets_.bmc_id, &abort);
+    abort += Bytes(secrets_.suite == rmcp::CipherSuite::kSuite17 ? 32 : 20, '\0');
+    if (!net_->SendOnly(rmcp::EncodePreSession(rmcp::kRakp3, abort)).ok()) return;
+    spdlog::debug("{}: abandoned the unfinished session {:#010x}", Where(), secrets_.bmc_id);
   }
 
   bool open() const { return open_; }
+  // True after a handshake that got past Open Session and did not finish.
+  bool half_open() const { return half_open_; }
 
  private:
-  Result<rmcp::Packet> SendPreSession(rmcp::PayloadType type, const Bytes& payload,
-                                      rmcp::PayloadType want, std::string_view step) {
-    // Each message of each handshake gets a tag of its own, so that a late
-    // reply to an earlier one (a refusal of another cipher suite, say) is
-    // never taken for this one's.
+  Status CloseSession(int retries) {
+    Bytes data;
+    rmcp::AppendLe32(secrets_.bmc_id, &data);
+    return Request(kNetFnApp, kCmdCloseSession, data, "close session", retries).status();
+  }
+
+  // Sends one handshake message until the BMC answers it: up to `retries`
+  // more times after a timeout, with backoff. Every send gets a tag of its
+  // own, so that a late reply to an earlier message (a refusal of another
+  // cipher suite) is never taken for this one's. Only a reply to the latest
+  // send is taken, as the BMC may have replaced its answer to an earlier
+  // one (a new session, a new random number), unless `same_answer`: the BMC
+  // answers every send alike (RAKP 4 depends only on the session's keys),
+  // and may answer only the first, activating the session with it.
+  Result<rmcp::Packet> SendStep(rmcp::PayloadType type, const Bytes& payload,
+                                rmcp::PayloadType want, std::string_view step,
+                                bool same_answer = false) {
     Bytes tagged(payload);
-    tagged[0] = static_cast<char>(NextTag());
-    Bytes packet = rmcp::EncodePreSession(type, tagged);
+    std::string sent_tags;  // this step's, oldest first
     rmcp::Packet out;
-    Result<Bytes> reply = Send(
-        packet,
-        [&](const Bytes& d) -> std::string {
-          Result<rmcp::Packet> p = rmcp::DecodePacket(d, nullptr);
-          if (!p.ok()) return Refused(p.status());
-          if (p->type != want || p->payload.size() < 2) return "were not the awaited message";
-          if (p->payload[0] != tagged[0]) return "answered an earlier request";
-          // Ours when it names our console session id. An error may be just
-          // tag and status, and then the tag alone decides.
-          if (p->payload.size() >= 8) {
-            if (rmcp::ReadLe32(p->payload, 4) != secrets_.console_id) {
-              return "named another session";
-            }
-          } else if (p->payload[1] == 0) {
-            return "were too short to name a session";
-          }
-          out = std::move(*p);
-          return {};
-        },
-        step, 1, handshake_timeout_);
-    if (!reply.ok()) return reply.status();
-    return out;
+    auto accept = [&](const Bytes& d) -> std::string {
+      // Once the keys are derived, a BMC that activated the session with
+      // an earlier RAKP 3 may answer a resent one inside the session,
+      // authenticated and encrypted (ipmi_sim does): the keys read it.
+      Result<rmcp::Packet> p = rmcp::DecodePacket(d, &secrets_);
+      if (!p.ok()) return Refused(p.status());
+      if (p->type != want || p->payload.size() < 2) return "was not the awaited message";
+      if (same_answer ? sent_tags.find(p->payload[0]) == std::string::npos
+                      : p->payload[0] != tagged[0]) {
+        return "answered an earlier request";
+      }
+      // Ours when it names our console session id. An error may be just
+      // tag and status, and then the tag alone decides.
+      if (p->payload.size() >= 8) {
+        if (rmcp::ReadLe32(p->payload, 4) != secrets_.console_id) return "named another session";
+      } else if (p->payload[1] == 0) {
+        return "was too short to name a session";
+      }
+      out = std::move(*p);
+      return {};
+    };
+    std::chrono::milliseconds timeout = target_.timeout;
+    Rejected rejected;
+    for (int attempt = 0;; ++attempt) {
+      tagged[0] = static_cast<char>(NextTag());
+      sent_tags += tagged[0];
+      Result<Bytes> reply =
+          net_->Exchange(rmcp::EncodePreSession(type, tagged), timeout, accept, &rejected);
+      if (reply.ok()) return out;
+      if (reply.status().code() != base::Code::kTimeout || attempt >= target_.retries) {
+        return Failed(reply.status(), step, rejected, attempt + 1);
+      }
+      spdlog::debug("{}: {}: no reply within {} ms, sending it again", Where(), step,
+                    timeout.count());
+      timeout = std::min(timeout * 2, target_.timeout * 4);  // backoff, bounded
+    }
   }
 
   Status OpenSessionRefused(uint8_t code) {
@@ -406,7 +485,10 @@ class Session {
   uint32_t sequence_ = 0;
   uint8_t rq_seq_ = 0;
   bool open_ = false;
-  std::chrono::milliseconds handshake_timeout_{0};
+  // Set by a handshake that did not finish: the BMC holds a session for it
+  // (after Open Session), which it may have activated (after RAKP 3).
+  bool half_open_ = false;
+  bool keys_sent_ = false;
 };
 
 // Gets the channel's authentication capabilities: a liveness and sanity
@@ -460,17 +542,19 @@ Status WithSession(const IpmiTarget& target, uint8_t privilege, Command command,
     suites.push_back(rmcp::CipherSuite::kSuite3);
   Status opened;
   for (rmcp::CipherSuite suite : suites) {
-    std::chrono::milliseconds timeout = target.timeout;
-    for (int attempt = 0;; ++attempt) {
-      opened = session.Open(suite, timeout);
-      if (opened.code() != base::Code::kTimeout || attempt >= target.retries) break;
+    opened = session.Open(suite);
+    // A BMC may ignore a RAKP message it has already answered, so a RAKP
+    // step whose every reply was lost gets one fresh handshake.
+    if (opened.code() == base::Code::kTimeout && session.half_open()) {
       spdlog::debug("{}; starting the handshake over", opened.message());
-      timeout = std::min(timeout * 2, target.timeout * 4);  // backoff, bounded
+      session.Close();
+      opened = session.Open(suite);
     }
     if (opened.ok()) {
       *suite_used = static_cast<int>(suite);
       break;
     }
+    session.Close();  // what the handshake left half-open
     // Only an algorithm the BMC lacks moves on to the next suite.
     if (opened.code() != base::Code::kFailedPrecondition) return opened;
     spdlog::debug("{}; trying the next cipher suite", opened.message());

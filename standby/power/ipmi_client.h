@@ -4,9 +4,12 @@
 // Open Session, RAKP 1-4) at the privilege it needs (USER to read the power
 // state, OPERATOR to change it), sends its command, and always closes the
 // session, on error paths too. Cipher suite 17 is tried first and suite 3
-// used when the BMC lacks it, unless one is pinned. A request that times out
-// is sent again with backoff, a bounded number of times; a timeout during
-// the handshake starts the handshake over. A wrong password fails at once:
+// used when the BMC lacks it, unless one is pinned. A message that gets no
+// reply is sent again with backoff, `retries` more times at most: a lost
+// handshake step is resent, not the whole handshake (which starts over
+// once, only when a RAKP step got no reply at all, as a BMC may ignore a
+// repeated one). A handshake that did not finish is abandoned so that it
+// does not hold a session on the BMC. A wrong password fails at once:
 // retrying a login only locks accounts.
 //
 // Replies are matched to what they answer: each handshake message has a tag

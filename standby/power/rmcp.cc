@@ -240,7 +240,7 @@ base::Result<Packet> DecodePacket(std::string_view d, const SessionSecrets* s) {
       return Status::Invalid("BMC reply failed the integrity check");
     }
   } else if (p.type == kIpmiMessage && s != nullptr && !s->k1.empty()) {
-    return Status::Invalid("BMC reply inside the session is not authenticated");
+    return Status::Invalid("BMC reply is not authenticated inside the session");
   }
   if (!p.encrypted) {
     p.payload = Bytes(payload);
@@ -282,8 +282,7 @@ base::Result<IpmiResponse> DecodeV15Response(std::string_view d) {
   if (d.size() < 14 || d[0] != 0x06 || d[3] != 0x07) {
     return Status::Invalid("BMC reply is not an RMCP packet of class IPMI");
   }
-  if (d[4] != 0x00)
-    return Status::Invalid("BMC reply to an unauthenticated request is authenticated");
+  if (d[4] != 0x00) return Status::Invalid("BMC reply is authenticated though its request was not");
   const size_t length = static_cast<uint8_t>(d[13]);
   if (14 + length > d.size()) return Status::Invalid("BMC reply is shorter than it declares");
   return DecodeIpmiResponse(d.substr(14, length));

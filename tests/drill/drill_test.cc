@@ -141,6 +141,16 @@ TEST_CASE("drill: corruption at rest fails the restore phase by on_corrupt, drif
   CHECK(s.restores[0].Corrupt() == 1);
 }
 
+TEST_CASE("drill: a refused BMC login powers on once, not three times", "[drill]") {
+  Rig rig;
+  rig.standby.login_refused = true;
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kFailed);
+  CHECK(s.outcome.failed_phase == "power on");
+  CHECK_THAT(s.outcome.reason, Catch::StartsWith("power on failed: fake BMC: login as"));
+  CHECK(rig.standby.power_ons == 1);
+}
+
 TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed off", "[drill]") {
   struct Row {
     const char* phase;

@@ -40,6 +40,9 @@ base::Result<power::PowerReading> FakeStandby::Status() {
 
 base::Status FakeStandby::On() {
   ++power_ons;
+  if (login_refused) {
+    return base::Status::PermissionDenied("fake BMC: login as \"drill\" refused; not retried");
+  }
   if (failed_power_ons > 0) {
     --failed_power_ons;
     return base::Status::Unavailable("fake BMC: no answer");

@@ -45,8 +45,9 @@ class FakeStandby : public power::PowerDriver, public power::HostAgent {
   base::Status Shutdown() override;
 
   bool on = false;
-  bool stuck_on = false;     // neither the agent nor the BMC can turn it off
-  int failed_power_ons = 0;  // the next On() calls that fail
+  bool stuck_on = false;       // neither the agent nor the BMC can turn it off
+  int failed_power_ons = 0;    // the next On() calls that fail
+  bool login_refused = false;  // On() fails as a BMC refusing the password does
   int power_ons = 0, hard_offs = 0, shutdowns = 0;
 };
 

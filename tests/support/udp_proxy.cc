@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <random>
 #include <string>
@@ -69,12 +70,16 @@ void UdpProxy::Run() {
     if (n <= 0) continue;
     std::string bytes(buf, static_cast<size_t>(n));
     if (from.sin_port == server.sin_port) {
-      if (lose()) {
+      if ((faults_.lose_reply && faults_.lose_reply(bytes)) || lose()) {
         ++lost_;
         continue;
       }
       if (faults_.damage_reply && faults_.damage_reply(bytes)) {
         bytes.back() = static_cast<char>(bytes.back() ^ 0x5a);
+        ++damaged_;
+      }
+      if (faults_.truncate_reply && faults_.truncate_reply(bytes)) {
+        bytes.resize(std::min<size_t>(bytes.size(), 10));
         ++damaged_;
       }
       replies.push_back({Clock::now() + faults_.reply_delay, std::move(bytes)});

@@ -28,9 +28,13 @@ class UdpProxy {
     // Requests (client to server) lost whatever `loss` says, when it
     // returns true; it sees each request and how many came before it.
     std::function<bool(std::string_view request, int index)> lose_request;
+    // Replies lost whatever `loss` says, when it returns true.
+    std::function<bool(std::string_view reply)> lose_reply;
     // Replies whose last byte is flipped before they are passed on (an
     // authenticated reply then fails its integrity check).
     std::function<bool(std::string_view reply)> damage_reply;
+    // Replies cut to their first 10 bytes before they are passed on.
+    std::function<bool(std::string_view reply)> truncate_reply;
     uint32_t seed = 1;
   };
 
@@ -43,8 +47,8 @@ class UdpProxy {
   uint16_t port() const { return port_; }
   // Every request seen from the client so far, lost ones too, in order.
   std::vector<std::string> Requests() const;
-  int lost() const { return lost_; }  // either way
-  int damaged() const { return damaged_; }
+  int lost() const { return lost_; }        // either way
+  int damaged() const { return damaged_; }  // flipped or cut
 
  private:
   void Run();
