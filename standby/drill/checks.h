@@ -18,8 +18,8 @@
 // trying again cannot fix are marked permanent (CheckRun), so the drill
 // fails at once instead of retrying until smoke_timeout.
 //
-// HttpClient is also what the performance comparison times requests with
-// (the Requester of ports.h).
+// The http checks use http::HttpClient, as the performance comparison does
+// through CurlRequester (the Requester of ports.h).
 #ifndef STANDBY_DRILL_CHECKS_H_
 #define STANDBY_DRILL_CHECKS_H_
 
@@ -34,49 +34,22 @@
 #include "standby/drill/ports.h"
 #include "standby/store/state_store.h"
 
-typedef void CURL;
-
 namespace sb::drill {
 
-struct HttpRequest {
-  std::string url;
-  std::string method = "GET";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  bool follow_redirects = false;
-  // libcurl's CONNECT_TO ("name:port:address:port"): the URL's name is sent
-  // (Host, SNI) and verified, the connection goes to the address.
-  std::string connect_to;
-  std::string ca_file, client_cert, client_key;
-  std::chrono::milliseconds timeout{10'000};
-};
+using http::HttpClient;
+using http::HttpRequest;
 
-// The real Requester (ports.h), over libcurl.
-class HttpClient : public Requester {
+// The comparison's Requester (ports.h) over an HttpClient.
+class CurlRequester : public Requester {
  public:
-  HttpClient();
-  ~HttpClient() override;
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
-
-  // One request. Errors name the method, the URL and libcurl's reason;
-  // kInvalidArgument for a URL libcurl cannot use and kPermissionDenied for
-  // a peer certificate it refuses or a TLS version refused (both
-  // permanent), kTimeout or kUnavailable otherwise.
-  base::Result<HttpResponse> Perform(const HttpRequest& request);
   base::Result<HttpResponse> Get(const std::string& url,
-                                 std::chrono::milliseconds timeout) override;
-  // Connections opened so far (a kept-alive connection counts once).
-  int64_t connections() const override { return connections_; }
-  int64_t requests() const { return requests_; }
-
-  static constexpr size_t kMaxBody = 1 << 20;
+                                 std::chrono::milliseconds timeout) override {
+    return client_.Get(url, timeout);
+  }
+  int64_t connections() const override { return client_.connections(); }
 
  private:
-  CURL* curl_;
-  std::string default_ca_file_;  // libcurl's own, empty when it has none
-  int64_t connections_ = 0;
-  int64_t requests_ = 0;
+  http::HttpClient client_;
 };
 
 // Where `standby`'s checks run: its agent's host, the primary's (when the

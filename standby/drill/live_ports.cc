@@ -72,6 +72,6 @@ CheckRun CheckRunner::Run(const config::SmokeCheck& check, const CheckTarget& ta
   return RunSmokeCheck(check, target, standby);
 }
 
-std::unique_ptr<Requester> CurlRequesters::Open() { return std::make_unique<HttpClient>(); }
+std::unique_ptr<Requester> CurlRequesters::Open() { return std::make_unique<CurlRequester>(); }
 
 }  // namespace sb::drill

@@ -22,6 +22,7 @@
 #include "agent/base/status.h"
 #include "agent/client/agent_client.h"
 #include "standby/config/config.h"
+#include "standby/http/http_client.h"
 #include "standby/restore/restore_run.h"
 #include "standby/store/state_store.h"
 
@@ -107,21 +108,8 @@ class SmokeRunner {
                        AgentSession* standby) = 0;
 };
 
-// How long each step of a request took, from its start (libcurl's
-// *_TIME_T): what a slow check is slow at.
-struct HttpTimings {
-  std::chrono::microseconds dns{0}, connect{0}, tls{0}, first_byte{0}, total{0};
-};
-
-struct HttpResponse {
-  long status = 0;
-  std::string body;        // the first HttpClient::kMaxBody bytes
-  bool truncated = false;  // there was more
-  std::chrono::microseconds elapsed{0};
-  // The last response's headers (names as sent), and the timings.
-  std::vector<std::pair<std::string, std::string>> headers;
-  HttpTimings timings;
-};
+using http::HttpResponse;
+using http::HttpTimings;
 
 // A client that times GET requests to one host, keeping its connection
 // alive and counting the connections it opened (the drill's footprint on
