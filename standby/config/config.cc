@@ -241,6 +241,44 @@ void ReadIpmi(TableReader& t, const std::string& config_path, IpmiPower* ipmi) {
   if (auto d = t.DurationValue("min_interval", Duration(0))) ipmi->min_interval = *d;
 }
 
+std::optional<std::string> ReadInputFile(TableReader& t, std::string_view key,
+                                         const std::string& config_path);
+
+void ReadRedfish(TableReader& t, const std::string& config_path, RedfishPower* redfish) {
+  if (auto bmc = ReadEndpoint(t, "host", 443, Need::kRequired)) redfish->bmc = *bmc;
+  if (auto user = t.String("username", Need::kRequired)) redfish->username = *user;
+  if (auto secret = ReadSecret(t, "password", Need::kRequired, config_path)) {
+    redfish->password = *secret;
+  }
+  if (auto f = ReadInputFile(t, "ca_file", config_path)) redfish->ca_file = *f;
+  if (auto pin = t.String("pinned_public_key")) {
+    // libcurl's form: sha256// and the base64 of 32 bytes (44 characters).
+    static const RE2 kPin("sha256//[A-Za-z0-9+/]{43}=");
+    if (!RE2::FullMatch(*pin, kPin)) {
+      t.ErrorAt("pinned_public_key",
+                "expected \"sha256//\" and the base64 SHA-256 of the BMC's public key (see the "
+                "README: Power control)");
+    } else {
+      redfish->pinned_public_key = *pin;
+    }
+  }
+  if (auto v = t.Bool("tls_verify")) redfish->tls_verify = *v;
+  if (!redfish->tls_verify && !redfish->ca_file.empty()) {
+    t.ErrorAt("ca_file", "ca_file has no use with tls_verify = false");
+  }
+  if (auto id = t.String("system_id")) {
+    if (id->empty() || id->find_first_of("/?#") != std::string::npos) {
+      t.ErrorAt("system_id", fmt::format("\"{}\" is not a system id like \"1\" or "
+                                         "\"System.Embedded.1\"",
+                                         *id));
+    } else {
+      redfish->system_id = *id;
+    }
+  }
+  if (auto d = t.DurationValue("timeout", Duration(100))) redfish->timeout = *d;
+  if (auto n = t.Integer("retries", 0, 10)) redfish->retries = static_cast<int>(*n);
+}
+
 void ReadWol(TableReader& t, const std::string& config_path, WolPower* wol) {
   if (auto mac = t.String("mac", Need::kRequired)) {
     if (!ParseMac(*mac, &wol->mac)) {
@@ -276,6 +314,9 @@ void ReadPower(TableReader& t, const std::string& config_path, PowerConfig* powe
   if (*driver == "ipmi") {
     power->driver = PowerDriverKind::kIpmi;
     ReadIpmi(t, config_path, &power->ipmi);
+  } else if (*driver == "redfish") {
+    power->driver = PowerDriverKind::kRedfish;
+    ReadRedfish(t, config_path, &power->redfish);
   } else if (*driver == "wol") {
     power->driver = PowerDriverKind::kWol;
     ReadWol(t, config_path, &power->wol);
@@ -283,8 +324,9 @@ void ReadPower(TableReader& t, const std::string& config_path, PowerConfig* powe
     power->driver = PowerDriverKind::kCommand;
     ReadCommandPower(t, &power->command);
   } else {
-    t.ErrorAt("driver",
-              fmt::format("unknown power driver \"{}\" (use ipmi, wol or command)", *driver));
+    t.ErrorAt(
+        "driver",
+        fmt::format("unknown power driver \"{}\" (use ipmi, redfish, wol or command)", *driver));
     return;  // the other keys belong to a driver we do not know
   }
   t.RejectUnknownKeys();
@@ -1063,6 +1105,8 @@ std::string_view PowerDriverName(PowerDriverKind kind) {
   switch (kind) {
     case PowerDriverKind::kIpmi:
       return "ipmi";
+    case PowerDriverKind::kRedfish:
+      return "redfish";
     case PowerDriverKind::kWol:
       return "wol";
     case PowerDriverKind::kCommand:

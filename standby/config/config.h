@@ -47,7 +47,7 @@ struct ControllerConfig {
   Duration on_failure_timeout{60'000};
 };
 
-enum class PowerDriverKind { kIpmi, kWol, kCommand };
+enum class PowerDriverKind { kIpmi, kRedfish, kWol, kCommand };
 
 enum class IpmiCipherSuite { kAuto, kSuite17, kSuite3 };
 
@@ -59,6 +59,21 @@ struct IpmiPower {
   Duration timeout{5'000};       // per request
   int retries = 3;               // per request, with backoff
   Duration min_interval{1'000};  // between commands to the same BMC
+};
+
+// A BMC's Redfish service over HTTPS. Its certificate is verified against
+// ca_file (or the system's store) and, when set, pinned_public_key; only
+// tls_verify = false turns verification off, warned about at every use.
+struct RedfishPower {
+  base::Endpoint bmc;  // host:port of the BMC's HTTPS service, port 443 by default
+  std::string username;
+  SecretRef password;
+  std::string ca_file;
+  std::string pinned_public_key;  // "sha256//BASE64" of the BMC's public key
+  bool tls_verify = true;
+  std::string system_id;     // empty: the service's only system
+  Duration timeout{10'000};  // per request
+  int retries = 3;           // after 503 or no connection, with backoff
 };
 
 struct WolPower {
@@ -79,6 +94,7 @@ struct CommandPower {
 struct PowerConfig {
   PowerDriverKind driver = PowerDriverKind::kIpmi;
   IpmiPower ipmi;
+  RedfishPower redfish;
   WolPower wol;
   CommandPower command;
 };

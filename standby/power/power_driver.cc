@@ -17,6 +17,7 @@
 #include "agent/base/subprocess.h"
 #include "agent/net/tls_stream.h"
 #include "standby/power/ipmi_client.h"
+#include "standby/power/redfish_client.h"
 
 namespace sb::power {
 namespace {
@@ -42,6 +43,34 @@ class IpmiDriver final : public PowerDriver {
 
  private:
   IpmiTarget target_;
+};
+
+class RedfishDriver final : public PowerDriver {
+ public:
+  explicit RedfishDriver(RedfishTarget target) : target_(std::move(target)) {}
+  std::string_view name() const override { return "redfish"; }
+
+  // Off only when the BMC says Off: PoweringOff is still on.
+  Result<PowerReading> Status() override {
+    Result<RedfishPowerState> s = GetRedfishPowerState(target_);
+    if (!s.ok()) return s.status();
+    return PowerReading{s->state == "Off" ? PowerState::kOff : PowerState::kOn,
+                        fmt::format("BMC {} Redfish {} PowerState {}",
+                                    target_.config.bmc.ToString(), s->system, s->state)};
+  }
+  base::Status On() override { return Reset(RedfishReset::kOn); }
+  base::Status Off() override { return Reset(RedfishReset::kForceOff); }
+  base::Status SoftOff() override { return Reset(RedfishReset::kGracefulShutdown); }
+
+ private:
+  base::Status Reset(RedfishReset reset) {
+    Result<std::string> used = RedfishResetSystem(target_, reset);
+    if (!used.ok()) return used.status();
+    spdlog::info("BMC {} (Redfish): ResetType {}", target_.config.bmc.ToString(), *used);
+    return base::Status::Ok();
+  }
+
+  RedfishTarget target_;
 };
 
 // 6 x 0xFF, the MAC 16 times, and the optional 6-byte SecureOn password.
@@ -194,6 +223,14 @@ Result<std::unique_ptr<PowerDriver>> MakePowerDriver(const config::StandbyConfig
       t.retries = p.ipmi.retries;
       t.min_interval = p.ipmi.min_interval;
       return std::unique_ptr<PowerDriver>(new IpmiDriver(std::move(t)));
+    }
+    case config::PowerDriverKind::kRedfish: {
+      Result<config::Secret> password = config::LoadSecret(p.redfish.password);
+      if (!password.ok()) return password.status();
+      RedfishTarget t;
+      t.config = p.redfish;
+      t.password = std::move(*password);
+      return std::unique_ptr<PowerDriver>(new RedfishDriver(std::move(t)));
     }
     case config::PowerDriverKind::kWol: {
       std::string secureon;

@@ -129,7 +129,24 @@ const BadCase kBadCases[] = {
      "1:1: [standby[0]]: missing required key \"power\""},
     {"unknown power driver",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"ilo\" }\n",
-     "4:20: standby[0].power.driver: unknown power driver \"ilo\" (use ipmi, wol or command)"},
+     "4:20: standby[0].power.driver: unknown power driver \"ilo\" (use ipmi, redfish, wol or "
+     "command)"},
+    {"Redfish key pin not in libcurl's form",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"redfish\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_env = \"P\"\npinned_public_key = \"AB:CD:EF\"\n",
+     "9:21: standby[0].power.pinned_public_key: expected \"sha256//\" and the base64 SHA-256 of "
+     "the "
+     "BMC's public key (see the README: Power control)"},
+    {"Redfish ca_file with tls_verify = false",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"redfish\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_env = \"P\"\nca_file = \"@DIR@/good.pass\"\n"
+     "tls_verify = false\n",
+     "9:11: standby[0].power.ca_file: ca_file has no use with tls_verify = false"},
+    {"Redfish system id that is a path",
+     "[[standby]]\nname = \"s1\"\nagent = \"h\"\n[standby.power]\ndriver = \"redfish\"\nhost = "
+     "\"bmc\"\nusername = \"u\"\npassword_env = \"P\"\nsystem_id = \"Systems/1\"\n",
+     "9:13: standby[0].power.system_id: \"Systems/1\" is not a system id like \"1\" or "
+     "\"System.Embedded.1\""},
     {"command power with an empty program",
      "[[standby]]\nname = \"s1\"\nagent = \"h\"\npower = { driver = \"command\", on = [\"\"], off "
      "= [\"x\"], status = [\"x\"] }\n",
@@ -546,6 +563,25 @@ TEST_CASE("config: a valid file yields its values and the defaults", "[config]")
   CHECK(s.power.ipmi.password.kind == SecretRef::Kind::kFile);
   CHECK(s.power.ipmi.password.name == pass);
   REQUIRE(s.restores.size() == 3);
+  // A Redfish BMC: port 443 by default, verified, the only system.
+  base::Result<Config> redfish = ParseConfig(
+      "[controller]\nstate_dir = \"state\"\n"
+      "[[standby]]\nname = \"s\"\nagent = \"127.0.0.3\"\n"
+      "[standby.power]\ndriver = \"redfish\"\nhost = \"idrac.example\"\nusername = \"drill\"\n"
+      "password_file = \"bmc.pass\"\n"
+      "pinned_public_key = \"sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\"\n"
+      "system_id = \"System.Embedded.1\"\nretries = 5\n",
+      dir.Sub("standbyctl.toml"));
+  REQUIRE(redfish.ok());
+  const config::RedfishPower& r = redfish->standbys[0].power.redfish;
+  CHECK(redfish->standbys[0].power.driver == PowerDriverKind::kRedfish);
+  CHECK(r.bmc == base::Endpoint{"idrac.example", 443});
+  CHECK(r.tls_verify);
+  CHECK(r.ca_file.empty());
+  CHECK(r.pinned_public_key == "sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=");
+  CHECK(r.system_id == "System.Embedded.1");
+  CHECK(r.retries == 5);
+  CHECK(r.timeout == std::chrono::seconds(10));
   CHECK(s.restores[0].target == "/srv/www");
   CHECK(s.restores[0].max_delete.ToString() == "10%");
   CHECK(s.restores[0].max_delete.Allowed(1000) == 100);

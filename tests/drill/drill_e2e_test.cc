@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include "tests/support/dns_server.h"
 #include "tests/support/ipmi_sim.h"
 #include "tests/support/query.h"
+#include "tests/support/redfish_mock.h"
 #include "tests/support/standbyctl_runner.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tree_compare.h"
@@ -39,6 +41,7 @@ using sb::testing::BackgroundProcess;
 using sb::testing::FreePort;
 using sb::testing::IpmiSim;
 using sb::testing::ReadWholeFile;
+using sb::testing::RedfishMock;
 using sb::testing::RunStandbyctl;
 using sb::testing::Sh;
 using sb::testing::TempDir;
@@ -70,6 +73,7 @@ struct RigOptions {
   std::string controller = "";  // more keys of [controller]
   std::string standby = "";     // more keys of the [[standby]]
   bool primary_down = false;    // the [primary] agent's address has nobody listening
+  bool redfish = false;         // the BMC is redfish_mock.py, not ipmi_sim
 };
 
 // A standby behind ipmi_sim, a primary agent and a controller config.
@@ -102,8 +106,30 @@ struct Rig {
     const std::string host =
         options.agent_host ? std::string(STANDBY_AGENT_BIN) + " --config " + dir.Sub("agent.toml")
                            : options.host;
-    sim = std::make_unique<IpmiSim>(host);
-    dir.Write("bmc.pass", std::string(IpmiSim::kPassword) + "\n", 0600);
+    std::string power;
+    if (options.redfish) {
+      // The mock's reset starts and stops the host as ipmi_sim's chassis
+      // script does; a host that ends by itself turns the system Off.
+      const std::string pidfile = dir.Sub("host.pid");
+      RedfishMock::Options bmc;
+      bmc.on_command =
+          host + " </dev/null >>" + dir.Sub("host.log") + " 2>&1 & echo $! > " + pidfile;
+      bmc.off_command = "[ -f " + pidfile + " ] && kill $(cat " + pidfile + "); rm -f " + pidfile;
+      bmc.host_pidfile = pidfile;
+      redfish = std::make_unique<RedfishMock>(dir, bmc);
+      dir.Write("bmc.pass", std::string(RedfishMock::kPassword) + "\n", 0600);
+      power = "[standby.power]\ndriver = \"redfish\"\nhost = \"127.0.0.1:" +
+              std::to_string(redfish->port()) +
+              "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nca_file = \"" +
+              redfish->ca() + "\"\ntimeout = \"5s\"\n";
+    } else {
+      sim = std::make_unique<IpmiSim>(host);
+      dir.Write("bmc.pass", std::string(IpmiSim::kPassword) + "\n", 0600);
+      power =
+          "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" + std::to_string(sim->port()) +
+          "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = "
+          "\"0s\"\ntimeout = \"1s\"\ncipher_suite = 3\n";
+    }
     std::string checks = options.checks.empty()
                              ? "[[standby.check]]\nname = \"index-present\"\nkind = "
                                "\"command\"\ncommand = \"check-index\"\n"
@@ -134,26 +160,23 @@ struct Rig {
           "/index.html\"\nstandby_url = \"http://127.0.0.1:" + std::to_string(standby_http_port) +
           "/index.html\"\nrequests = 5\ninterval = \"20ms\"\n";
     }
-    config = dir.Write(
-        "standbyctl.toml",
-        "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n" + options.controller +
-            "[controller.tls]\nca = \"" + pki.controller.ca + "\"\ncert = \"" +
-            pki.controller.cert + "\"\nkey = \"" + pki.controller.key +
-            "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
-            std::to_string(options.primary_down ? FreePort() : primary.port()) +
-            "\"\nagent_name = \"web1\"\n"
-            "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
-            std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
-            "\"\nsmoke_timeout = \"" + options.smoke_timeout +
-            "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease + "\"\nmax_exposure = \"" +
-            options.max_exposure + "\"\n" + options.standby +
-            "[standby.power]\ndriver = \"ipmi\"\nhost = \"127.0.0.1:" +
-            std::to_string(sim->port()) +
-            "\"\nusername = \"admin\"\npassword_file = \"bmc.pass\"\nmin_interval = \"0s\"\n"
-            "timeout = \"1s\"\ncipher_suite = 3\n[[standby.restore]]\nsource = \"" +
-            (options.source_override.empty() ? source : options.source_override) +
-            "\"\ntarget = \"" + target + "\"\ncanary = \".canary\"\nowners = \"none\"\n" + checks +
-            probes);
+    config =
+        dir.Write("standbyctl.toml",
+                  "[controller]\nstate_dir = \"" + dir.Sub("state") + "\"\n" + options.controller +
+                      "[controller.tls]\nca = \"" + pki.controller.ca + "\"\ncert = \"" +
+                      pki.controller.cert + "\"\nkey = \"" + pki.controller.key +
+                      "\"\n[primary]\nname = \"web1\"\nagent = \"127.0.0.1:" +
+                      std::to_string(options.primary_down ? FreePort() : primary.port()) +
+                      "\"\nagent_name = \"web1\"\n"
+                      "[[standby]]\nname = \"web1-standby\"\nagent = \"127.0.0.1:" +
+                      std::to_string(agent_port) + "\"\nboot_timeout = \"" + options.boot_timeout +
+                      "\"\nsmoke_timeout = \"" + options.smoke_timeout +
+                      "\"\nshutdown_timeout = \"5s\"\nlease = \"" + options.lease +
+                      "\"\nmax_exposure = \"" + options.max_exposure + "\"\n" + options.standby +
+                      power + "[[standby.restore]]\nsource = \"" +
+                      (options.source_override.empty() ? source : options.source_override) +
+                      "\"\ntarget = \"" + target + "\"\ncanary = \".canary\"\nowners = \"none\"\n" +
+                      checks + probes);
   }
 
   base::ProcessResult Drill(bool json = true, std::vector<std::string> global = {}) {
@@ -186,6 +209,7 @@ struct Rig {
   int agent_port = 0;
   std::string target, source, config;
   std::unique_ptr<IpmiSim> sim;
+  std::unique_ptr<RedfishMock> redfish;
   int standby_http_port = 0, primary_http_port = 0;
   std::unique_ptr<BackgroundProcess> standby_http, primary_http;
 };
@@ -258,6 +282,39 @@ TEST_CASE("drill e2e: a green drill restores, checks, compares and ends confirme
   CHECK(s.at("restores").at(0).at("bytes_literal").get<int64_t>() < 1000);
   CHECK(ReadWholeFile(rig.target + "/index.html") == "<h1>Welcome to web1, v2</h1>\n");
   CHECK(rig.sim->HostPid() == 0);
+}
+
+TEST_CASE("drill e2e: a green drill through a Redfish BMC", "[drill][e2e][redfish]") {
+  Rig rig(RigOptions{.redfish = true});
+  base::ProcessResult r = rig.Drill();
+  INFO(r.err << ReadWholeFile(rig.dir.Sub("host.log")));
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  CHECK(s.at("result") == "passed");
+  CHECK(PhaseOutcomes(s) == std::vector<std::string>{"preflight passed", "power on passed",
+                                                     "boot passed", "lease passed",
+                                                     "restore passed", "smoke passed",
+                                                     "compare skipped", "shutdown passed"});
+  CHECK(s.at("confirmed_off") == true);
+  CHECK(TreeDifference(rig.source, rig.target, {.owners = false}).empty());
+  // The host is gone and the BMC says Off.
+  const int host = std::stoi(ReadWholeFile(rig.dir.Sub("host.pid")));
+  CHECK(::kill(host, 0) != 0);
+  base::ProcessResult status =
+      RunStandbyctl({"--config", rig.config, "power", "status", "--standby", "web1-standby"});
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("web1-standby: off (BMC 127.0.0.1:") &&
+                             Catch::Contains(" Redfish /redfish/v1/Systems/1 PowerState Off)"));
+  // Every command logged in once and deleted its session.
+  const std::vector<std::string> requests = rig.redfish->Requests();
+  auto count = [&](std::string_view prefix) {
+    return std::count_if(requests.begin(), requests.end(),
+                         [&](const std::string& l) { return l.starts_with(prefix); });
+  };
+  CHECK(count("POST /redfish/v1/SessionService/Sessions none 201") > 0);
+  CHECK(count("DELETE /redfish/v1/SessionService/Sessions/") ==
+        count("POST /redfish/v1/SessionService/Sessions none 201"));
+  CHECK(count("POST /redfish/v1/Systems/1/Actions/ComputerSystem.Reset token 204") >= 1);
 }
 
 TEST_CASE("drill e2e: the live view shows every phase and the summary", "[drill][e2e]") {

@@ -50,7 +50,9 @@ ServicePki::Leaf ServicePki::Make(const std::string& file_name, const std::strin
 ServicePki::Leaf ServicePki::Issue(const std::string& file_name,
                                    const std::vector<std::string>& dns_names, int days) const {
   std::string san;
-  for (const std::string& n : dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
+  for (const std::string& n : dns_names) {
+    san += (san.empty() ? "" : ",") + (n.starts_with("IP:") ? n : "DNS:" + n);
+  }
   return Make(file_name, dns_names.front(),
               fmt::format("subjectAltName={}\nextendedKeyUsage=serverAuth\n", san), days);
 }

@@ -22,7 +22,8 @@ class ServicePki {
   struct Leaf {
     std::string cert, key;
   };
-  // A server certificate for `dns_names` (the first is the CN), valid from
+  // A server certificate for `dns_names` (the first is the CN; "IP:1.2.3.4"
+  // names an address), valid from
   // now for `days`, signed by this CA.
   Leaf Issue(const std::string& file_name, const std::vector<std::string>& dns_names,
              int days) const;
