@@ -351,8 +351,10 @@ TEST_CASE("ipmi: at 30% packet loss more calls succeed than ipmitool's, in bound
   fmt::print(stderr, "{}\n", figures);
   for (const auto& [why, n] : our_failures) fmt::print(stderr, "  ours failed {}x: {}\n", n, why);
   INFO(figures);
+  // Expected: about 70% of ours, 25% of ipmitool's; the bounds leave
+  // room for chance (the relays' losses are seeded, their timing is not).
   CHECK(ours.ok >= theirs.ok);
-  CHECK(ours.ok * 2 >= ours.calls);
+  CHECK(ours.ok * 3 >= ours.calls);
   // A call has six exchanges; none waits more than 1 + 2 + 4 + 4 s, and a
   // handshake starts over at most once.
   CHECK(our_longest < 6 * 11 + 2 * 11);
