@@ -315,6 +315,28 @@ TEST_CASE("drill e2e: a green drill through a Redfish BMC", "[drill][e2e][redfis
   CHECK(count("DELETE /redfish/v1/SessionService/Sessions/") ==
         count("POST /redfish/v1/SessionService/Sessions none 201"));
   CHECK(count("POST /redfish/v1/Systems/1/Actions/ComputerSystem.Reset token 204") >= 1);
+
+  // The manual commands drive the same BMC: on waits for PowerState On,
+  // soft-off asks GracefulShutdown, off ends confirmed.
+  auto power = [&](const char* action) {
+    return RunStandbyctl({"--config", rig.config, "power", action, "--standby", "web1-standby"});
+  };
+  base::ProcessResult on = power("on");
+  INFO(on.err);
+  CHECK(on.exit_code == 0);
+  CHECK_THAT(on.out, Catch::Contains("web1-standby: on (") && Catch::Contains("PowerState On)"));
+  base::ProcessResult soft = power("soft-off");
+  CHECK(soft.exit_code == 0);
+  CHECK_THAT(soft.out, Catch::StartsWith("web1-standby: soft off requested"));
+  CHECK_THAT(power("status").out, Catch::Contains("PowerState Off)"));
+  REQUIRE(power("on").exit_code == 0);
+  base::ProcessResult off = power("off");
+  INFO(off.err);
+  CHECK(off.exit_code == 0);
+  CHECK_THAT(off.out, Catch::Contains("web1-standby: off (") && Catch::Contains("PowerState Off)"));
+  const std::vector<std::string> after = rig.redfish->Requests();
+  CHECK(std::count(after.begin(), after.end(),
+                   "POST /redfish/v1/Systems/1/Actions/ComputerSystem.Reset token 204") >= 3);
 }
 
 TEST_CASE("drill e2e: the live view shows every phase and the summary", "[drill][e2e]") {
