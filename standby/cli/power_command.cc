@@ -91,7 +91,7 @@ int RunPower(const GlobalOptions& global, const PowerArgs& args) {
                "max_exposure bound it. Power it off when done: standbyctl power off --standby "
                "{}\n",
                standby->name, standby->name);
-    if (d.name() != "ipmi" && d.name() != "redfish") {
+    if (!config::PowerStateFromBmc(standby->power.driver)) {
       // WoL and commands cannot be asked at once; the drill waits for the agent.
       Print(args, "on requested", fmt::format("the {} driver sent the request", d.name()));
       return kExitOk;

@@ -1101,6 +1101,10 @@ base::Result<Config> ParseConfig(std::string_view text, const std::string& path)
   return ReadFile(file, path);
 }
 
+bool PowerStateFromBmc(PowerDriverKind kind) {
+  return kind == PowerDriverKind::kIpmi || kind == PowerDriverKind::kRedfish;
+}
+
 std::string_view PowerDriverName(PowerDriverKind kind) {
   switch (kind) {
     case PowerDriverKind::kIpmi:

@@ -316,6 +316,10 @@ base::Result<Config> LoadConfig(const std::string& path);
 // The same for text already in memory, reported as coming from `path`.
 base::Result<Config> ParseConfig(std::string_view text, const std::string& path);
 
+// Whether the driver reads the power state from a BMC (ipmi, redfish): a
+// reading that fails is a failure, and an on can be waited for. Wake-on-LAN
+// and commands cannot be asked at once.
+bool PowerStateFromBmc(PowerDriverKind kind);
 std::string_view PowerDriverName(PowerDriverKind kind);
 std::string_view CheckKindName(CheckKind kind);
 

@@ -163,18 +163,6 @@ std::string RangesText(const std::vector<config::StatusRange>& ranges) {
   return out;
 }
 
-const std::string* FindHeader(const HttpResponse& r, const std::string& name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return &v;
-    }
-  }
-  return nullptr;
-}
-
 // Where two bodies first differ.
 size_t FirstDifference(const std::string& a, const std::string& b) {
   auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
@@ -212,7 +200,7 @@ std::string ResponseProblem(const config::HttpCheck& h, const HttpResponse& r,
     return fmt::format("{}: status {} but the body matches /{}/", what, r.status, h.body_not_regex);
   }
   for (const auto& [name, pattern] : h.header_regex) {
-    const std::string* value = FindHeader(r, name);
+    const std::string* value = r.FindHeader(name);
     if (value == nullptr)
       return fmt::format("{}: status {} but no {} header", what, r.status, name);
     if (!RE2::PartialMatch(*value, RE2(pattern, RE2::Quiet))) {

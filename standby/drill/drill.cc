@@ -162,8 +162,7 @@ bool Drill::Preflight() {
                                "standby. If nobody is using it: standbyctl power off --standby {}",
                                state->how, env_.standby.name));
   }
-  if (!state.ok() && (env_.standby.power.driver == config::PowerDriverKind::kIpmi ||
-                      env_.standby.power.driver == config::PowerDriverKind::kRedfish)) {
+  if (!state.ok() && config::PowerStateFromBmc(env_.standby.power.driver)) {
     return Fail(p,
                 fmt::format("cannot read the standby's power state: {}", state.status().message()));
   }

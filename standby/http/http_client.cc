@@ -73,16 +73,21 @@ HttpClient::HttpClient() {
 
 HttpClient::~HttpClient() { curl_easy_cleanup(curl_); }
 
-std::string HttpResponse::Header(std::string_view name) const {
+const std::string* HttpResponse::FindHeader(std::string_view name) const {
   for (const auto& [n, value] : headers) {
     if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
-      return value;
+      return &value;
     }
   }
-  return {};
+  return nullptr;
+}
+
+std::string HttpResponse::Header(std::string_view name) const {
+  const std::string* value = FindHeader(name);
+  return value != nullptr ? *value : std::string();
 }
 
 base::Result<HttpResponse> HttpClient::Get(const std::string& url,

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,7 +39,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   HttpTimings timings;
 
-  // The value of the first header named `name` (case-insensitive), or "".
+  // The value of the first header named `name` (case-insensitive): null
+  // when there is none, or "" from Header.
+  const std::string* FindHeader(std::string_view name) const;
   std::string Header(std::string_view name) const;
 };
 

@@ -392,7 +392,6 @@ class Session {
     spdlog::debug("{}: abandoned the unfinished session {:#010x}", Where(), secrets_.bmc_id);
   }
 
-  bool open() const { return open_; }
   // True after a handshake that got past Open Session and did not finish.
   bool half_open() const { return half_open_; }
 

@@ -30,6 +30,7 @@ Reset action, and task monitors.
 The tests check this service's conformance for its subset with
 independent clients (redfishtool, python3-sushy) in the same run.
 """
+import argparse
 import base64
 import http.server
 import json
@@ -360,54 +361,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    bind, port, cert, key = "127.0.0.1", None, None, None
-    for arg in sys.argv[1:]:
-        name, _, value = arg.partition("=")
-        if name == "--bind":
-            bind = value
-        elif name == "--port":
-            port = int(value)
-        elif name == "--cert":
-            cert = value
-        elif name == "--key":
-            key = value
-        elif name == "--user":
-            State.user = value
-        elif name == "--password":
-            State.password = value
-        elif name == "--system-id":
-            State.system_id = value
-        elif name == "--state":
-            State.power = value
-        elif name == "--power-delay-ms":
-            State.delay_s = int(value) / 1000.0
-        elif name == "--busy":
-            State.busy = int(value)
-        elif name == "--task":
-            State.task = True
-        elif name == "--no-sessions":
-            State.sessions_enabled = False
-        elif name == "--reset-types":
-            State.reset_types = [v for v in value.split(",") if v]
-        elif name == "--action-info":
-            State.action_info = True
-        elif name == "--on-command":
-            State.on_command = value
-        elif name == "--off-command":
-            State.off_command = value
-        elif name == "--host-pidfile":
-            State.host_pidfile = value
-        elif name == "--log":
-            State.log = value
-        else:
-            sys.exit("redfish_mock.py: unknown argument " + arg)
-    if port is None or cert is None or key is None:
-        sys.exit("redfish_mock.py: --port, --cert and --key are required")
-    server = http.server.ThreadingHTTPServer((bind, port), Handler)
+    parser = argparse.ArgumentParser(description="A minimal Redfish service for the tests.")
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--user", default=State.user)
+    parser.add_argument("--password", default=State.password)
+    parser.add_argument("--system-id", default=State.system_id)
+    parser.add_argument("--state", default=State.power, choices=["On", "Off"])
+    parser.add_argument("--power-delay-ms", type=int, default=0)
+    parser.add_argument("--busy", type=int, default=0)
+    parser.add_argument("--task", action="store_true")
+    parser.add_argument("--no-sessions", action="store_true")
+    parser.add_argument("--reset-types", default=",".join(State.reset_types))
+    parser.add_argument("--action-info", action="store_true")
+    parser.add_argument("--on-command")
+    parser.add_argument("--off-command")
+    parser.add_argument("--host-pidfile")
+    parser.add_argument("--log")
+    a = parser.parse_args()
+    State.user, State.password, State.system_id = a.user, a.password, a.system_id
+    State.power, State.delay_s, State.busy = a.state, a.power_delay_ms / 1000.0, a.busy
+    State.task, State.sessions_enabled, State.action_info = a.task, not a.no_sessions, a.action_info
+    State.reset_types = [v for v in a.reset_types.split(",") if v]
+    State.on_command, State.off_command = a.on_command, a.off_command
+    State.host_pidfile, State.log = a.host_pidfile, a.log
+    server = http.server.ThreadingHTTPServer((a.bind, a.port), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(a.cert, a.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    sys.stderr.write("listening on %s:%d\n" % (bind, port))
+    sys.stderr.write("listening on %s:%d\n" % (a.bind, a.port))
     sys.stderr.flush()
     server.serve_forever()
 
