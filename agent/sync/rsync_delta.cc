@@ -140,13 +140,42 @@ Status RunJob(rs_job_t* job, const ByteSource& in, const ByteSink& out, std::str
   }
 }
 
-// librsync's recommended block and strong sum lengths for a file's size.
-Status BlockArgs(uint64_t size, uint32_t* block_len, uint32_t* strong_len) {
+// A database's pages: sqlite states its page size in its header, a
+// big-endian 16-bit number at offset 16 after the 16-byte magic (1 meaning
+// 65536). A file of whole pages matched block by page changes one block per
+// changed page, where blocks of about the square root of its size straddle
+// pages: 5% of a 1 GiB database's 4 KiB pages changed by SQL dirty about a
+// third of its 32 KiB blocks.
+constexpr size_t kSniffBytes = 18;  // enough of the head to read a page size
+constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
+constexpr uint64_t kMinPage = 512, kMaxPage = 65536;
+// The most blocks a page-matched signature holds (~27 MB of signature); a
+// larger database is matched by runs of 2, 4, ... pages.
+constexpr uint64_t kMaxPageBlocks = uint64_t{1} << 19;
+
+// The block length that follows the pages of a file of `size` bytes that
+// starts with `head`, or 0 when it is not a database of whole pages.
+uint32_t PageBlockLength(std::string_view head, uint64_t size) {
+  if (head.size() < kSniffBytes || head.substr(0, kSqliteMagic.size()) != kSqliteMagic) return 0;
+  uint64_t page = GetBigEndian(head.data() + 16, 2);
+  if (page == 1) page = kMaxPage;
+  if (page < kMinPage || page > kMaxPage || (page & (page - 1)) != 0) return 0;
+  if (size < page || size % page != 0) return 0;
+  uint64_t block = page;
+  while (size / block > kMaxPageBlocks) block *= 2;
+  return static_cast<uint32_t>(block);
+}
+
+// The block and strong sum lengths for a file's size: `block` when it is
+// not 0, else librsync's recommendation (about the square root of the size);
+// the strong sums are always librsync's longest.
+Status BlockArgs(uint64_t size, uint32_t* block_len, uint32_t* strong_len, uint32_t block = 0) {
   rs_magic_number magic = kRsMagic;
-  size_t block = 0, strong = 0;
-  rs_result r = rs_sig_args(static_cast<rs_long_t>(size), &magic, &block, &strong);
+  size_t strong = 0;
+  size_t length = block;
+  rs_result r = rs_sig_args(static_cast<rs_long_t>(size), &magic, &length, &strong);
   if (r != RS_DONE) return Status::Internal(fmt::format("signature: {}", rs_strerror(r)));
-  *block_len = static_cast<uint32_t>(block);
+  *block_len = static_cast<uint32_t>(length);
   *strong_len = static_cast<uint32_t>(strong);
   return Status::Ok();
 }
@@ -334,13 +363,20 @@ std::optional<uint64_t> SignatureSeed(std::string_view signature) {
 uint64_t SignatureSizeEstimate(uint64_t size) {
   uint32_t block_len = 0, strong_len = 0;
   if (!BlockArgs(size, &block_len, &strong_len).ok() || block_len == 0) return size;
-  const uint64_t blocks = (size + block_len - 1) / block_len;
+  uint64_t blocks = (size + block_len - 1) / block_len;
+  // A file of whole pages may be a database, matched by its smallest pages.
+  if (size >= kMinPage && size % kMinPage == 0) {
+    blocks = std::max(blocks, std::min(size / kMinPage, kMaxPageBlocks + 1));
+  }
   return kSignatureHeader + kRsHeader + blocks * (kHashBytes + 4 + strong_len);
 }
 
 Status CheckSignature(std::string_view signature) { return ParseSignature(signature).status(); }
 
 struct SignatureBuilder::State {
+  uint64_t declared_size = 0;
+  bool decided = false;  // block_len is chosen, from the file's first bytes
+  std::string head;      // those bytes, until then
   uint32_t block_len = 0;
   uint32_t strong_len = 0;
   uint64_t seed = 0;
@@ -386,7 +422,36 @@ struct SignatureBuilder::State {
     return Status::Ok();
   }
 
+  // Chooses the block length once the head is read (or the file ended),
+  // takes `previous` if it was made with the same, and signs the head.
+  Status Decide() {
+    decided = true;
+    SB_RETURN_IF_ERROR(
+        BlockArgs(declared_size, &block_len, &strong_len, PageBlockLength(head, declared_size)));
+    if (!previous_bytes.empty()) {
+      base::Result<ParsedSignature> p = ParseSignature(previous_bytes);
+      if (p.ok() && p->seed == seed && p->block_len == block_len && p->strong_len == strong_len) {
+        previous = *p;
+      }
+    }
+    pending.reserve(block_len);
+    const std::string first = std::move(head);
+    head.clear();
+    return AddBlocks(first);
+  }
+
   Status Add(std::string_view bytes) {
+    if (!decided) {
+      const size_t take = std::min(bytes.size(), kSniffBytes - head.size());
+      head.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      if (head.size() < kSniffBytes) return Status::Ok();
+      SB_RETURN_IF_ERROR(Decide());
+    }
+    return AddBlocks(bytes);
+  }
+
+  Status AddBlocks(std::string_view bytes) {
     size += bytes.size();
     if (!pending.empty()) {
       const size_t take = std::min(bytes.size(), block_len - pending.size());
@@ -406,17 +471,9 @@ struct SignatureBuilder::State {
 
 SignatureBuilder::SignatureBuilder(uint64_t size, uint64_t seed, std::string_view previous)
     : s_(std::make_unique<State>()) {
+  s_->declared_size = size;
   s_->seed = seed;
-  s_->status = BlockArgs(size, &s_->block_len, &s_->strong_len);
-  if (!previous.empty()) {
-    s_->previous_bytes.assign(previous);
-    base::Result<ParsedSignature> p = ParseSignature(s_->previous_bytes);
-    if (p.ok() && p->seed == seed && p->block_len == s_->block_len &&
-        p->strong_len == s_->strong_len) {
-      s_->previous = *p;
-    }
-  }
-  s_->pending.reserve(s_->block_len);
+  s_->previous_bytes.assign(previous);
 }
 
 SignatureBuilder::~SignatureBuilder() = default;
@@ -430,6 +487,7 @@ Status SignatureBuilder::Add(std::string_view bytes) {
 
 base::Result<std::string> SignatureBuilder::Finish() {
   State& s = *s_;
+  if (s.status.ok() && !s.decided) s.status = s.Decide();
   if (s.status.ok() && !s.pending.empty()) s.status = s.Block(s.pending);
   if (s.status.ok()) s.status = s.EndFresh();
   if (!s.status.ok()) return s.status;

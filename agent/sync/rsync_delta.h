@@ -2,6 +2,11 @@
 // signature, the side holding the new file computes a delta against that
 // signature, and the old side patches: old + delta = new.
 //
+// Blocks are about the square root of the file's size long (librsync's
+// recommendation), or, for a database whose header states its page size
+// (sqlite's), the page size: then each changed page changes one block, and a
+// database with scattered changed pages sends about those pages.
+//
 // Two levels, so that the common case costs little CPU on either side. A
 // signature holds, for each aligned block of the old file, a fast 128-bit
 // hash (XXH3, seeded per file) and librsync's weak and strong (BLAKE2) sums.
@@ -60,7 +65,8 @@ std::optional<uint64_t> SignatureSeed(std::string_view signature);
 // Ok when `signature` is a well-formed signature of ours.
 base::Status CheckSignature(std::string_view signature);
 
-// About how many bytes the signature of a file of `size` bytes takes.
+// How many bytes the signature of a file of `size` bytes takes: exactly, but
+// for a database of whole pages, whose head is not known here: then at most.
 uint64_t SignatureSizeEstimate(uint64_t size);
 
 // The signature of the basis (old) file, `size` bytes long.

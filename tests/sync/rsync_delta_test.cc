@@ -5,6 +5,7 @@
 #include "agent/sync/rsync_delta.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <random>
@@ -17,6 +18,7 @@
 namespace sb::sync {
 namespace {
 
+using sb::testing::ReadWholeFile;
 using sb::testing::TempDir;
 
 using base::GetBigEndian;
@@ -175,6 +177,92 @@ TEST_CASE("rsync delta: unchanged blocks take the previous signature's sums", "[
       CHECK(builder.reused_blocks() == 0);
     }
   }
+}
+
+uint32_t BlockLength(std::string_view signature) {
+  return static_cast<uint32_t>(GetBigEndian(signature.data() + 8, 4));
+}
+
+// A database's head: sqlite's magic, then the page size at offset 16.
+std::string SqliteHead(uint32_t page_field) {
+  return std::string("SQLite format 3\0", 16) + BigEndian(page_field, 2);
+}
+
+TEST_CASE("rsync delta: a database of whole pages is matched by its page size", "[delta]") {
+  auto block_of = [](const std::string& data) {
+    const std::string sig = Signed(data, 3);
+    SignatureBuilder pushed(data.size(), 3);
+    CHECK(Push(pushed, data, 4).value() == sig);  // pieces as small as the head
+    CHECK(SignatureSizeEstimate(data.size()) >= sig.size());
+    return BlockLength(sig);
+  };
+  const uint32_t sqrt_block = block_of(RandomBytes(1 << 22, 1));
+  CHECK(sqrt_block == 2048);
+  std::string db = RandomBytes(1 << 22, 1);
+  db.replace(0, 18, SqliteHead(4096));
+  CHECK(block_of(db) == 4096);
+  db.replace(0, 18, SqliteHead(1));  // 1 stands for 65536
+  CHECK(block_of(db) == 65536);
+  db.replace(0, 18, SqliteHead(512));
+  CHECK(block_of(db) == 512);
+  // Not a page size, not whole pages, not sqlite's magic: the usual blocks.
+  db.replace(0, 18, SqliteHead(3000));
+  CHECK(block_of(db) == sqrt_block);
+  db.replace(0, 18, SqliteHead(256));
+  CHECK(block_of(db) == sqrt_block);
+  db.replace(0, 18, SqliteHead(4096));
+  CHECK(block_of(db + "x") == 2048);
+  db[0] = 's';
+  CHECK(block_of(db) == sqrt_block);
+  // Shorter than a page, or than the head.
+  CHECK(block_of(SqliteHead(4096) + "tail") == 256);
+  CHECK(block_of("SQLite") == 256);
+}
+
+// Runs `sql` on the sqlite database at `path`.
+void Sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO((error != nullptr ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+TEST_CASE("rsync delta: a database changed by SQL sends about its changed pages", "[delta]") {
+  TempDir dir;
+  const std::string path = dir.Sub("db.sqlite");
+  Sql(path,
+      "PRAGMA page_size = 4096; PRAGMA journal_mode = DELETE;"
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+      "CREATE INDEX t_v ON t (v);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+      "  INSERT INTO t SELECT i, hex(randomblob(100)) FROM n;");
+  const std::string old_data = ReadWholeFile(path);
+  // Scattered changes: 0.1% of the rows updated at random, 50 rows added,
+  // 20 deleted.
+  Sql(path,
+      "UPDATE t SET v = hex(randomblob(100)) WHERE id IN"
+      "  (SELECT abs(random()) % 20000 + 1 FROM t LIMIT 20);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)"
+      "  INSERT INTO t (v) SELECT hex(randomblob(100)) FROM n;"
+      "DELETE FROM t WHERE id IN (SELECT abs(random()) % 20000 + 1 FROM t LIMIT 20);");
+  const std::string new_data = ReadWholeFile(path);
+  REQUIRE(old_data.size() % 4096 == 0);
+  uint64_t changed = 0;  // pages
+  for (size_t at = 0; at < new_data.size(); at += 4096) {
+    if (at >= old_data.size() || new_data.compare(at, 4096, old_data, at, 4096) != 0) ++changed;
+  }
+  const uint64_t pages = new_data.size() / 4096;
+  INFO(changed << " of " << pages << " pages changed");
+  REQUIRE(changed * 5 < pages);  // scattered, not most of the file
+
+  Result3 r = RoundTrip(dir, old_data, new_data);
+  CHECK(r.rebuilt == new_data);
+  CHECK(r.stats.literal_bytes <= changed * 4096);
+  CHECK(r.stats.delta_bytes < changed * 4096 + 64 * 1024);
 }
 
 TEST_CASE("rsync delta: a corrupt signature is an error", "[delta]") {
