@@ -435,6 +435,11 @@ struct SignatureBuilder::State {
       }
     }
     pending.reserve(block_len);
+    // Sized once (growing by doubling would hold up to twice as much).
+    const uint64_t count =
+        std::min((declared_size + block_len - 1) / block_len, kMaxPageBlocks + 1);
+    hashes.reserve(count * kHashBytes);
+    sums.reserve(count * (4 + strong_len));
     const std::string first = std::move(head);
     head.clear();
     return AddBlocks(first);
@@ -469,11 +474,11 @@ struct SignatureBuilder::State {
   }
 };
 
-SignatureBuilder::SignatureBuilder(uint64_t size, uint64_t seed, std::string_view previous)
+SignatureBuilder::SignatureBuilder(uint64_t size, uint64_t seed, std::string previous)
     : s_(std::make_unique<State>()) {
   s_->declared_size = size;
   s_->seed = seed;
-  s_->previous_bytes.assign(previous);
+  s_->previous_bytes = std::move(previous);
 }
 
 SignatureBuilder::~SignatureBuilder() = default;
@@ -491,17 +496,21 @@ base::Result<std::string> SignatureBuilder::Finish() {
   if (s.status.ok() && !s.pending.empty()) s.status = s.Block(s.pending);
   if (s.status.ok()) s.status = s.EndFresh();
   if (!s.status.ok()) return s.status;
-  std::string out(kSignatureMagic);
+  std::string out;  // sized once: a database's signature runs to tens of MB
+  out.reserve(kSignatureHeader + s.hashes.size() + kRsHeader + s.sums.size());
+  out += kSignatureMagic;
   PutU32(&out, kFormatVersion);
   PutU32(&out, s.block_len);
   PutU64(&out, s.seed);
   PutU64(&out, s.size);
   PutU32(&out, static_cast<uint32_t>(s.blocks));
   out += s.hashes;
+  std::string().swap(s.hashes);
   PutU32(&out, kRsMagic);
   PutU32(&out, s.block_len);
   PutU32(&out, s.strong_len);
   out += s.sums;
+  std::string().swap(s.sums);
   return out;
 }
 

@@ -341,8 +341,8 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   }
 
   Sha256 sha;
-  SignatureBuilder signature(size, SignatureSeed(previous).value_or(NewSignatureSeed()),
-                             previous);  // for the next restore's delta
+  const uint64_t seed = SignatureSeed(previous).value_or(NewSignatureSeed());
+  SignatureBuilder signature(size, seed, std::move(previous));  // for the next restore's delta
   ByteSink hash = [&](std::string_view bytes) {
     sha.Update(bytes.data(), bytes.size());
     return signature.Add(bytes);
