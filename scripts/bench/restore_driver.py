@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -78,12 +79,35 @@ def descendants(pid):
     return out
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """User plus system CPU seconds `pid` has used so far, all its threads."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Timed:
+    """What one timed command cost: wall seconds, the summed peak RSS in KiB
+    of it and its children, the same of watch_pid's children while it ran,
+    CPU seconds of each side, and the command's output."""
+
+    def __init__(self, wall, own_kb, watched_kb, own_cpu, watched_cpu, out):
+        self.wall, self.own_kb, self.watched_kb = wall, own_kb, watched_kb
+        self.own_cpu, self.watched_cpu, self.out = own_cpu, watched_cpu, out
+
+
 def timed(argv, watch_pid=None):
-    """Runs argv; returns (wall seconds, the summed peak RSS in KiB of it and
-    its children, the same of watch_pid's children while it ran, stdout).
-    Peaks are VmHWM polled every 10 ms (rusage would count the forked Python
-    before the exec)."""
-    peaks, own = {}, {}
+    """Runs argv. Peaks are VmHWM polled every 10 ms (rusage would count the
+    forked Python before the exec); the CPU of watch_pid's children is the
+    last value polled (a child's last 10 ms may be missed), the command's own
+    comes from rusage."""
+    peaks, own, watched_cpu = {}, {}, {}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
         p = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
@@ -93,6 +117,7 @@ def timed(argv, watch_pid=None):
             if watch_pid is not None:
                 for c in descendants(watch_pid):
                     peaks[c] = max(peaks.get(c, 0), vm_hwm_kb(c))
+                    watched_cpu[c] = max(watched_cpu.get(c, 0.0), cpu_s(c))
             pid, status, usage = os.wait4(p.pid, os.WNOHANG)
             if pid != 0:
                 break
@@ -103,7 +128,8 @@ def timed(argv, watch_pid=None):
         err.seek(0)
         if p.returncode != 0:
             sys.exit(f"{' '.join(argv)} failed ({p.returncode}):\n{err.read()}")
-        return wall, sum(own.values()), sum(peaks.values()), out.read()
+        return Timed(wall, sum(own.values()), sum(peaks.values()),
+                     usage.ru_utime + usage.ru_stime, sum(watched_cpu.values()), out.read())
 
 
 # ---- workloads ---------------------------------------------------------------
@@ -172,6 +198,117 @@ def database_change(old, new, rng, size):
     edit_in_place(path, rng, max(1, changed // spot), spot)
 
 
+WORDS = ("static const int return if else for while struct void char size_t "
+         "uint64_t std string view status result error path entry file the of a to "
+         "and is in that it with as on be at by this from or not are").split()
+
+
+def text_pool(rng, size):
+    """Source-like text: lines of a few words, indented, as code is."""
+    lines, n = [], 0
+    while n < size:
+        line = "    " * rng.randint(0, 3) + " ".join(rng.choices(WORDS, k=rng.randint(1, 12)))
+        lines.append(line)
+        n += len(line) + 1
+    return ("\n".join(lines) + "\n").encode()
+
+
+def make_source_tree(root, rng, count, total):
+    """A tree like a large source checkout: `count` small text files, most
+    of a few KiB, in directories up to 8 deep, and a few symlinks."""
+    dirs = ["src", "include", "lib", "tests", "docs"]
+    depth = {d: 1 for d in dirs}
+    for i in range(max(5, count // 40) - len(dirs)):
+        parent = rng.choice(dirs)
+        while depth[parent] >= 8:
+            parent = rng.choice(dirs)
+        d = f"{parent}/{rng.choice(WORDS)}{i}"
+        dirs.append(d)
+        depth[d] = depth[parent] + 1
+    for d in dirs:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    pool = text_pool(rng, 8 * MIB)
+    raw = [rng.lognormvariate(7.5, 1.2) for _ in range(count)]
+    scale = total / sum(raw)
+    paths = []
+    for i, r in enumerate(raw):
+        size = min(len(pool) // 2, int(r * scale))
+        at = rng.randrange(0, len(pool) - size)
+        path = f"{rng.choice(dirs)}/{rng.choice(WORDS)}_{i}.{rng.choice(('c', 'h', 'py', 'md'))}"
+        with open(os.path.join(root, path), "wb") as f:
+            f.write(pool[at:at + size])
+        paths.append(path)
+    for i in range(max(1, count // 500)):  # relative links to a file beside them
+        target = rng.choice(paths)
+        os.symlink(os.path.basename(target),
+                   os.path.join(root, os.path.dirname(target), f"link{i}"))
+    return paths
+
+
+def touch_some(old, new, paths, rng, fraction):
+    run(["cp", "-a", old + "/.", new])
+    for p in rng.sample(paths, max(1, int(len(paths) * fraction))):
+        path = os.path.join(new, p)
+        t = os.stat(path).st_mtime + LATER
+        os.utime(path, (t, t))
+
+
+def edit_some(old, new, paths, rng, fraction):
+    """A line replaced and one added in a `fraction` of the files, as a
+    month of commits might."""
+    run(["cp", "-a", old + "/.", new])
+    for p in rng.sample(paths, max(1, int(len(paths) * fraction))):
+        path = os.path.join(new, p)
+        with open(path, "rb") as f:
+            data = f.read()
+        at = rng.randrange(0, len(data) + 1)
+        cut = data.find(b"\n", at)
+        cut = len(data) if cut < 0 else cut
+        data = data[:at] + f"edited {rng.random()}\n{rng.choice(WORDS)} added\n".encode() + data[cut:]
+        t = os.stat(path).st_mtime + LATER
+        with open(path, "wb") as f:
+            f.write(data)
+        os.utime(path, (t, t))
+
+
+def make_database(path, rng, size):
+    """A sqlite database of about `size` bytes: a table of rows of ~800 bytes
+    with an index, as an application's would be. Returns its row count."""
+    rows = max(1000, size // 800)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA page_size = 4096")
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA synchronous = OFF")
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, n INTEGER, body BLOB)")
+    con.execute("CREATE INDEX item_name ON item (name)")
+    for first in range(1, rows + 1, 10000):
+        con.executemany("INSERT INTO item VALUES (?, ?, ?, ?)",
+                        ((i, rng.randbytes(8).hex(), i, rng.randbytes(700))
+                         for i in range(first, min(rows + 1, first + 10000))))
+    con.commit()
+    con.close()
+    return rows
+
+
+def change_database(old, new, rng, rows, scale):
+    """Real SQL transactions on a copy: UPDATE 0.1% of the rows at random,
+    INSERT 1,000 rows, DELETE 500 (at scale 1)."""
+    run(["cp", "-a", old + "/.", new])
+    con = sqlite3.connect(os.path.join(new, "db.sqlite"))
+    with con:
+        con.executemany("UPDATE item SET n = n + 1, body = ? WHERE id = ?",
+                        ((rng.randbytes(700), i) for i in rng.sample(range(1, rows + 1),
+                                                                      max(1, rows // 1000))))
+    with con:
+        con.executemany("INSERT INTO item (name, n, body) VALUES (?, ?, ?)",
+                        ((rng.randbytes(8).hex(), i, rng.randbytes(700))
+                         for i in range(max(1, int(1000 * scale)))))
+    with con:
+        con.executemany("DELETE FROM item WHERE id = ?",
+                        ((i,) for i in rng.sample(range(1, rows + 1), max(1, int(500 * scale)))))
+    con.close()
+
+
 # ---- the two tools -----------------------------------------------------------
 
 class Setup:
@@ -196,7 +333,10 @@ class Setup:
                     f'[tls]\nca = "{self.pki}/ca.crt"\ncert = "{self.pki}/bench-standby.crt"\n'
                     f'key = "{self.pki}/bench-standby.key"\n')
         with open(os.path.join(work, "rsyncd.conf"), "w") as f:
+            # Without a chroot the daemon rewrites symlink targets ("munge
+            # symlinks") and maps owners by name unless told not to.
             f.write(f"pid file = {work}/rsyncd.pid\nuse chroot = no\n"
+                    "munge symlinks = no\nnumeric ids = yes\n"
                     f"[target]\npath = {self.rsync_target}\nread only = no\n"
                     "uid = root\ngid = root\n")
         self.daemon = subprocess.Popen(
@@ -248,34 +388,54 @@ class Setup:
              "bench-standby", "--allow-mass-delete"])
         self.stop_agent()
         self.start_agent()  # fresh, so its peak memory is this restore's
-        wall, rss, _, out = timed([STANDBYCTL, "--config", self.config(source, verify_every),
-                                   "restore", "--standby", "bench-standby", "--json"])
+        t = timed([STANDBYCTL, "--config", self.config(source, verify_every),
+                   "restore", "--standby", "bench-standby", "--json"])
         agent_kb = vm_hwm_kb(self.agent.pid)
+        agent_cpu = cpu_s(self.agent.pid)
         self.stop_agent()
-        report = json.loads(out)[0]
+        report = json.loads(t.out)[0]
         verify = report.get("verify") or {}
-        return {"wall": wall, "wire": report["bytes_wire"], "mem_kb": rss + agent_kb,
+        return {"wall": t.wall, "wire": report["bytes_wire"], "mem_kb": t.own_kb + agent_kb,
+                "mem_controller_kb": t.own_kb, "mem_agent_kb": agent_kb,
+                "cpu_sender": t.own_cpu, "cpu_receiver": agent_cpu,
                 "reread": verify.get("reread_bytes", 0),
                 "steps": {k: report[k] for k in ("scan_ms", "plan_ms", "transfer_ms",
                                                  "commit_ms")}}
 
     def rsync(self, start_state, source, extract_from=None):
         run(["rsync", "-aH", "--delete", start_state + "/", self.rsync_target + "/"])
-        extract_wall = 0.0
+        extract_wall = extract_cpu = 0.0
         if extract_from is not None:
             staged = os.path.join(self.work, "extracted")
             shutil.rmtree(staged, ignore_errors=True)
             os.makedirs(staged)
-            t = time.monotonic()
-            run(["tar", "--zstd", "-xf", extract_from, "-C", staged])
-            extract_wall = time.monotonic() - t
+            t = timed(["tar", "--zstd", "-xf", extract_from, "-C", staged])
+            extract_wall, extract_cpu = t.wall, t.own_cpu
             source = staged
-        wall, rss, daemon_kb, out = timed(
-            ["rsync", "-aH", "--delete", "--no-whole-file", "--stats", source + "/",
-             f"rsync://127.0.0.1:{self.rsync_port}/target/"], watch_pid=self.daemon.pid)
-        sent = int(re.search(r"Total bytes sent: ([\d,]+)", out).group(1).replace(",", ""))
-        got = int(re.search(r"Total bytes received: ([\d,]+)", out).group(1).replace(",", ""))
-        return {"wall": wall + extract_wall, "wire": sent + got, "mem_kb": rss + daemon_kb}
+        t = timed(["rsync", "-aH", "--delete", "--no-whole-file", "--stats", source + "/",
+                   f"rsync://127.0.0.1:{self.rsync_port}/target/"], watch_pid=self.daemon.pid)
+        sent = int(re.search(r"Total bytes sent: ([\d,]+)", t.out).group(1).replace(",", ""))
+        got = int(re.search(r"Total bytes received: ([\d,]+)", t.out).group(1).replace(",", ""))
+        return {"wall": t.wall + extract_wall, "wire": sent + got,
+                "mem_kb": t.own_kb + t.watched_kb, "cpu_sender": t.own_cpu + extract_cpu,
+                "cpu_receiver": t.watched_cpu}
+
+    def check(self, expected):
+        """Exits unless both targets hold exactly `expected` (a tree): the
+        same entries, types, bytes (compared, not assumed from size and
+        time), symlink targets, modes, times, owners and hard links. The
+        targets' own directories and ours' staging directory aside."""
+        for target in (self.ours_target, self.rsync_target):
+            r = run(["rsync", "-aHnc", "--delete", "--numeric-ids", "--itemize-changes",
+                     "--exclude=/.standbyctl-staging", expected + "/", target + "/"])
+            wrong = [line for line in r.stdout.splitlines() if line and not line.endswith(" ./")]
+            if wrong:
+                sys.exit(f"{target} differs from {expected}:\n" + "\n".join(wrong[:20]))
+
+
+WORKLOADS = {"W1": "monthly", "W2": "database", "W3": "nothing changed", "W4": "from archive",
+             "W5cold": "tree, cold", "W5same": "tree, same", "W5touched": "tree, 1% touched",
+             "W5edited": "tree, 1% edited", "W6": "sqlite by SQL"}
 
 
 def main():
@@ -283,12 +443,15 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--scale", type=float, default=1.0,
                     help="fraction of the workloads' sizes (1.0: 20,000 files, 1 GiB, 2 GiB)")
-    ap.add_argument("--only", default="W1,W2,W3,W4")
+    ap.add_argument("--only", default=",".join(WORKLOADS))
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--verify-overhead", action="store_true",
                     help="also time ours with verify_every = 0 (no re-read of the target's "
                          "unchanged files), interleaved, and print the ratio")
     args = ap.parse_args()
+    unknown = [w for w in args.only.split(",") if w not in WORKLOADS]
+    if unknown:
+        ap.error(f"--only: no workload {', '.join(unknown)} (there are {', '.join(WORKLOADS)})")
     if os.geteuid() != 0:
         sys.exit("run as root: both tools restore owners")
     work = tempfile.mkdtemp(prefix="standbyctl-bench-")
@@ -323,33 +486,55 @@ def main():
                     left -= n
             database_change(old, new, rng, db_size)
             trees["W2"] = (old, new)
-        what = {"W1": "monthly", "W2": "database", "W3": "nothing changed", "W4": "from archive"}
+        if {"W5cold", "W5same", "W5touched", "W5edited"} & set(only):
+            old, empty = os.path.join(work, "w5-old"), os.path.join(work, "w5-empty")
+            touched, edited = os.path.join(work, "w5-touched"), os.path.join(work, "w5-edited")
+            for d in (empty, touched, edited):
+                os.makedirs(d)
+            paths = make_source_tree(old, rng, max(500, int(100000 * args.scale)),
+                                     int(400 * MIB * args.scale))
+            touch_some(old, touched, paths, rng, 0.01)
+            edit_some(old, edited, paths, rng, 0.01)
+            trees.update({"W5cold": (empty, old), "W5same": (old, old),
+                          "W5touched": (old, touched), "W5edited": (old, edited)})
+        if "W6" in only:
+            old, new = os.path.join(work, "w6-old"), os.path.join(work, "w6-new")
+            os.makedirs(old)
+            os.makedirs(new)
+            rows = make_database(os.path.join(old, "db.sqlite"), rng, int(1024 * MIB * args.scale))
+            change_database(old, new, rng, rows, args.scale)
+            trees["W6"] = (old, new)
         results = {}
-        print(f"{'workload':<22} {'tool':<8} {'wall s':>8} {'wire MiB':>10} {'peak MiB':>9}")
+        print(f"{'workload':<26} {'tool':<8} {'wall s':>8} {'wire MiB':>10} {'peak MiB':>9} "
+              f"{'cpu s send/recv':>16}")
         for w in only:
             start, source = trees[w]
             ours, theirs, plain = [], [], []
-            for _ in range(args.runs):  # interleaved, so drift in the machine hits both
+            for i in range(args.runs):  # interleaved, so drift in the machine hits both
                 ours.append(setup.ours(start, source))
                 theirs.append(setup.rsync(start, source,
                                           extract_from=source if w == "W4" else None))
+                if i == 0:  # both results are the source, exactly
+                    setup.check(trees["W1"][1] if w == "W4" else source)
                 if args.verify_overhead:
                     plain.append(setup.ours(start, source, verify_every=0))
             med = lambda rs, k: statistics.median(r[k] for r in rs)
-            o = {k: med(ours, k) for k in ("wall", "wire", "mem_kb")}
-            t = {k: med(theirs, k) for k in ("wall", "wire", "mem_kb")}
+            keys = ("wall", "wire", "mem_kb", "cpu_sender", "cpu_receiver")
+            o = {k: med(ours, k) for k in keys}
+            t = {k: med(theirs, k) for k in keys}
             for name, r in (("ours", o), ("rsync", t)):
-                print(f"{w + ' ' + what[w]:<22} {name:<8} {r['wall']:>8.2f} "
-                      f"{r['wire'] / MIB:>10.2f} {r['mem_kb'] / 1024:>9.1f}")
+                print(f"{w + ' ' + WORKLOADS[w]:<26} {name:<8} {r['wall']:>8.2f} "
+                      f"{r['wire'] / MIB:>10.2f} {r['mem_kb'] / 1024:>9.1f} "
+                      f"{r['cpu_sender']:>8.2f}/{r['cpu_receiver']:<7.2f}")
             steps = {k: statistics.median(r["steps"][k] for r in ours) for k in ours[0]["steps"]}
-            print(f"{'':<22} {'ours':<8} " +
+            print(f"{'':<26} {'ours':<8} " +
                   ", ".join(f"{k[:-3]} {v / 1000:.2f} s" for k, v in steps.items()))
             if plain:
                 p = {k: med(plain, k) for k in ("wall", "mem_kb")}
                 reread = statistics.median(r["reread"] for r in ours)
                 psteps = {k: statistics.median(r["steps"][k] for r in plain)
                           for k in plain[0]["steps"]}
-                print(f"{'':<22} {'ours, no re-read':<16} {p['wall']:>8.2f} s (" +
+                print(f"{'':<26} {'ours, no re-read':<16} {p['wall']:>8.2f} s (" +
                       ", ".join(f"{k[:-3]} {v / 1000:.2f} s" for k, v in psteps.items()) +
                       f"); the re-read ({reread / MIB:.1f} MiB) costs "
                       f"{o['wall'] / p['wall']:.3f}x wall, {o['mem_kb'] / p['mem_kb']:.3f}x memory")
@@ -357,7 +542,7 @@ def main():
                                 f"{w}.reread_bytes": int(reread),
                                 f"{w}.verify_wall_ratio": round(o["wall"] / p["wall"], 3)})
             ratio = {k: (o[k] / t[k] if t[k] else 0.0) for k in ("wall", "wire", "mem_kb")}
-            print(f"{'':<22} {'ratio':<8} {ratio['wall']:>8.2f} {ratio['wire']:>10.2f} "
+            print(f"{'':<26} {'ratio':<8} {ratio['wall']:>8.2f} {ratio['wire']:>10.2f} "
                   f"{ratio['mem_kb']:>9.2f}")
             results.update({f"{w}.ours_wall_s": round(o["wall"], 3),
                             f"{w}.rsync_wall_s": round(t["wall"], 3),
@@ -367,7 +552,13 @@ def main():
                             f"{w}.rsync_mem_kb": int(t["mem_kb"]),
                             f"{w}.wall_ratio": round(ratio["wall"], 3),
                             f"{w}.wire_ratio": round(ratio["wire"], 3),
-                            f"{w}.mem_ratio": round(ratio["mem_kb"], 3)})
+                            f"{w}.mem_ratio": round(ratio["mem_kb"], 3),
+                            f"{w}.ours_mem_controller_kb": int(med(ours, "mem_controller_kb")),
+                            f"{w}.ours_mem_agent_kb": int(med(ours, "mem_agent_kb")),
+                            f"{w}.ours_cpu_sender_s": round(o["cpu_sender"], 3),
+                            f"{w}.ours_cpu_receiver_s": round(o["cpu_receiver"], 3),
+                            f"{w}.rsync_cpu_sender_s": round(t["cpu_sender"], 3),
+                            f"{w}.rsync_cpu_receiver_s": round(t["cpu_receiver"], 3)})
         results.update({"runs": args.runs, "scale": args.scale, "seed": args.seed})
         print(json.dumps(results))
     finally:
