@@ -262,7 +262,7 @@ TEST_CASE("rsync delta: a database changed by SQL sends about its changed pages"
   Result3 r = RoundTrip(dir, old_data, new_data);
   CHECK(r.rebuilt == new_data);
   CHECK(r.stats.literal_bytes <= changed * 4096);
-  CHECK(r.stats.delta_bytes < changed * 4096 + 64 * 1024);
+  CHECK(r.stats.delta_bytes < changed * 4096 + uint64_t{64} * 1024);
 }
 
 TEST_CASE("rsync delta: a corrupt signature is an error", "[delta]") {
