@@ -143,9 +143,8 @@ Status RunJob(rs_job_t* job, const ByteSource& in, const ByteSink& out, std::str
 // A database's pages: sqlite states its page size in its header, a
 // big-endian 16-bit number at offset 16 after the 16-byte magic (1 meaning
 // 65536). A file of whole pages matched block by page changes one block per
-// changed page, where blocks of about the square root of its size straddle
-// pages: 5% of a 1 GiB database's 4 KiB pages changed by SQL dirty about a
-// third of its 32 KiB blocks.
+// changed page, where blocks of about the square root of its size (32 KiB
+// for 1 GiB) straddle pages and each changed 4 KiB page costs a whole block.
 constexpr size_t kSniffBytes = 18;  // enough of the head to read a page size
 constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
 constexpr uint64_t kMinPage = 512, kMaxPage = 65536;
@@ -375,9 +374,8 @@ Status CheckSignature(std::string_view signature) { return ParseSignature(signat
 
 struct SignatureBuilder::State {
   uint64_t declared_size = 0;
-  bool decided = false;  // block_len is chosen, from the file's first bytes
-  std::string head;      // those bytes, until then
-  uint32_t block_len = 0;
+  std::string head;        // the file's first bytes, until block_len is chosen from them
+  uint32_t block_len = 0;  // 0 until then
   uint32_t strong_len = 0;
   uint64_t seed = 0;
   Status status;  // the first error, kept
@@ -425,7 +423,6 @@ struct SignatureBuilder::State {
   // Chooses the block length once the head is read (or the file ended),
   // takes `previous` if it was made with the same, and signs the head.
   Status Decide() {
-    decided = true;
     SB_RETURN_IF_ERROR(
         BlockArgs(declared_size, &block_len, &strong_len, PageBlockLength(head, declared_size)));
     if (!previous_bytes.empty()) {
@@ -446,7 +443,7 @@ struct SignatureBuilder::State {
   }
 
   Status Add(std::string_view bytes) {
-    if (!decided) {
+    if (block_len == 0) {
       const size_t take = std::min(bytes.size(), kSniffBytes - head.size());
       head.append(bytes.substr(0, take));
       bytes.remove_prefix(take);
@@ -492,7 +489,7 @@ Status SignatureBuilder::Add(std::string_view bytes) {
 
 base::Result<std::string> SignatureBuilder::Finish() {
   State& s = *s_;
-  if (s.status.ok() && !s.decided) s.status = s.Decide();
+  if (s.status.ok() && s.block_len == 0) s.status = s.Decide();
   if (s.status.ok() && !s.pending.empty()) s.status = s.Block(s.pending);
   if (s.status.ok()) s.status = s.EndFresh();
   if (!s.status.ok()) return s.status;

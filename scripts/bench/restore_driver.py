@@ -134,9 +134,10 @@ def timed(argv, watch_pid=None):
 
 # ---- workloads ---------------------------------------------------------------
 
-def file_sizes(rng, count, total):
-    """Sizes spread like a web/app data directory: mostly small, a few large."""
-    raw = [rng.lognormvariate(8.5, 2.0) for _ in range(count)]
+def file_sizes(rng, count, total, mu=8.5, sigma=2.0):
+    """`count` sizes that add up to about `total`, log-normally spread (by
+    default like a web/app data directory: mostly small, a few large)."""
+    raw = [rng.lognormvariate(mu, sigma) for _ in range(count)]
     scale = total / sum(raw)
     return [max(0, int(r * scale)) for r in raw]
 
@@ -161,6 +162,12 @@ def make_tree(root, rng, count, total):
 LATER = 86400  # edits are dated a day after the old tree, as a month later would be
 
 
+def date_later(path, mtime=None):
+    """Dates `path` LATER after `mtime` (by default, its own)."""
+    t = (os.stat(path).st_mtime if mtime is None else mtime) + LATER
+    os.utime(path, (t, t))
+
+
 def edit_in_place(path, rng, spots, spot_bytes):
     size = os.path.getsize(path)
     if size > 0:
@@ -169,8 +176,7 @@ def edit_in_place(path, rng, spots, spot_bytes):
                 off = rng.randrange(0, max(1, size - spot_bytes))
                 f.seek(off)
                 f.write(random_bytes(rng, min(spot_bytes, size - off)))
-    t = os.stat(path).st_mtime + LATER
-    os.utime(path, (t, t))
+    date_later(path)
 
 
 def monthly_change(old, new, paths, rng, count, total):
@@ -186,8 +192,7 @@ def monthly_change(old, new, paths, rng, count, total):
         path = os.path.join(new, f"d{i % 20:02d}", f"new{i:05d}.dat")
         with open(path, "wb") as f:
             f.write(random_bytes(rng, rng.randint(0, 2 * avg)))
-        t = os.stat(path).st_mtime + LATER
-        os.utime(path, (t, t))
+        date_later(path)
 
 
 def database_change(old, new, rng, size):
@@ -228,11 +233,9 @@ def make_source_tree(root, rng, count, total):
     for d in dirs:
         os.makedirs(os.path.join(root, d), exist_ok=True)
     pool = text_pool(rng, 8 * MIB)
-    raw = [rng.lognormvariate(7.5, 1.2) for _ in range(count)]
-    scale = total / sum(raw)
     paths = []
-    for i, r in enumerate(raw):
-        size = min(len(pool) // 2, int(r * scale))
+    for i, size in enumerate(file_sizes(rng, count, total, 7.5, 1.2)):
+        size = min(len(pool) // 2, size)
         at = rng.randrange(0, len(pool) - size)
         path = f"{rng.choice(dirs)}/{rng.choice(WORDS)}_{i}.{rng.choice(('c', 'h', 'py', 'md'))}"
         with open(os.path.join(root, path), "wb") as f:
@@ -248,9 +251,7 @@ def make_source_tree(root, rng, count, total):
 def touch_some(old, new, paths, rng, fraction):
     run(["cp", "-a", old + "/.", new])
     for p in rng.sample(paths, max(1, int(len(paths) * fraction))):
-        path = os.path.join(new, p)
-        t = os.stat(path).st_mtime + LATER
-        os.utime(path, (t, t))
+        date_later(os.path.join(new, p))
 
 
 def edit_some(old, new, paths, rng, fraction):
@@ -265,10 +266,10 @@ def edit_some(old, new, paths, rng, fraction):
         cut = data.find(b"\n", at)
         cut = len(data) if cut < 0 else cut
         data = data[:at] + f"edited {rng.random()}\n{rng.choice(WORDS)} added\n".encode() + data[cut:]
-        t = os.stat(path).st_mtime + LATER
+        mtime = os.stat(path).st_mtime
         with open(path, "wb") as f:
             f.write(data)
-        os.utime(path, (t, t))
+        date_later(path, mtime)
 
 
 def make_database(path, rng, size):

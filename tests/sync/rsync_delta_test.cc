@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -191,8 +193,12 @@ std::string SqliteHead(uint32_t page_field) {
 TEST_CASE("rsync delta: a database of whole pages is matched by its page size", "[delta]") {
   auto block_of = [](const std::string& data) {
     const std::string sig = Signed(data, 3);
+    // The head arriving a byte at a time, then the rest in one piece.
     SignatureBuilder pushed(data.size(), 3);
-    CHECK(Push(pushed, data, 4).value() == sig);  // pieces as small as the head
+    const size_t head = std::min<size_t>(data.size(), 40);
+    for (size_t i = 0; i < head; ++i) REQUIRE(pushed.Add(std::string_view(data).substr(i, 1)).ok());
+    REQUIRE(pushed.Add(std::string_view(data).substr(head)).ok());
+    CHECK(pushed.Finish().value() == sig);
     CHECK(SignatureSizeEstimate(data.size()) >= sig.size());
     return BlockLength(sig);
   };
@@ -217,6 +223,25 @@ TEST_CASE("rsync delta: a database of whole pages is matched by its page size", 
   // Shorter than a page, or than the head.
   CHECK(block_of(SqliteHead(4096) + "tail") == 256);
   CHECK(block_of("SQLite") == 256);
+}
+
+TEST_CASE("rsync delta: a database of too many pages is matched by runs of pages", "[delta]") {
+  // 524,289 pages of 512 bytes: one page more than a page-matched signature
+  // holds blocks, so pairs of pages. The bytes are generated as they are read.
+  const uint64_t size = (uint64_t{1} << 19) * 512 + 512;
+  const std::string head = SqliteHead(512);
+  uint64_t at = 0;
+  ByteSource source = [&](char* buffer, size_t n) -> base::Result<size_t> {
+    n = static_cast<size_t>(std::min<uint64_t>(n, size - at));
+    std::memset(buffer, 0, n);
+    for (size_t i = 0; i < n && at + i < head.size(); ++i) buffer[i] = head[at + i];
+    at += n;
+    return n;
+  };
+  std::string sig;
+  REQUIRE(MakeSignature(size, source, StringSink(&sig), 1).ok());
+  CHECK(BlockLength(sig) == 1024);
+  CHECK(SignatureSizeEstimate(size) >= sig.size());
 }
 
 // Runs `sql` on the sqlite database at `path`.
