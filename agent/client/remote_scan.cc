@@ -26,17 +26,33 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
           fmt::format("agent answered {} #{} to {} #{}", part->type, part->id, type, id));
     }
     const nlohmann::json& body = part->body;
+    // Entries as a record stream, or (from an older agent) a list.
+    auto records = body.find("records");
     auto list = body.find("entries");
     auto drift = body.find("drift");
     auto more = body.find("more");
-    if (list == body.end() || !list->is_array() || more == body.end() || !more->is_boolean() ||
-        (drift != body.end() && !drift->is_array())) {
+    const bool has_records = records != body.end() && records->is_binary();
+    if ((!has_records && (list == body.end() || !list->is_array())) || more == body.end() ||
+        !more->is_boolean() || (drift != body.end() && !drift->is_array())) {
       return base::Status::Invalid(fmt::format("agent sent a malformed {} reply", type));
     }
-    for (const nlohmann::json& j : *list) {
-      base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);
-      if (!e.ok()) return e.status().WithContext(fmt::format("scan of {}", root));
-      entries.push_back(std::move(*e));
+    if (has_records) {
+      const std::vector<uint8_t>& bytes = records->get_binary();
+      sync::RecordReader reader(
+          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      for (;;) {
+        sync::ManifestEntry e;
+        base::Result<bool> next = reader.Next(&e);
+        if (!next.ok()) return next.status().WithContext(fmt::format("scan of {}", root));
+        if (!*next) break;
+        entries.push_back(std::move(e));
+      }
+    } else {
+      for (const nlohmann::json& j : *list) {
+        base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);
+        if (!e.ok()) return e.status().WithContext(fmt::format("scan of {}", root));
+        entries.push_back(std::move(*e));
+      }
     }
     if (drift != body.end()) {
       for (const nlohmann::json& j : *drift) {
@@ -86,7 +102,7 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
 
 base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
                                  const sync::VerifyPolicy* verify) {
-  nlohmann::json body = {{"root", root}};
+  nlohmann::json body = {{"root", root}, {"records", true}};
   if (verify != nullptr) body["verify"] = PolicyJson(*verify);
   return agent.Send(proto::type::kScan, std::move(body));
 }

@@ -417,25 +417,46 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
     spdlog::warn("drift in {}: {} {} ({})", *root, sync::DriftKindName(d.kind), d.path, d.detail);
   }
 
-  // Entries (not for Verify), then drift items, in parts.
+  // Entries (not for Verify), then drift items, in parts. A controller
+  // that asks for {"records": true} gets the entries as a record stream
+  // (sync::RecordWriter), older ones a CBOR array per entry.
+  auto wants = request.body.find("records");
+  const bool as_records =
+      !verify_only && wants != request.body.end() && wants->is_boolean() && wants->get<bool>();
+  sync::RecordWriter records;
   nlohmann::json batch = nlohmann::json::array();
   nlohmann::json drift_batch = nlohmann::json::array();
   size_t batch_bytes = 0;
+  auto part = [&](bool more) {
+    nlohmann::json body = {{"drift", std::move(drift_batch)}, {"more", more}};
+    if (as_records) {
+      body["records"] = nlohmann::json::binary(records.Take());
+    } else {
+      body["entries"] = std::move(batch);
+    }
+    batch = nlohmann::json::array();
+    drift_batch = nlohmann::json::array();
+    batch_bytes = 0;
+    return body;
+  };
+  auto room_for = [&](size_t bytes, size_t items) {
+    if (items == kScanEntriesPerPart || records.size() + batch_bytes + bytes > proto::kBatchBytes) {
+      parts->push_back(Reply(request, part(true)));
+    }
+  };
   auto add = [&](nlohmann::json& list, nlohmann::json item) {
     const size_t bytes = proto::CborSizeBound(item);
-    if (batch.size() + drift_batch.size() == kScanEntriesPerPart ||
-        batch_bytes + bytes > proto::kBatchBytes) {
-      parts->push_back(Reply(
-          request,
-          {{"entries", std::move(batch)}, {"drift", std::move(drift_batch)}, {"more", true}}));
-      batch = nlohmann::json::array();
-      drift_batch = nlohmann::json::array();
-      batch_bytes = 0;
-    }
+    room_for(bytes, batch.size() + drift_batch.size());
     list.push_back(std::move(item));
     batch_bytes += bytes;
   };
-  if (!verify_only) {
+  if (as_records) {
+    // A record is at most its path, its target and 60 bytes besides.
+    for (const sync::ManifestEntry& e : *entries) {
+      room_for(e.path.size() + e.link_target.size() + 64, 0);
+      records.Add(e);
+    }
+  } else if (!verify_only) {
     for (const sync::ManifestEntry& e : *entries) add(batch, sync::EncodeEntry(e));
   }
   const size_t drift_sent = std::min(drift.size(), kMaxDriftReported);
@@ -447,15 +468,13 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
     drift_counts[std::string(sync::DriftKindName(static_cast<sync::DriftKind>(k)))] = counts[k];
   }
-  nlohmann::json last = {{"entries", std::move(batch)},
-                         {"drift", std::move(drift_batch)},
-                         {"more", false},
-                         {"count", entries->size()},
-                         {"hashed_bytes", hashed},
-                         {"cache", baseline->present()},
-                         {"full_baseline", baseline->full_baseline()},
-                         {"drift_counts", std::move(drift_counts)},
-                         {"drift_truncated", drift_sent < drift.size()}};
+  nlohmann::json last = part(false);
+  last.update({{"count", entries->size()},
+               {"hashed_bytes", hashed},
+               {"cache", baseline->present()},
+               {"full_baseline", baseline->full_baseline()},
+               {"drift_counts", std::move(drift_counts)},
+               {"drift_truncated", drift_sent < drift.size()}});
   if (verified) last["verify"] = sync::EncodeVerifyReport(*verified);
   AddTargetFs(*root, &last);
   return Reply(request, std::move(last));

@@ -1,22 +1,43 @@
 #include "agent/sync/manifest_codec.h"
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include <fmt/format.h>
 
+#include "agent/base/quote.h"
 #include "agent/sync/path.h"
 
 namespace sb::sync {
 namespace {
 
-// Digests travel as 32 raw bytes (a CBOR byte string), half of their hex.
-nlohmann::json DigestBytes(const std::string& hex) {
-  std::vector<uint8_t> bytes;
-  bytes.reserve(hex.size() / 2);
+constexpr size_t kDigestBytes = 32;
+
+// Digests travel as 32 raw bytes, half of their hex.
+void AppendDigest(const std::string& hex, std::vector<uint8_t>* out) {
   auto nibble = [](char c) {
     return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
   };
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
+    out->push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
   }
+}
+
+void HexOf(std::string_view bytes, std::string* hex) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  hex->clear();
+  for (char c : bytes) {
+    const auto b = static_cast<uint8_t>(c);
+    hex->push_back(kHex[b >> 4]);
+    hex->push_back(kHex[b & 15]);
+  }
+}
+
+nlohmann::json DigestBytes(const std::string& hex) {
+  std::vector<uint8_t> bytes;
+  bytes.reserve(hex.size() / 2);
+  AppendDigest(hex, &bytes);
   return nlohmann::json::binary(std::move(bytes));
 }
 
@@ -24,14 +45,22 @@ nlohmann::json DigestBytes(const std::string& hex) {
 bool DigestHex(const nlohmann::json& j, std::string* hex) {
   if (!j.is_binary()) return false;
   const std::vector<uint8_t>& bytes = j.get_binary();
-  if (!bytes.empty() && bytes.size() != 32) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
-  hex->clear();
-  for (uint8_t b : bytes) {
-    hex->push_back(kHex[b >> 4]);
-    hex->push_back(kHex[b & 15]);
-  }
+  if (!bytes.empty() && bytes.size() != kDigestBytes) return false;
+  HexOf(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), hex);
   return true;
+}
+
+std::optional<NodeType> TypeOf(char c) {
+  switch (c) {
+    case 'f':
+      return NodeType::kFile;
+    case 'd':
+      return NodeType::kDirectory;
+    case 'l':
+      return NodeType::kSymlink;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -53,16 +82,10 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
   if (!DigestHex(j[4], &e.sha256)) {
     return base::Status::Invalid("manifest entry with a digest that is not 32 bytes");
   }
-  const std::string type = j[0].get<std::string>();
-  if (type == "f") {
-    e.type = NodeType::kFile;
-  } else if (type == "d") {
-    e.type = NodeType::kDirectory;
-  } else if (type == "l") {
-    e.type = NodeType::kSymlink;
-  } else {
-    return base::Status::Invalid(fmt::format("manifest entry of unknown type \"{}\"", type));
-  }
+  const std::string& type = j[0].get_ref<const std::string&>();
+  std::optional<NodeType> t = type.size() == 1 ? TypeOf(type[0]) : std::nullopt;
+  if (!t) return base::Status::Invalid(fmt::format("manifest entry of unknown type \"{}\"", type));
+  e.type = *t;
   e.mode = j[1].get<uint32_t>() & 07777;
   e.mtime_s = j[2].get<int64_t>();
   e.size = j[3].get<uint64_t>();
@@ -73,6 +96,110 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
     return base::Status::Invalid(fmt::format("manifest entry \"{}\": {}", e.path, path.message()));
   }
   return e;
+}
+
+void RecordWriter::Varint(uint64_t v) {
+  while (v >= 0x80) {
+    bytes_.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  bytes_.push_back(static_cast<uint8_t>(v));
+}
+
+void RecordWriter::Add(const ManifestEntry& e) {
+  size_t shared = 0;
+  const size_t most = std::min(previous_.size(), e.path.size());
+  while (shared < most && previous_[shared] == e.path[shared]) ++shared;
+  Varint(shared);
+  Varint(e.path.size() - shared);
+  bytes_.insert(bytes_.end(), e.path.begin() + static_cast<ptrdiff_t>(shared), e.path.end());
+  bytes_.push_back(static_cast<uint8_t>(e.type));
+  Varint(e.mode & 07777);
+  // Zigzag: 0, -1, 1, -2 ... as 0, 1, 2, 3 ...
+  Varint((static_cast<uint64_t>(e.mtime_s) << 1) ^ static_cast<uint64_t>(e.mtime_s >> 63));
+  if (e.type == NodeType::kFile) {
+    Varint(e.size);
+    bytes_.push_back(static_cast<uint8_t>(e.sha256.size() / 2));
+    AppendDigest(e.sha256, &bytes_);
+  } else if (e.type == NodeType::kSymlink) {
+    Varint(e.link_target.size());
+    bytes_.insert(bytes_.end(), e.link_target.begin(), e.link_target.end());
+  }
+  previous_ = e.path;
+}
+
+std::vector<uint8_t> RecordWriter::Take() {
+  previous_.clear();
+  return std::exchange(bytes_, {});
+}
+
+bool RecordReader::Varint(uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in_.empty(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return shift < 63 || (b >> 1) == 0;  // 64 bits at most
+  }
+  return false;
+}
+
+base::Result<bool> RecordReader::Next(ManifestEntry* e) {
+  if (in_.empty()) return false;
+  // Before its path is whole, a bad record is named by the path before it.
+  auto bad = [&](std::string_view what) {
+    return base::Status::Invalid(
+        fmt::format("malformed manifest record after {}: {}", base::Quote(previous_), what));
+  };
+  auto bad_entry = [&](std::string_view what) {
+    return base::Status::Invalid(
+        fmt::format("malformed manifest record {}: {}", base::Quote(e->path), what));
+  };
+  uint64_t shared = 0, rest = 0;
+  if (!Varint(&shared) || !Varint(&rest)) return bad("path length cut short");
+  if (shared > previous_.size()) return bad("shares more than the previous path");
+  if (rest > in_.size() || shared + rest > kMaxPathBytes) return bad("path too long");
+  e->path.assign(previous_, 0, shared);
+  e->path.append(in_.substr(0, rest));
+  in_.remove_prefix(rest);
+  if (base::Status path = CheckRelativePath(e->path); !path.ok()) {
+    return base::Status::Invalid(
+        fmt::format("manifest entry {}: {}", base::Quote(e->path), path.message()));
+  }
+  previous_ = e->path;
+  std::optional<NodeType> type = in_.empty() ? std::nullopt : TypeOf(in_[0]);
+  if (!type) return bad_entry("unknown type");
+  in_.remove_prefix(1);
+  e->type = *type;
+  uint64_t mode = 0, zigzag = 0;
+  if (!Varint(&mode) || !Varint(&zigzag)) return bad_entry("cut short");
+  if (mode > 07777) return bad_entry(fmt::format("mode {:o}", mode));
+  e->mode = static_cast<uint32_t>(mode);
+  e->mtime_s = static_cast<int64_t>(zigzag >> 1) ^ -static_cast<int64_t>(zigzag & 1);
+  e->size = 0;
+  e->sha256.clear();
+  e->link_target.clear();
+  if (e->type == NodeType::kFile) {
+    if (!Varint(&e->size) || in_.empty()) return bad_entry("cut short");
+    const auto digest = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    if (digest != 0 && digest != kDigestBytes) {
+      return bad_entry(fmt::format("a digest of {} bytes", digest));
+    }
+    if (digest > in_.size()) return bad_entry("cut short");
+    HexOf(in_.substr(0, digest), &e->sha256);
+    in_.remove_prefix(digest);
+  } else if (e->type == NodeType::kSymlink) {
+    uint64_t len = 0;
+    if (!Varint(&len) || len > in_.size()) return bad_entry("cut short");
+    e->link_target.assign(in_.substr(0, len));
+    in_.remove_prefix(len);
+    if (base::Status target = CheckSymlinkTarget(e->link_target); !target.ok()) {
+      return base::Status::Invalid(
+          fmt::format("manifest entry {}: {}", base::Quote(e->path), target.message()));
+    }
+  }
+  return true;
 }
 
 nlohmann::json EncodeDrift(const Drift& d) {

@@ -1,5 +1,6 @@
 // libFuzzer target for everything that parses bytes from the network: the
-// frame decoder, chunk headers and the CBOR message decoder. Built by
+// frame decoder, chunk headers, the CBOR message decoder and the manifest
+// record stream of a scan reply. Built by
 // scripts/fuzz with clang; not part of the ctest suite.
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 
 #include "agent/proto/frame.h"
 #include "agent/proto/message.h"
+#include "agent/sync/manifest_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
@@ -20,6 +22,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string once = sb::proto::EncodeMessage(*direct);
     sb::base::Result<sb::proto::Message> again = sb::proto::DecodeMessage(once);
     if (!again.ok() || sb::proto::EncodeMessage(*again) != once) __builtin_trap();
+  }
+
+  // The input as a scan reply's records. What reads must write back to
+  // records that read as the same entries.
+  {
+    sb::sync::RecordReader reader(bytes);
+    sb::sync::RecordWriter writer;
+    std::vector<sb::sync::ManifestEntry> entries;
+    for (int i = 0; i < 100'000; ++i) {
+      sb::sync::ManifestEntry e;
+      sb::base::Result<bool> got = reader.Next(&e);
+      if (!got.ok() || !*got) break;
+      writer.Add(e);
+      entries.push_back(std::move(e));
+    }
+    const std::vector<uint8_t> out = writer.Take();
+    sb::sync::RecordReader again(
+        std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
+    for (const sb::sync::ManifestEntry& e : entries) {
+      sb::sync::ManifestEntry back;
+      sb::base::Result<bool> got = again.Next(&back);
+      if (!got.ok() || !*got || !(back == e)) __builtin_trap();
+    }
   }
 
   // The input as a stream of frames, fed in two uneven parts.

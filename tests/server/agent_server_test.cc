@@ -413,18 +413,30 @@ TEST_CASE("agent: the controller refuses an agent with the wrong name", "[agent]
 TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") {
   TestPki pki;
   sb::testing::TempDir data;
-  // More entries than one part holds.
-  for (int i = 0; i < 2500; ++i) data.Write(fmt::format("d{}/f{}", i % 10, i), std::to_string(i));
+  // More entries than one part holds, as records (~600 KB: long names
+  // that differ early) and as CBOR entries (over 2,000).
+  for (int i = 0; i < 2500; ++i) {
+    data.Write(fmt::format("d{}/{:04}{}", i % 10, i, std::string(200, 'n')), std::to_string(i));
+  }
   TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
   auto controller = agent.Controller();
+  base::Result<std::vector<sync::ManifestEntry>> local = sync::ScanTree(data.path());
+  REQUIRE(local.ok());
+  const std::string digest = sync::ManifestDigest(*local);
   base::Result<std::vector<sync::ManifestEntry>> remote =
       client::ScanRemote(*controller, data.path());
   INFO(remote.status().message());
   REQUIRE(remote.ok());
   CHECK(remote->size() == 2510);
-  base::Result<std::vector<sync::ManifestEntry>> local = sync::ScanTree(data.path());
-  REQUIRE(local.ok());
-  CHECK(sync::ManifestDigest(*remote) == sync::ManifestDigest(*local));
+  CHECK(sync::ManifestDigest(*remote) == digest);
+  // A controller that does not ask for records (an older one) gets entries.
+  base::Result<uint64_t> id = controller->Send(proto::type::kScan, {{"root", data.path()}});
+  REQUIRE(id.ok());
+  base::Result<std::vector<sync::ManifestEntry>> old =
+      client::FinishScan(*controller, *id, data.path());
+  REQUIRE(old.ok());
+  CHECK(old->size() == 2510);
+  CHECK(sync::ManifestDigest(*old) == digest);
   CHECK(controller->in_flight() == 0);
   CheckStillServing(*controller);
 }

@@ -1,8 +1,10 @@
-// Manifest entries from the network: what the agent sends decodes back, and
-// malformed entries or paths are refused.
+// Manifest entries from the network, in both forms (a CBOR array per entry,
+// and the record stream): what the agent sends decodes back, and malformed
+// entries or paths are refused.
 
 #include "agent/sync/manifest_codec.h"
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 namespace sb::sync {
@@ -46,6 +48,159 @@ TEST_CASE("manifest codec: malformed entries are refused with the reason", "[cod
   for (const Row& r : rows) {
     INFO(r.what);
     base::Result<ManifestEntry> e = DecodeEntry(r.entry);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.status().message() == r.message);
+  }
+}
+
+std::string_view View(const std::vector<uint8_t>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// Reads all of `bytes`; the entries, or the first error.
+base::Result<std::vector<ManifestEntry>> ReadAll(std::string_view bytes) {
+  RecordReader reader(bytes);
+  std::vector<ManifestEntry> out;
+  for (;;) {
+    ManifestEntry e;
+    base::Result<bool> next = reader.Next(&e);
+    if (!next.ok()) return next.status();
+    if (!*next) return out;
+    out.push_back(std::move(e));
+  }
+}
+
+// Entries of every kind and edge: shared prefixes long and none, times
+// before 1970 and far ahead, sizes past 32 bits, a file with no digest.
+std::vector<ManifestEntry> EdgeEntries() {
+  std::string digest;
+  for (int i = 0; i < 32; ++i) digest += fmt::format("{:02x}", i * 7 + 1);
+  return {
+      {"a", NodeType::kDirectory, 0755, 0, 0, "", ""},
+      {"a/b", NodeType::kDirectory, 07777, -1, 0, "", ""},
+      {"a/b/c.txt", NodeType::kFile, 0644, 1700000000, 15, digest, ""},
+      {"a/b/c.txt2", NodeType::kFile, 0600, -2208988800, uint64_t{5} << 40, "", ""},
+      {"a/b/current", NodeType::kSymlink, 0777, INT64_MAX, 0, "", "../../releases/2"},
+      {"a/b" + std::string(250, 'x'), NodeType::kFile, 0, INT64_MIN, UINT64_MAX, digest, ""},
+      {"z", NodeType::kSymlink, 0777, 5, 0, "", std::string(4095, 't')},
+  };
+}
+
+TEST_CASE("manifest records: entries survive the wire, batch by batch", "[codec]") {
+  const std::vector<ManifestEntry> entries = EdgeEntries();
+  RecordWriter writer;
+  for (const ManifestEntry& e : entries) writer.Add(e);
+  const std::vector<uint8_t> all = writer.Take();
+  base::Result<std::vector<ManifestEntry>> back = ReadAll(View(all));
+  REQUIRE(back.ok());
+  CHECK(*back == entries);
+  // Paths are coded against the one before: "a/b/c.txt2" costs its "2".
+  CHECK(writer.empty());
+  // Batches taken apart read on their own.
+  std::vector<ManifestEntry> joined;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    writer.Add(entries[i]);
+    if (i % 2 == 1 || i + 1 == entries.size()) {
+      base::Result<std::vector<ManifestEntry>> part = ReadAll(View(writer.Take()));
+      REQUIRE(part.ok());
+      joined.insert(joined.end(), part->begin(), part->end());
+    }
+  }
+  CHECK(joined == entries);
+  // An empty batch holds no entries.
+  base::Result<std::vector<ManifestEntry>> none = ReadAll("");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
+TEST_CASE("manifest records: a sorted tree costs its names, digests and a few bytes", "[codec]") {
+  RecordWriter writer;
+  const std::string digest(64, 'e');
+  for (int d = 0; d < 10; ++d) {
+    for (int f = 0; f < 100; ++f) {
+      // Paths of 44 bytes, of which each differs from the one before in 2-6.
+      writer.Add({fmt::format("src/a/deep/directory/of/module{}/file{:03}.cc", d, f),
+                  NodeType::kFile, 0644, 1700000000 + f, 1000 + uint64_t(f), digest, ""});
+    }
+  }
+  // Per file: digest 32, what the path does not share (up to 6), its two
+  // lengths, type, mode 2, time 5, size 2, digest length: at most 50.
+  CHECK(writer.size() <= size_t{1000} * 50);
+  CHECK(writer.size() > size_t{1000} * 32);
+}
+
+TEST_CASE("manifest records: every cut and bad record is refused with the reason", "[codec]") {
+  RecordWriter writer;
+  for (const ManifestEntry& e : EdgeEntries()) writer.Add(e);
+  const std::vector<uint8_t> all = writer.Take();
+  const std::string_view whole = View(all);
+  // Cut anywhere inside a record, the stream fails; never crashes or reads on.
+  size_t refused = 0;
+  for (size_t n = 1; n < whole.size(); ++n) {
+    base::Result<std::vector<ManifestEntry>> r = ReadAll(whole.substr(0, n));
+    if (!r.ok()) {
+      ++refused;
+      CHECK(r.status().message().find("manifest") != std::string::npos);
+    }
+  }
+  // Only the cuts between records read (as fewer entries).
+  CHECK(refused == whole.size() - 1 - (EdgeEntries().size() - 1));
+
+  using namespace std::string_literals;
+  struct Row {
+    const char* what;
+    std::string bytes;
+    const char* message;
+  } rows[] = {
+      // Literals are split where a hex escape would run on into a name.
+      {"shares more than there was",
+       "\x02\x01"
+       "ad\x00\x00"s,
+       "malformed manifest record after \"\": shares more than the previous path"},
+      {"unknown type",
+       "\x00\x03"
+       "devc\x00\x00"s,
+       "malformed manifest record \"dev\": unknown type"},
+      {"mode past 07777",
+       "\x00\x01"
+       "ad\x80\x20\x00"s,
+       "malformed manifest record \"a\": mode 10000"},
+      {"a digest of 5 bytes",
+       "\x00\x01"
+       "af\x00\x00\x00\x05"
+       "abcde"s,
+       "malformed manifest record \"a\": a digest of 5 bytes"},
+      {"a varint of 11 bytes",
+       "\x00\x01"
+       "ad\x00"s +
+           std::string(10, '\xff') + "\x01",
+       "malformed manifest record \"a\": cut short"},
+      {"a varint past 64 bits",
+       "\x00\x01"
+       "ad\x00"s +
+           std::string(9, '\xff') + "\x02",
+       "malformed manifest record \"a\": cut short"},
+      {"path too long", "\x00\x80\x20"s + std::string(4096, 'a') + "d\x00\x00"s,
+       "malformed manifest record after \"\": path too long"},
+      {"absolute path", "\x00\x0b/etc/passwdf\x00\x00\x00\x00"s,
+       "manifest entry \"/etc/passwd\": absolute path"},
+      {"climbing by the shared prefix",
+       "\x00\x01"
+       "ad\x00\x00\x01\x06/../..d\x00\x00"s,
+       "manifest entry \"a/../..\": path climbs out with \"..\""},
+      {"NUL in a name",
+       "\x00\x03"
+       "a\0"
+       "bd\x00\x00"s,
+       "manifest entry \"a\\x00b\": path contains a NUL byte"},
+      {"empty symlink target",
+       "\x00\x01"
+       "al\x00\x00\x00"s,
+       "manifest entry \"a\": symlink without a target"},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    base::Result<std::vector<ManifestEntry>> e = ReadAll(r.bytes);
     REQUIRE_FALSE(e.ok());
     CHECK(e.status().message() == r.message);
   }
