@@ -67,7 +67,7 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
   const size_t width = version == 1 ? 6 : 10;
   auto list = j.find("entries");
   if (list == j.end() || !list->is_array()) return bad();
-  for (const nlohmann::json& e : *list) {
+  for (nlohmann::json& e : *list) {
     if (!e.is_array() || e.size() != width || !e[0].is_string() || !e[5].is_string() ||
         !e[1].is_number_unsigned() || !e[2].is_number_unsigned() || !e[3].is_number_integer() ||
         !e[4].is_number_integer()) {
@@ -78,7 +78,7 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
     h.size = e[2].get<uint64_t>();
     h.mtime_ns = e[3].get<int64_t>();
     h.ctime_ns = e[4].get<int64_t>();
-    h.sha256 = e[5].get<std::string>();
+    h.sha256 = std::move(e[5].get_ref<std::string&>());
     if (version > 1) {
       for (size_t i = 6; i < 10; ++i) {
         if (!e[i].is_number_unsigned()) return bad();
@@ -88,7 +88,9 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
       h.gid = e[8].get<uint32_t>();
       h.verified = e[9].get<uint64_t>();
     }
-    cache.entries_[e[0].get<std::string>()] = std::move(h);
+    // Saved in path order: each goes at the end, without a search.
+    cache.entries_.insert_or_assign(cache.entries_.end(), std::move(e[0].get_ref<std::string&>()),
+                                    std::move(h));
   }
   if (version > 1) {
     auto others = j.find("others");
@@ -97,7 +99,7 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
         rotation->size() != 5) {
       return bad();
     }
-    for (const nlohmann::json& e : *others) {
+    for (nlohmann::json& e : *others) {
       if (!e.is_array() || e.size() != 6 || !e[0].is_string() || !e[1].is_string() ||
           !e[2].is_number_unsigned() || !e[3].is_number_unsigned() || !e[4].is_number_unsigned() ||
           !e[5].is_string()) {
@@ -105,9 +107,10 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
       }
       const std::string& type = e[1].get_ref<const std::string&>();
       if (type != "d" && type != "l") return bad();
-      cache.others_[e[0].get<std::string>()] = {static_cast<NodeType>(type[0]),
-                                                e[2].get<uint32_t>(), e[3].get<uint32_t>(),
-                                                e[4].get<uint32_t>(), e[5].get<std::string>()};
+      cache.others_.insert_or_assign(
+          cache.others_.end(), std::move(e[0].get_ref<std::string&>()),
+          CachedOther{static_cast<NodeType>(type[0]), e[2].get<uint32_t>(), e[3].get<uint32_t>(),
+                      e[4].get<uint32_t>(), e[5].get<std::string>()});
     }
     for (size_t i = 0; i < 5; ++i) {
       if (!(*rotation)[i].is_number_integer()) return bad();

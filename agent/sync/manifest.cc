@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -27,20 +28,36 @@ std::string Sha256::HexDigest() {
   return hex;
 }
 
-std::string ManifestLine(const ManifestEntry& e) {
+namespace {
+
+bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
+
+void AppendLine(const ManifestEntry& e, fmt::memory_buffer* out) {
   // The path goes last and is length-prefixed, so no name can forge a line.
   const std::string& what = e.type == NodeType::kSymlink ? e.link_target : e.sha256;
-  return fmt::format("{} {:04o} {} {} {}:{} {}:{}\n", static_cast<char>(e.type), e.mode, e.mtime_s,
-                     e.type == NodeType::kFile ? e.size : 0, what.size(), what, e.path.size(),
-                     e.path);
+  fmt::format_to(std::back_inserter(*out), "{} {:04o} {} {} {}:{} {}:{}\n",
+                 static_cast<char>(e.type), e.mode, e.mtime_s,
+                 e.type == NodeType::kFile ? e.size : 0, what.size(), what, e.path.size(), e.path);
+}
+
+}  // namespace
+
+std::string ManifestLine(const ManifestEntry& e) {
+  fmt::memory_buffer line;
+  AppendLine(e, &line);
+  return fmt::to_string(line);
 }
 
 std::string ManifestDigest(std::vector<ManifestEntry>& entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; });
+  // A scan's entries come sorted already; checking is linear.
+  if (!std::is_sorted(entries.begin(), entries.end(), ByPath)) {
+    std::sort(entries.begin(), entries.end(), ByPath);
+  }
   Sha256 sha;
+  fmt::memory_buffer line;  // one buffer for every line: no allocation each
   for (const ManifestEntry& e : entries) {
-    std::string line = ManifestLine(e);
+    line.clear();
+    AppendLine(e, &line);
     sha.Update(line.data(), line.size());
   }
   return sha.HexDigest();

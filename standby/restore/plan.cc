@@ -10,6 +10,15 @@ using sync::NodeType;
 
 bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
 
+// `entries` when sorted by path, else a sorted copy of them in *copy.
+const std::vector<ManifestEntry>& InPathOrder(const std::vector<ManifestEntry>& entries,
+                                              std::vector<ManifestEntry>* copy) {
+  if (std::is_sorted(entries.begin(), entries.end(), ByPath)) return entries;
+  *copy = entries;
+  std::sort(copy->begin(), copy->end(), ByPath);
+  return *copy;
+}
+
 bool SameMetadata(const ManifestEntry& s, const ManifestEntry& t) {
   return s.mode == t.mode && s.mtime_s == t.mtime_s;
 }
@@ -90,10 +99,12 @@ std::string_view ActionName(Action action) {
   return kNames[static_cast<size_t>(action)];
 }
 
-Plan MakePlan(std::vector<ManifestEntry> source, std::vector<ManifestEntry> target,
+Plan MakePlan(const std::vector<ManifestEntry>& unsorted_source,
+              const std::vector<ManifestEntry>& unsorted_target,
               const std::map<std::string, std::string>& hardlinks, const PlanOptions& options) {
-  std::sort(source.begin(), source.end(), ByPath);
-  std::sort(target.begin(), target.end(), ByPath);
+  std::vector<ManifestEntry> source_copy, target_copy;
+  const std::vector<ManifestEntry>& source = InPathOrder(unsorted_source, &source_copy);
+  const std::vector<ManifestEntry>& target = InPathOrder(unsorted_target, &target_copy);
   Planner planner(hardlinks, options);
   size_t i = 0, j = 0;
   while (i < source.size() || j < target.size()) {

@@ -58,7 +58,10 @@ struct Plan {
 };
 
 // `hardlinks` maps a source path to the earlier path it is a hard link to.
-Plan MakePlan(std::vector<sync::ManifestEntry> source, std::vector<sync::ManifestEntry> target,
+// Both manifests are walked in path order: sorted ones (as ManifestDigest
+// leaves them) are read in place, others are sorted in a copy.
+Plan MakePlan(const std::vector<sync::ManifestEntry>& source,
+              const std::vector<sync::ManifestEntry>& target,
               const std::map<std::string, std::string>& hardlinks, const PlanOptions& options);
 
 }  // namespace sb::restore

@@ -300,11 +300,21 @@ Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
       base::FormatSize(spec.keep_free)));
 }
 
+// The type of `path` in `target` (sorted by path), if it is there.
+std::optional<sync::NodeType> TypeIn(const std::vector<sync::ManifestEntry>& target,
+                                     const std::string& path) {
+  auto it = std::lower_bound(
+      target.begin(), target.end(), path,
+      [](const sync::ManifestEntry& m, const std::string& p) { return m.path < p; });
+  if (it == target.end() || it->path != path) return std::nullopt;
+  return it->type;
+}
+
 // The manifests carry no owners: an entry whose owner (only) changed on the
 // standby looks unchanged to the plan. Its metadata is set again (a
 // symlink's with the symlink).
 void SetAgainWhatDrifted(const std::vector<sync::Drift>& drift,
-                         const std::map<std::string, sync::NodeType>& types, Plan* plan) {
+                         const std::vector<sync::ManifestEntry>& target, Plan* plan) {
   for (const sync::Drift& d : drift) {
     if (d.kind != sync::DriftKind::kMetadata) continue;
     auto it = std::lower_bound(
@@ -313,10 +323,8 @@ void SetAgainWhatDrifted(const std::vector<sync::Drift>& drift,
     if (it == plan->entries.end() || it->path != d.path || it->action != Action::kUnchanged) {
       continue;
     }
-    auto type = types.find(d.path);
-    it->action = type != types.end() && type->second == sync::NodeType::kSymlink
-                     ? Action::kSymlink
-                     : Action::kMetadata;
+    it->action =
+        TypeIn(target, d.path) == sync::NodeType::kSymlink ? Action::kSymlink : Action::kMetadata;
     --plan->totals[static_cast<size_t>(Action::kUnchanged)].count;
     ++plan->totals[static_cast<size_t>(it->action)].count;
   }
@@ -453,12 +461,11 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   start = Clock::now();
   report.source_entries = wanted.size();
   report.target_entries = have->size();
-  report.source_digest = sync::ManifestDigest(wanted);  // both now sorted by path
+  // Both sorted by path now, which MakePlan and TypeIn rely on.
+  report.source_digest = sync::ManifestDigest(wanted);
   const std::string target_digest_now = sync::ManifestDigest(*have);
-  std::map<std::string, sync::NodeType> target_types;
-  for (const sync::ManifestEntry& t : *have) target_types[t.path] = t.type;
-  report.plan = MakePlan(wanted, std::move(*have), hardlinks, spec.plan);
-  SetAgainWhatDrifted(report.drift, target_types, &report.plan);
+  report.plan = MakePlan(wanted, *have, hardlinks, spec.plan);
+  SetAgainWhatDrifted(report.drift, *have, &report.plan);
   report.plan_ms = MsSince(start);
   Status refusal = CheckBeforeStaging(report, wanted, scan_info);
   if (spec.dry_run) {
@@ -484,7 +491,10 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   std::set<std::string, std::less<>> deleted_dirs;
   for (const PlannedEntry& p : report.plan.entries) {
     if (p.action != Action::kDelete) continue;
-    const sync::NodeType type = target_types.at(p.path);
+    const std::optional<sync::NodeType> found = TypeIn(*have, p.path);
+    if (!found)
+      return fail(Status::Internal(fmt::format("{}: planned as a delete, but is none", p.path)));
+    const sync::NodeType type = *found;
     if (type == sync::NodeType::kDirectory) deleted_dirs.insert(p.path);
     const size_t slash = p.path.rfind('/');
     if (slash != std::string::npos &&
