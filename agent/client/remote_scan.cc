@@ -1,5 +1,8 @@
 #include "agent/client/remote_scan.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "agent/sync/manifest_codec.h"
@@ -36,7 +39,19 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
         !more->is_boolean() || (drift != body.end() && !drift->is_array())) {
       return base::Status::Invalid(fmt::format("agent sent a malformed {} reply", type));
     }
-    if (has_records) {
+    if (has_records && body.value("directories", false)) {
+      const std::vector<uint8_t>& bytes = records->get_binary();
+      sync::RecordReader reader(
+          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      if (!got.directories) got.directories.emplace();
+      for (;;) {
+        sync::DirectoryDigest d;
+        base::Result<bool> next = reader.NextDirectory(&d);
+        if (!next.ok()) return next.status().WithContext(fmt::format("scan of {}", root));
+        if (!*next) break;
+        got.directories->push_back(std::move(d));
+      }
+    } else if (has_records) {
       const std::vector<uint8_t>& bytes = records->get_binary();
       sync::RecordReader reader(
           std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
@@ -66,6 +81,7 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
     got.cache_used = body.value("cache", false);
     got.full_baseline = body.value("full_baseline", false);
     got.hashed_bytes = body.value("hashed_bytes", uint64_t{0});
+    got.file_bytes = body.value("file_bytes", uint64_t{0});
     got.drift_truncated = body.value("drift_truncated", false);
     if (auto counts = body.find("drift_counts"); counts != body.end() && counts->is_object()) {
       for (size_t k = 0; k < sync::kDriftKindCount; ++k) {
@@ -101,8 +117,9 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
 }
 
 base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
-                                 const sync::VerifyPolicy* verify) {
+                                 const sync::VerifyPolicy* verify, bool by_directory) {
   nlohmann::json body = {{"root", root}, {"records", true}};
+  if (by_directory) body["directories"] = true;
   if (verify != nullptr) body["verify"] = PolicyJson(*verify);
   return agent.Send(proto::type::kScan, std::move(body));
 }
@@ -110,6 +127,38 @@ base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
 base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t scan_id,
                                                           const std::string& root, ScanInfo* info) {
   return ReadParts(agent, scan_id, proto::type::kScan, root, info);
+}
+
+bool ScansByDirectory(const AgentClient& agent) {
+  const std::vector<std::string>& caps = agent.hello().capabilities;
+  return std::find(caps.begin(), caps.end(), proto::type::kScanChildren) != caps.end();
+}
+
+base::Result<std::vector<sync::ManifestEntry>> ReadChildren(AgentClient& agent,
+                                                            const std::string& root,
+                                                            const std::vector<size_t>& dirs) {
+  // At most 64k directories a request (their indices take a few bytes
+  // each); at least one request, which lets the agent's kept scan go.
+  constexpr size_t kPerRequest = 65536;
+  std::vector<sync::ManifestEntry> entries;
+  size_t next = 0;
+  do {
+    const size_t end = std::min(dirs.size(), next + kPerRequest);
+    const std::vector<size_t> batch(dirs.begin() + static_cast<ptrdiff_t>(next),
+                                    dirs.begin() + static_cast<ptrdiff_t>(end));
+    next = end;
+    base::Result<uint64_t> id = agent.Send(
+        proto::type::kScanChildren, {{"root", root},
+                                     {"dirs", nlohmann::json::binary(sync::EncodeIndices(batch))},
+                                     {"done", next == dirs.size()}});
+    if (!id.ok()) return id.status();
+    base::Result<std::vector<sync::ManifestEntry>> got =
+        ReadParts(agent, *id, proto::type::kScanChildren, root, nullptr);
+    if (!got.ok()) return got.status();
+    entries.insert(entries.end(), std::make_move_iterator(got->begin()),
+                   std::make_move_iterator(got->end()));
+  } while (next < dirs.size());
+  return entries;
 }
 
 base::Status VerifyRemote(AgentClient& agent, const std::string& root,

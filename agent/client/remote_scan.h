@@ -34,6 +34,10 @@ struct ScanInfo {
   bool drift_truncated = false;
   // A verifying scan's re-read.
   std::optional<sync::VerifyReport> verify;
+  // A scan by directory (StartScan's `by_directory`, when the agent can):
+  // each directory's digest, in path order, instead of the entries.
+  std::optional<std::vector<sync::DirectoryDigest>> directories;
+  uint64_t file_bytes = 0;  // then: the sizes of the target's files, added
 };
 
 // Every entry is checked as it is decoded; a malformed one fails the scan.
@@ -46,11 +50,27 @@ base::Result<std::vector<sync::ManifestEntry>> ScanRemote(AgentClient& agent,
 // No other request may be sent between them. With `verify`, the agent
 // re-reads its share of the unchanged files (sync/reverify.h); only within
 // a restore of `root` (or it claims the root).
+//
+// With `by_directory` (only where ScansByDirectory), the agent answers with
+// its directories' digests (ScanInfo::directories) and keeps the entries;
+// ReadChildren then fetches those of the directories that differ. No other
+// scan may come between.
 base::Result<uint64_t> StartScan(AgentClient& agent, const std::string& root,
-                                 const sync::VerifyPolicy* verify = nullptr);
+                                 const sync::VerifyPolicy* verify = nullptr,
+                                 bool by_directory = false);
 base::Result<std::vector<sync::ManifestEntry>> FinishScan(AgentClient& agent, uint64_t id,
                                                           const std::string& root,
                                                           ScanInfo* info = nullptr);
+
+// Whether the agent can scan by directory (it serves ScanChildren).
+bool ScansByDirectory(const AgentClient& agent);
+
+// The entries directly in each of the directories `dirs` (ascending
+// indices into ScanInfo::directories) of the scan by directory of `root`
+// just finished; the agent then lets its kept scan go.
+base::Result<std::vector<sync::ManifestEntry>> ReadChildren(AgentClient& agent,
+                                                            const std::string& root,
+                                                            const std::vector<size_t>& dirs);
 
 // The re-read alone, without a restore (the Verify operation): drift and
 // the re-read into *info.

@@ -38,6 +38,7 @@ inline constexpr std::string_view kRunCommand = "RunCommand";
 inline constexpr std::string_view kShutdown = "Shutdown";
 inline constexpr std::string_view kLease = "Lease";
 inline constexpr std::string_view kScan = "Scan";
+inline constexpr std::string_view kScanChildren = "ScanChildren";
 inline constexpr std::string_view kVerify = "Verify";
 inline constexpr std::string_view kStatFile = "StatFile";
 inline constexpr std::string_view kRestoreBegin = "RestoreBegin";

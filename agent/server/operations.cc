@@ -87,6 +87,7 @@ std::vector<std::string> Operations::Capabilities() const {
     caps.emplace_back(proto::type::kShutdown);
     caps.emplace_back(proto::type::kLease);
     caps.emplace_back(proto::type::kScan);
+    caps.emplace_back(proto::type::kScanChildren);
     caps.emplace_back(proto::type::kVerify);
     for (std::string_view t :
          {proto::type::kRestoreBegin, proto::type::kSignature, proto::type::kStageFile,
@@ -313,7 +314,7 @@ base::Result<std::optional<sync::VerifyPolicy>> VerifyPolicyOf(const proto::Mess
 }  // namespace
 
 proto::Message Operations::Scan(const proto::Message& request, std::vector<proto::Message>* parts,
-                                sync::HashCache* open_cache) const {
+                                sync::HashCache* open_cache, std::optional<KeptScan>* keep) const {
   const bool verify_only = request.type == proto::type::kVerify;
   base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
   if (!root.ok()) return proto::ErrorReply(request.id, root.status());
@@ -420,9 +421,12 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   // Entries (not for Verify), then drift items, in parts. A controller
   // that asks for {"records": true} gets the entries as a record stream
   // (sync::RecordWriter), older ones a CBOR array per entry.
-  auto wants = request.body.find("records");
-  const bool as_records =
-      !verify_only && wants != request.body.end() && wants->is_boolean() && wants->get<bool>();
+  auto flag = [&](const char* name) {
+    auto it = request.body.find(name);
+    return it != request.body.end() && it->is_boolean() && it->get<bool>();
+  };
+  const bool as_records = !verify_only && flag("records");
+  const bool by_directory = as_records && keep != nullptr && flag("directories");
   sync::RecordWriter records;
   nlohmann::json batch = nlohmann::json::array();
   nlohmann::json drift_batch = nlohmann::json::array();
@@ -431,6 +435,7 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
     nlohmann::json body = {{"drift", std::move(drift_batch)}, {"more", more}};
     if (as_records) {
       body["records"] = nlohmann::json::binary(records.Take());
+      if (by_directory) body["directories"] = true;
     } else {
       body["entries"] = std::move(batch);
     }
@@ -450,7 +455,14 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
     list.push_back(std::move(item));
     batch_bytes += bytes;
   };
-  if (as_records) {
+  sync::DirectoryGroups groups;  // kept
+  if (by_directory) {
+    groups = sync::GroupByDirectory(*entries);
+    for (const sync::DirectoryDigest& d : groups.dirs) {
+      room_for(d.path.size() + 64, 0);
+      records.AddDirectory(d);
+    }
+  } else if (as_records) {
     // A record is at most its path, its target and 60 bytes besides.
     for (const sync::ManifestEntry& e : *entries) {
       room_for(e.path.size() + e.link_target.size() + 64, 0);
@@ -477,7 +489,64 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
                {"drift_truncated", drift_sent < drift.size()}});
   if (verified) last["verify"] = sync::EncodeVerifyReport(*verified);
   AddTargetFs(*root, &last);
+  if (by_directory) {
+    // What the controller's first check of room needs without the entries.
+    uint64_t file_bytes = 0;
+    for (const sync::ManifestEntry& e : *entries) {
+      if (e.type == sync::NodeType::kFile) file_bytes += e.size;
+    }
+    last["file_bytes"] = file_bytes;
+    keep->emplace(KeptScan{*root, std::move(*entries), std::move(groups)});
+  }
   return Reply(request, std::move(last));
+}
+
+proto::Message Operations::ScanChildren(const proto::Message& request,
+                                        std::vector<proto::Message>* parts,
+                                        std::optional<KeptScan>* kept) const {
+  base::Result<std::string> root = proto::BodyField<std::string>(request, "root");
+  if (!root.ok()) return proto::ErrorReply(request.id, root.status());
+  auto dirs = request.body.find("dirs");
+  auto done = request.body.find("done");
+  if (dirs == request.body.end() || !dirs->is_binary() ||
+      (done != request.body.end() && !done->is_boolean())) {
+    return proto::ErrorReply(
+        request.id,
+        base::Status::Invalid("ScanChildren needs \"dirs\": indices of the directories"));
+  }
+  if (!*kept || (*kept)->root != *root) {
+    return proto::ErrorReply(
+        request.id, base::Status::FailedPrecondition(fmt::format(
+                        "ScanChildren: no scan of {} is kept on this connection (a Scan with "
+                        "\"directories\" keeps one until its ScanChildren are done)",
+                        base::Quote(*root))));
+  }
+  const std::vector<uint8_t>& bytes = dirs->get_binary();
+  const KeptScan& scan = **kept;
+  base::Result<std::vector<size_t>> indices = sync::DecodeIndices(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+      scan.groups.dirs.size());
+  if (!indices.ok()) {
+    return proto::ErrorReply(request.id, indices.status().WithContext("ScanChildren"));
+  }
+  sync::RecordWriter records;
+  uint64_t count = 0;
+  for (size_t index : *indices) {
+    const size_t first = scan.groups.first[index];
+    for (size_t k = first; k < first + scan.groups.dirs[index].children; ++k) {
+      const sync::ManifestEntry& e = scan.entries[scan.groups.order[k]];
+      if (records.size() + e.path.size() + e.link_target.size() + 64 > proto::kBatchBytes) {
+        parts->push_back(
+            Reply(request, {{"records", nlohmann::json::binary(records.Take())}, {"more", true}}));
+      }
+      records.Add(e);
+      ++count;
+    }
+  }
+  if (done != request.body.end() && done->get<bool>()) kept->reset();
+  return Reply(
+      request,
+      {{"records", nlohmann::json::binary(records.Take())}, {"more", false}, {"count", count}});
 }
 
 // What the target's filesystem can hold, from the target or, before its

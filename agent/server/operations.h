@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "agent/server/agent_config.h"
 #include "agent/server/lease.h"
 #include "agent/sync/hash_cache.h"
+#include "agent/sync/manifest.h"
 
 namespace sb::agent {
 
@@ -23,6 +25,15 @@ struct HostSeams {
   std::string proc_root = "/proc";
   std::string etc_root = "/etc";
   std::string run_root = "/run";  // logind's sessions
+};
+
+// A scan kept on its connection after a Scan that sent directories'
+// digests, for the ScanChildren requests that follow: its entries, grouped
+// by directory as the digests listed them.
+struct KeptScan {
+  std::string root;
+  std::vector<sync::ManifestEntry> entries;
+  sync::DirectoryGroups groups;
 };
 
 class Operations {
@@ -57,8 +68,20 @@ class Operations {
   // in the cache and reports them; outside a restore it claims the root
   // for that. A Verify request is the same without the entries, and needs
   // a cache to verify against.
+  //
+  // With {"records": true} the entries go as a record stream
+  // (sync::RecordWriter); with {"directories": true} as well, and `keep`
+  // given, each directory's digest (sync::DirectoryDigest) goes instead of
+  // the entries, which are kept in *keep for ScanChildren.
   proto::Message Scan(const proto::Message& request, std::vector<proto::Message>* parts,
-                      sync::HashCache* open_cache = nullptr) const;
+                      sync::HashCache* open_cache = nullptr,
+                      std::optional<KeptScan>* keep = nullptr) const;
+  // The entries directly in each of {"dirs"} (sync::EncodeIndices of
+  // ascending indices into the list of digests the Scan sent) of the scan
+  // kept in *kept, which must be of {"root"}: records, in parts as Scan's.
+  // {"done": true} lets the kept scan go after this reply.
+  proto::Message ScanChildren(const proto::Message& request, std::vector<proto::Message>* parts,
+                              std::optional<KeptScan>* kept) const;
 
   static constexpr size_t kScanEntriesPerPart = 2000;
   // Drift paths sent at most (the counts are always whole).

@@ -78,7 +78,14 @@ SessionReply Session::Handle(const proto::Message& request, ChunkIo* io) {
   if (request.type == type::kLease) return Answer(ops_.Lease(request));
   if (request.type == type::kScan || request.type == type::kVerify) {
     std::vector<proto::Message> parts;
-    SessionReply out = Answer(ops_.Scan(request, &parts, restore_.CacheFor(request)));
+    kept_scan_.reset();  // a new scan replaces a kept one
+    SessionReply out = Answer(ops_.Scan(request, &parts, restore_.CacheFor(request), &kept_scan_));
+    out.parts = std::move(parts);
+    return out;
+  }
+  if (request.type == type::kScanChildren) {
+    std::vector<proto::Message> parts;
+    SessionReply out = Answer(ops_.ScanChildren(request, &parts, &kept_scan_));
     out.parts = std::move(parts);
     return out;
   }

@@ -6,6 +6,7 @@
 #ifndef AGENT_SERVER_SESSION_H_
 #define AGENT_SERVER_SESSION_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ class Session {
 
   const Operations& ops_;
   RestoreHandler restore_;
+  std::optional<KeptScan> kept_scan_;  // for ScanChildren
   bool greeted_ = false;
 };
 

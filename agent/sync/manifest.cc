@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -61,6 +62,68 @@ std::string ManifestDigest(std::vector<ManifestEntry>& entries) {
     sha.Update(line.data(), line.size());
   }
   return sha.HexDigest();
+}
+
+std::string_view ParentOf(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+DirectoryGroups GroupByDirectory(const std::vector<ManifestEntry>& entries) {
+  const bool sorted = std::is_sorted(entries.begin(), entries.end(), ByPath);
+  // Children by directory, each list in the entries' order.
+  std::unordered_map<std::string_view, std::vector<size_t>> children;
+  std::vector<std::string_view> dirs = {std::string_view()};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    children[ParentOf(entries[i].path)].push_back(i);
+    if (entries[i].type == NodeType::kDirectory) dirs.push_back(entries[i].path);
+  }
+  std::sort(dirs.begin() + 1, dirs.end());
+  DirectoryGroups g;
+  g.dirs.reserve(dirs.size());
+  g.first.reserve(dirs.size());
+  g.order.reserve(entries.size());
+  fmt::memory_buffer line;
+  for (std::string_view dir : dirs) {
+    g.first.push_back(g.order.size());
+    DirectoryDigest d{std::string(dir), 0, ""};
+    Sha256 sha;
+    if (auto it = children.find(dir); it != children.end()) {
+      std::vector<size_t>& mine = it->second;
+      if (!sorted) {
+        std::sort(mine.begin(), mine.end(),
+                  [&](size_t x, size_t y) { return entries[x].path < entries[y].path; });
+      }
+      for (size_t i : mine) {
+        line.clear();
+        AppendLine(entries[i], &line);
+        sha.Update(line.data(), line.size());
+        g.order.push_back(i);
+      }
+      d.children = mine.size();
+    }
+    d.sha256 = sha.HexDigest();
+    g.dirs.push_back(std::move(d));
+  }
+  return g;
+}
+
+std::vector<DirectoryDigest> DirectoryDigests(const std::vector<ManifestEntry>& entries) {
+  return GroupByDirectory(entries).dirs;
+}
+
+std::vector<size_t> DirectoriesToRead(const std::vector<DirectoryDigest>& source,
+                                      const std::vector<DirectoryDigest>& target) {
+  std::vector<size_t> out;
+  size_t i = 0;
+  for (size_t t = 0; t < target.size(); ++t) {
+    while (i < source.size() && source[i].path < target[t].path) ++i;
+    if (i == source.size() || source[i].path != target[t].path ||
+        source[i].sha256 != target[t].sha256) {
+      out.push_back(t);
+    }
+  }
+  return out;
 }
 
 }  // namespace sb::sync

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb::sync {
@@ -41,6 +42,45 @@ std::string ManifestLine(const ManifestEntry& entry);
 // The digest of a whole tree: hex SHA-256 over its lines sorted by path.
 // Sorts `entries` in place.
 std::string ManifestDigest(std::vector<ManifestEntry>& entries);
+
+// The directory `path` is in: "" (the root) for a top-level name.
+std::string_view ParentOf(std::string_view path);
+
+// A directory's digest: hex SHA-256 over the ManifestLines of its children
+// (the entries directly in it) in path order. Where two trees have a
+// directory of equal digests, its children are equal in everything the
+// manifest holds, so a restore need not send them (docs/restore.md).
+struct DirectoryDigest {
+  std::string path;  // "" for the root
+  uint64_t children = 0;
+  std::string sha256;
+  bool operator==(const DirectoryDigest&) const = default;
+};
+
+// The entries of a manifest grouped by the directory they are in.
+struct DirectoryGroups {
+  // One per directory, the root's first, then in path order.
+  std::vector<DirectoryDigest> dirs;
+  // Indices into the entries: dirs[i]'s children, in path order, are
+  // order[first[i]] and the dirs[i].children after it.
+  std::vector<size_t> order;
+  std::vector<size_t> first;
+};
+
+// Groups `entries` (in any order; linear when sorted by path) and digests
+// each directory, one without children too. An entry whose directory is
+// not among them is in no group.
+DirectoryGroups GroupByDirectory(const std::vector<ManifestEntry>& entries);
+
+// GroupByDirectory's digests alone.
+std::vector<DirectoryDigest> DirectoryDigests(const std::vector<ManifestEntry>& entries);
+
+// Of `target`'s directories, those whose children must be read to compare
+// them with `source`'s: where the digests differ or the source has no such
+// directory. Both in path order, as DirectoryDigests returns them; the
+// result is indices into `target`, ascending.
+std::vector<size_t> DirectoriesToRead(const std::vector<DirectoryDigest>& source,
+                                      const std::vector<DirectoryDigest>& target);
 
 // Incremental SHA-256, hex output.
 class Sha256 {

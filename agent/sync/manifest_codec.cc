@@ -13,6 +13,8 @@ namespace sb::sync {
 namespace {
 
 constexpr size_t kDigestBytes = 32;
+// The type byte of a directory's digest (not a NodeType).
+constexpr uint8_t kDirectoryDigestType = 'D';
 
 // Digests travel as 32 raw bytes, half of their hex.
 void AppendDigest(const std::string& hex, std::vector<uint8_t>* out) {
@@ -63,6 +65,26 @@ std::optional<NodeType> TypeOf(char c) {
   }
 }
 
+void PutVarint(uint64_t v, std::vector<uint8_t>* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<uint8_t>(v));
+}
+
+// False when `in` ends first or the value has more than 64 bits.
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const auto b = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return shift < 63 || (b >> 1) == 0;
+  }
+  return false;
+}
+
 }  // namespace
 
 nlohmann::json EncodeEntry(const ManifestEntry& e) {
@@ -98,21 +120,20 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
   return e;
 }
 
-void RecordWriter::Varint(uint64_t v) {
-  while (v >= 0x80) {
-    bytes_.push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  bytes_.push_back(static_cast<uint8_t>(v));
+void RecordWriter::Varint(uint64_t v) { PutVarint(v, &bytes_); }
+
+void RecordWriter::Path(const std::string& path) {
+  size_t shared = 0;
+  const size_t most = std::min(previous_.size(), path.size());
+  while (shared < most && previous_[shared] == path[shared]) ++shared;
+  Varint(shared);
+  Varint(path.size() - shared);
+  bytes_.insert(bytes_.end(), path.begin() + static_cast<ptrdiff_t>(shared), path.end());
+  previous_ = path;
 }
 
 void RecordWriter::Add(const ManifestEntry& e) {
-  size_t shared = 0;
-  const size_t most = std::min(previous_.size(), e.path.size());
-  while (shared < most && previous_[shared] == e.path[shared]) ++shared;
-  Varint(shared);
-  Varint(e.path.size() - shared);
-  bytes_.insert(bytes_.end(), e.path.begin() + static_cast<ptrdiff_t>(shared), e.path.end());
+  Path(e.path);
   bytes_.push_back(static_cast<uint8_t>(e.type));
   Varint(e.mode & 07777);
   // Zigzag: 0, -1, 1, -2 ... as 0, 1, 2, 3 ...
@@ -125,7 +146,13 @@ void RecordWriter::Add(const ManifestEntry& e) {
     Varint(e.link_target.size());
     bytes_.insert(bytes_.end(), e.link_target.begin(), e.link_target.end());
   }
-  previous_ = e.path;
+}
+
+void RecordWriter::AddDirectory(const DirectoryDigest& d) {
+  Path(d.path);
+  bytes_.push_back(kDirectoryDigestType);
+  Varint(d.children);
+  AppendDigest(d.sha256, &bytes_);
 }
 
 std::vector<uint8_t> RecordWriter::Take() {
@@ -133,40 +160,55 @@ std::vector<uint8_t> RecordWriter::Take() {
   return std::exchange(bytes_, {});
 }
 
-bool RecordReader::Varint(uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in_.empty(); shift += 7) {
-    const auto b = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return shift < 63 || (b >> 1) == 0;  // 64 bits at most
-  }
-  return false;
-}
+bool RecordReader::Varint(uint64_t* v) { return GetVarint(&in_, v); }
 
-base::Result<bool> RecordReader::Next(ManifestEntry* e) {
-  if (in_.empty()) return false;
+base::Status RecordReader::Path(std::string* path, bool root) {
   // Before its path is whole, a bad record is named by the path before it.
   auto bad = [&](std::string_view what) {
     return base::Status::Invalid(
         fmt::format("malformed manifest record after {}: {}", base::Quote(previous_), what));
   };
-  auto bad_entry = [&](std::string_view what) {
-    return base::Status::Invalid(
-        fmt::format("malformed manifest record {}: {}", base::Quote(e->path), what));
-  };
   uint64_t shared = 0, rest = 0;
   if (!Varint(&shared) || !Varint(&rest)) return bad("path length cut short");
   if (shared > previous_.size()) return bad("shares more than the previous path");
   if (rest > in_.size() || shared + rest > kMaxPathBytes) return bad("path too long");
-  e->path.assign(previous_, 0, shared);
-  e->path.append(in_.substr(0, rest));
+  path->assign(previous_, 0, shared);
+  path->append(in_.substr(0, rest));
   in_.remove_prefix(rest);
-  if (base::Status path = CheckRelativePath(e->path); !path.ok()) {
-    return base::Status::Invalid(
-        fmt::format("manifest entry {}: {}", base::Quote(e->path), path.message()));
+  if (!(root && path->empty())) {
+    if (base::Status checked = CheckRelativePath(*path); !checked.ok()) {
+      return base::Status::Invalid(
+          fmt::format("manifest entry {}: {}", base::Quote(*path), checked.message()));
+    }
   }
-  previous_ = e->path;
+  previous_ = *path;
+  return base::Status::Ok();
+}
+
+base::Result<bool> RecordReader::NextDirectory(DirectoryDigest* d) {
+  if (in_.empty()) return false;
+  SB_RETURN_IF_ERROR(Path(&d->path, true));
+  auto bad = [&](std::string_view what) {
+    return base::Status::Invalid(
+        fmt::format("malformed directory record {}: {}", base::Quote(d->path), what));
+  };
+  if (in_.empty() || static_cast<uint8_t>(in_[0]) != kDirectoryDigestType) {
+    return bad("not a directory's digest");
+  }
+  in_.remove_prefix(1);
+  if (!Varint(&d->children) || in_.size() < kDigestBytes) return bad("cut short");
+  HexOf(in_.substr(0, kDigestBytes), &d->sha256);
+  in_.remove_prefix(kDigestBytes);
+  return true;
+}
+
+base::Result<bool> RecordReader::Next(ManifestEntry* e) {
+  if (in_.empty()) return false;
+  SB_RETURN_IF_ERROR(Path(&e->path, false));
+  auto bad_entry = [&](std::string_view what) {
+    return base::Status::Invalid(
+        fmt::format("malformed manifest record {}: {}", base::Quote(e->path), what));
+  };
   std::optional<NodeType> type = in_.empty() ? std::nullopt : TypeOf(in_[0]);
   if (!type) return bad_entry("unknown type");
   in_.remove_prefix(1);
@@ -200,6 +242,32 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
     }
   }
   return true;
+}
+
+std::vector<uint8_t> EncodeIndices(const std::vector<size_t>& indices) {
+  std::vector<uint8_t> out;
+  uint64_t next = 0;  // the least the next index can be
+  for (size_t i : indices) {
+    PutVarint(i - next, &out);
+    next = i + 1;
+  }
+  return out;
+}
+
+base::Result<std::vector<size_t>> DecodeIndices(std::string_view bytes, size_t limit) {
+  std::vector<size_t> out;
+  uint64_t next = 0;
+  while (!bytes.empty()) {
+    uint64_t gap = 0;
+    if (!GetVarint(&bytes, &gap)) return base::Status::Invalid("malformed list of indices");
+    if (gap >= limit || next + gap >= limit) {
+      return base::Status::Invalid(fmt::format("index {} out of range (there are {})",
+                                               gap >= limit ? gap : next + gap, limit));
+    }
+    out.push_back(next + gap);
+    next += gap + 1;
+  }
+  return out;
 }
 
 nlohmann::json EncodeDrift(const Drift& d) {

@@ -34,10 +34,12 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j);
 //   symlinks: varint length of the target, then its bytes
 // Varints are LEB128: 7 bits a byte, low first. Sorted paths share most of
 // their bytes, so an entry of a deep tree costs about its name, its digest
-// and a few bytes.
+// and a few bytes. A directory's digest (DirectoryDigest) is a record too:
+// its path ("" for the root), the byte 'D', varint children, 32 bytes.
 class RecordWriter {
  public:
   void Add(const ManifestEntry& entry);
+  void AddDirectory(const DirectoryDigest& digest);
   size_t size() const { return bytes_.size(); }
   bool empty() const { return bytes_.empty(); }
   // The records so far; the writer starts afresh (its next record shares
@@ -46,6 +48,7 @@ class RecordWriter {
 
  private:
   void Varint(uint64_t v);
+  void Path(const std::string& path);
   std::vector<uint8_t> bytes_;
   std::string previous_;
 };
@@ -58,12 +61,22 @@ class RecordReader {
   // short, malformed, or whose path or symlink target fails the checks of
   // sync/path.h is an error naming it.
   base::Result<bool> Next(ManifestEntry* entry);
+  // The same for a stream of directories' digests.
+  base::Result<bool> NextDirectory(DirectoryDigest* digest);
 
  private:
   bool Varint(uint64_t* v);
+  // A record's path into *path, checked; the root ("") only when `root`.
+  base::Status Path(std::string* path, bool root);
   std::string_view in_;
   std::string previous_;
 };
+
+// Ascending indices (into a list both sides hold), as varints of the gaps
+// between them: a few bytes however long the paths they stand for.
+std::vector<uint8_t> EncodeIndices(const std::vector<size_t>& ascending);
+// Each below `limit`, or an error.
+base::Result<std::vector<size_t>> DecodeIndices(std::string_view bytes, size_t limit);
 
 // A drift item: [kind, path, detail].
 nlohmann::json EncodeDrift(const Drift& drift);

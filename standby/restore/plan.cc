@@ -1,6 +1,10 @@
 #include "standby/restore/plan.h"
 
 #include <algorithm>
+#include <iterator>
+#include <string_view>
+
+#include <fmt/format.h>
 
 namespace sb::restore {
 namespace {
@@ -117,6 +121,50 @@ Plan MakePlan(const std::vector<ManifestEntry>& unsorted_source,
     }
   }
   return planner.Take();
+}
+
+base::Result<std::vector<ManifestEntry>> TargetFromDirectories(
+    const std::vector<ManifestEntry>& source, const std::vector<sync::DirectoryDigest>& target_dirs,
+    const std::vector<size_t>& read, std::vector<ManifestEntry> children) {
+  // The directories whose children were not read (in path order), and how
+  // many entries the target holds.
+  std::vector<std::string_view> same;
+  uint64_t announced = 0, read_announced = 0;
+  size_t r = 0;
+  for (size_t i = 0; i < target_dirs.size(); ++i) {
+    announced += target_dirs[i].children;
+    if (r < read.size() && read[r] == i) {
+      read_announced += target_dirs[i].children;
+      ++r;
+    } else {
+      same.push_back(target_dirs[i].path);
+    }
+  }
+  if (children.size() != read_announced) {
+    return base::Status::Corruption(fmt::format(
+        "the agent's digests announced {} entries in the {} directories read, it sent {}",
+        read_announced, read.size(), children.size()));
+  }
+  // Two sorted runs merged: the source's entries in unchanged directories
+  // (already in order when the source is) and those read.
+  std::vector<ManifestEntry> kept;
+  for (const ManifestEntry& e : source) {
+    if (std::binary_search(same.begin(), same.end(), sync::ParentOf(e.path))) kept.push_back(e);
+  }
+  if (kept.size() + children.size() != announced) {
+    return base::Status::Corruption(
+        fmt::format("the agent's digests announced {} entries, {} are known", announced,
+                    kept.size() + children.size()));
+  }
+  if (!std::is_sorted(kept.begin(), kept.end(), ByPath))
+    std::sort(kept.begin(), kept.end(), ByPath);
+  std::sort(children.begin(), children.end(), ByPath);
+  std::vector<ManifestEntry> target;
+  target.reserve(announced);
+  std::merge(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
+             std::make_move_iterator(children.begin()), std::make_move_iterator(children.end()),
+             std::back_inserter(target), ByPath);
+  return target;
 }
 
 }  // namespace sb::restore

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/base/status.h"
 #include "agent/sync/manifest.h"
 
 namespace sb::restore {
@@ -63,6 +64,16 @@ struct Plan {
 Plan MakePlan(const std::vector<sync::ManifestEntry>& source,
               const std::vector<sync::ManifestEntry>& target,
               const std::map<std::string, std::string>& hardlinks, const PlanOptions& options);
+
+// The target's manifest from a scan by directory: the entries read of the
+// directories `read` (ascending indices into `target_dirs`), and, in every
+// other directory of `target_dirs`, the source's children of it, which its
+// equal digest proves the target holds. In path order. An error when the
+// entries read are not the count the digests announced.
+base::Result<std::vector<sync::ManifestEntry>> TargetFromDirectories(
+    const std::vector<sync::ManifestEntry>& source,
+    const std::vector<sync::DirectoryDigest>& target_dirs, const std::vector<size_t>& read,
+    std::vector<sync::ManifestEntry> children);
 
 }  // namespace sb::restore
 

@@ -274,22 +274,35 @@ base::Result<SourceListing> ListSourceOf(const ResolvedSource& source, SourceCac
 // declare prove the restore must stage (a new path, another size, or a hash
 // the cache knows to differ). A tar bomb, or a sparse file of 50 GiB, is
 // refused here, in the time it takes to read the headers.
-// `target` gets sorted by path.
+// `target` gets sorted by path. A scan by directory sent no entries yet,
+// only the sizes of the target's files added: then at least what the
+// source's files hold beyond them (a weaker bound; the full check below
+// holds).
 Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
                           std::vector<sync::ManifestEntry>& target, const client::ScanInfo& info) {
   if (!info.free_bytes) return Status::Ok();  // the full check refuses it
-  std::sort(
-      target.begin(), target.end(),
-      [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
   uint64_t at_least = 0;
-  for (const sync::ManifestEntry& e : listing.entries) {
-    if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
-    auto t = std::lower_bound(
-        target.begin(), target.end(), e.path,
-        [](const sync::ManifestEntry& m, const std::string& path) { return m.path < path; });
-    if (t == target.end() || t->path != e.path || t->type != sync::NodeType::kFile ||
-        t->size != e.size || (!e.sha256.empty() && e.sha256 != t->sha256)) {
-      at_least += e.size;
+  if (info.directories) {
+    uint64_t source_bytes = 0;
+    for (const sync::ManifestEntry& e : listing.entries) {
+      if (e.type == sync::NodeType::kFile && listing.hardlinks.count(e.path) == 0) {
+        source_bytes += e.size;
+      }
+    }
+    at_least = source_bytes > info.file_bytes ? source_bytes - info.file_bytes : 0;
+  } else {
+    std::sort(
+        target.begin(), target.end(),
+        [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
+    for (const sync::ManifestEntry& e : listing.entries) {
+      if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
+      auto t = std::lower_bound(
+          target.begin(), target.end(), e.path,
+          [](const sync::ManifestEntry& m, const std::string& path) { return m.path < path; });
+      if (t == target.end() || t->path != e.path || t->type != sync::NodeType::kFile ||
+          t->size != e.size || (!e.sha256.empty() && e.sha256 != t->sha256)) {
+        at_least += e.size;
+      }
     }
   }
   if (*info.free_bytes >= at_least + spec.keep_free) return Status::Ok();
@@ -417,7 +430,10 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   // A dry run is no restore: the agent would have to claim the target to
   // record re-reads, so it only compares with its cache.
   const sync::VerifyPolicy* verify = spec.verify && !spec.dry_run ? &*spec.verify : nullptr;
-  base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target, verify);
+  // By directory where the agent can: only the entries of directories
+  // that differ from the source's then travel.
+  const bool by_directory = spec.scan_by_directory && client::ScansByDirectory(agent);
+  base::Result<uint64_t> scan_id = client::StartScan(agent, spec.target, verify, by_directory);
   if (!scan_id.ok()) return fail(scan_id.status());
   // Held only until the hashes are in: the plan does not need it.
   std::optional<SourceCache> cache(std::in_place, spec.source_cache, *source);
@@ -445,6 +461,29 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   report.source_newest_ns = std::max(listing->newest_mtime_ns, source->file_mtime_ns);
   std::vector<sync::ManifestEntry>& wanted = listing->entries;
   const std::map<std::string, std::string>& hardlinks = listing->hardlinks;
+  bool target_is_source = false;  // proven by the directories' digests
+  if (scan_info.directories) {
+    // In path order, so that grouping it and merging with it are linear.
+    std::sort(
+        wanted.begin(), wanted.end(),
+        [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
+    const std::vector<size_t> to_read =
+        sync::DirectoriesToRead(sync::DirectoryDigests(wanted), *scan_info.directories);
+    base::Result<std::vector<sync::ManifestEntry>> read =
+        client::ReadChildren(agent, spec.target, to_read);
+    if (!read.ok()) return fail(read.status().WithContext(fmt::format("target {}", spec.target)));
+    report.target_directories = scan_info.directories->size();
+    report.target_directories_read = to_read.size();
+    base::Result<std::vector<sync::ManifestEntry>> target =
+        TargetFromDirectories(wanted, *scan_info.directories, to_read, std::move(*read));
+    if (!target.ok())
+      return fail(target.status().WithContext(fmt::format("target {}", spec.target)));
+    *have = std::move(*target);
+    // Every directory of the target equal to the source's: so is the whole
+    // (a directory the source has and the target lacks would have made its
+    // parent's digest differ, up to the root).
+    target_is_source = to_read.empty();
+  }
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
 
@@ -463,7 +502,8 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   report.target_entries = have->size();
   // Both sorted by path now, which MakePlan and TypeIn rely on.
   report.source_digest = sync::ManifestDigest(wanted);
-  const std::string target_digest_now = sync::ManifestDigest(*have);
+  const std::string target_digest_now =
+      target_is_source ? report.source_digest : sync::ManifestDigest(*have);
   report.plan = MakePlan(wanted, *have, hardlinks, spec.plan);
   SetAgainWhatDrifted(report.drift, *have, &report.plan);
   report.plan_ms = MsSince(start);

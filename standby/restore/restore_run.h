@@ -84,6 +84,10 @@ struct RestoreSpec {
   // Called with the drift as soon as it is known, before the restore
   // changes anything (a planted file is recorded before it is deleted).
   std::function<void(const std::vector<sync::Drift>&)> on_drift;
+  // Ask the agent for its directories' digests and only the entries of
+  // those that differ, where it can (ScanChildren); false: for every entry,
+  // as from an agent that cannot.
+  bool scan_by_directory = true;
   // Test seam: runs between the plan and the transfer (the source's two
   // reads), so a test can change the source there.
   std::function<void()> before_transfer;
@@ -107,6 +111,10 @@ struct RestoreReport {
   // The re-read on the standby, unless none was asked or possible.
   std::optional<sync::VerifyReport> verify;
   uint64_t target_hashed_bytes = 0;  // read by the scan because their stat changed
+  // A scan by directory: of the target's directories, those whose entries
+  // were sent (their digests differed from the source's). Unset: the agent
+  // sent every entry.
+  std::optional<uint64_t> target_directories, target_directories_read;
   uint64_t DriftTotal() const;
   uint64_t Corrupt() const { return drift_counts[static_cast<size_t>(sync::DriftKind::kCorrupt)]; }
   uint64_t literal_bytes = 0;  // file bytes sent as they are

@@ -1,6 +1,6 @@
 // libFuzzer target for everything that parses bytes from the network: the
-// frame decoder, chunk headers, the CBOR message decoder and the manifest
-// record stream of a scan reply. Built by
+// frame decoder, chunk headers, the CBOR message decoder, and the manifest
+// records, directories' digests and directory indices of a scan. Built by
 // scripts/fuzz with clang; not part of the ctest suite.
 
 #include <cstddef>
@@ -45,6 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       sb::base::Result<bool> got = again.Next(&back);
       if (!got.ok() || !*got || !(back == e)) __builtin_trap();
     }
+  }
+
+  // The input as a scan's directories' digests, and as a ScanChildren
+  // request's indices.
+  {
+    sb::sync::RecordReader reader(bytes);
+    sb::sync::DirectoryDigest d;
+    for (int i = 0; i < 100'000; ++i) {
+      sb::base::Result<bool> got = reader.NextDirectory(&d);
+      if (!got.ok() || !*got) break;
+    }
+    (void)sb::sync::DecodeIndices(bytes, 1000);
   }
 
   // The input as a stream of frames, fed in two uneven parts.

@@ -1,8 +1,13 @@
 // The restore plan: each difference between source and target becomes the
-// right action, and the totals add up.
+// right action, and the totals add up; a target known by its directories'
+// digests is rebuilt exactly from the directories read and the source.
 
 #include "standby/restore/plan.h"
 
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 namespace sb::restore {
@@ -99,6 +104,142 @@ TEST_CASE("plan: the whole-file threshold is an option", "[plan]") {
   o.whole_file_below = 100;
   CHECK(MakePlan(s, t, {}, o).entries[0].action == Action::kDelta);
   CHECK(ActionName(Action::kMetadata) == "metadata only");
+}
+
+// What a scan by directory does, agent and controller side: the
+// directories to read, and the target rebuilt from them and the source.
+struct ByDirectory {
+  std::vector<std::string> read;  // the directories read, by path
+  base::Result<std::vector<ManifestEntry>> target = std::vector<ManifestEntry>();
+};
+ByDirectory RebuildTarget(const std::vector<ManifestEntry>& source,
+                          const std::vector<ManifestEntry>& target) {
+  const std::vector<sync::DirectoryDigest> dirs = sync::DirectoryDigests(target);
+  const std::vector<size_t> read = sync::DirectoriesToRead(sync::DirectoryDigests(source), dirs);
+  ByDirectory out;
+  for (size_t i : read) out.read.push_back(dirs[i].path);
+  std::vector<ManifestEntry> children;
+  for (const ManifestEntry& e : target) {
+    if (std::binary_search(out.read.begin(), out.read.end(), sync::ParentOf(e.path))) {
+      children.push_back(e);
+    }
+  }
+  out.target = TargetFromDirectories(source, dirs, read, std::move(children));
+  return out;
+}
+
+std::vector<ManifestEntry> Sorted(std::vector<ManifestEntry> v) {
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  return v;
+}
+
+TEST_CASE("plan: directories' digests name what differs, one level deep", "[plan]") {
+  const std::vector<ManifestEntry> source = {
+      Dir("a"),     Dir("a/b"),        File("a/b/f", 1, "h1"), File("a/g", 2, "h2"),
+      Dir("empty"), Link("top", "a/g")};
+  const std::vector<sync::DirectoryDigest> digests = sync::DirectoryDigests(source);
+  REQUIRE(digests.size() == 4);
+  CHECK(digests[0].path == "");
+  CHECK(digests[0].children == 3);  // a, empty, top
+  CHECK(digests[1].path == "a");
+  CHECK(digests[1].children == 2);
+  CHECK(digests[2].path == "a/b");
+  CHECK(digests[3].path == "empty");
+  CHECK(digests[3].children == 0);
+  // The same children, in any order, give the same digests.
+  std::vector<ManifestEntry> shuffled(source.rbegin(), source.rend());
+  CHECK(sync::DirectoryDigests(shuffled) == digests);
+
+  struct Row {
+    const char* what;
+    std::vector<ManifestEntry> target;
+    std::vector<std::string> read;
+  } rows[] = {
+      {"equal", source, {}},
+      {"a file's content",
+       {Dir("a"), Dir("a/b"), File("a/b/f", 1, "hX"), File("a/g", 2, "h2"), Dir("empty"),
+        Link("top", "a/g")},
+       {"a/b"}},
+      // A directory's own line is in its parent's digest.
+      {"a directory's time",
+       {Dir("a"), Dir("a/b", 0755, 7), File("a/b/f", 1, "h1"), File("a/g", 2, "h2"), Dir("empty"),
+        Link("top", "a/g")},
+       {"a"}},
+      {"a planted directory",
+       {Dir("a"), Dir("a/b"), File("a/b/f", 1, "h1"), File("a/g", 2, "h2"), Dir("empty"),
+        Dir("empty/x"), File("empty/x/y", 1, "h"), Link("top", "a/g")},
+       {"empty", "empty/x"}},
+      {"a deleted subtree",
+       {Dir("a"), File("a/g", 2, "h2"), Dir("empty"), Link("top", "a/g")},
+       {"a"}},
+      {"an empty target", {}, {""}},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    ByDirectory got = RebuildTarget(source, r.target);
+    CHECK(got.read == r.read);
+    REQUIRE(got.target.ok());
+    CHECK(*got.target == Sorted(r.target));
+  }
+}
+
+TEST_CASE("plan: a target rebuilt from its directories is the target, for random changes",
+          "[plan]") {
+  std::mt19937 rng(20261202);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<ManifestEntry> source;
+    std::vector<std::string> dirs = {""};
+    for (int i = 0; i < 60; ++i) {
+      const std::string& parent = dirs[pick(dirs.size())];
+      const std::string path = (parent.empty() ? "" : parent + "/") + fmt::format("n{}", i);
+      if (pick(3) == 0) {
+        source.push_back(Dir(path));
+        dirs.push_back(path);
+      } else {
+        source.push_back(File(path, i, fmt::format("h{}", i)));
+      }
+    }
+    std::vector<ManifestEntry> target = source;
+    for (size_t k = pick(4); k > 0; --k) {
+      ManifestEntry& e = target[pick(target.size())];
+      switch (pick(4)) {
+        case 0:
+          e.mtime_s += 1;
+          break;
+        case 1:
+          e.mode ^= 1;
+          break;
+        case 2:
+          if (e.type == NodeType::kFile) e.sha256 += "x";
+          break;
+        default: {
+          // Gone, with whatever is below it.
+          const std::string gone = e.path;
+          std::erase_if(target, [&](const ManifestEntry& t) {
+            return t.path == gone || t.path.starts_with(gone + "/");
+          });
+        }
+      }
+    }
+    if (pick(2) == 0) target.push_back(File(fmt::format("planted{}", trial), 1, "p"));
+    std::shuffle(target.begin(), target.end(), rng);
+    ByDirectory got = RebuildTarget(source, target);
+    INFO("trial " << trial);
+    REQUIRE(got.target.ok());
+    CHECK(*got.target == Sorted(target));
+    if (Sorted(target) == Sorted(source)) CHECK(got.read.empty());
+  }
+}
+
+TEST_CASE("plan: entries read that are not what the digests announced are refused", "[plan]") {
+  const std::vector<ManifestEntry> source = {Dir("a"), File("a/f", 1, "h1")};
+  const std::vector<ManifestEntry> target = {Dir("a"), File("a/f", 1, "h2")};
+  const std::vector<sync::DirectoryDigest> dirs = sync::DirectoryDigests(target);
+  base::Result<std::vector<ManifestEntry>> none = TargetFromDirectories(source, dirs, {1}, {});
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().message() ==
+        "the agent's digests announced 1 entries in the 1 directories read, it sent 0");
 }
 
 }  // namespace

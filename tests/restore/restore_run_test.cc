@@ -113,6 +113,57 @@ TEST_CASE(
   sqlite3_close(db);
 }
 
+TEST_CASE("restore: a scan by directory and a scan of every entry plan and end alike",
+          "[restore][e2e]") {
+  Rig rig;
+  const TempDir& dir = rig.dir;
+  MakeOldTree(dir);
+  MakeNewTree(dir);
+  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("ref") + "/"});
+  RunOrFail({"rsync", "-aH", "--delete", dir.Sub("src") + "/", dir.Sub("ref") + "/"});
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+  std::vector<RestoreReport> reports;
+  for (bool by_directory : {true, false}) {
+    INFO("by directory: " << by_directory);
+    Sh("rm -rf " + rig.target);
+    RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", rig.target + "/"});
+    RestoreSpec spec;
+    spec.source = dir.Sub("src");
+    spec.target = rig.target;
+    spec.scan_by_directory = by_directory;
+    spec.allow_mass_delete = true;
+    base::Result<RestoreReport> r = RunRestore(*agent, spec);
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    CHECK(r->source_digest == r->target_digest);
+    CHECK(TreeDifference(dir.Sub("ref"), rig.target) == "");
+    CHECK(r->target_directories.has_value() == by_directory);
+    reports.push_back(std::move(*r));
+    // Converged (hard links are made again every time): by directory, not
+    // one directory's entries travel.
+    base::Result<RestoreReport> again = RunRestore(*agent, spec);
+    REQUIRE(again.ok());
+    for (Action a : {Action::kNew, Action::kWhole, Action::kDelta, Action::kDelete,
+                     Action::kMetadata, Action::kSymlink, Action::kDirectory}) {
+      CHECK(again->plan.Totals(a).count == 0);
+    }
+    if (by_directory) {
+      CHECK(*again->target_directories > 5);
+      CHECK(again->target_directories_read == 0u);
+    }
+  }
+  const RestoreReport& dirs = reports[0];
+  const RestoreReport& all = reports[1];
+  CHECK(dirs.target_entries == all.target_entries);
+  for (size_t a = 0; a < kActionCount; ++a) {
+    INFO(ActionName(static_cast<Action>(a)));
+    CHECK(dirs.plan.totals[a].count == all.plan.totals[a].count);
+    CHECK(dirs.plan.totals[a].bytes == all.plan.totals[a].bytes);
+  }
+  CHECK(dirs.plan.entries.size() == all.plan.entries.size());
+  CHECK(*dirs.target_directories_read < *dirs.target_directories);
+}
+
 TEST_CASE("restore: every change on the standby since the last restore is drift, by kind",
           "[restore][e2e]") {
   Rig rig;

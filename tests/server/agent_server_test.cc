@@ -72,9 +72,9 @@ TEST_CASE("agent: a controller with the right certificate is served", "[agent]")
   CHECK(days_left <= 730);
   CHECK(controller->hello().capabilities ==
         std::vector<std::string>{"Hello", "Ping", "HostInfo", "Indicators", "RunCommand",
-                                 "StatFile", "Shutdown", "Lease", "Scan", "Verify", "RestoreBegin",
-                                 "Signature", "StageFile", "Change", "RestoreCommit",
-                                 "RestoreAbort"});
+                                 "StatFile", "Shutdown", "Lease", "Scan", "ScanChildren", "Verify",
+                                 "RestoreBegin", "Signature", "StageFile", "Change",
+                                 "RestoreCommit", "RestoreAbort"});
   base::Result<nlohmann::json> info = controller->Call(proto::type::kHostInfo);
   REQUIRE(info.ok());
   CHECK_FALSE(info->at("hostname").get<std::string>().empty());
@@ -437,6 +437,67 @@ TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") 
   REQUIRE(old.ok());
   CHECK(old->size() == 2510);
   CHECK(sync::ManifestDigest(*old) == digest);
+  CHECK(controller->in_flight() == 0);
+  CheckStillServing(*controller);
+}
+
+TEST_CASE("agent: a scan by directory sends digests, then the children asked for", "[agent]") {
+  TestPki pki;
+  sb::testing::TempDir data;
+  uint64_t bytes = 0;
+  for (int i = 0; i < 2500; ++i) {
+    const std::string content = std::to_string(i);
+    data.Write(fmt::format("d{}/{:04}{}", i % 10, i, std::string(200, 'n')), content);
+    bytes += content.size();
+  }
+  TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
+  auto controller = agent.Controller();
+  REQUIRE(client::ScansByDirectory(*controller));
+  base::Result<std::vector<sync::ManifestEntry>> local = sync::ScanTree(data.path());
+  REQUIRE(local.ok());
+
+  // Asked before any scan: refused, and the connection serves on.
+  base::Result<std::vector<sync::ManifestEntry>> early =
+      client::ReadChildren(*controller, data.path(), {0});
+  REQUIRE_FALSE(early.ok());
+  CHECK(early.status().message().find("no scan of") != std::string::npos);
+
+  base::Result<uint64_t> id = client::StartScan(*controller, data.path(), nullptr, true);
+  REQUIRE(id.ok());
+  client::ScanInfo info;
+  base::Result<std::vector<sync::ManifestEntry>> none =
+      client::FinishScan(*controller, *id, data.path(), &info);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  REQUIRE(info.directories);
+  CHECK(*info.directories == sync::DirectoryDigests(*local));
+  CHECK(info.file_bytes == bytes);
+  // A directory it did not list is refused; the kept scan stays.
+  base::Result<std::vector<sync::ManifestEntry>> bad =
+      client::ReadChildren(*controller, data.path(), {11});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "ScanChildren: index 11 out of range (there are 11)");
+  // Every directory's children (~600 KB of records, in parts): the tree.
+  std::vector<size_t> all;
+  for (size_t i = 0; i < info.directories->size(); ++i) all.push_back(i);
+  base::Result<std::vector<sync::ManifestEntry>> children =
+      client::ReadChildren(*controller, data.path(), all);
+  INFO(children.status().message());
+  REQUIRE(children.ok());
+  CHECK(children->size() == 2510);
+  CHECK(sync::ManifestDigest(*children) == sync::ManifestDigest(*local));
+  // Done: the kept scan is let go.
+  CHECK_FALSE(client::ReadChildren(*controller, data.path(), {4}).ok());
+  // Only what is asked for.
+  base::Result<uint64_t> again = client::StartScan(*controller, data.path(), nullptr, true);
+  REQUIRE(again.ok());
+  REQUIRE(client::FinishScan(*controller, *again, data.path(), &info).ok());
+  REQUIRE((*info.directories)[4].path == "d3");
+  base::Result<std::vector<sync::ManifestEntry>> one =
+      client::ReadChildren(*controller, data.path(), {4});
+  REQUIRE(one.ok());
+  CHECK(one->size() == 250);
+  CHECK(one->front().path.starts_with("d3/"));
   CHECK(controller->in_flight() == 0);
   CheckStillServing(*controller);
 }

@@ -206,5 +206,56 @@ TEST_CASE("manifest records: every cut and bad record is refused with the reason
   }
 }
 
+TEST_CASE("manifest records: directories' digests survive the wire, the root's too", "[codec]") {
+  const std::vector<ManifestEntry> tree = EdgeEntries();
+  const std::vector<DirectoryDigest> dirs = DirectoryDigests(tree);
+  REQUIRE(dirs.size() == 3);  // "", a, a/b
+  RecordWriter writer;
+  for (const DirectoryDigest& d : dirs) writer.AddDirectory(d);
+  const std::vector<uint8_t> bytes = writer.Take();
+  RecordReader reader(View(bytes));
+  std::vector<DirectoryDigest> back;
+  for (;;) {
+    DirectoryDigest d;
+    base::Result<bool> next = reader.NextDirectory(&d);
+    REQUIRE(next.ok());
+    if (!*next) break;
+    back.push_back(d);
+  }
+  CHECK(back == dirs);
+  // Neither kind of record reads as the other.
+  base::Result<std::vector<ManifestEntry>> as_entries = ReadAll(View(bytes));
+  REQUIRE_FALSE(as_entries.ok());
+  CHECK(as_entries.status().message() == "manifest entry \"\": empty path");
+  writer.Add(tree[0]);
+  const std::vector<uint8_t> entry = writer.Take();
+  DirectoryDigest d;
+  base::Result<bool> as_dir = RecordReader(View(entry)).NextDirectory(&d);
+  REQUIRE_FALSE(as_dir.ok());
+  CHECK(as_dir.status().message() == "malformed directory record \"a\": not a directory's digest");
+  // Cut short by a byte: the last digest fails.
+  RecordReader cut(View(bytes).substr(0, bytes.size() - 1));
+  base::Result<bool> next = true;
+  for (int i = 0; i < 4 && next.ok() && *next; ++i) next = cut.NextDirectory(&d);
+  REQUIRE_FALSE(next.ok());
+  CHECK(next.status().message() == "malformed directory record \"a/b\": cut short");
+}
+
+TEST_CASE("manifest records: indices travel as gaps, and out of range is refused", "[codec]") {
+  const std::vector<size_t> indices = {0, 1, 2, 131, 132, 100000};  // gap 128: 2 bytes
+  const std::vector<uint8_t> bytes = EncodeIndices(indices);
+  CHECK(bytes.size() == 1 + 1 + 1 + 2 + 1 + 3);
+  base::Result<std::vector<size_t>> back = DecodeIndices(View(bytes), 100001);
+  REQUIRE(back.ok());
+  CHECK(*back == indices);
+  base::Result<std::vector<size_t>> over = DecodeIndices(View(bytes), 100000);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.status().message() == "index 100000 out of range (there are 100000)");
+  base::Result<std::vector<size_t>> cut = DecodeIndices("\x80", 10);
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.status().message() == "malformed list of indices");
+  CHECK(DecodeIndices("", 0)->empty());
+}
+
 }  // namespace
 }  // namespace sb::sync
