@@ -39,17 +39,22 @@ using Rig = sb::testing::RestoreRig;
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+// old/ and src/ (backup_tree.h), and ref/: what the real rsync makes of
+// src/ from old/, the reference a restore must end equal to.
+void MakeTreesAndReference(const TempDir& dir) {
+  MakeOldTree(dir);
+  MakeNewTree(dir);
+  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("ref") + "/"});
+  RunOrFail({"rsync", "-aH", "--delete", dir.Sub("src") + "/", dir.Sub("ref") + "/"});
+}
+
 TEST_CASE(
     "restore: the target ends as rsync -aH --delete leaves it, from a directory and from "
     "each archive format",
     "[restore][e2e]") {
   Rig rig;
   const TempDir& dir = rig.dir;
-  MakeOldTree(dir);
-  MakeNewTree(dir);
-  // The reference: the real rsync, from the same old state.
-  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("ref") + "/"});
-  RunOrFail({"rsync", "-aH", "--delete", dir.Sub("src") + "/", dir.Sub("ref") + "/"});
+  MakeTreesAndReference(dir);
   REQUIRE(TreeDifference(dir.Sub("src"), dir.Sub("ref")) == "");
 
   struct Source {
@@ -117,10 +122,7 @@ TEST_CASE("restore: a scan by directory and a scan of every entry plan and end a
           "[restore][e2e]") {
   Rig rig;
   const TempDir& dir = rig.dir;
-  MakeOldTree(dir);
-  MakeNewTree(dir);
-  RunOrFail({"rsync", "-aH", dir.Sub("old") + "/", dir.Sub("ref") + "/"});
-  RunOrFail({"rsync", "-aH", "--delete", dir.Sub("src") + "/", dir.Sub("ref") + "/"});
+  MakeTreesAndReference(dir);
   std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
   std::vector<RestoreReport> reports;
   for (bool by_directory : {true, false}) {
