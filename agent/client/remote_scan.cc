@@ -78,6 +78,11 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
     }
     if (more->get<bool>()) continue;
     agent.FinishReply();
+    if (got.directories) {
+      if (base::Status order = sync::CheckDirectoryList(*got.directories); !order.ok()) {
+        return order.WithContext(fmt::format("scan of {}: the agent sent", root));
+      }
+    }
     got.cache_used = body.value("cache", false);
     got.full_baseline = body.value("full_baseline", false);
     got.hashed_bytes = body.value("hashed_bytes", uint64_t{0});

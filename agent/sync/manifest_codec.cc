@@ -244,6 +244,20 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
   return true;
 }
 
+base::Status CheckDirectoryList(const std::vector<DirectoryDigest>& dirs) {
+  if (dirs.empty() || !dirs[0].path.empty()) {
+    return base::Status::Invalid("a list of directories that does not begin with the root");
+  }
+  for (size_t i = 1; i < dirs.size(); ++i) {
+    if (!(dirs[i - 1].path < dirs[i].path)) {
+      return base::Status::Invalid(fmt::format("a list of directories out of order: {} after {}",
+                                               base::Quote(dirs[i].path),
+                                               base::Quote(dirs[i - 1].path)));
+    }
+  }
+  return base::Status::Ok();
+}
+
 std::vector<uint8_t> EncodeIndices(const std::vector<size_t>& indices) {
   std::vector<uint8_t> out;
   uint64_t next = 0;  // the least the next index can be

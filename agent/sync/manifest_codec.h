@@ -72,6 +72,11 @@ class RecordReader {
   std::string previous_;
 };
 
+// A list of directories' digests as a scan by directory must send it: the
+// root's first, then strictly in path order (what DirectoriesToRead and
+// the rebuilt target rely on). The error says where it is not.
+base::Status CheckDirectoryList(const std::vector<DirectoryDigest>& dirs);
+
 // Ascending indices (into a list both sides hold), as varints of the gaps
 // between them: a few bytes however long the paths they stand for.
 std::vector<uint8_t> EncodeIndices(const std::vector<size_t>& ascending);

@@ -257,5 +257,24 @@ TEST_CASE("manifest records: indices travel as gaps, and out of range is refused
   CHECK(DecodeIndices("", 0)->empty());
 }
 
+TEST_CASE("manifest records: a list of directories must begin at the root, in path order",
+          "[codec]") {
+  auto list = [](std::vector<std::string> paths) {
+    std::vector<DirectoryDigest> dirs;
+    dirs.reserve(paths.size());
+    for (std::string& p : paths) dirs.push_back({std::move(p), 0, ""});
+    return dirs;
+  };
+  CHECK(CheckDirectoryList(list({"", "a", "a/b", "b"})).ok());
+  CHECK(CheckDirectoryList(list({})).message() ==
+        "a list of directories that does not begin with the root");
+  CHECK(CheckDirectoryList(list({"a", ""})).message() ==
+        "a list of directories that does not begin with the root");
+  CHECK(CheckDirectoryList(list({"", "b", "a"})).message() ==
+        "a list of directories out of order: \"a\" after \"b\"");
+  CHECK(CheckDirectoryList(list({"", "a", "a"})).message() ==
+        "a list of directories out of order: \"a\" after \"a\"");
+}
+
 }  // namespace
 }  // namespace sb::sync
