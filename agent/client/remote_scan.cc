@@ -14,6 +14,23 @@ nlohmann::json PolicyJson(const sync::VerifyPolicy& p) {
   return {{"every", p.every}, {"budget", p.budget}, {"full", p.full}};
 }
 
+using base::Status;
+
+// Appends every record of the byte string `bytes`, read by `next`
+// (RecordReader::Next or NextDirectory), to *out.
+template <typename T>
+Status ReadRecords(const nlohmann::json& bytes, base::Result<bool> (sync::RecordReader::*next)(T*),
+                   std::vector<T>* out) {
+  sync::RecordReader reader(sync::CharsOf(bytes.get_binary()));
+  for (;;) {
+    T item;
+    base::Result<bool> more = (reader.*next)(&item);
+    if (!more.ok()) return more.status();
+    if (!*more) return Status::Ok();
+    out->push_back(std::move(item));
+  }
+}
+
 // Reads the parts of the reply to request `id` of type `type`.
 base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uint64_t id,
                                                          std::string_view type,
@@ -39,29 +56,16 @@ base::Result<std::vector<sync::ManifestEntry>> ReadParts(AgentClient& agent, uin
         !more->is_boolean() || (drift != body.end() && !drift->is_array())) {
       return base::Status::Invalid(fmt::format("agent sent a malformed {} reply", type));
     }
-    if (has_records && body.value("directories", false)) {
-      const std::vector<uint8_t>& bytes = records->get_binary();
-      sync::RecordReader reader(
-          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-      if (!got.directories) got.directories.emplace();
-      for (;;) {
-        sync::DirectoryDigest d;
-        base::Result<bool> next = reader.NextDirectory(&d);
-        if (!next.ok()) return next.status().WithContext(fmt::format("scan of {}", root));
-        if (!*next) break;
-        got.directories->push_back(std::move(d));
+    if (has_records) {
+      auto dirs = body.find("directories");
+      Status read = Status::Ok();
+      if (dirs != body.end() && dirs->is_boolean() && dirs->get<bool>()) {
+        if (!got.directories) got.directories.emplace();  // once: parts add to it
+        read = ReadRecords(*records, &sync::RecordReader::NextDirectory, &*got.directories);
+      } else {
+        read = ReadRecords(*records, &sync::RecordReader::Next, &entries);
       }
-    } else if (has_records) {
-      const std::vector<uint8_t>& bytes = records->get_binary();
-      sync::RecordReader reader(
-          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-      for (;;) {
-        sync::ManifestEntry e;
-        base::Result<bool> next = reader.Next(&e);
-        if (!next.ok()) return next.status().WithContext(fmt::format("scan of {}", root));
-        if (!*next) break;
-        entries.push_back(std::move(e));
-      }
+      if (!read.ok()) return read.WithContext(fmt::format("scan of {}", root));
     } else {
       for (const nlohmann::json& j : *list) {
         base::Result<sync::ManifestEntry> e = sync::DecodeEntry(j);

@@ -523,9 +523,8 @@ proto::Message Operations::ScanChildren(const proto::Message& request,
   }
   const std::vector<uint8_t>& bytes = dirs->get_binary();
   const KeptScan& scan = **kept;
-  base::Result<std::vector<size_t>> indices = sync::DecodeIndices(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-      scan.groups.dirs.size());
+  base::Result<std::vector<size_t>> indices =
+      sync::DecodeIndices(sync::CharsOf(bytes), scan.groups.dirs.size());
   if (!indices.ok()) {
     return proto::ErrorReply(request.id, indices.status().WithContext("ScanChildren"));
   }

@@ -31,8 +31,6 @@ std::string Sha256::HexDigest() {
 
 namespace {
 
-bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
-
 void AppendLine(const ManifestEntry& e, fmt::memory_buffer* out) {
   // The path goes last and is length-prefixed, so no name can forge a line.
   const std::string& what = e.type == NodeType::kSymlink ? e.link_target : e.sha256;
@@ -43,6 +41,18 @@ void AppendLine(const ManifestEntry& e, fmt::memory_buffer* out) {
 
 }  // namespace
 
+void SortByPath(std::vector<ManifestEntry>& entries) {
+  if (!std::is_sorted(entries.begin(), entries.end(), ByPath)) {
+    std::sort(entries.begin(), entries.end(), ByPath);
+  }
+}
+
+const ManifestEntry* FindByPath(const std::vector<ManifestEntry>& entries, std::string_view path) {
+  auto it = std::lower_bound(entries.begin(), entries.end(), path,
+                             [](const ManifestEntry& e, std::string_view p) { return e.path < p; });
+  return it != entries.end() && it->path == path ? &*it : nullptr;
+}
+
 std::string ManifestLine(const ManifestEntry& e) {
   fmt::memory_buffer line;
   AppendLine(e, &line);
@@ -50,10 +60,7 @@ std::string ManifestLine(const ManifestEntry& e) {
 }
 
 std::string ManifestDigest(std::vector<ManifestEntry>& entries) {
-  // A scan's entries come sorted already; checking is linear.
-  if (!std::is_sorted(entries.begin(), entries.end(), ByPath)) {
-    std::sort(entries.begin(), entries.end(), ByPath);
-  }
+  SortByPath(entries);  // a scan's entries come sorted already
   Sha256 sha;
   fmt::memory_buffer line;  // one buffer for every line: no allocation each
   for (const ManifestEntry& e : entries) {

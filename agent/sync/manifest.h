@@ -36,6 +36,15 @@ inline int64_t SecondsOf(int64_t ns) {
   return ns / 1'000'000'000 - (ns % 1'000'000'000 < 0 ? 1 : 0);
 }
 
+// Path order, the order of a manifest's digest.
+inline bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
+
+// Sorts `entries` by path, unless they are already (checking is linear).
+void SortByPath(std::vector<ManifestEntry>& entries);
+
+// The entry of `path` in `entries` (sorted by path), or null.
+const ManifestEntry* FindByPath(const std::vector<ManifestEntry>& entries, std::string_view path);
+
 // One canonical line: type, mode, mtime, size, hash or target, path.
 std::string ManifestLine(const ManifestEntry& entry);
 

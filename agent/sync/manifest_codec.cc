@@ -48,7 +48,7 @@ bool DigestHex(const nlohmann::json& j, std::string* hex) {
   if (!j.is_binary()) return false;
   const std::vector<uint8_t>& bytes = j.get_binary();
   if (!bytes.empty() && bytes.size() != kDigestBytes) return false;
-  HexOf(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), hex);
+  HexOf(CharsOf(bytes), hex);
   return true;
 }
 
@@ -63,6 +63,11 @@ std::optional<NodeType> TypeOf(char c) {
     default:
       return std::nullopt;
   }
+}
+
+// "malformed KIND PATH: WHAT", the path quoted.
+base::Status Malformed(std::string_view kind, std::string_view path, std::string_view what) {
+  return base::Status::Invalid(fmt::format("malformed {} {}: {}", kind, base::Quote(path), what));
 }
 
 void PutVarint(uint64_t v, std::vector<uint8_t>* out) {
@@ -165,8 +170,7 @@ bool RecordReader::Varint(uint64_t* v) { return GetVarint(&in_, v); }
 base::Status RecordReader::Path(std::string* path, bool root) {
   // Before its path is whole, a bad record is named by the path before it.
   auto bad = [&](std::string_view what) {
-    return base::Status::Invalid(
-        fmt::format("malformed manifest record after {}: {}", base::Quote(previous_), what));
+    return Malformed("manifest record after", previous_, what);
   };
   uint64_t shared = 0, rest = 0;
   if (!Varint(&shared) || !Varint(&rest)) return bad("path length cut short");
@@ -188,15 +192,13 @@ base::Status RecordReader::Path(std::string* path, bool root) {
 base::Result<bool> RecordReader::NextDirectory(DirectoryDigest* d) {
   if (in_.empty()) return false;
   SB_RETURN_IF_ERROR(Path(&d->path, true));
-  auto bad = [&](std::string_view what) {
-    return base::Status::Invalid(
-        fmt::format("malformed directory record {}: {}", base::Quote(d->path), what));
-  };
   if (in_.empty() || static_cast<uint8_t>(in_[0]) != kDirectoryDigestType) {
-    return bad("not a directory's digest");
+    return Malformed("directory record", d->path, "not a directory's digest");
   }
   in_.remove_prefix(1);
-  if (!Varint(&d->children) || in_.size() < kDigestBytes) return bad("cut short");
+  if (!Varint(&d->children) || in_.size() < kDigestBytes) {
+    return Malformed("directory record", d->path, "cut short");
+  }
   HexOf(in_.substr(0, kDigestBytes), &d->sha256);
   in_.remove_prefix(kDigestBytes);
   return true;
@@ -206,8 +208,7 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
   if (in_.empty()) return false;
   SB_RETURN_IF_ERROR(Path(&e->path, false));
   auto bad_entry = [&](std::string_view what) {
-    return base::Status::Invalid(
-        fmt::format("malformed manifest record {}: {}", base::Quote(e->path), what));
+    return Malformed("manifest record", e->path, what);
   };
   std::optional<NodeType> type = in_.empty() ? std::nullopt : TypeOf(in_[0]);
   if (!type) return bad_entry("unknown type");

@@ -36,6 +36,11 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j);
 // their bytes, so an entry of a deep tree costs about its name, its digest
 // and a few bytes. A directory's digest (DirectoryDigest) is a record too:
 // its path ("" for the root), the byte 'D', varint children, 32 bytes.
+// Bytes as a CBOR byte string holds them, viewed as chars.
+inline std::string_view CharsOf(const std::vector<uint8_t>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 class RecordWriter {
  public:
   void Add(const ManifestEntry& entry);

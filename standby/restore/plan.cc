@@ -12,7 +12,7 @@ namespace {
 using sync::ManifestEntry;
 using sync::NodeType;
 
-bool ByPath(const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; }
+using sync::ByPath;
 
 // `entries` when sorted by path, else a sorted copy of them in *copy.
 const std::vector<ManifestEntry>& InPathOrder(const std::vector<ManifestEntry>& entries,
@@ -156,9 +156,8 @@ base::Result<std::vector<ManifestEntry>> TargetFromDirectories(
         fmt::format("the agent's digests announced {} entries, {} are known", announced,
                     kept.size() + children.size()));
   }
-  if (!std::is_sorted(kept.begin(), kept.end(), ByPath))
-    std::sort(kept.begin(), kept.end(), ByPath);
-  std::sort(children.begin(), children.end(), ByPath);
+  sync::SortByPath(kept);
+  sync::SortByPath(children);
   std::vector<ManifestEntry> target;
   target.reserve(announced);
   std::merge(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),

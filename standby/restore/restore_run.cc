@@ -291,16 +291,12 @@ Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
     }
     at_least = source_bytes > info.file_bytes ? source_bytes - info.file_bytes : 0;
   } else {
-    std::sort(
-        target.begin(), target.end(),
-        [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
+    sync::SortByPath(target);
     for (const sync::ManifestEntry& e : listing.entries) {
       if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
-      auto t = std::lower_bound(
-          target.begin(), target.end(), e.path,
-          [](const sync::ManifestEntry& m, const std::string& path) { return m.path < path; });
-      if (t == target.end() || t->path != e.path || t->type != sync::NodeType::kFile ||
-          t->size != e.size || (!e.sha256.empty() && e.sha256 != t->sha256)) {
+      const sync::ManifestEntry* t = sync::FindByPath(target, e.path);
+      if (t == nullptr || t->type != sync::NodeType::kFile || t->size != e.size ||
+          (!e.sha256.empty() && e.sha256 != t->sha256)) {
         at_least += e.size;
       }
     }
@@ -316,11 +312,8 @@ Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
 // The type of `path` in `target` (sorted by path), if it is there.
 std::optional<sync::NodeType> TypeIn(const std::vector<sync::ManifestEntry>& target,
                                      const std::string& path) {
-  auto it = std::lower_bound(
-      target.begin(), target.end(), path,
-      [](const sync::ManifestEntry& m, const std::string& p) { return m.path < p; });
-  if (it == target.end() || it->path != path) return std::nullopt;
-  return it->type;
+  const sync::ManifestEntry* e = sync::FindByPath(target, path);
+  return e != nullptr ? std::optional(e->type) : std::nullopt;
 }
 
 // The manifests carry no owners: an entry whose owner (only) changed on the
@@ -461,29 +454,32 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   report.source_newest_ns = std::max(listing->newest_mtime_ns, source->file_mtime_ns);
   std::vector<sync::ManifestEntry>& wanted = listing->entries;
   const std::map<std::string, std::string>& hardlinks = listing->hardlinks;
-  bool target_is_source = false;  // proven by the directories' digests
+  // Every directory of the target equal to the source's proves the whole
+  // equal (a directory the source has and the target lacks would have made
+  // its parent's digest differ, up to the root): the source's manifest then
+  // stands for the target's, and is not copied.
+  bool target_is_source = false;
   if (scan_info.directories) {
-    // In path order, so that grouping it and merging with it are linear.
-    std::sort(
-        wanted.begin(), wanted.end(),
-        [](const sync::ManifestEntry& a, const sync::ManifestEntry& b) { return a.path < b.path; });
+    sync::SortByPath(wanted);  // grouping it and merging with it are then linear
     const std::vector<size_t> to_read =
         sync::DirectoriesToRead(sync::DirectoryDigests(wanted), *scan_info.directories);
+    // Asked even when empty: the request lets the agent's kept scan go.
     base::Result<std::vector<sync::ManifestEntry>> read =
         client::ReadChildren(agent, spec.target, to_read);
     if (!read.ok()) return fail(read.status().WithContext(fmt::format("target {}", spec.target)));
     report.target_directories = scan_info.directories->size();
     report.target_directories_read = to_read.size();
-    base::Result<std::vector<sync::ManifestEntry>> target =
-        TargetFromDirectories(wanted, *scan_info.directories, to_read, std::move(*read));
-    if (!target.ok())
-      return fail(target.status().WithContext(fmt::format("target {}", spec.target)));
-    *have = std::move(*target);
-    // Every directory of the target equal to the source's: so is the whole
-    // (a directory the source has and the target lacks would have made its
-    // parent's digest differ, up to the root).
     target_is_source = to_read.empty();
+    if (!target_is_source) {
+      base::Result<std::vector<sync::ManifestEntry>> rebuilt =
+          TargetFromDirectories(wanted, *scan_info.directories, to_read, std::move(*read));
+      if (!rebuilt.ok()) {
+        return fail(rebuilt.status().WithContext(fmt::format("target {}", spec.target)));
+      }
+      *have = std::move(*rebuilt);
+    }
   }
+  const std::vector<sync::ManifestEntry>& target = target_is_source ? wanted : *have;
   report.hash_cache_used = scan_info.cache_used;
   report.scan_ms = MsSince(start);
 
@@ -499,13 +495,13 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   // Plan.
   start = Clock::now();
   report.source_entries = wanted.size();
-  report.target_entries = have->size();
+  report.target_entries = target.size();
   // Both sorted by path now, which MakePlan and TypeIn rely on.
   report.source_digest = sync::ManifestDigest(wanted);
   const std::string target_digest_now =
       target_is_source ? report.source_digest : sync::ManifestDigest(*have);
-  report.plan = MakePlan(wanted, *have, hardlinks, spec.plan);
-  SetAgainWhatDrifted(report.drift, *have, &report.plan);
+  report.plan = MakePlan(wanted, target, hardlinks, spec.plan);
+  SetAgainWhatDrifted(report.drift, target, &report.plan);
   report.plan_ms = MsSince(start);
   Status refusal = CheckBeforeStaging(report, wanted, scan_info);
   if (spec.dry_run) {
@@ -531,7 +527,7 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
   std::set<std::string, std::less<>> deleted_dirs;
   for (const PlannedEntry& p : report.plan.entries) {
     if (p.action != Action::kDelete) continue;
-    const std::optional<sync::NodeType> found = TypeIn(*have, p.path);
+    const std::optional<sync::NodeType> found = TypeIn(target, p.path);
     if (!found)
       return fail(Status::Internal(fmt::format("{}: planned as a delete, but is none", p.path)));
     const sync::NodeType type = *found;

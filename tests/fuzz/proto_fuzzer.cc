@@ -38,8 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       entries.push_back(std::move(e));
     }
     const std::vector<uint8_t> out = writer.Take();
-    sb::sync::RecordReader again(
-        std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
+    sb::sync::RecordReader again(sb::sync::CharsOf(out));
     for (const sb::sync::ManifestEntry& e : entries) {
       sb::sync::ManifestEntry back;
       sb::base::Result<bool> got = again.Next(&back);

@@ -240,6 +240,11 @@ TEST_CASE("plan: entries read that are not what the digests announced are refuse
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().message() ==
         "the agent's digests announced 1 entries in the 1 directories read, it sent 0");
+  // Digests that claim a directory holds more than the source's copy of it.
+  base::Result<std::vector<ManifestEntry>> short_source =
+      TargetFromDirectories({Dir("a")}, dirs, {}, {});
+  REQUIRE_FALSE(short_source.ok());
+  CHECK(short_source.status().message() == "the agent's digests announced 2 entries, 1 are known");
 }
 
 }  // namespace

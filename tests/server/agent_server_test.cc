@@ -16,6 +16,7 @@
 
 #include "agent/base/subprocess.h"
 #include "agent/client/remote_scan.h"
+#include "agent/sync/manifest_codec.h"
 #include "agent/sync/tree_scan.h"
 #include "tests/support/agent_fixture.h"
 #include "tests/support/log_capture.h"
@@ -410,14 +411,25 @@ TEST_CASE("agent: the controller refuses an agent with the wrong name", "[agent]
   CHECK(c.status().message().find("hostname mismatch") != std::string::npos);
 }
 
+// 4,500 files in 10 directories, with names of 244 bytes that differ
+// early: ~1.3 MB of records, more than one message may hold (1 MiB), so a
+// reply that is not cut into parts fails. The bytes of their contents.
+constexpr int kLongNames = 4500;
+uint64_t WriteLongNames(sb::testing::TempDir& data) {
+  uint64_t bytes = 0;
+  for (int i = 0; i < kLongNames; ++i) {
+    const std::string content = std::to_string(i);
+    data.Write(fmt::format("d{}/{:04}{}", i % 10, i, std::string(240, 'n')), content);
+    bytes += content.size();
+  }
+  return bytes;
+}
+
 TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") {
   TestPki pki;
   sb::testing::TempDir data;
-  // More entries than one part holds, as records (~600 KB: long names
-  // that differ early) and as CBOR entries (over 2,000).
-  for (int i = 0; i < 2500; ++i) {
-    data.Write(fmt::format("d{}/{:04}{}", i % 10, i, std::string(200, 'n')), std::to_string(i));
-  }
+  // More entries than one message holds, as records and as CBOR entries.
+  WriteLongNames(data);
   TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
   auto controller = agent.Controller();
   base::Result<std::vector<sync::ManifestEntry>> local = sync::ScanTree(data.path());
@@ -427,7 +439,7 @@ TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") 
       client::ScanRemote(*controller, data.path());
   INFO(remote.status().message());
   REQUIRE(remote.ok());
-  CHECK(remote->size() == 2510);
+  CHECK(remote->size() == kLongNames + 10);
   CHECK(sync::ManifestDigest(*remote) == digest);
   // A controller that does not ask for records (an older one) gets entries.
   base::Result<uint64_t> id = controller->Send(proto::type::kScan, {{"root", data.path()}});
@@ -435,7 +447,7 @@ TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") 
   base::Result<std::vector<sync::ManifestEntry>> old =
       client::FinishScan(*controller, *id, data.path());
   REQUIRE(old.ok());
-  CHECK(old->size() == 2510);
+  CHECK(old->size() == kLongNames + 10);
   CHECK(sync::ManifestDigest(*old) == digest);
   CHECK(controller->in_flight() == 0);
   CheckStillServing(*controller);
@@ -444,12 +456,7 @@ TEST_CASE("agent: a scan of a data root comes back whole, in parts", "[agent]") 
 TEST_CASE("agent: a scan by directory sends digests, then the children asked for", "[agent]") {
   TestPki pki;
   sb::testing::TempDir data;
-  uint64_t bytes = 0;
-  for (int i = 0; i < 2500; ++i) {
-    const std::string content = std::to_string(i);
-    data.Write(fmt::format("d{}/{:04}{}", i % 10, i, std::string(200, 'n')), content);
-    bytes += content.size();
-  }
+  const uint64_t bytes = WriteLongNames(data);
   TestAgent agent(pki, Role::kStandby, std::chrono::seconds(30), {data.path()});
   auto controller = agent.Controller();
   REQUIRE(client::ScansByDirectory(*controller));
@@ -477,14 +484,24 @@ TEST_CASE("agent: a scan by directory sends digests, then the children asked for
       client::ReadChildren(*controller, data.path(), {11});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "ScanChildren: index 11 out of range (there are 11)");
-  // Every directory's children (~600 KB of records, in parts): the tree.
+  // Malformed requests, straight to the agent: refused, the scan kept.
+  CHECK(controller->Call(proto::type::kScanChildren, {{"root", data.path()}, {"dirs", {0}}})
+            .status()
+            .message() == "ScanChildren needs \"dirs\": indices of the directories");
+  CHECK(controller
+            ->Call(proto::type::kScanChildren,
+                   {{"root", data.path() + "/d1"},
+                    {"dirs", nlohmann::json::binary(sync::EncodeIndices({0}))}})
+            .status()
+            .code() == base::Code::kFailedPrecondition);
+  // Every directory's children (in parts): the tree.
   std::vector<size_t> all;
   for (size_t i = 0; i < info.directories->size(); ++i) all.push_back(i);
   base::Result<std::vector<sync::ManifestEntry>> children =
       client::ReadChildren(*controller, data.path(), all);
   INFO(children.status().message());
   REQUIRE(children.ok());
-  CHECK(children->size() == 2510);
+  CHECK(children->size() == kLongNames + 10);
   CHECK(sync::ManifestDigest(*children) == sync::ManifestDigest(*local));
   // Done: the kept scan is let go.
   CHECK_FALSE(client::ReadChildren(*controller, data.path(), {4}).ok());
@@ -496,7 +513,7 @@ TEST_CASE("agent: a scan by directory sends digests, then the children asked for
   base::Result<std::vector<sync::ManifestEntry>> one =
       client::ReadChildren(*controller, data.path(), {4});
   REQUIRE(one.ok());
-  CHECK(one->size() == 250);
+  CHECK(one->size() == kLongNames / 10);
   CHECK(one->front().path.starts_with("d3/"));
   CHECK(controller->in_flight() == 0);
   CheckStillServing(*controller);

@@ -53,10 +53,6 @@ TEST_CASE("manifest codec: malformed entries are refused with the reason", "[cod
   }
 }
 
-std::string_view View(const std::vector<uint8_t>& bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
 // Reads all of `bytes`; the entries, or the first error.
 base::Result<std::vector<ManifestEntry>> ReadAll(std::string_view bytes) {
   RecordReader reader(bytes);
@@ -91,17 +87,16 @@ TEST_CASE("manifest records: entries survive the wire, batch by batch", "[codec]
   RecordWriter writer;
   for (const ManifestEntry& e : entries) writer.Add(e);
   const std::vector<uint8_t> all = writer.Take();
-  base::Result<std::vector<ManifestEntry>> back = ReadAll(View(all));
+  base::Result<std::vector<ManifestEntry>> back = ReadAll(CharsOf(all));
   REQUIRE(back.ok());
   CHECK(*back == entries);
-  // Paths are coded against the one before: "a/b/c.txt2" costs its "2".
   CHECK(writer.empty());
   // Batches taken apart read on their own.
   std::vector<ManifestEntry> joined;
   for (size_t i = 0; i < entries.size(); ++i) {
     writer.Add(entries[i]);
     if (i % 2 == 1 || i + 1 == entries.size()) {
-      base::Result<std::vector<ManifestEntry>> part = ReadAll(View(writer.Take()));
+      base::Result<std::vector<ManifestEntry>> part = ReadAll(CharsOf(writer.Take()));
       REQUIRE(part.ok());
       joined.insert(joined.end(), part->begin(), part->end());
     }
@@ -133,7 +128,7 @@ TEST_CASE("manifest records: every cut and bad record is refused with the reason
   RecordWriter writer;
   for (const ManifestEntry& e : EdgeEntries()) writer.Add(e);
   const std::vector<uint8_t> all = writer.Take();
-  const std::string_view whole = View(all);
+  const std::string_view whole = CharsOf(all);
   // Cut anywhere inside a record, the stream fails; never crashes or reads on.
   size_t refused = 0;
   for (size_t n = 1; n < whole.size(); ++n) {
@@ -213,7 +208,7 @@ TEST_CASE("manifest records: directories' digests survive the wire, the root's t
   RecordWriter writer;
   for (const DirectoryDigest& d : dirs) writer.AddDirectory(d);
   const std::vector<uint8_t> bytes = writer.Take();
-  RecordReader reader(View(bytes));
+  RecordReader reader(CharsOf(bytes));
   std::vector<DirectoryDigest> back;
   for (;;) {
     DirectoryDigest d;
@@ -224,17 +219,17 @@ TEST_CASE("manifest records: directories' digests survive the wire, the root's t
   }
   CHECK(back == dirs);
   // Neither kind of record reads as the other.
-  base::Result<std::vector<ManifestEntry>> as_entries = ReadAll(View(bytes));
+  base::Result<std::vector<ManifestEntry>> as_entries = ReadAll(CharsOf(bytes));
   REQUIRE_FALSE(as_entries.ok());
   CHECK(as_entries.status().message() == "manifest entry \"\": empty path");
   writer.Add(tree[0]);
   const std::vector<uint8_t> entry = writer.Take();
   DirectoryDigest d;
-  base::Result<bool> as_dir = RecordReader(View(entry)).NextDirectory(&d);
+  base::Result<bool> as_dir = RecordReader(CharsOf(entry)).NextDirectory(&d);
   REQUIRE_FALSE(as_dir.ok());
   CHECK(as_dir.status().message() == "malformed directory record \"a\": not a directory's digest");
   // Cut short by a byte: the last digest fails.
-  RecordReader cut(View(bytes).substr(0, bytes.size() - 1));
+  RecordReader cut(CharsOf(bytes).substr(0, bytes.size() - 1));
   base::Result<bool> next = true;
   for (int i = 0; i < 4 && next.ok() && *next; ++i) next = cut.NextDirectory(&d);
   REQUIRE_FALSE(next.ok());
@@ -245,10 +240,10 @@ TEST_CASE("manifest records: indices travel as gaps, and out of range is refused
   const std::vector<size_t> indices = {0, 1, 2, 131, 132, 100000};  // gap 128: 2 bytes
   const std::vector<uint8_t> bytes = EncodeIndices(indices);
   CHECK(bytes.size() == 1 + 1 + 1 + 2 + 1 + 3);
-  base::Result<std::vector<size_t>> back = DecodeIndices(View(bytes), 100001);
+  base::Result<std::vector<size_t>> back = DecodeIndices(CharsOf(bytes), 100001);
   REQUIRE(back.ok());
   CHECK(*back == indices);
-  base::Result<std::vector<size_t>> over = DecodeIndices(View(bytes), 100000);
+  base::Result<std::vector<size_t>> over = DecodeIndices(CharsOf(bytes), 100000);
   REQUIRE_FALSE(over.ok());
   CHECK(over.status().message() == "index 100000 out of range (there are 100000)");
   base::Result<std::vector<size_t>> cut = DecodeIndices("\x80", 10);
