@@ -5,21 +5,115 @@
 #include <cerrno>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/base/file.h"
+#include "agent/base/quote.h"
 #include "agent/sync/manifest.h"
+#include "agent/sync/path.h"
+#include "agent/sync/record_bytes.h"
 
 namespace sb::sync {
 namespace {
 
-// Version 1 kept files only, keyed, with their hash; version 2 adds modes,
-// owners, the pass of the last re-read, directories, symlinks and the
-// rotation. A version 1 cache still serves its hashes.
-constexpr int kVersion = 2;
+using base::Status;
+
+// The file: the magic, then varints (signed ones zigzag-coded):
+//   version (3), flags (1: full_baseline), the rotation's five numbers,
+//   the count of files, then each file's record:
+//     path (coded against the previous file's, record_bytes.h), inode,
+//     size, mtime_ns, ctime_ns, digest length (0 or 32) and its bytes,
+//     mode, uid, gid, verified
+//   the count of directories and symlinks, then each one's record:
+//     path (coded afresh), type byte 'd' or 'l', mode, uid, gid, length of
+//     the symlink's target and its bytes
+//   8 bytes: XXH3-64 of everything before, little-endian.
+// Paths strictly in order in each list. The checksum tells a cache the
+// disk damaged from one a restore wrote: a flipped digest bit would
+// otherwise be reported as drift of a file that never changed.
+//
+// Versions 1 and 2 were a CBOR map, in files named .cbor: version 1 kept
+// files only, keyed, with their hash; version 2 added modes, owners, the
+// pass of the last re-read, directories, symlinks and the rotation. Both
+// still load, version 1 serving its hashes.
+constexpr std::string_view kMagic = "SBHCACHE";
+constexpr uint64_t kVersion = 3;
+constexpr uint64_t kFullBaseline = 1;
 constexpr uint64_t kMaxCacheBytes = 1ull << 30;
+constexpr std::string_view kSuffix = ".cache";
+constexpr std::string_view kLegacySuffix = ".cbor";
 
 int64_t Ns(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
+// Where a cache saved before version 3 is, for a version 3 path.
+std::string LegacyPathOf(const std::string& path) {
+  if (!path.ends_with(kSuffix)) return {};
+  return path.substr(0, path.size() - kSuffix.size()) + std::string(kLegacySuffix);
+}
+
+uint64_t Checksum(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+// Reads one cache file's bytes. Every method returns false at the first
+// thing wrong, with why() saying what.
+class CacheReader {
+ public:
+  explicit CacheReader(std::string_view in) : in_(in) {}
+
+  bool Varint(uint64_t* v) { return GetVarint(&in_, v) || Fail("cut short"); }
+  bool Varint32(uint32_t* v) {
+    uint64_t wide = 0;
+    if (!Varint(&wide)) return false;
+    if (wide > UINT32_MAX) return Fail("a 32-bit field out of range");
+    *v = static_cast<uint32_t>(wide);
+    return true;
+  }
+  bool Signed(int64_t* v) {
+    uint64_t z = 0;
+    if (!Varint(&z)) return false;
+    *v = UnZigZag(z);
+    return true;
+  }
+  bool Bytes(uint64_t n, std::string_view* out) {
+    if (n > in_.size()) return Fail("cut short");
+    *out = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Byte(uint8_t* b) {
+    std::string_view one;
+    if (!Bytes(1, &one)) return false;
+    *b = static_cast<uint8_t>(one[0]);
+    return true;
+  }
+  // The next path of a list, strictly after the one before.
+  bool Path(PathDecoder* paths, std::string* path) {
+    switch (paths->Get(&in_, kMaxPathBytes, path)) {
+      case PathDecoder::Result::kOk:
+        break;
+      case PathDecoder::Result::kCutShort:
+        return Fail("cut short");
+      case PathDecoder::Result::kSharesTooMuch:
+      case PathDecoder::Result::kTooLong:
+        return Fail("a malformed path");
+    }
+    if (path->empty()) return Fail("an empty path");
+    if (!paths->ascending()) {
+      return Fail(fmt::format("{} out of order", base::Quote(*path)));
+    }
+    return true;
+  }
+  bool Fail(std::string why) {
+    if (why_.empty()) why_ = std::move(why);
+    return false;
+  }
+  bool at_end() const { return in_.empty(); }
+  const std::string& why() const { return why_; }
+
+ private:
+  std::string_view in_;
+  std::string why_;
+};
 
 }  // namespace
 
@@ -49,21 +143,94 @@ bool CachedHash::Matches(uint64_t ino, uint64_t sz, int64_t mtime, int64_t ctime
 std::string HashCache::PathFor(const std::string& state_dir, const std::string& root) {
   Sha256 sha;
   sha.Update(root.data(), root.size());
-  return fmt::format("{}/hashcache/{}.cbor", state_dir, sha.HexDigest().substr(0, 32));
+  return fmt::format("{}/hashcache/{}{}", state_dir, sha.HexDigest().substr(0, 32), kSuffix);
 }
 
 base::Result<HashCache> HashCache::Load(const std::string& path) {
-  HashCache cache;
-  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return cache;
-  base::Result<std::string> bytes = base::ReadFile(path, kMaxCacheBytes);
+  // Save removes the older form, so where it is, an older agent wrote it
+  // after this form was last saved: it is the newer.
+  std::string from = LegacyPathOf(path);
+  if (from.empty() || (::access(from.c_str(), F_OK) != 0 && errno == ENOENT)) {
+    from = path;
+    if (::access(from.c_str(), F_OK) != 0 && errno == ENOENT) return HashCache();
+  }
+  base::Result<std::string> bytes = base::ReadFile(from, kMaxCacheBytes);
   if (!bytes.ok()) return bytes.status();
-  nlohmann::json j = nlohmann::json::from_cbor(*bytes, true, false);
-  auto bad = [&] {
-    return base::Status::Corruption(fmt::format("{}: malformed hash cache", path));
-  };
+  if (!bytes->starts_with(kMagic)) return LoadLegacy(*bytes, from);
+  base::Result<HashCache> cache = Parse(*bytes);
+  if (!cache.ok()) {
+    return Status::Corruption(
+        fmt::format("{}: malformed hash cache: {}", from, cache.status().message()));
+  }
+  return cache;
+}
+
+base::Result<HashCache> HashCache::Parse(std::string_view bytes) {
+  if (bytes.size() < kMagic.size() + 8) return Status::Invalid("cut short");
+  const std::string_view body = bytes.substr(0, bytes.size() - 8);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    sum |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[body.size() + i])) << (8 * i);
+  }
+  if (sum != Checksum(body)) return Status::Invalid("its checksum does not match");
+  CacheReader in(body.substr(kMagic.size()));
+  HashCache cache;
+  uint64_t version = 0, flags = 0, files = 0, others = 0;
+  Rotation& r = cache.rotation_;
+  if (!in.Varint(&version)) return Status::Invalid(in.why());
+  if (version != kVersion) return Status::Invalid(fmt::format("version {}", version));
+  if (!in.Varint(&flags) || !in.Varint(&r.pass) || !in.Varint(&r.cycle_start) ||
+      !in.Varint(&r.done_start) || !in.Varint(&r.done_end) || !in.Signed(&r.done_end_ms) ||
+      !in.Varint(&files)) {
+    return Status::Invalid(in.why());
+  }
+  cache.full_baseline_ = (flags & kFullBaseline) != 0;
+  PathDecoder paths;
+  std::string path;
+  for (uint64_t i = 0; i < files; ++i) {
+    CachedHash h;
+    uint8_t digest = 0;
+    std::string_view raw;
+    if (!in.Path(&paths, &path) || !in.Varint(&h.inode) || !in.Varint(&h.size) ||
+        !in.Signed(&h.mtime_ns) || !in.Signed(&h.ctime_ns) || !in.Byte(&digest) ||
+        ((digest != 0 && digest != kDigestBytes) && !in.Fail("a digest of another length")) ||
+        !in.Bytes(digest, &raw) || !in.Varint32(&h.mode) || !in.Varint32(&h.uid) ||
+        !in.Varint32(&h.gid) || !in.Varint(&h.verified)) {
+      return Status::Invalid(fmt::format("file {}: {}", i + 1, in.why()));
+    }
+    HexOf(raw, &h.sha256);
+    // In path order: each goes at the end, without a search.
+    cache.entries_.emplace_hint(cache.entries_.end(), path, std::move(h));
+  }
+  if (!in.Varint(&others)) return Status::Invalid(in.why());
+  PathDecoder other_paths;
+  for (uint64_t i = 0; i < others; ++i) {
+    CachedOther o;
+    uint8_t type = 0;
+    uint64_t target = 0;
+    std::string_view raw;
+    if (!in.Path(&other_paths, &path) || !in.Byte(&type) ||
+        ((type != 'd' && type != 'l') && !in.Fail("an unknown type")) || !in.Varint32(&o.mode) ||
+        !in.Varint32(&o.uid) || !in.Varint32(&o.gid) || !in.Varint(&target) ||
+        !in.Bytes(target, &raw)) {
+      return Status::Invalid(fmt::format("directory or symlink {}: {}", i + 1, in.why()));
+    }
+    o.type = static_cast<NodeType>(type);
+    o.link_target.assign(raw);
+    cache.others_.emplace_hint(cache.others_.end(), path, std::move(o));
+  }
+  if (!in.at_end()) return Status::Invalid("bytes after its end");
+  cache.present_ = true;
+  return cache;
+}
+
+base::Result<HashCache> HashCache::LoadLegacy(const std::string& bytes, const std::string& path) {
+  HashCache cache;
+  nlohmann::json j = nlohmann::json::from_cbor(bytes, true, false);
+  auto bad = [&] { return Status::Corruption(fmt::format("{}: malformed hash cache", path)); };
   if (j.is_discarded() || !j.is_object()) return bad();
   const int version = j.value("version", 0);
-  if (version != 1 && version != kVersion) return bad();
+  if (version != 1 && version != 2) return bad();
   const size_t width = version == 1 ? 6 : 10;
   auto list = j.find("entries");
   if (list == j.end() || !list->is_array()) return bad();
@@ -88,7 +255,6 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
       h.gid = e[8].get<uint32_t>();
       h.verified = e[9].get<uint64_t>();
     }
-    // Saved in path order: each goes at the end, without a search.
     cache.entries_.insert_or_assign(cache.entries_.end(), std::move(e[0].get_ref<std::string&>()),
                                     std::move(h));
   }
@@ -121,48 +287,70 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
     cache.full_baseline_ = j.value("full_baseline", false);
   }
   cache.present_ = true;
+  cache.older_form_ = true;
   return cache;
 }
 
-base::Status HashCache::Save(const std::string& path) const {
-  // Built in place: nlohmann's initializer lists copy, and this is one
-  // entry per file of the tree.
-  nlohmann::json j = nlohmann::json::object();
-  j["version"] = kVersion;
-  auto& list = (j["entries"] = nlohmann::json::array()).get_ref<nlohmann::json::array_t&>();
-  list.reserve(entries_.size());
+std::string HashCache::Serialize() const {
+  std::vector<uint8_t> out(kMagic.begin(), kMagic.end());
+  // About what an entry of a deep tree takes: its name, its digest, its
+  // numbers.
+  out.reserve(kMagic.size() + 32 + entries_.size() * 80 + others_.size() * 24 + 8);
+  PutVarint(kVersion, &out);
+  PutVarint(full_baseline_ ? kFullBaseline : 0, &out);
+  for (uint64_t v : {rotation_.pass, rotation_.cycle_start, rotation_.done_start,
+                     rotation_.done_end, ZigZag(rotation_.done_end_ms)}) {
+    PutVarint(v, &out);
+  }
+  PutVarint(entries_.size(), &out);
+  PathEncoder paths;
   for (const auto& [p, h] : entries_) {
-    auto& e = list.emplace_back(nlohmann::json::array()).get_ref<nlohmann::json::array_t&>();
-    e.reserve(10);
-    e.emplace_back(p);
-    e.emplace_back(h.inode);
-    e.emplace_back(h.size);
-    e.emplace_back(h.mtime_ns);
-    e.emplace_back(h.ctime_ns);
-    e.emplace_back(h.sha256);
-    e.emplace_back(h.mode);
-    e.emplace_back(h.uid);
-    e.emplace_back(h.gid);
-    e.emplace_back(h.verified);
+    paths.Put(p, &out);
+    PutVarint(h.inode, &out);
+    PutVarint(h.size, &out);
+    PutVarint(ZigZag(h.mtime_ns), &out);
+    PutVarint(ZigZag(h.ctime_ns), &out);
+    out.push_back(static_cast<uint8_t>(h.sha256.size() / 2));
+    AppendDigest(h.sha256, &out);
+    for (uint64_t v : {uint64_t{h.mode}, uint64_t{h.uid}, uint64_t{h.gid}, h.verified}) {
+      PutVarint(v, &out);
+    }
   }
-  auto& others = (j["others"] = nlohmann::json::array()).get_ref<nlohmann::json::array_t&>();
-  others.reserve(others_.size());
+  PutVarint(others_.size(), &out);
+  paths.Reset();
   for (const auto& [p, o] : others_) {
-    others.push_back(nlohmann::json::array(
-        {p, std::string(1, static_cast<char>(o.type)), o.mode, o.uid, o.gid, o.link_target}));
+    paths.Put(p, &out);
+    out.push_back(static_cast<uint8_t>(o.type));
+    for (uint64_t v :
+         {uint64_t{o.mode}, uint64_t{o.uid}, uint64_t{o.gid}, uint64_t{o.link_target.size()}}) {
+      PutVarint(v, &out);
+    }
+    out.insert(out.end(), o.link_target.begin(), o.link_target.end());
   }
-  j["rotation"] = {rotation_.pass, rotation_.cycle_start, rotation_.done_start, rotation_.done_end,
-                   rotation_.done_end_ms};
-  j["full_baseline"] = full_baseline_;
-  std::vector<uint8_t> bytes = nlohmann::json::to_cbor(j);
+  uint64_t sum = Checksum(CharsOf(out));
+  for (size_t i = 0; i < 8; ++i, sum >>= 8) out.push_back(static_cast<uint8_t>(sum));
+  return std::string(CharsOf(out));
+}
+
+base::Status HashCache::Save(const std::string& path) const {
+  const std::string bytes = Serialize();
   SB_RETURN_IF_ERROR(base::MakeDirectories(path.substr(0, path.rfind('/')), 0700));
-  return base::WriteFileAtomically(
-      path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), 0600);
+  SB_RETURN_IF_ERROR(base::WriteFileAtomically(path, bytes, 0600));
+  // A cache of the version before, left by an agent before this one, would
+  // otherwise be read again should this one be removed.
+  if (std::string legacy = LegacyPathOf(path); !legacy.empty()) return RemoveFile(legacy);
+  return Status::Ok();
 }
 
 base::Status HashCache::Remove(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return base::Status::FromErrno(path, errno);
-  return base::Status::Ok();
+  SB_RETURN_IF_ERROR(RemoveFile(path));
+  if (std::string legacy = LegacyPathOf(path); !legacy.empty()) return RemoveFile(legacy);
+  return Status::Ok();
+}
+
+base::Status HashCache::RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(path, errno);
+  return Status::Ok();
 }
 
 std::set<std::string> HashCache::Hashes() const {

@@ -14,9 +14,11 @@
 // or written. A verifying scan updates only those passes, and only for
 // files whose bytes it read back equal to the cached hash.
 //
-// Stored as CBOR under the agent's state_dir. The controller keeps the same
-// kind of cache (files only) for each directory backup source. A value; one
-// thread.
+// Stored under the agent's state_dir in a compact binary form, read and
+// written without a tree per entry and checked by a checksum (the format is
+// in hash_cache.cc); a cache an older agent saved as CBOR still loads. The
+// controller keeps the same kind of cache (files only) for each directory
+// backup source. A value; one thread.
 
 #ifndef AGENT_SYNC_HASH_CACHE_H_
 #define AGENT_SYNC_HASH_CACHE_H_
@@ -27,6 +29,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "agent/base/status.h"
 #include "agent/sync/manifest.h"
@@ -78,13 +81,24 @@ class HashCache {
   // The cache file for the target `root` under `state_dir`.
   static std::string PathFor(const std::string& state_dir, const std::string& root);
 
-  // Loads `path`. A missing file is an empty, absent cache; an unreadable or
-  // malformed one is an error (the caller logs it and goes on without).
+  // Loads `path` (or the CBOR cache an older agent left in its place). A
+  // missing file is an empty, absent cache; an unreadable or malformed one
+  // is an error naming the file and what is wrong (the caller logs it and
+  // goes on without).
   static base::Result<HashCache> Load(const std::string& path);
+  // Saves atomically to `path`, and removes an older agent's cache there.
   base::Status Save(const std::string& path) const;
+  // Removes the cache at `path`, the older agent's too.
   static base::Status Remove(const std::string& path);
 
+  // The file's bytes, and a cache from them (for Load, Save and tests).
+  std::string Serialize() const;
+  static base::Result<HashCache> Parse(std::string_view bytes);
+
   bool present() const { return present_; }
+  // Loaded from the CBOR an older agent saved: worth saving again in this
+  // form even when its entries did not change.
+  bool older_form() const { return older_form_; }
   const CachedHash* Find(const std::string& path) const;
   CachedHash* FindMutable(const std::string& path);
   void Put(const std::string& path, CachedHash hash) { entries_[path] = std::move(hash); }
@@ -111,7 +125,11 @@ class HashCache {
   const Rotation& rotation() const { return rotation_; }
 
  private:
+  static base::Result<HashCache> LoadLegacy(const std::string& bytes, const std::string& path);
+  static base::Status RemoveFile(const std::string& path);
+
   bool present_ = false;
+  bool older_form_ = false;
   bool full_baseline_ = false;
   std::map<std::string, CachedHash> entries_;
   std::map<std::string, CachedOther> others_;

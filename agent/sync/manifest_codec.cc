@@ -8,33 +8,13 @@
 
 #include "agent/base/quote.h"
 #include "agent/sync/path.h"
+#include "agent/sync/record_bytes.h"
 
 namespace sb::sync {
 namespace {
 
-constexpr size_t kDigestBytes = 32;
 // The type byte of a directory's digest (not a NodeType).
 constexpr uint8_t kDirectoryDigestType = 'D';
-
-// Digests travel as 32 raw bytes, half of their hex.
-void AppendDigest(const std::string& hex, std::vector<uint8_t>* out) {
-  auto nibble = [](char c) {
-    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out->push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-}
-
-void HexOf(std::string_view bytes, std::string* hex) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  hex->clear();
-  for (char c : bytes) {
-    const auto b = static_cast<uint8_t>(c);
-    hex->push_back(kHex[b >> 4]);
-    hex->push_back(kHex[b & 15]);
-  }
-}
 
 nlohmann::json DigestBytes(const std::string& hex) {
   std::vector<uint8_t> bytes;
@@ -68,26 +48,6 @@ std::optional<NodeType> TypeOf(char c) {
 // "malformed KIND PATH: WHAT", the path quoted.
 base::Status Malformed(std::string_view kind, std::string_view path, std::string_view what) {
   return base::Status::Invalid(fmt::format("malformed {} {}: {}", kind, base::Quote(path), what));
-}
-
-void PutVarint(uint64_t v, std::vector<uint8_t>* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<uint8_t>(v));
-}
-
-// False when `in` ends first or the value has more than 64 bits.
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto b = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return shift < 63 || (b >> 1) == 0;
-  }
-  return false;
 }
 
 }  // namespace
@@ -127,22 +87,11 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
 
 void RecordWriter::Varint(uint64_t v) { PutVarint(v, &bytes_); }
 
-void RecordWriter::Path(const std::string& path) {
-  size_t shared = 0;
-  const size_t most = std::min(previous_.size(), path.size());
-  while (shared < most && previous_[shared] == path[shared]) ++shared;
-  Varint(shared);
-  Varint(path.size() - shared);
-  bytes_.insert(bytes_.end(), path.begin() + static_cast<ptrdiff_t>(shared), path.end());
-  previous_ = path;
-}
-
 void RecordWriter::Add(const ManifestEntry& e) {
-  Path(e.path);
+  paths_.Put(e.path, &bytes_);
   bytes_.push_back(static_cast<uint8_t>(e.type));
   Varint(e.mode & 07777);
-  // Zigzag: 0, -1, 1, -2 ... as 0, 1, 2, 3 ...
-  Varint((static_cast<uint64_t>(e.mtime_s) << 1) ^ static_cast<uint64_t>(e.mtime_s >> 63));
+  Varint(ZigZag(e.mtime_s));
   if (e.type == NodeType::kFile) {
     Varint(e.size);
     bytes_.push_back(static_cast<uint8_t>(e.sha256.size() / 2));
@@ -154,14 +103,14 @@ void RecordWriter::Add(const ManifestEntry& e) {
 }
 
 void RecordWriter::AddDirectory(const DirectoryDigest& d) {
-  Path(d.path);
+  paths_.Put(d.path, &bytes_);
   bytes_.push_back(kDirectoryDigestType);
   Varint(d.children);
   AppendDigest(d.sha256, &bytes_);
 }
 
 std::vector<uint8_t> RecordWriter::Take() {
-  previous_.clear();
+  paths_.Reset();
   return std::exchange(bytes_, {});
 }
 
@@ -170,22 +119,24 @@ bool RecordReader::Varint(uint64_t* v) { return GetVarint(&in_, v); }
 base::Status RecordReader::Path(std::string* path, bool root) {
   // Before its path is whole, a bad record is named by the path before it.
   auto bad = [&](std::string_view what) {
-    return Malformed("manifest record after", previous_, what);
+    return Malformed("manifest record after", paths_.previous(), what);
   };
-  uint64_t shared = 0, rest = 0;
-  if (!Varint(&shared) || !Varint(&rest)) return bad("path length cut short");
-  if (shared > previous_.size()) return bad("shares more than the previous path");
-  if (rest > in_.size() || shared + rest > kMaxPathBytes) return bad("path too long");
-  path->assign(previous_, 0, shared);
-  path->append(in_.substr(0, rest));
-  in_.remove_prefix(rest);
+  switch (paths_.Get(&in_, kMaxPathBytes, path)) {
+    case PathDecoder::Result::kOk:
+      break;
+    case PathDecoder::Result::kCutShort:
+      return bad("path cut short");
+    case PathDecoder::Result::kSharesTooMuch:
+      return bad("shares more than the previous path");
+    case PathDecoder::Result::kTooLong:
+      return bad("path too long");
+  }
   if (!(root && path->empty())) {
     if (base::Status checked = CheckRelativePath(*path); !checked.ok()) {
       return base::Status::Invalid(
           fmt::format("manifest entry {}: {}", base::Quote(*path), checked.message()));
     }
   }
-  previous_ = *path;
   return base::Status::Ok();
 }
 
@@ -218,7 +169,7 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
   if (!Varint(&mode) || !Varint(&zigzag)) return bad_entry("cut short");
   if (mode > 07777) return bad_entry(fmt::format("mode {:o}", mode));
   e->mode = static_cast<uint32_t>(mode);
-  e->mtime_s = static_cast<int64_t>(zigzag >> 1) ^ -static_cast<int64_t>(zigzag & 1);
+  e->mtime_s = UnZigZag(zigzag);
   e->size = 0;
   e->sha256.clear();
   e->link_target.clear();

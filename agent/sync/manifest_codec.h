@@ -17,6 +17,7 @@
 #include "agent/base/status.h"
 #include "agent/sync/drift.h"
 #include "agent/sync/manifest.h"
+#include "agent/sync/record_bytes.h"
 #include "agent/sync/reverify.h"
 
 namespace sb::sync {
@@ -36,10 +37,6 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j);
 // their bytes, so an entry of a deep tree costs about its name, its digest
 // and a few bytes. A directory's digest (DirectoryDigest) is a record too:
 // its path ("" for the root), the byte 'D', varint children, 32 bytes.
-// Bytes as a CBOR byte string holds them, viewed as chars.
-inline std::string_view CharsOf(const std::vector<uint8_t>& bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
 
 class RecordWriter {
  public:
@@ -53,9 +50,8 @@ class RecordWriter {
 
  private:
   void Varint(uint64_t v);
-  void Path(const std::string& path);
   std::vector<uint8_t> bytes_;
-  std::string previous_;
+  PathEncoder paths_;
 };
 
 class RecordReader {
@@ -74,7 +70,7 @@ class RecordReader {
   // A record's path into *path, checked; the root ("") only when `root`.
   base::Status Path(std::string* path, bool root);
   std::string_view in_;
-  std::string previous_;
+  PathDecoder paths_;
 };
 
 // A list of directories' digests as a scan by directory must send it: the

@@ -107,6 +107,7 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
       {"source_newest_ns", r.source_newest_ns},
       {"recovered", r.recovered},
       {"hash_cache_used", r.hash_cache_used},
+      {"target_hashed_bytes", r.target_hashed_bytes},
       {"drift", restore::DriftJson(r.drift)},
       {"drift_counts", restore::DriftCountsJson(r.drift_counts)},
       {"drift_truncated", r.drift_truncated},

@@ -247,7 +247,8 @@ class SourceCache {
   // source's cache is not small). Whether the record differs from it is
   // known already, unless files are left to hash.
   void Listed(const SourceListing& listing) {
-    unchanged_ = cache_.present() && listing.unhashed.empty() && record_.SameEntries(cache_);
+    unchanged_ = cache_.present() && !cache_.older_form() && listing.unhashed.empty() &&
+                 record_.SameEntries(cache_);
     cache_ = sync::HashCache();
   }
   void SaveIfChanged() {

@@ -13,6 +13,7 @@
 
 #include "agent/base/file.h"
 #include "agent/client/remote_restore.h"
+#include "agent/sync/hash_cache.h"
 #include "agent/sync/manifest.h"
 #include "standby/restore/restore_run.h"
 #include "tests/support/agent_fixture.h"
@@ -262,6 +263,66 @@ TEST_CASE("restore: the source's hash cache never hides an edit", "[restore][e2e
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.out)[0]["totals"]["whole_file"]["count"] == 1);
   CHECK(*base::ReadFile(rig.target + "/a.txt") == "version 2\n");
+}
+
+// `cache` as an agent before the hash cache's version 3 saved it: CBOR,
+// version 2, in a file named .cbor.
+void SaveAsAnOlderAgentDid(const sync::HashCache& cache, const std::string& path) {
+  nlohmann::json entries = nlohmann::json::array(), others = nlohmann::json::array();
+  for (const auto& [p, h] : cache.files()) {
+    entries.push_back(
+        {p, h.inode, h.size, h.mtime_ns, h.ctime_ns, h.sha256, h.mode, h.uid, h.gid, h.verified});
+  }
+  for (const auto& [p, o] : cache.others()) {
+    others.push_back(
+        {p, std::string(1, static_cast<char>(o.type)), o.mode, o.uid, o.gid, o.link_target});
+  }
+  const sync::Rotation& r = cache.rotation();
+  const nlohmann::json j = {
+      {"version", 2},
+      {"entries", entries},
+      {"others", others},
+      {"rotation", {r.pass, r.cycle_start, r.done_start, r.done_end, r.done_end_ms}},
+      {"full_baseline", cache.full_baseline()}};
+  const std::vector<uint8_t> bytes = nlohmann::json::to_cbor(j);
+  REQUIRE(base::WriteFileAtomically(
+              path.substr(0, path.size() - 6) + ".cbor",
+              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), 0600)
+              .ok());
+  REQUIRE(::unlink(path.c_str()) == 0);
+}
+
+TEST_CASE("restore: the hash caches an older agent and controller saved serve, then are replaced",
+          "[restore][e2e]") {
+  Rig rig;
+  MakeOldTree(rig.dir);
+  REQUIRE(rig.Restore(rig.dir.Sub("old")).exit_code == 0);
+  const std::string agent_cache =
+      sync::HashCache::PathFor(rig.pki.dir.Sub("agent-state"), rig.target);
+  const std::string source_cache =
+      sync::HashCache::PathFor(rig.dir.Sub("state"), rig.dir.Sub("old"));
+  for (const std::string& path : {agent_cache, source_cache}) {
+    base::Result<sync::HashCache> cache = sync::HashCache::Load(path);
+    REQUIRE(cache.ok());
+    REQUIRE(cache->size() > 0);
+    CHECK_FALSE(cache->older_form());
+    SaveAsAnOlderAgentDid(*cache, path);
+  }
+  // Nothing changed: the older caches' hashes serve (nothing is hashed
+  // again) and their baseline stands (no drift).
+  base::ProcessResult r = rig.Restore(rig.dir.Sub("old"), {"--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json report = nlohmann::json::parse(r.out)[0];
+  CHECK(report["hash_cache_used"] == true);
+  CHECK(report["drift"].empty());
+  CHECK(report["target_hashed_bytes"] == 0);
+  for (const std::string& path : {agent_cache, source_cache}) {
+    INFO(path);
+    CHECK(Exists(path));
+    CHECK_FALSE(Exists(path.substr(0, path.size() - 6) + ".cbor"));
+    CHECK_FALSE(sync::HashCache::Load(path).value().older_form());
+  }
 }
 
 TEST_CASE("restore: a bad or broken source fails the restore and leaves the target as it was",
