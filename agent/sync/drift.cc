@@ -52,6 +52,23 @@ std::string Join(std::string a, const std::string& b) {
   return a + ", " + b;
 }
 
+// Calls only_a(a), only_b(b) or both(a, b) for each key of two maps sorted
+// by it, in one pass: no lookups where both hold a key, the common case.
+template <typename MapA, typename MapB, typename OnlyA, typename OnlyB, typename Both>
+void Merge(const MapA& a, const MapB& b, OnlyA only_a, OnlyB only_b, Both both) {
+  auto i = a.begin();
+  auto j = b.begin();
+  while (i != a.end() || j != b.end()) {
+    if (j == b.end() || (i != a.end() && i->first < j->first)) {
+      only_a(*i++);
+    } else if (i == a.end() || j->first < i->first) {
+      only_b(*j++);
+    } else {
+      both(*i++, *j++);
+    }
+  }
+}
+
 std::string FileWord(const CachedHash& f) { return "file, " + base::FormatSize(f.size); }
 
 }  // namespace
@@ -70,22 +87,37 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
   std::vector<Drift> out;
   const bool full = before.full_baseline();
   const std::set<std::string> rotten(corrupt.begin(), corrupt.end());
-  for (const auto& [path, was] : before.files()) {
-    if (rotten.count(path) > 0) {
+  using File = std::pair<const std::string, CachedHash>;
+  using Other = std::pair<const std::string, CachedOther>;
+  auto file_gone = [&](const File& f) {
+    const auto& [path, was] = f;
+    if (!rotten.empty() && rotten.count(path) > 0) {
       out.push_back({DriftKind::kCorrupt, path,
                      "read back with other bytes under the same inode, size and times"});
-      continue;
+      return;
     }
-    const CachedHash* is = now.Find(path);
-    if (is == nullptr) {
-      auto other = now.others().find(path);
-      if (full && other != now.others().end()) {
-        out.push_back({DriftKind::kModified, path,
-                       fmt::format("was a file, now a {}", TypeWord(other->second.type))});
-      } else {
-        out.push_back({DriftKind::kDeleted, path, FileWord(was)});
-      }
-      continue;
+    auto other = now.others().find(path);
+    if (full && other != now.others().end()) {
+      out.push_back({DriftKind::kModified, path,
+                     fmt::format("was a file, now a {}", TypeWord(other->second.type))});
+    } else {
+      out.push_back({DriftKind::kDeleted, path, FileWord(was)});
+    }
+  };
+  auto file_planted = [&](const File& f) {
+    const auto& [path, is] = f;
+    if (!full || before.others().count(path) == 0) {
+      out.push_back({DriftKind::kPlanted, path, FileWord(is)});
+    }
+  };
+  auto file_both = [&](const File& b, const File& n) {
+    const std::string& path = b.first;
+    const CachedHash& was = b.second;
+    const CachedHash* is = &n.second;
+    if (!rotten.empty() && rotten.count(path) > 0) {
+      out.push_back({DriftKind::kCorrupt, path,
+                     "read back with other bytes under the same inode, size and times"});
+      return;
     }
     if (is->sha256 != was.sha256) {
       out.push_back({DriftKind::kModified, path,
@@ -93,7 +125,7 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
                          ? fmt::format("content changed ({})", base::FormatSize(is->size))
                          : fmt::format("content changed, {} -> {}", base::FormatSize(was.size),
                                        base::FormatSize(is->size))});
-      continue;
+      return;
     }
     std::string changes =
         full ? MetaChanges(was.mode, was.uid, was.gid, is->mode, is->uid, is->gid, true) : "";
@@ -102,52 +134,50 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
           Join(changes, fmt::format("mtime {} -> {}", Time(was.mtime_ns), Time(is->mtime_ns)));
     }
     if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+  };
+  Merge(before.files(), now.files(), file_gone, file_planted, file_both);
+  if (!full) {
+    std::sort(out.begin(), out.end(),
+              [](const Drift& a, const Drift& b) { return a.path < b.path; });
+    return out;
   }
-  if (full) {
-    for (const auto& [path, was] : before.others()) {
-      auto is = now.others().find(path);
-      if (is == now.others().end()) {
-        if (now.Find(path) != nullptr) {
-          out.push_back({DriftKind::kModified, path,
-                         fmt::format("was a {}, now a file", TypeWord(was.type))});
-        } else {
-          out.push_back({DriftKind::kDeleted, path, std::string(TypeWord(was.type))});
-        }
-        continue;
-      }
-      if (is->second.type != was.type) {
-        out.push_back(
-            {DriftKind::kModified, path,
-             fmt::format("was a {}, now a {}", TypeWord(was.type), TypeWord(is->second.type))});
-        continue;
-      }
-      // A directory's own mtime follows its entries, whose drift is listed.
-      std::string changes =
-          was.type == NodeType::kSymlink
-              ? MetaChanges(0, was.uid, was.gid, 0, is->second.uid, is->second.gid, true)
-              : MetaChanges(was.mode, was.uid, was.gid, is->second.mode, is->second.uid,
-                            is->second.gid, true);
-      if (was.link_target != is->second.link_target) {
-        changes =
-            Join(changes, fmt::format("target {} -> {}", was.link_target, is->second.link_target));
-      }
-      if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+  auto other_gone = [&](const Other& o) {
+    const auto& [path, was] = o;
+    if (now.Find(path) != nullptr) {
+      out.push_back(
+          {DriftKind::kModified, path, fmt::format("was a {}, now a file", TypeWord(was.type))});
+    } else {
+      out.push_back({DriftKind::kDeleted, path, std::string(TypeWord(was.type))});
     }
-  }
-  for (const auto& [path, is] : now.files()) {
-    if (before.Find(path) == nullptr && (!full || before.others().count(path) == 0)) {
-      out.push_back({DriftKind::kPlanted, path, FileWord(is)});
+  };
+  auto other_planted = [&](const Other& o) {
+    const auto& [path, is] = o;
+    if (before.Find(path) == nullptr) {
+      out.push_back({DriftKind::kPlanted, path,
+                     is.type == NodeType::kSymlink ? "symlink -> " + is.link_target
+                                                   : std::string(TypeWord(is.type))});
     }
-  }
-  if (full) {
-    for (const auto& [path, is] : now.others()) {
-      if (before.others().count(path) == 0 && before.Find(path) == nullptr) {
-        out.push_back({DriftKind::kPlanted, path,
-                       is.type == NodeType::kSymlink ? "symlink -> " + is.link_target
-                                                     : std::string(TypeWord(is.type))});
-      }
+  };
+  auto other_both = [&](const Other& b, const Other& n) {
+    const std::string& path = b.first;
+    const CachedOther& was = b.second;
+    const CachedOther& is = n.second;
+    if (is.type != was.type) {
+      out.push_back({DriftKind::kModified, path,
+                     fmt::format("was a {}, now a {}", TypeWord(was.type), TypeWord(is.type))});
+      return;
     }
-  }
+    // A directory's own mtime follows its entries, whose drift is listed.
+    std::string changes =
+        was.type == NodeType::kSymlink
+            ? MetaChanges(0, was.uid, was.gid, 0, is.uid, is.gid, true)
+            : MetaChanges(was.mode, was.uid, was.gid, is.mode, is.uid, is.gid, true);
+    if (was.link_target != is.link_target) {
+      changes = Join(changes, fmt::format("target {} -> {}", was.link_target, is.link_target));
+    }
+    if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+  };
+  Merge(before.others(), now.others(), other_gone, other_planted, other_both);
   std::sort(out.begin(), out.end(), [](const Drift& a, const Drift& b) { return a.path < b.path; });
   return out;
 }

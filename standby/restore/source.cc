@@ -161,9 +161,10 @@ Status SourceReader::CheckEntry(const SourceEntry& e) {
                                     TypeName(earlier->second), TypeName(e.type)));
   }
   // A file written through a symlink the source made would land wherever
-  // the symlink points: refuse any path below one.
-  for (size_t slash = e.path.find('/'); slash != std::string::npos;
-       slash = e.path.find('/', slash + 1)) {
+  // the symlink points: refuse any path below one (none can be before the
+  // first symlink).
+  for (size_t slash = symlinks_ == 0 ? std::string::npos : e.path.find('/');
+       slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
     std::string_view prefix = std::string_view(e.path).substr(0, slash);
     if (auto it = seen_.find(prefix); it != seen_.end() && it->second == EntryType::kSymlink) {
       return Fail(e.path, fmt::format("passes through the symlink \"{}\"", prefix));
@@ -275,6 +276,7 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
     }
     SB_RETURN_IF_ERROR(CheckEntry(*e));
     seen_.emplace(e->path, e->type);
+    if (e->type == EntryType::kSymlink) ++symlinks_;
     newest_mtime_ns_ = std::max(newest_mtime_ns_, e->mtime_ns);
     return true;
   }

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -101,7 +103,10 @@ Status HashFromArchive(const ResolvedSource& source, SourceListing* listing,
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache,
                                        sync::HashCache* record) {
   SourceListing out;
-  std::map<std::string, size_t, std::less<>> index;  // path -> position in entries
+  // Hard links, by position in entries, filled in from their files at the
+  // end: an index of every path kept for the few links would cost a map of
+  // the whole tree.
+  std::vector<size_t> links;
   SourceEntry e;
   for (;;) {
     base::Result<bool> more = reader.Next(&e);
@@ -121,9 +126,9 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
         break;
       case EntryType::kHardlink:
         // The source reader has checked that the target is an earlier file.
-        m = out.entries[index.at(e.link_target)];
-        m.path = e.path;
+        m.type = sync::NodeType::kFile;
         out.hardlinks[e.path] = e.link_target;
+        links.push_back(out.entries.size());
         break;
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
@@ -139,8 +144,21 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
         break;
       }
     }
-    index[m.path] = out.entries.size();
     out.entries.push_back(std::move(m));
+  }
+  if (!links.empty()) {
+    // A link is its file: mode, time, size and (when known) hash.
+    std::unordered_map<std::string_view, size_t> files;
+    for (size_t i = 0; i < out.entries.size(); ++i) {
+      if (out.entries[i].type == sync::NodeType::kFile) files.emplace(out.entries[i].path, i);
+    }
+    for (size_t i : links) {
+      sync::ManifestEntry& link = out.entries[i];
+      const sync::ManifestEntry& file = out.entries[files.at(out.hardlinks.at(link.path))];
+      std::string path = std::move(link.path);
+      link = file;
+      link.path = std::move(path);
+    }
   }
   out.newest_mtime_ns = reader.newest_mtime_ns();
   return out;

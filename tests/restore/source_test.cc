@@ -197,6 +197,51 @@ TEST_CASE("source manifest: a file that changes between listing and hashing is r
   }
 }
 
+TEST_CASE("source manifest: a hard link is its file, on disk and in archives, chains too",
+          "[source]") {
+  TempDir dir;
+  dir.Write("src/a.txt", "shared content\n", 0640);
+  dir.Write("src/other.txt", "other\n");
+  RunOrFail({"mkdir", "-p", dir.Sub("src/sub")});
+  RunOrFail({"ln", dir.Sub("src/a.txt"), dir.Sub("src/b.txt")});
+  RunOrFail({"ln", dir.Sub("src/a.txt"), dir.Sub("src/sub/c.txt")});
+  RunOrFail({"tar", "-C", dir.Sub("src"), "-cf", dir.Sub("backup.tar"), "."});
+  // A link to a link, which GNU tar never writes but an archive can hold.
+  const std::string chain = dir.Sub("chain.tar");
+  RunOrFail({"python3", "-c", R"py(
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("f"); i.size = 3; i.mode = 0o600; i.mtime = 1700000000
+    t.addfile(i, io.BytesIO(b"abc"))
+    for name, target in (("l1", "f"), ("l2", "l1")):
+        i = tarfile.TarInfo(name); i.type = tarfile.LNKTYPE; i.linkname = target; t.addfile(i)
+)py",
+             chain});
+
+  for (const std::string& configured : {dir.Sub("src"), dir.Sub("backup.tar"), chain}) {
+    INFO(configured);
+    base::Result<ResolvedSource> source = ResolveSource(configured);
+    REQUIRE(source.ok());
+    base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(*source);
+    INFO(m.status().message());
+    REQUIRE(m.ok());
+    std::map<std::string, sync::ManifestEntry> by_path;
+    for (const sync::ManifestEntry& e : *m) by_path[e.path] = e;
+    const bool chained = configured == chain;
+    const sync::ManifestEntry& file = by_path.at(chained ? "f" : "a.txt");
+    CHECK(file.sha256.size() == 64);
+    CHECK(file.size == (chained ? 3u : 15u));
+    for (const char* link : chained ? std::vector<const char*>{"l1", "l2"}
+                                    : std::vector<const char*>{"b.txt", "sub/c.txt"}) {
+      INFO(link);
+      sync::ManifestEntry expected = file;
+      expected.path = link;
+      CHECK(by_path.at(link) == expected);
+    }
+    if (!chained) CHECK(by_path.at("other.txt").sha256 != file.sha256);
+  }
+}
+
 TEST_CASE("source: crafted archives are refused entry by entry", "[source]") {
   TempDir dir;
   MakeBackupTree(dir);
