@@ -353,12 +353,6 @@ base::Status HashCache::RemoveFile(const std::string& path) {
   return Status::Ok();
 }
 
-std::set<std::string> HashCache::Hashes() const {
-  std::set<std::string> out;
-  for (const auto& [path, hash] : entries_) out.insert(hash.sha256);
-  return out;
-}
-
 const CachedHash* HashCache::Find(const std::string& path) const {
   auto it = entries_.find(path);
   return it == entries_.end() ? nullptr : &it->second;

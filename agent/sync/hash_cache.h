@@ -27,7 +27,6 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -105,7 +104,6 @@ class HashCache {
   void Erase(const std::string& path) { entries_.erase(path); }
   size_t size() const { return entries_.size(); }
   const std::map<std::string, CachedHash>& files() const { return entries_; }
-  std::set<std::string> Hashes() const;  // every distinct sha256
   // The same entries (a cache that need not be saved again).
   bool SameEntries(const HashCache& other) const { return entries_ == other.entries_; }
 

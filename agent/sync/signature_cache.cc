@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include <set>
-#include <vector>
+#include <string_view>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -47,14 +47,18 @@ void SignatureCache::Keep(std::string_view sha256, const std::string& signature,
 void SignatureCache::Prune(const HashCache& now) const {
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return;
-  const std::set<std::string> keep = now.Hashes();
-  std::vector<std::string> drop;
+  // The kept signatures (few: large files only), less those a file still
+  // has. Not a set of every file's hash: that is the whole tree.
+  std::unordered_set<std::string> unused;
   while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n.ends_with(".sig") && keep.count(n.substr(0, n.size() - 4)) == 0) drop.push_back(n);
+    std::string_view n = e->d_name;
+    if (n.ends_with(".sig")) unused.emplace(n.substr(0, n.size() - 4));
   }
   ::closedir(d);
-  for (const std::string& n : drop) ::unlink((dir_ + "/" + n).c_str());
+  for (auto it = now.files().begin(); it != now.files().end() && !unused.empty(); ++it) {
+    unused.erase(it->second.sha256);
+  }
+  for (const std::string& sha : unused) ::unlink(PathFor(sha).c_str());
 }
 
 }  // namespace sb::sync

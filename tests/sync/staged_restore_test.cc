@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -209,6 +210,47 @@ TEST_CASE("staged restore: signatures are kept from staging and used while the f
       MakeSignature(edited.size(), StringSource(edited), StringSink(&fresh), *SignatureSeed(got))
           .ok());
   CHECK(got == fresh);
+}
+
+TEST_CASE("staged restore: a commit prunes the signatures of content no file holds now",
+          "[staged]") {
+  TempDir dir;
+  auto content = [](char seed) {
+    std::string c(300'000, '\0');
+    for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<char>((i * 131 + seed) % 251);
+    return c;
+  };
+  const std::string a = content('a'), b = content('b');
+  std::string recovered;
+  auto commit = [&](const std::string& path, const std::string& data) {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->StageFile(path, false, StringSource(data), data.size(), Sha(data), {}).ok());
+    REQUIRE((*r)->Commit().ok());
+  };
+  auto kept = [&] {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("state/sigcache"))) {
+      if (e.is_regular_file()) names.insert(e.path().filename().string());
+    }
+    return names;
+  };
+  commit("one.bin", a);
+  commit("two.bin", a);  // the same content: one signature
+  REQUIRE(kept() == std::set<std::string>{Sha(a) + ".sig"});
+  std::string sigdir;  // the target's
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("state/sigcache"))) {
+    if (e.is_regular_file()) sigdir = e.path().parent_path().string();
+  }
+  REQUIRE(base::WriteFileAtomically(sigdir + "/" + std::string(64, 'd') + ".sig", "x", 0600).ok());
+  REQUIRE(base::WriteFileAtomically(sigdir + "/notes.txt", "x", 0600).ok());
+  // One file of the two now holds b: a's signature stays for the other;
+  // the signature of content no file holds goes; what is not a signature
+  // stays.
+  commit("one.bin", b);
+  CHECK(kept() == std::set<std::string>{Sha(a) + ".sig", Sha(b) + ".sig", "notes.txt"});
+  commit("two.bin", b);
+  CHECK(kept() == std::set<std::string>{Sha(b) + ".sig", "notes.txt"});
 }
 
 TEST_CASE("staged restore: a delta's kept signature is the new file's, old sums reused",
