@@ -86,12 +86,17 @@ class Transfer {
   Transfer(client::RemoteRestore& remote, const Plan& plan,
            const std::vector<sync::ManifestEntry>& source, RestoreReport& report)
       : remote_(remote), report_(report) {
+    // Only what changes: in a big tree where little did, a map of every
+    // entry would cost more than the changes.
     for (const PlannedEntry& p : plan.entries) {
-      if (p.action == Action::kDelete) continue;
+      if (p.action == Action::kDelete || p.action == Action::kUnchanged) continue;
       actions_[p.path] = p.action;
-      if (p.action != Action::kUnchanged) pending_.insert(p.path);
+      pending_.insert(p.path);
     }
-    for (const sync::ManifestEntry& m : source) sha_[m.path] = m.sha256;
+    for (const sync::ManifestEntry& m : source) {
+      auto it = actions_.find(m.path);
+      if (it != actions_.end() && IsFileSent(it->second)) sha_[m.path] = m.sha256;
+    }
   }
 
   // Fetches the signatures of the files to send as deltas, pipelined, up to
@@ -216,14 +221,18 @@ class Transfer {
     return sig;
   }
 
+  static bool IsFileSent(Action a) {
+    return a == Action::kNew || a == Action::kWhole || a == Action::kDelta;
+  }
+
   static constexpr uint64_t kSignatureBudget = 64 << 20;
   client::RemoteRestore& remote_;
   RestoreReport& report_;
   std::map<std::string, std::string> signatures_;  // prefetched, by path
-  std::map<std::string, Action> actions_;
-  std::set<std::string> pending_;  // to be sent, not seen yet in the second pass
-  uint64_t read_ = 0;              // bytes of the source's files to send, read so far
-  std::map<std::string, std::string> sha_;
+  std::map<std::string, Action> actions_;   // every entry to change; the others are unchanged
+  std::set<std::string> pending_;           // to be sent, not seen yet in the second pass
+  uint64_t read_ = 0;                       // bytes of the source's files to send, read so far
+  std::map<std::string, std::string> sha_;  // of the files to send
 };
 
 // A directory source's hash cache (sync::HashCache), loaded from and saved
