@@ -22,6 +22,23 @@ TEST_CASE("manifest codec: entries survive the wire", "[codec]") {
   }
 }
 
+// The lines and the digest are a contract between versions: a controller
+// compares its digest with an agent's, which may be older or newer.
+TEST_CASE("manifest: lines and digests are what every version computes", "[codec]") {
+  std::string hex;
+  for (int i = 0; i < 32; ++i) hex += "ab";
+  std::vector<ManifestEntry> entries = {
+      {"www/index.html", NodeType::kFile, 0644, 1700000000, 15, hex, ""},
+      {"www", NodeType::kDirectory, 0755, -1, 0, "", ""},
+      {"current", NodeType::kSymlink, 0777, 2, 0, "", "releases/2"}};
+  CHECK(ManifestLine(entries[0]) == "f 0644 1700000000 15 64:" + hex + " 14:www/index.html\n");
+  CHECK(ManifestLine(entries[1]) == "d 0755 -1 0 0: 3:www\n");
+  CHECK(ManifestLine(entries[2]) == "l 0777 2 0 10:releases/2 7:current\n");
+  // sha256 of the three lines in path order, as Python's hashlib gives it.
+  CHECK(ManifestDigest(entries) ==
+        "2217e7545041700d9918feba2345c9567e2e0600949d9433e1e87497c07a2192");
+}
+
 TEST_CASE("manifest codec: malformed entries are refused with the reason", "[codec]") {
   using nlohmann::json;
   struct Row {
