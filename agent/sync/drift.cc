@@ -87,15 +87,19 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
   std::vector<Drift> out;
   const bool full = before.full_baseline();
   const std::set<std::string> rotten(corrupt.begin(), corrupt.end());
+  // A file a re-read found changed under an unchanged stat: that is its
+  // drift, whatever else the scan saw.
+  auto rotten_at = [&](const std::string& path) {
+    if (rotten.empty() || rotten.count(path) == 0) return false;
+    out.push_back({DriftKind::kCorrupt, path,
+                   "read back with other bytes under the same inode, size and times"});
+    return true;
+  };
   using File = std::pair<const std::string, CachedHash>;
   using Other = std::pair<const std::string, CachedOther>;
   auto file_gone = [&](const File& f) {
     const auto& [path, was] = f;
-    if (!rotten.empty() && rotten.count(path) > 0) {
-      out.push_back({DriftKind::kCorrupt, path,
-                     "read back with other bytes under the same inode, size and times"});
-      return;
-    }
+    if (rotten_at(path)) return;
     auto other = now.others().find(path);
     if (full && other != now.others().end()) {
       out.push_back({DriftKind::kModified, path,
@@ -114,11 +118,7 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
     const std::string& path = b.first;
     const CachedHash& was = b.second;
     const CachedHash* is = &n.second;
-    if (!rotten.empty() && rotten.count(path) > 0) {
-      out.push_back({DriftKind::kCorrupt, path,
-                     "read back with other bytes under the same inode, size and times"});
-      return;
-    }
+    if (rotten_at(path)) return;
     if (is->sha256 != was.sha256) {
       out.push_back({DriftKind::kModified, path,
                      was.size == is->size
