@@ -14,8 +14,9 @@ constexpr int kWindow = 32;  // pipelined requests before replies are read
 }  // namespace
 
 base::Result<RemoteRestore> RemoteRestore::Begin(AgentClient& agent, const std::string& root,
-                                                 std::string* recovered) {
-  base::Result<nlohmann::json> r = agent.Call(proto::type::kRestoreBegin, {{"root", root}});
+                                                 std::string* recovered, uint64_t signatures_from) {
+  base::Result<nlohmann::json> r = agent.Call(
+      proto::type::kRestoreBegin, {{"root", root}, {"signatures_from", signatures_from}});
   if (!r.ok()) return r.status();
   *recovered = r->value("recovered", std::string());
   RemoteRestore remote(agent);

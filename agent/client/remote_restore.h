@@ -43,8 +43,11 @@ class RemoteRestore {
  public:
   // Opens the restore of `root` on the agent. `recovered` receives how an
   // interrupted earlier restore of it was recovered ("" when none was).
+  // Files of at least `signatures_from` bytes, the least this controller
+  // sends as a delta, get their signatures kept for the next restore.
   static base::Result<RemoteRestore> Begin(AgentClient& agent, const std::string& root,
-                                           std::string* recovered);
+                                           std::string* recovered,
+                                           uint64_t signatures_from = uint64_t{64} * 1024);
 
   // The librsync signature of the target's current file at `path`.
   base::Result<std::string> Signature(std::string_view path);

@@ -127,11 +127,23 @@ proto::Message RestoreHandler::Begin(const proto::Message& request) {
         request.id, Status::FailedPrecondition(fmt::format(
                         "a restore of {} is already open on this connection", restore_->root())));
   }
+  // Optional: a controller before it sent none.
+  uint64_t signatures_from = sync::StagedRestore::kDefaultSignaturesFrom;
+  if (auto from = request.body.find("signatures_from"); from != request.body.end()) {
+    if (!from->is_number_unsigned()) {
+      return proto::ErrorReply(request.id,
+                               Status::Invalid(fmt::format("{}: field \"signatures_from\" is not a "
+                                                           "number of bytes",
+                                                           request.type)));
+    }
+    signatures_from = from->get<uint64_t>();
+  }
   std::string recovered;
   base::Result<std::unique_ptr<sync::StagedRestore>> r =
       sync::StagedRestore::Begin(*root, config_.state_dir, &recovered);
   if (!r.ok()) return proto::ErrorReply(request.id, r.status());
   restore_ = std::move(*r);
+  restore_->set_signatures_from(signatures_from);
   if (!recovered.empty()) spdlog::warn("interrupted restore of {} {}", *root, recovered);
   spdlog::info("restore of {} begins", *root);
   return Reply(request, {{"recovered", recovered}});

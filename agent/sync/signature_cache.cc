@@ -44,7 +44,7 @@ void SignatureCache::Keep(std::string_view sha256, const std::string& signature,
   if (!kept.ok()) spdlog::warn("signature of {} not kept: {}", where, kept.message());
 }
 
-void SignatureCache::Prune(const HashCache& now) const {
+void SignatureCache::Prune(const HashCache& now, uint64_t from) const {
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return;
   // The kept signatures (few: large files only), less those a file still
@@ -56,7 +56,7 @@ void SignatureCache::Prune(const HashCache& now) const {
   }
   ::closedir(d);
   for (auto it = now.files().begin(); it != now.files().end() && !unused.empty(); ++it) {
-    unused.erase(it->second.sha256);
+    if (it->second.size >= from) unused.erase(it->second.sha256);
   }
   for (const std::string& sha : unused) ::unlink(PathFor(sha).c_str());
 }

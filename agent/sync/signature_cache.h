@@ -32,8 +32,9 @@ class SignatureCache {
   // logged, naming `where`).
   void Keep(std::string_view sha256, const std::string& signature, const std::string& where) const;
   // Removes the signatures of contents `now` (the target's new hash cache)
-  // does not hold.
-  void Prune(const HashCache& now) const;
+  // does not hold in a file of at least `from` bytes: those a restore may
+  // ask for (an older agent kept them for every file).
+  void Prune(const HashCache& now, uint64_t from) const;
 
   std::string PathFor(std::string_view sha256) const;
 

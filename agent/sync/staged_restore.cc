@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -341,11 +342,14 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   }
 
   Sha256 sha;
-  const uint64_t seed = SignatureSeed(previous).value_or(NewSignatureSeed());
-  SignatureBuilder signature(size, seed, std::move(previous));  // for the next restore's delta
+  std::optional<SignatureBuilder> signature;  // for the next restore's delta
+  if (size >= signatures_from_) {
+    const uint64_t seed = SignatureSeed(previous).value_or(NewSignatureSeed());
+    signature.emplace(size, seed, std::move(previous));
+  }
   ByteSink hash = [&](std::string_view bytes) {
     sha.Update(bytes.data(), bytes.size());
-    return signature.Add(bytes);
+    return signature ? signature->Add(bytes) : Status::Ok();
   };
   // A large file is hashed on a second thread while this one writes it.
   std::optional<base::ByteWorker> hasher;
@@ -420,11 +424,13 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   }
   if (!patch) SB_RETURN_IF_ERROR(SetMetaFd(out.get(), meta, where));
   out.Reset();
-  base::Result<std::string> sig = signature.Finish();
-  if (sig.ok()) {
-    signatures_.Keep(sha256, *sig, where);
-  } else {
-    spdlog::warn("signature of {} not kept: {}", where, sig.status().message());
+  if (signature) {
+    base::Result<std::string> sig = signature->Finish();
+    if (sig.ok()) {
+      signatures_.Keep(sha256, *sig, where);
+    } else {
+      spdlog::warn("signature of {} not kept: {}", where, sig.status().message());
+    }
   }
   CrashPoint();
   if (patch) {
@@ -535,7 +541,7 @@ Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_p
   result->digest = ManifestDigest(*after);
   Status saved = fresh.Save(cache_path);
   if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
-  signatures_.Prune(fresh);
+  signatures_.Prune(fresh, signatures_from_);
   return Status::Ok();
 }
 

@@ -92,6 +92,15 @@ class StagedRestore {
   StagedRestore(const StagedRestore&) = delete;
   StagedRestore& operator=(const StagedRestore&) = delete;
 
+  // Files at least this large get their signature kept at staging, for
+  // the next restore's delta; smaller ones, which the controller sends
+  // whole, do not (they would cost a write and a file each, and a large
+  // tree of small files as many signatures as files). The controller says
+  // where its deltas begin (RestoreBegin's signatures_from); one that does
+  // not sends files under 64 KiB whole.
+  static constexpr uint64_t kDefaultSignaturesFrom = uint64_t{64} * 1024;
+  void set_signatures_from(uint64_t bytes) { signatures_from_ = bytes; }
+
   // The signature of the current file at `path` (kept from its staging, or
   // computed); kept until the file's StageFile, whose new signature reuses
   // its sums.
@@ -146,6 +155,7 @@ class StagedRestore {
   base::UniqueFd stage_fd_;
   HashCache cache_;  // the target as the last restore left it
   SignatureCache signatures_;
+  uint64_t signatures_from_ = kDefaultSignaturesFrom;
   std::vector<JournalOp> ops_;
   std::set<std::string, std::less<>> paths_;  // every path an op names: no duplicates
   uint64_t next_name_ = 0;

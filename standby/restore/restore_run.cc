@@ -416,8 +416,8 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
 
   std::optional<client::RemoteRestore> remote;
   if (!spec.dry_run) {
-    base::Result<client::RemoteRestore> r =
-        client::RemoteRestore::Begin(agent, spec.target, &report.recovered);
+    base::Result<client::RemoteRestore> r = client::RemoteRestore::Begin(
+        agent, spec.target, &report.recovered, spec.plan.whole_file_below);
     if (!r.ok()) return r.status().WithContext(fmt::format("target {}", spec.target));
     remote.emplace(std::move(*r));
   }

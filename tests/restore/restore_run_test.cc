@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -325,6 +327,51 @@ TEST_CASE("restore: the hash caches an older agent and controller saved serve, t
   }
 }
 
+TEST_CASE("restore: signatures are kept for the files the controller may send as deltas",
+          "[restore][e2e]") {
+  Rig rig;
+  const TempDir& dir = rig.dir;
+  dir.Write("src/small.txt", std::string(100, 's'));
+  dir.Write("src/big.bin", std::string(100'000, 'b'));
+  std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
+  auto kept = [&] {
+    size_t n = 0;
+    const std::string sigcache = rig.pki.dir.Sub("agent-state/sigcache");
+    if (!Exists(sigcache)) return n;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(sigcache)) {
+      n += e.is_regular_file() ? 1 : 0;
+    }
+    return n;
+  };
+  RestoreSpec spec;
+  spec.source = dir.Sub("src");
+  spec.target = rig.target;
+  // A controller that sends files of 50 bytes and more as deltas: both.
+  spec.plan.whole_file_below = 50;
+  REQUIRE(RunRestore(*agent, spec).ok());
+  CHECK(kept() == 2);
+  // The usual 64 KiB: the small file's new content keeps none, and its old
+  // signature is pruned; the big file's stays. A new small file keeps none.
+  dir.Write("src/small.txt", std::string(100, 't'));
+  dir.Write("src/new.txt", std::string(100, 'n'));
+  spec.plan.whole_file_below = uint64_t{64} * 1024;
+  base::Result<RestoreReport> r = RunRestore(*agent, spec);
+  REQUIRE(r.ok());
+  CHECK(r->plan.Totals(Action::kWhole).count == 1);
+  CHECK(kept() == 1);
+  CHECK(TreeDifference(dir.Sub("src"), rig.target) == "");
+  // A signature of a small file (an older agent kept one for every file)
+  // goes at the next commit, though the file did not change.
+  spec.plan.whole_file_below = 50;
+  dir.Write("src/other.txt", std::string(100, 'o'));
+  REQUIRE(RunRestore(*agent, spec).ok());
+  CHECK(kept() == 2);  // big.bin, other.txt
+  spec.plan.whole_file_below = uint64_t{64} * 1024;
+  dir.Write("src/last.txt", "1");
+  REQUIRE(RunRestore(*agent, spec).ok());
+  CHECK(kept() == 1);
+}
+
 TEST_CASE("restore: a bad or broken source fails the restore and leaves the target as it was",
           "[restore][e2e]") {
   Rig rig;
@@ -545,6 +592,12 @@ TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
   base::Result<nlohmann::json> begin =
       agent->Call(proto::type::kRestoreBegin, {{"root", dir.Sub("outside")}});
   CHECK(begin.status().message() == dir.Sub("outside") + " is not under this agent's data_roots");
+  // Where signatures begin is a number of bytes.
+  for (const nlohmann::json& from : {nlohmann::json(-1), nlohmann::json("64k")}) {
+    CHECK(agent->Call(proto::type::kRestoreBegin, {{"root", rig.target}, {"signatures_from", from}})
+              .status()
+              .message() == "RestoreBegin: field \"signatures_from\" is not a number of bytes");
+  }
   // Nothing open yet.
   CHECK(agent->Call(proto::type::kRestoreCommit, {}).status().message() ==
         "RestoreCommit without a RestoreBegin");
