@@ -46,8 +46,7 @@ class RemoteRestore {
   // Files of at least `signatures_from` bytes, the least this controller
   // sends as a delta, get their signatures kept for the next restore.
   static base::Result<RemoteRestore> Begin(AgentClient& agent, const std::string& root,
-                                           std::string* recovered,
-                                           uint64_t signatures_from = uint64_t{64} * 1024);
+                                           std::string* recovered, uint64_t signatures_from);
 
   // The librsync signature of the target's current file at `path`.
   base::Result<std::string> Signature(std::string_view path);

@@ -117,21 +117,20 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
   auto file_both = [&](const File& b, const File& n) {
     const std::string& path = b.first;
     const CachedHash& was = b.second;
-    const CachedHash* is = &n.second;
+    const CachedHash& is = n.second;
     if (rotten_at(path)) return;
-    if (is->sha256 != was.sha256) {
+    if (is.sha256 != was.sha256) {
       out.push_back({DriftKind::kModified, path,
-                     was.size == is->size
-                         ? fmt::format("content changed ({})", base::FormatSize(is->size))
+                     was.size == is.size
+                         ? fmt::format("content changed ({})", base::FormatSize(is.size))
                          : fmt::format("content changed, {} -> {}", base::FormatSize(was.size),
-                                       base::FormatSize(is->size))});
+                                       base::FormatSize(is.size))});
       return;
     }
     std::string changes =
-        full ? MetaChanges(was.mode, was.uid, was.gid, is->mode, is->uid, is->gid, true) : "";
-    if (was.mtime_ns / 1'000'000'000 != is->mtime_ns / 1'000'000'000) {
-      changes =
-          Join(changes, fmt::format("mtime {} -> {}", Time(was.mtime_ns), Time(is->mtime_ns)));
+        full ? MetaChanges(was.mode, was.uid, was.gid, is.mode, is.uid, is.gid, true) : "";
+    if (was.mtime_ns / 1'000'000'000 != is.mtime_ns / 1'000'000'000) {
+      changes = Join(changes, fmt::format("mtime {} -> {}", Time(was.mtime_ns), Time(is.mtime_ns)));
     }
     if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
   };

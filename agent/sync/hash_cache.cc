@@ -8,6 +8,7 @@
 #include <xxhash.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/big_endian.h"
 #include "agent/base/file.h"
 #include "agent/base/quote.h"
 #include "agent/sync/manifest.h"
@@ -28,7 +29,7 @@ using base::Status;
 //   the count of directories and symlinks, then each one's record:
 //     path (coded afresh), type byte 'd' or 'l', mode, uid, gid, length of
 //     the symlink's target and its bytes
-//   8 bytes: XXH3-64 of everything before, little-endian.
+//   8 bytes: XXH3-64 of everything before, big-endian.
 // Paths strictly in order in each list. The checksum tells a cache the
 // disk damaged from one a restore wrote: a flipped digest bit would
 // otherwise be reported as drift of a file that never changed.
@@ -149,12 +150,17 @@ std::string HashCache::PathFor(const std::string& state_dir, const std::string& 
 base::Result<HashCache> HashCache::Load(const std::string& path) {
   // Save removes the older form, so where it is, an older agent wrote it
   // after this form was last saved: it is the newer.
+  auto missing = [](const base::Result<std::string>& r) {
+    return !r.ok() && r.status().code() == base::Code::kNotFound;
+  };
   std::string from = LegacyPathOf(path);
-  if (from.empty() || (::access(from.c_str(), F_OK) != 0 && errno == ENOENT)) {
+  base::Result<std::string> bytes =
+      from.empty() ? base::Status::NotFound(path) : base::ReadFile(from, kMaxCacheBytes);
+  if (missing(bytes)) {
     from = path;
-    if (::access(from.c_str(), F_OK) != 0 && errno == ENOENT) return HashCache();
+    bytes = base::ReadFile(from, kMaxCacheBytes);
   }
-  base::Result<std::string> bytes = base::ReadFile(from, kMaxCacheBytes);
+  if (missing(bytes)) return HashCache();
   if (!bytes.ok()) return bytes.status();
   if (!bytes->starts_with(kMagic)) return LoadLegacy(*bytes, from);
   base::Result<HashCache> cache = Parse(*bytes);
@@ -168,11 +174,8 @@ base::Result<HashCache> HashCache::Load(const std::string& path) {
 base::Result<HashCache> HashCache::Parse(std::string_view bytes) {
   if (bytes.size() < kMagic.size() + 8) return Status::Invalid("cut short");
   const std::string_view body = bytes.substr(0, bytes.size() - 8);
-  uint64_t sum = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    sum |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[body.size() + i])) << (8 * i);
-  }
-  if (sum != Checksum(body)) return Status::Invalid("its checksum does not match");
+  if (base::GetBigEndian(bytes.data() + body.size(), 8) != Checksum(body))
+    return Status::Invalid("its checksum does not match");
   CacheReader in(body.substr(kMagic.size()));
   HashCache cache;
   uint64_t version = 0, flags = 0, files = 0, others = 0;
@@ -291,7 +294,7 @@ base::Result<HashCache> HashCache::LoadLegacy(const std::string& bytes, const st
   return cache;
 }
 
-std::string HashCache::Serialize() const {
+std::vector<uint8_t> HashCache::Serialize() const {
   std::vector<uint8_t> out(kMagic.begin(), kMagic.end());
   // About what an entry of a deep tree takes: its name, its digest, its
   // numbers.
@@ -327,15 +330,16 @@ std::string HashCache::Serialize() const {
     }
     out.insert(out.end(), o.link_target.begin(), o.link_target.end());
   }
-  uint64_t sum = Checksum(CharsOf(out));
-  for (size_t i = 0; i < 8; ++i, sum >>= 8) out.push_back(static_cast<uint8_t>(sum));
-  return std::string(CharsOf(out));
+  std::string sum;
+  base::PutBigEndian(&sum, Checksum(CharsOf(out)), 8);
+  out.insert(out.end(), sum.begin(), sum.end());
+  return out;
 }
 
 base::Status HashCache::Save(const std::string& path) const {
-  const std::string bytes = Serialize();
+  const std::vector<uint8_t> bytes = Serialize();
   SB_RETURN_IF_ERROR(base::MakeDirectories(path.substr(0, path.rfind('/')), 0700));
-  SB_RETURN_IF_ERROR(base::WriteFileAtomically(path, bytes, 0600));
+  SB_RETURN_IF_ERROR(base::WriteFileAtomically(path, CharsOf(bytes), 0600));
   // A cache of the version before, left by an agent before this one, would
   // otherwise be read again should this one be removed.
   if (std::string legacy = LegacyPathOf(path); !legacy.empty()) return RemoveFile(legacy);

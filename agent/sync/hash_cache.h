@@ -29,6 +29,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/base/status.h"
 #include "agent/sync/manifest.h"
@@ -91,7 +92,7 @@ class HashCache {
   static base::Status Remove(const std::string& path);
 
   // The file's bytes, and a cache from them (for Load, Save and tests).
-  std::string Serialize() const;
+  std::vector<uint8_t> Serialize() const;
   static base::Result<HashCache> Parse(std::string_view bytes);
 
   bool present() const { return present_; }

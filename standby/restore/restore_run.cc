@@ -80,7 +80,8 @@ class Progress {
   Clock::time_point last_ = start_;
 };
 
-// The source's second pass: everything the plan says to send.
+// The source's second pass: everything the plan says to send. `source` is
+// the source's manifest, sorted by path.
 class Transfer {
  public:
   Transfer(client::RemoteRestore& remote, const Plan& plan,
@@ -92,10 +93,10 @@ class Transfer {
       if (p.action == Action::kDelete || p.action == Action::kUnchanged) continue;
       actions_[p.path] = p.action;
       pending_.insert(p.path);
-    }
-    for (const sync::ManifestEntry& m : source) {
-      auto it = actions_.find(m.path);
-      if (it != actions_.end() && IsFileSent(it->second)) sha_[m.path] = m.sha256;
+      if (!IsFileSent(p.action)) continue;
+      if (const sync::ManifestEntry* m = sync::FindByPath(source, p.path)) {
+        sha_[p.path] = m->sha256;
+      }
     }
   }
 

@@ -98,15 +98,34 @@ Status HashFromArchive(const ResolvedSource& source, SourceListing* listing,
   }
 }
 
+// Each hard link of `listing` takes its file's type, mode, time, size and,
+// once known, hash. A link names an earlier
+// entry, so a link to a link finds that one filled in already. Only with
+// links is an index of the paths built.
+void FillHardlinks(SourceListing* listing) {
+  if (listing->hardlinks.empty()) return;
+  std::unordered_map<std::string_view, size_t> files;
+  for (size_t i = 0; i < listing->entries.size(); ++i) {
+    const sync::ManifestEntry& m = listing->entries[i];
+    if (m.type == sync::NodeType::kFile) files.emplace(m.path, i);
+  }
+  for (sync::ManifestEntry& m : listing->entries) {
+    auto link = listing->hardlinks.find(m.path);
+    if (link == listing->hardlinks.end()) continue;
+    const sync::ManifestEntry& file = listing->entries[files.at(link->second)];
+    m.type = file.type;
+    m.mode = file.mode;
+    m.mtime_s = file.mtime_s;
+    m.size = file.size;
+    m.sha256 = file.sha256;
+  }
+}
+
 }  // namespace
 
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache,
                                        sync::HashCache* record) {
   SourceListing out;
-  // Hard links, by position in entries, filled in from their files at the
-  // end: an index of every path kept for the few links would cost a map of
-  // the whole tree.
-  std::vector<size_t> links;
   SourceEntry e;
   for (;;) {
     base::Result<bool> more = reader.Next(&e);
@@ -127,8 +146,7 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
       case EntryType::kHardlink:
         // The source reader has checked that the target is an earlier file.
         m.type = sync::NodeType::kFile;
-        out.hardlinks[e.path] = e.link_target;
-        links.push_back(out.entries.size());
+        out.hardlinks[e.path] = e.link_target;  // filled in at the end
         break;
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
@@ -146,20 +164,7 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
     }
     out.entries.push_back(std::move(m));
   }
-  if (!links.empty()) {
-    // A link is its file: mode, time, size and (when known) hash.
-    std::unordered_map<std::string_view, size_t> files;
-    for (size_t i = 0; i < out.entries.size(); ++i) {
-      if (out.entries[i].type == sync::NodeType::kFile) files.emplace(out.entries[i].path, i);
-    }
-    for (size_t i : links) {
-      sync::ManifestEntry& link = out.entries[i];
-      const sync::ManifestEntry& file = out.entries[files.at(out.hardlinks.at(link.path))];
-      std::string path = std::move(link.path);
-      link = file;
-      link.path = std::move(path);
-    }
-  }
+  FillHardlinks(&out);
   out.newest_mtime_ns = reader.newest_mtime_ns();
   return out;
 }
@@ -172,16 +177,7 @@ Status HashListed(const ResolvedSource& source, SourceListing* listing, sync::Ha
                            : HashFromArchive(source, listing, progress));
   }
   // A hard link has its file's content.
-  if (listing->hardlinks.empty()) return Status::Ok();
-  std::map<std::string_view, const sync::ManifestEntry*> by_path;
-  for (const sync::ManifestEntry& m : listing->entries) by_path[m.path] = &m;
-  for (sync::ManifestEntry& m : listing->entries) {
-    auto link = listing->hardlinks.find(m.path);
-    if (link == listing->hardlinks.end()) continue;
-    const sync::ManifestEntry* file = by_path.at(link->second);
-    m.size = file->size;
-    m.sha256 = file->sha256;
-  }
+  FillHardlinks(listing);
   return Status::Ok();
 }
 

@@ -245,7 +245,7 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
   std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
   std::string recovered;
   base::Result<client::RemoteRestore> remote =
-      client::RemoteRestore::Begin(*agent, rig.target, &recovered);
+      client::RemoteRestore::Begin(*agent, rig.target, &recovered, PlanOptions().whole_file_below);
   REQUIRE(remote.ok());
   REQUIRE(remote
               ->AddChange({{"op", "dir"},

@@ -604,7 +604,7 @@ TEST_CASE("restore: crafted restore messages are refused", "[restore][e2e]") {
 
   std::string recovered;
   base::Result<client::RemoteRestore> remote =
-      client::RemoteRestore::Begin(*agent, rig.target, &recovered);
+      client::RemoteRestore::Begin(*agent, rig.target, &recovered, PlanOptions().whole_file_below);
   REQUIRE(remote.ok());
   // A second restore of the same target at once is refused.
   std::unique_ptr<client::AgentClient> other = rig.agent.Controller();
@@ -741,8 +741,8 @@ TEST_CASE("restore: a change that could not be applied is refused before the com
     DYNAMIC_SECTION(row.name) {
       std::unique_ptr<client::AgentClient> agent = rig.agent.Controller();
       std::string recovered;
-      base::Result<client::RemoteRestore> remote =
-          client::RemoteRestore::Begin(*agent, rig.target, &recovered);
+      base::Result<client::RemoteRestore> remote = client::RemoteRestore::Begin(
+          *agent, rig.target, &recovered, PlanOptions().whole_file_below);
       REQUIRE(remote.ok());
       for (const nlohmann::json& c : row.changes) REQUIRE(remote->AddChange(c).ok());
       client::RemoteRestore::CommitPoint point;

@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/big_endian.h"
 #include "agent/sync/record_bytes.h"
 #include "tests/support/temp_dir.h"
 
@@ -110,9 +111,9 @@ TEST_CASE("hash cache: an entry costs about its name and digest", "[hashcache]")
                           i / 100, i),
               h);
   }
-  const std::string bytes = cache.Serialize();
+  const std::vector<uint8_t> bytes = cache.Serialize();
   CHECK(bytes.size() < size_t{10'000} * 80);  // whole paths alone would take 70 of each
-  base::Result<HashCache> back = HashCache::Parse(bytes);
+  base::Result<HashCache> back = HashCache::Parse(CharsOf(bytes));
   REQUIRE(back.ok());
   CHECK(back->files() == cache.files());
 }
@@ -202,8 +203,7 @@ TEST_CASE("hash cache: a damaged file is refused, naming it", "[hashcache]") {
 // A body after the magic, with its checksum.
 std::string Sealed(const std::vector<uint8_t>& body) {
   std::string bytes = "SBHCACHE" + std::string(CharsOf(body));
-  uint64_t sum = XXH3_64bits(bytes.data(), bytes.size());
-  for (int i = 0; i < 8; ++i, sum >>= 8) bytes.push_back(static_cast<char>(sum & 0xff));
+  base::PutBigEndian(&bytes, XXH3_64bits(bytes.data(), bytes.size()), 8);
   return bytes;
 }
 
@@ -246,6 +246,8 @@ TEST_CASE("hash cache: malformed records are refused with the reason", "[hashcac
        "file 2: \"a\" out of order"},
       {"shares too much", head + Varints({2}) + File(0, "a") + File(2, "b") + no_others,
        "file 2: a malformed path"},
+      {"a path too long", head + Varints({1}) + File(0, std::string(4096, 'a')) + no_others,
+       "file 1: a malformed path"},
       {"an empty path", head + Varints({1}) + File(0, "") + no_others, "file 1: an empty path"},
       {"a short digest", head + Varints({1}) + File(0, "a", 5) + no_others,
        "file 1: a digest of another length"},

@@ -194,6 +194,10 @@ TEST_CASE("manifest records: every cut and bad record is refused with the reason
        "malformed manifest record \"a\": cut short"},
       {"path too long", "\x00\x80\x20"s + std::string(4096, 'a') + "d\x00\x00"s,
        "malformed manifest record after \"\": path too long"},
+      {"a path longer than what is left",
+       "\x00\x05"
+       "ab"s,
+       "malformed manifest record after \"\": path cut short"},
       {"absolute path", "\x00\x0b/etc/passwdf\x00\x00\x00\x00"s,
        "manifest entry \"/etc/passwd\": absolute path"},
       {"climbing by the shared prefix",
