@@ -411,7 +411,7 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
     for (const std::string& path : verified->corrupt) {
       sync::CachedHash* h = open_cache->FindMutable(path);
       const sync::CachedHash* read = record.Find(path);
-      if (h != nullptr) h->sha256 = read != nullptr ? read->sha256 : "";
+      if (h != nullptr) h->sha256 = read != nullptr ? read->sha256 : sync::Digest();
     }
   }
   for (const sync::Drift& d : drift) {

@@ -52,19 +52,24 @@ std::string Join(std::string a, const std::string& b) {
   return a + ", " + b;
 }
 
-// Calls only_a(a), only_b(b) or both(a, b) for each key of two maps sorted
-// by it, in one pass: no lookups where both hold a key, the common case.
-template <typename MapA, typename MapB, typename OnlyA, typename OnlyB, typename Both>
-void Merge(const MapA& a, const MapB& b, OnlyA only_a, OnlyB only_b, Both both) {
+// Calls only_a(a), only_b(b) or both(a, b) for each key of two ranges of
+// (key, value) pairs sorted by key, in one pass: no lookups where both hold
+// a key, the common case.
+template <typename RangeA, typename RangeB, typename OnlyA, typename OnlyB, typename Both>
+void Merge(const RangeA& a, const RangeB& b, OnlyA only_a, OnlyB only_b, Both both) {
   auto i = a.begin();
   auto j = b.begin();
   while (i != a.end() || j != b.end()) {
-    if (j == b.end() || (i != a.end() && i->first < j->first)) {
-      only_a(*i++);
-    } else if (i == a.end() || j->first < i->first) {
-      only_b(*j++);
+    if (j == b.end() || (i != a.end() && (*i).first < (*j).first)) {
+      only_a(*i);
+      ++i;
+    } else if (i == a.end() || (*j).first < (*i).first) {
+      only_b(*j);
+      ++j;
     } else {
-      both(*i++, *j++);
+      both(*i, *j);
+      ++i;
+      ++j;
     }
   }
 }
@@ -89,38 +94,38 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
   const std::set<std::string> rotten(corrupt.begin(), corrupt.end());
   // A file a re-read found changed under an unchanged stat: that is its
   // drift, whatever else the scan saw.
-  auto rotten_at = [&](const std::string& path) {
-    if (rotten.empty() || rotten.count(path) == 0) return false;
-    out.push_back({DriftKind::kCorrupt, path,
+  auto rotten_at = [&](std::string_view path) {
+    if (rotten.empty() || rotten.count(std::string(path)) == 0) return false;
+    out.push_back({DriftKind::kCorrupt, std::string(path),
                    "read back with other bytes under the same inode, size and times"});
     return true;
   };
-  using File = std::pair<const std::string, CachedHash>;
+  using File = HashCache::Files::value_type;
   using Other = std::pair<const std::string, CachedOther>;
   auto file_gone = [&](const File& f) {
     const auto& [path, was] = f;
     if (rotten_at(path)) return;
     auto other = now.others().find(path);
     if (full && other != now.others().end()) {
-      out.push_back({DriftKind::kModified, path,
+      out.push_back({DriftKind::kModified, std::string(path),
                      fmt::format("was a file, now a {}", TypeWord(other->second.type))});
     } else {
-      out.push_back({DriftKind::kDeleted, path, FileWord(was)});
+      out.push_back({DriftKind::kDeleted, std::string(path), FileWord(was)});
     }
   };
   auto file_planted = [&](const File& f) {
     const auto& [path, is] = f;
     if (!full || before.others().count(path) == 0) {
-      out.push_back({DriftKind::kPlanted, path, FileWord(is)});
+      out.push_back({DriftKind::kPlanted, std::string(path), FileWord(is)});
     }
   };
   auto file_both = [&](const File& b, const File& n) {
-    const std::string& path = b.first;
+    const std::string_view path = b.first;
     const CachedHash& was = b.second;
     const CachedHash& is = n.second;
     if (rotten_at(path)) return;
     if (is.sha256 != was.sha256) {
-      out.push_back({DriftKind::kModified, path,
+      out.push_back({DriftKind::kModified, std::string(path),
                      was.size == is.size
                          ? fmt::format("content changed ({})", base::FormatSize(is.size))
                          : fmt::format("content changed, {} -> {}", base::FormatSize(was.size),
@@ -132,7 +137,7 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
     if (was.mtime_ns / 1'000'000'000 != is.mtime_ns / 1'000'000'000) {
       changes = Join(changes, fmt::format("mtime {} -> {}", Time(was.mtime_ns), Time(is.mtime_ns)));
     }
-    if (!changes.empty()) out.push_back({DriftKind::kMetadata, path, changes});
+    if (!changes.empty()) out.push_back({DriftKind::kMetadata, std::string(path), changes});
   };
   Merge(before.files(), now.files(), file_gone, file_planted, file_both);
   if (!full) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -118,13 +119,13 @@ class CacheReader {
 
 }  // namespace
 
-CachedHash CachedHash::Of(const struct stat& st, std::string sha256, uint64_t verified) {
+CachedHash CachedHash::Of(const struct stat& st, std::string_view sha256, uint64_t verified) {
   CachedHash h;
   h.inode = static_cast<uint64_t>(st.st_ino);
   h.size = static_cast<uint64_t>(st.st_size);
   h.mtime_ns = Ns(st.st_mtim);
   h.ctime_ns = Ns(st.st_ctim);
-  h.sha256 = std::move(sha256);
+  h.sha256 = Digest::FromHex(sha256);
   h.mode = st.st_mode & 07777;
   h.uid = st.st_uid;
   h.gid = st.st_gid;
@@ -188,6 +189,9 @@ base::Result<HashCache> HashCache::Parse(std::string_view bytes) {
     return Status::Invalid(in.why());
   }
   cache.full_baseline_ = (flags & kFullBaseline) != 0;
+  // Each record takes at least 10 bytes: a count beyond that is refused
+  // below, as cut short, after reserving no more than the file could fill.
+  cache.files_.reserve(std::min<uint64_t>(files, body.size() / 10));
   PathDecoder paths;
   std::string path;
   for (uint64_t i = 0; i < files; ++i) {
@@ -201,9 +205,9 @@ base::Result<HashCache> HashCache::Parse(std::string_view bytes) {
         !in.Varint32(&h.gid) || !in.Varint(&h.verified)) {
       return Status::Invalid(fmt::format("file {}: {}", i + 1, in.why()));
     }
-    HexOf(raw, &h.sha256);
-    // In path order: each goes at the end, without a search.
-    cache.entries_.emplace_hint(cache.entries_.end(), path, std::move(h));
+    h.sha256 = Digest::FromBytes(raw);
+    // In path order, checked: each goes at the end, without a search.
+    cache.Put(path, h);
   }
   if (!in.Varint(&others)) return Status::Invalid(in.why());
   PathDecoder other_paths;
@@ -223,6 +227,7 @@ base::Result<HashCache> HashCache::Parse(std::string_view bytes) {
     cache.others_.emplace_hint(cache.others_.end(), path, std::move(o));
   }
   if (!in.at_end()) return Status::Invalid("bytes after its end");
+  cache.paths_.shrink_to_fit();  // held for the whole restore
   cache.present_ = true;
   return cache;
 }
@@ -248,7 +253,7 @@ base::Result<HashCache> HashCache::LoadLegacy(const std::string& bytes, const st
     h.size = e[2].get<uint64_t>();
     h.mtime_ns = e[3].get<int64_t>();
     h.ctime_ns = e[4].get<int64_t>();
-    h.sha256 = std::move(e[5].get_ref<std::string&>());
+    h.sha256 = Digest::FromHex(e[5].get_ref<const std::string&>());
     if (version > 1) {
       for (size_t i = 6; i < 10; ++i) {
         if (!e[i].is_number_unsigned()) return bad();
@@ -258,8 +263,7 @@ base::Result<HashCache> HashCache::LoadLegacy(const std::string& bytes, const st
       h.gid = e[8].get<uint32_t>();
       h.verified = e[9].get<uint64_t>();
     }
-    cache.entries_.insert_or_assign(cache.entries_.end(), std::move(e[0].get_ref<std::string&>()),
-                                    std::move(h));
+    cache.Put(e[0].get_ref<const std::string&>(), h);
   }
   if (version > 1) {
     auto others = j.find("others");
@@ -298,23 +302,26 @@ std::vector<uint8_t> HashCache::Serialize() const {
   std::vector<uint8_t> out(kMagic.begin(), kMagic.end());
   // About what an entry of a deep tree takes: its name, its digest, its
   // numbers.
-  out.reserve(kMagic.size() + 32 + entries_.size() * 80 + others_.size() * 24 + 8);
+  Sort();
+  out.reserve(kMagic.size() + 32 + files_.size() * 80 + others_.size() * 24 + 8);
   PutVarint(kVersion, &out);
   PutVarint(full_baseline_ ? kFullBaseline : 0, &out);
   for (uint64_t v : {rotation_.pass, rotation_.cycle_start, rotation_.done_start,
                      rotation_.done_end, ZigZag(rotation_.done_end_ms)}) {
     PutVarint(v, &out);
   }
-  PutVarint(entries_.size(), &out);
+  PutVarint(files_.size(), &out);
   PathEncoder paths;
-  for (const auto& [p, h] : entries_) {
-    paths.Put(p, &out);
+  for (const Slot& slot : files_) {
+    const CachedHash& h = slot.hash;
+    paths.Put(PathOf(slot), &out);
     PutVarint(h.inode, &out);
     PutVarint(h.size, &out);
     PutVarint(ZigZag(h.mtime_ns), &out);
     PutVarint(ZigZag(h.ctime_ns), &out);
-    out.push_back(static_cast<uint8_t>(h.sha256.size() / 2));
-    AppendDigest(h.sha256, &out);
+    const std::string_view digest = h.sha256.bytes();
+    out.push_back(static_cast<uint8_t>(digest.size()));
+    out.insert(out.end(), digest.begin(), digest.end());
     for (uint64_t v : {uint64_t{h.mode}, uint64_t{h.uid}, uint64_t{h.gid}, h.verified}) {
       PutVarint(v, &out);
     }
@@ -357,14 +364,63 @@ base::Status HashCache::RemoveFile(const std::string& path) {
   return Status::Ok();
 }
 
-const CachedHash* HashCache::Find(const std::string& path) const {
-  auto it = entries_.find(path);
-  return it == entries_.end() ? nullptr : &it->second;
+size_t HashCache::IndexOf(std::string_view path) const {
+  Sort();
+  auto it = std::lower_bound(files_.begin(), files_.end(), path,
+                             [&](const Slot& s, std::string_view p) { return PathOf(s) < p; });
+  return it != files_.end() && PathOf(*it) == path ? static_cast<size_t>(it - files_.begin())
+                                                   : files_.size();
 }
 
-CachedHash* HashCache::FindMutable(const std::string& path) {
-  auto it = entries_.find(path);
-  return it == entries_.end() ? nullptr : &it->second;
+const CachedHash* HashCache::Find(std::string_view path) const {
+  const size_t i = IndexOf(path);
+  return i == files_.size() ? nullptr : &files_[i].hash;
+}
+
+CachedHash* HashCache::FindMutable(std::string_view path) {
+  const size_t i = IndexOf(path);
+  return i == files_.size() ? nullptr : &files_[i].hash;
+}
+
+void HashCache::Put(std::string_view path, CachedHash hash) {
+  // In order (a load, a walk in path order): at the end. A path there
+  // already: in its place. Anything else: at the end, sorted when next
+  // looked at.
+  if (sorted_ && !files_.empty() && path <= PathOf(files_.back())) {
+    if (const size_t i = IndexOf(path); i != files_.size()) {
+      files_[i].hash = hash;
+      return;
+    }
+    sorted_ = false;
+  }
+  files_.push_back({paths_.size(), static_cast<uint32_t>(path.size()), hash});
+  paths_.append(path);
+}
+
+void HashCache::Erase(std::string_view path) {
+  if (const size_t i = IndexOf(path); i != files_.size()) {
+    files_.erase(files_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void HashCache::Sort() const {
+  if (sorted_) return;
+  std::stable_sort(files_.begin(), files_.end(),
+                   [&](const Slot& a, const Slot& b) { return PathOf(a) < PathOf(b); });
+  // Of equal paths, the one put last (last in the stable order) wins.
+  auto last = std::unique(files_.rbegin(), files_.rend(),
+                          [&](const Slot& a, const Slot& b) { return PathOf(a) == PathOf(b); });
+  files_.erase(files_.begin(), last.base());
+  sorted_ = true;
+}
+
+bool HashCache::SameEntries(const HashCache& other) const {
+  Sort();
+  other.Sort();
+  return std::equal(files_.begin(), files_.end(), other.files_.begin(), other.files_.end(),
+                    [&](const Slot& a, const Slot& b) {
+                      return PathOf(a) == other.PathOf(b) && a.hash == b.hash;
+                    });
 }
 
 }  // namespace sb::sync

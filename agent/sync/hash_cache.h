@@ -29,10 +29,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/base/status.h"
 #include "agent/sync/manifest.h"
+#include "agent/sync/record_bytes.h"
 
 namespace sb::sync {
 
@@ -41,7 +43,7 @@ struct CachedHash {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
-  std::string sha256;
+  Digest sha256;
   // Not part of the key: what metadata drift compares, and the pass at
   // which the bytes were last read back or written (0: not since the
   // cache began to keep it).
@@ -49,7 +51,8 @@ struct CachedHash {
   uint32_t uid = 0, gid = 0;
   uint64_t verified = 0;
 
-  static CachedHash Of(const struct stat& st, std::string sha256, uint64_t verified = 0);
+  // `sha256` in hex, as the manifest holds it ("": none).
+  static CachedHash Of(const struct stat& st, std::string_view sha256, uint64_t verified = 0);
   bool Matches(const struct stat& st) const;
   bool Matches(uint64_t inode, uint64_t size, int64_t mtime_ns, int64_t ctime_ns) const;
   bool operator==(const CachedHash&) const = default;
@@ -99,21 +102,59 @@ class HashCache {
   // Loaded from the CBOR an older agent saved: worth saving again in this
   // form even when its entries did not change.
   bool older_form() const { return older_form_; }
-  const CachedHash* Find(const std::string& path) const;
-  CachedHash* FindMutable(const std::string& path);
-  void Put(const std::string& path, CachedHash hash) { entries_[path] = std::move(hash); }
-  void Erase(const std::string& path) { entries_.erase(path); }
-  size_t size() const { return entries_.size(); }
-  const std::map<std::string, CachedHash>& files() const { return entries_; }
-  // The same entries (a cache that need not be saved again).
-  bool SameEntries(const HashCache& other) const { return entries_ == other.entries_; }
+  // The file at `path`, or null. Pointers last until the next Put or Erase.
+  const CachedHash* Find(std::string_view path) const;
+  CachedHash* FindMutable(std::string_view path);
+  void Put(std::string_view path, CachedHash hash);
+  void Erase(std::string_view path);
+  size_t size() const { return files_.size(); }
+  // Room for as many files and path bytes as `other` holds: a scan's
+  // record, sized like the baseline it will most likely equal, grows
+  // without copies.
+  void ReserveLike(const HashCache& other) {
+    files_.reserve(other.files_.size());
+    paths_.reserve(other.paths_.size());
+  }
+
+  // The files in path order, as (path, hash) pairs.
+  class Files {
+   public:
+    using value_type = std::pair<std::string_view, const CachedHash&>;
+    class Iterator {
+     public:
+      Iterator(const HashCache* cache, size_t i) : cache_(cache), i_(i) {}
+      value_type operator*() const { return cache_->At(i_); }
+      Iterator& operator++() {
+        ++i_;
+        return *this;
+      }
+      bool operator==(const Iterator& other) const { return i_ == other.i_; }
+
+     private:
+      const HashCache* cache_;
+      size_t i_;
+    };
+    explicit Files(const HashCache* cache) : cache_(cache) {}
+    Iterator begin() const { return {cache_, 0}; }
+    Iterator end() const { return {cache_, cache_->files_.size()}; }
+    size_t size() const { return cache_->files_.size(); }
+
+   private:
+    const HashCache* cache_;
+  };
+  Files files() const {
+    Sort();
+    return Files(this);
+  }
+  // The same files (a cache that need not be saved again).
+  bool SameEntries(const HashCache& other) const;
 
   // Directories and symlinks: kept for a target, so that drift covers them.
   void PutOther(const std::string& path, CachedOther other) {
     others_[path] = std::move(other);
     full_baseline_ = true;
   }
-  const std::map<std::string, CachedOther>& others() const { return others_; }
+  const std::map<std::string, CachedOther, std::less<>>& others() const { return others_; }
   // Whether the cache holds every entry of the target (directories and
   // symlinks too, with modes and owners), not only its files' hashes: a
   // cache written before it did cannot tell planted directories.
@@ -124,14 +165,34 @@ class HashCache {
   const Rotation& rotation() const { return rotation_; }
 
  private:
+  // A file: its path is paths_[path_at, path_at + path_size).
+  struct Slot {
+    uint64_t path_at = 0;
+    uint32_t path_size = 0;
+    CachedHash hash;
+  };
+
   static base::Result<HashCache> LoadLegacy(const std::string& bytes, const std::string& path);
   static base::Status RemoveFile(const std::string& path);
+  std::string_view PathOf(const Slot& slot) const {
+    return {paths_.data() + slot.path_at, slot.path_size};
+  }
+  Files::value_type At(size_t i) const { return {PathOf(files_[i]), files_[i].hash}; }
+  // The slot of `path` in the sorted files, or files_.size().
+  size_t IndexOf(std::string_view path) const;
+  // Puts the files in path order, the last Put of a path winning.
+  void Sort() const;
 
   bool present_ = false;
   bool older_form_ = false;
   bool full_baseline_ = false;
-  std::map<std::string, CachedHash> entries_;
-  std::map<std::string, CachedOther> others_;
+  // Files in path order, unless a Put came out of order since the last
+  // Sort; their paths, one after another, in paths_ (no allocation per
+  // file). Sorted lazily: a value on one thread.
+  mutable std::vector<Slot> files_;
+  mutable bool sorted_ = true;
+  std::string paths_;
+  std::map<std::string, CachedOther, std::less<>> others_;
   Rotation rotation_;
 };
 

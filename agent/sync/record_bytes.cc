@@ -43,6 +43,37 @@ void HexOf(std::string_view bytes, std::string* hex) {
   }
 }
 
+Digest Digest::FromHex(std::string_view hex) {
+  Digest d;
+  if (hex.size() != 2 * kDigestBytes) return d;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < kDigestBytes; ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return Digest();
+    d.bytes_[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  d.known_ = true;
+  return d;
+}
+
+Digest Digest::FromBytes(std::string_view bytes) {
+  Digest d;
+  if (bytes.size() != kDigestBytes) return d;
+  std::copy(bytes.begin(), bytes.end(), d.bytes_.begin());
+  d.known_ = true;
+  return d;
+}
+
+std::string Digest::Hex() const {
+  std::string hex;
+  HexOf(bytes(), &hex);
+  return hex;
+}
+
 void PathEncoder::Put(std::string_view path, std::vector<uint8_t>* out) {
   size_t shared = 0;
   const size_t most = std::min(previous_.size(), path.size());

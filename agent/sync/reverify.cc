@@ -185,25 +185,32 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
   report.too_large_files = plan.selection.too_large_files;
   // The files whose hash the scan took from the baseline: the others it
   // read itself (their stat changed), or they are gone.
-  std::map<std::string_view, size_t> from_cache;
-  for (size_t index : reused) from_cache.emplace(entries[index].path, index);
+  std::vector<std::pair<std::string_view, size_t>> from_cache;
+  from_cache.reserve(reused.size());
+  for (size_t index : reused) from_cache.emplace_back(entries[index].path, index);
+  std::sort(from_cache.begin(), from_cache.end());
+  auto reused_entry = [&](std::string_view path) -> const size_t* {
+    auto it = std::lower_bound(from_cache.begin(), from_cache.end(),
+                               std::pair<std::string_view, size_t>(path, 0));
+    return it != from_cache.end() && it->first == path ? &it->second : nullptr;
+  };
   std::vector<bool> read(plan.candidates.size(), false);
   bool complete = plan.selection.completes;
   for (size_t k = 0; k < plan.selection.chosen.size(); ++k) {
     const VerifyCandidate& c = plan.candidates[plan.selection.chosen[k]];
-    auto entry = from_cache.find(c.path);
-    if (!reads[k] || entry == from_cache.end()) {
+    const size_t* entry = reused_entry(c.path);
+    if (!reads[k] || entry == nullptr) {
       // Changed since the baseline: the scan hashed it (or it is gone);
       // this read proves nothing either way.
-      complete = complete && entry == from_cache.end();
+      complete = complete && entry == nullptr;
       continue;
     }
     read[plan.selection.chosen[k]] = true;
-    report.read_paths.push_back(c.path);
+    report.read_paths.emplace_back(c.path);
     ++report.reread_files;
     report.reread_bytes += c.size;
     CachedHash* cached = baseline.FindMutable(c.path);
-    if (*reads[k] == cached->sha256) {
+    if (Digest::FromHex(*reads[k]) == cached->sha256) {
       cached->verified = report.pass;
       if (record != nullptr) {
         if (CachedHash* now = record->FindMutable(c.path)) now->verified = report.pass;
@@ -213,10 +220,10 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     // Corruption at rest: same inode, size and times, other bytes.
     complete = false;
     cached->verified = 0;
-    report.corrupt.push_back(c.path);
-    entries[entry->second].sha256 = *reads[k];
+    report.corrupt.emplace_back(c.path);
+    entries[*entry].sha256 = *reads[k];
     if (record != nullptr) {
-      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];
+      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = Digest::FromHex(*reads[k]);
     }
   }
   // Where the target stands now: the files taken from the cache; the
@@ -224,7 +231,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
   report.oldest_pass = report.pass;
   for (size_t k = 0; k < plan.candidates.size(); ++k) {
     const VerifyCandidate& c = plan.candidates[k];
-    if (from_cache.count(c.path) == 0) continue;
+    if (reused_entry(c.path) == nullptr) continue;
     if (!read[k]) {
       ++report.cached_files;
       report.cached_bytes += c.size;

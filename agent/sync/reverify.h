@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/base/status.h"
@@ -43,7 +44,7 @@ struct VerifyPolicy {
 
 // A file of the baseline that may be read back.
 struct VerifyCandidate {
-  std::string path;
+  std::string_view path;  // the baseline's: valid while it gets no Put
   uint64_t size = 0;
   uint64_t verified = 0;  // the pass of its last read
 };

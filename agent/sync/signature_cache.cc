@@ -27,9 +27,9 @@ std::string SignatureCache::PathFor(std::string_view sha256) const {
 
 std::optional<std::string> SignatureCache::Find(const HashCache& files, std::string_view path,
                                                 const struct stat& st) const {
-  const CachedHash* cached = files.Find(std::string(path));
+  const CachedHash* cached = files.Find(path);
   if (cached == nullptr || !cached->Matches(st)) return std::nullopt;
-  base::Result<std::string> saved = base::ReadFile(PathFor(cached->sha256), 1ull << 30);
+  base::Result<std::string> saved = base::ReadFile(PathFor(cached->sha256.Hex()), 1ull << 30);
   if (!saved.ok() || !CheckSignature(*saved).ok()) return std::nullopt;
   return std::move(*saved);
 }
@@ -55,8 +55,9 @@ void SignatureCache::Prune(const HashCache& now, uint64_t from) const {
     if (n.ends_with(".sig")) unused.emplace(n.substr(0, n.size() - 4));
   }
   ::closedir(d);
-  for (auto it = now.files().begin(); it != now.files().end() && !unused.empty(); ++it) {
-    if (it->second.size >= from) unused.erase(it->second.sha256);
+  for (const auto& [path, cached] : now.files()) {
+    if (unused.empty()) break;
+    if (cached.size >= from) unused.erase(cached.sha256.Hex());
   }
   for (const std::string& sha : unused) ::unlink(PathFor(sha).c_str());
 }

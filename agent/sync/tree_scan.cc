@@ -84,7 +84,7 @@ struct Walker {
           const CachedHash* cached = options.cache ? options.cache->Find(path) : nullptr;
           uint64_t verified = options.pass;
           if (cached != nullptr && cached->Matches(st)) {
-            e.sha256 = cached->sha256;
+            e.sha256 = cached->sha256.Hex();
             verified = cached->verified;
             if (options.reused != nullptr) options.reused->push_back(out.size());
           } else {
@@ -93,6 +93,9 @@ struct Walker {
             if (options.hashed_bytes != nullptr) *options.hashed_bytes += e.size;
           }
           if (options.record != nullptr) {
+            if (options.record->size() == 0 && options.cache != nullptr) {
+              options.record->ReserveLike(*options.cache);
+            }
             options.record->Put(path, CachedHash::Of(st, e.sha256, verified));
           }
         }
@@ -168,6 +171,9 @@ base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(root, errno);
   Walker w{options, root, st.st_dev, {}};
+  // Most likely the tree the last restore left: as many entries.
+  if (options.cache != nullptr)
+    w.out.reserve(options.cache->size() + options.cache->others().size());
   SB_RETURN_IF_ERROR(w.Walk(fd.get()));
   return std::move(w.out);
 }

@@ -52,7 +52,9 @@ Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
     }));
     if (total != m.size) return Changed(source, m.path, "changed size");
     m.sha256 = sha.HexDigest();
-    if (record != nullptr) record->Put(m.path, {u.inode, m.size, u.mtime_ns, u.ctime_ns, m.sha256});
+    if (record != nullptr)
+      record->Put(m.path,
+                  {u.inode, m.size, u.mtime_ns, u.ctime_ns, sync::Digest::FromHex(m.sha256)});
   }
   return Status::Ok();
 }
@@ -126,6 +128,9 @@ void FillHardlinks(SourceListing* listing) {
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache,
                                        sync::HashCache* record) {
   SourceListing out;
+  // Most likely about the source of the last restore: its files, and a
+  // directory for every 40 or so (a guess; the vector grows past it).
+  if (cache != nullptr) out.entries.reserve(cache->size() + cache->size() / 32);
   SourceEntry e;
   for (;;) {
     base::Result<bool> more = reader.Next(&e);
@@ -154,8 +159,11 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
         const sync::CachedHash* cached =
             cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
-          m.sha256 = cached->sha256;
-          if (record != nullptr) record->Put(e.path, *cached);
+          m.sha256 = cached->sha256.Hex();
+          if (record != nullptr) {
+            if (record->size() == 0) record->ReserveLike(*cache);
+            record->Put(e.path, *cached);
+          }
         } else {
           out.unhashed.push_back({out.entries.size(), e.inode, e.mtime_ns, e.ctime_ns});
         }

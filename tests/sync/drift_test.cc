@@ -8,14 +8,15 @@
 namespace sb::sync {
 namespace {
 
-CachedHash File(std::string sha, uint64_t size, uint32_t mode = 0644, int64_t mtime_s = 1000,
+// `content` stands for the file's bytes: equal letters, equal digests.
+CachedHash File(char content, uint64_t size, uint32_t mode = 0644, int64_t mtime_s = 1000,
                 uint32_t uid = 0) {
   CachedHash h;
   h.inode = 1;
   h.size = size;
   h.mtime_ns = mtime_s * 1'000'000'000;
   h.ctime_ns = h.mtime_ns;
-  h.sha256 = std::move(sha);
+  h.sha256 = Digest::FromBytes(std::string(kDigestBytes, content));
   h.mode = mode;
   h.uid = uid;
   return h;
@@ -27,37 +28,37 @@ CachedOther Link(std::string target) { return {NodeType::kSymlink, 0777, 0, 0, s
 TEST_CASE("drift: every kind, and type changes both ways", "[drift]") {
   HashCache before, now;
   // Unchanged.
-  before.Put("same", File("s", 1));
-  now.Put("same", File("s", 1));
+  before.Put("same", File('s', 1));
+  now.Put("same", File('s', 1));
   before.PutOther("d", Dir());
   now.PutOther("d", Dir());
   // Content.
-  before.Put("d/edited", File("a", 2048));
-  now.Put("d/edited", File("b", 2048));
-  before.Put("grown", File("a", 1));
-  now.Put("grown", File("b", 2048));
+  before.Put("d/edited", File('a', 2048));
+  now.Put("d/edited", File('b', 2048));
+  before.Put("grown", File('a', 1));
+  now.Put("grown", File('b', 2048));
   // Read back other under the same stat.
-  before.Put("rotten", File("r", 1));
-  now.Put("rotten", File("r", 1));
+  before.Put("rotten", File('r', 1));
+  now.Put("rotten", File('r', 1));
   // Metadata only.
-  before.Put("meta", File("m", 1, 0644, 1000, 0));
-  now.Put("meta", File("m", 1, 0600, 2000, 7));
+  before.Put("meta", File('m', 1, 0644, 1000, 0));
+  now.Put("meta", File('m', 1, 0600, 2000, 7));
   before.PutOther("link", Link("a"));
   now.PutOther("link", Link("/etc/passwd"));
   before.PutOther("mode-dir", Dir(0755));
   now.PutOther("mode-dir", Dir(0777));
   // Gone.
-  before.Put("gone", File("g", 5));
+  before.Put("gone", File('g', 5));
   before.PutOther("gone-dir", Dir());
   // Planted.
-  now.Put("planted", File("p", 3));
+  now.Put("planted", File('p', 3));
   now.PutOther("planted-dir", Dir());
   now.PutOther("planted-link", Link("/tmp"));
   // Types changed.
-  before.Put("was-file", File("f", 1));
+  before.Put("was-file", File('f', 1));
   now.PutOther("was-file", Dir());
   before.PutOther("was-dir", Dir());
-  now.Put("was-dir", File("f", 1));
+  now.Put("was-dir", File('f', 1));
   before.PutOther("was-link", Link("x"));
   now.PutOther("was-link", Dir());
 

@@ -32,7 +32,7 @@ bool Exists(const std::string& path) {
 // Everything a cache holds, for comparing two.
 void CheckSame(const HashCache& a, const HashCache& b) {
   CHECK(a.present() == b.present());
-  CHECK(a.files() == b.files());
+  CHECK(a.SameEntries(b));
   CHECK(a.others() == b.others());
   CHECK(a.rotation() == b.rotation());
   CHECK(a.full_baseline() == b.full_baseline());
@@ -45,16 +45,16 @@ HashCache EdgeCache() {
   h.size = 0;
   h.mtime_ns = -1'500'000'000;  // before 1970
   h.ctime_ns = INT64_MAX;
-  h.sha256 = std::string(64, 'f');
+  h.sha256 = Digest::FromHex(std::string(64, 'f'));
   h.mode = 07777;
   h.uid = UINT32_MAX;
   h.gid = 0;
   h.verified = UINT64_MAX;
   cache.Put("a", h);
-  h.sha256.clear();  // a file whose hash was not taken
+  h.sha256 = Digest();  // a file whose hash was not taken
   h.mtime_ns = INT64_MIN;
   cache.Put("a b/\xc3\xa9t\xc3\xa9", h);
-  h.sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  h.sha256 = Digest::FromHex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   cache.Put(std::string(200, 'd') + "/" + std::string(255, 'n'), h);
   cache.Put(std::string(200, 'd') + "/" + std::string(254, 'n'), h);
   cache.PutOther("a b", {NodeType::kDirectory, 0755, 1, 2, ""});
@@ -83,8 +83,8 @@ TEST_CASE("hash cache: what is saved loads back the same", "[hashcache]") {
     REQUIRE(loaded.ok());
     CHECK(loaded->present());
     CHECK(loaded->size() == 4);
-    CHECK(loaded->Find("a b/\xc3\xa9t\xc3\xa9")->sha256.empty());
-    CHECK(loaded->files() == cache.files());
+    CHECK_FALSE(loaded->Find("a b/\xc3\xa9t\xc3\xa9")->sha256.known());
+    CHECK(loaded->SameEntries(cache));
     CHECK(loaded->others() == cache.others());
     CHECK(loaded->rotation() == cache.rotation());
     CHECK(loaded->full_baseline() == full);
@@ -92,6 +92,56 @@ TEST_CASE("hash cache: what is saved loads back the same", "[hashcache]") {
   struct stat st;
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("hash cache: puts in any order, the last of a path winning", "[hashcache]") {
+  HashCache cache;
+  auto sized = [](uint64_t size) {
+    CachedHash h;
+    h.size = size;
+    return h;
+  };
+  cache.Put("b", sized(1));
+  cache.Put("d/x", sized(2));
+  cache.Put("a", sized(3));    // out of order: sorted when next looked at
+  cache.Put("d/x", sized(4));  // again, while out of order
+  cache.Put("c", sized(5));
+  REQUIRE(cache.Find("d/x") != nullptr);
+  CHECK(cache.Find("d/x")->size == 4);
+  CHECK(cache.size() == 4);
+  cache.Put("b", sized(6));  // in order again: replaced in place
+  cache.Erase("c");
+  cache.Erase("nothing");
+  CHECK(cache.Find("c") == nullptr);
+  CHECK(cache.Find("") == nullptr);
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  for (const auto& [path, h] : cache.files()) seen.emplace_back(path, h.size);
+  CHECK(seen == std::vector<std::pair<std::string, uint64_t>>{{"a", 3}, {"b", 6}, {"d/x", 4}});
+  // Saved in order, and loads back the same.
+  base::Result<HashCache> back = HashCache::Parse(CharsOf(cache.Serialize()));
+  REQUIRE(back.ok());
+  CHECK(back->SameEntries(cache));
+  HashCache other;
+  other.ReserveLike(cache);
+  CHECK_FALSE(other.SameEntries(cache));
+}
+
+TEST_CASE("hash cache: a digest is 64 hex digits or none", "[hashcache]") {
+  const std::string hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  Digest d = Digest::FromHex(hex);
+  REQUIRE(d.known());
+  CHECK(d.Hex() == hex);
+  CHECK(d.bytes().size() == kDigestBytes);
+  CHECK(Digest::FromHex("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef") == d);
+  CHECK(Digest::FromBytes(d.bytes()) == d);
+  for (const std::string& bad :
+       {std::string(), hex.substr(1), hex + "0", "g" + hex.substr(1), hex.substr(0, 63) + " "}) {
+    INFO(bad);
+    CHECK_FALSE(Digest::FromHex(bad).known());
+    CHECK(Digest::FromHex(bad).Hex().empty());
+  }
+  CHECK_FALSE(Digest::FromBytes("short").known());
+  CHECK(Digest() == Digest::FromHex("nothing"));
 }
 
 TEST_CASE("hash cache: an entry costs about its name and digest", "[hashcache]") {
@@ -104,7 +154,7 @@ TEST_CASE("hash cache: an entry costs about its name and digest", "[hashcache]")
     h.size = 4096 + static_cast<uint64_t>(i);
     h.mtime_ns = 1'764'000'000'123'456'789 + i;
     h.ctime_ns = h.mtime_ns;
-    h.sha256 = fmt::format("{:064x}", i * 7919);
+    h.sha256 = Digest::FromHex(fmt::format("{:064x}", i * 7919));
     h.mode = 0644;
     h.uid = h.gid = 1000;
     cache.Put(fmt::format("project/subsystem_with_a_long_name/module_{:03}/source_file_{:05}.cc",
@@ -115,7 +165,7 @@ TEST_CASE("hash cache: an entry costs about its name and digest", "[hashcache]")
   CHECK(bytes.size() < size_t{10'000} * 80);  // whole paths alone would take 70 of each
   base::Result<HashCache> back = HashCache::Parse(CharsOf(bytes));
   REQUIRE(back.ok());
-  CHECK(back->files() == cache.files());
+  CHECK(back->SameEntries(cache));
 }
 
 // A cache as an agent before version 3 saved it: CBOR, version 2.
@@ -143,7 +193,8 @@ TEST_CASE("hash cache: an older agent's CBOR cache loads, and saving replaces it
   CHECK(loaded->present());
   REQUIRE(loaded->Find("a.txt") != nullptr);
   CHECK(*loaded->Find("a.txt") == CachedHash{11, 4, 1700000000123456789, 1700000000123456789,
-                                             std::string(64, 'c'), 0640, 1000, 1000, 3});
+                                             Digest::FromHex(std::string(64, 'c')), 0640, 1000,
+                                             1000, 3});
   CHECK(loaded->others().at("d") == CachedOther{NodeType::kDirectory, 0750, 0, 0, ""});
   CHECK(loaded->rotation() == Rotation{3, 1, 0, 0, 0});
   CHECK(loaded->full_baseline());
@@ -274,8 +325,8 @@ TEST_CASE("hash cache: malformed records are refused with the reason", "[hashcac
   CHECK(fine->size() == 2);
   std::string hex;
   for (int i = 0; i < 32; ++i) hex += "ab";
-  CHECK(fine->Find("a")->sha256 == hex);
-  CHECK(fine->Find("ab")->sha256.empty());
+  CHECK(fine->Find("a")->sha256.Hex() == hex);
+  CHECK_FALSE(fine->Find("ab")->sha256.known());
 }
 
 }  // namespace

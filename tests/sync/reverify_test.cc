@@ -159,8 +159,8 @@ TEST_CASE("reverify: bytes changed under an unchanged stat are corrupt, named an
   REQUIRE(::stat(t.dir.Sub("t/d1/f4").c_str(), &st) == 0);
   CachedHash* h = t.baseline.FindMutable("d1/f4");
   REQUIRE(h != nullptr);
-  const std::string good = h->sha256;
-  *h = CachedHash::Of(st, good, h->verified);
+  const Digest good = h->sha256;
+  *h = CachedHash::Of(st, good.Hex(), h->verified);
 
   VerifyPolicy full;
   full.full = true;
