@@ -177,6 +177,11 @@ Status SourceReader::CheckEntry(const SourceEntry& e) {
                   fmt::format("hard link target \"{}\": {}", e.link_target, target.message()));
     }
     if (e.link_target == e.path) return Fail(e.path, "hard link to itself");
+  }
+  // On disk, a hard link's target is the earlier path of its inode
+  // (disk_inodes_), and a walk names each path once (ListSource checks):
+  // only an archive's entries need every earlier path.
+  if (e.type == EntryType::kHardlink && source_.kind != ResolvedSource::Kind::kDirectory) {
     auto it = seen_.find(e.link_target);
     if (it == seen_.end()) {
       return Fail(e.path,
@@ -275,7 +280,7 @@ Result<bool> SourceReader::Next(SourceEntry* e) {
       }
     }
     SB_RETURN_IF_ERROR(CheckEntry(*e));
-    seen_.emplace(e->path, e->type);
+    if (!disk || e->type == EntryType::kSymlink) seen_.emplace(e->path, e->type);
     if (e->type == EntryType::kSymlink) ++symlinks_;
     newest_mtime_ns_ = std::max(newest_mtime_ns_, e->mtime_ns);
     return true;

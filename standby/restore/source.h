@@ -86,7 +86,8 @@ class SourceReader {
 
   ResolvedSource source_;
   archive* a_;
-  std::map<std::string, EntryType, std::less<>> seen_;                // every path so far
+  // Every path so far from an archive; only the symlinks from a directory.
+  std::map<std::string, EntryType, std::less<>> seen_;
   uint64_t symlinks_ = 0;                                             // of them symlinks
   std::map<std::pair<uint64_t, uint64_t>, std::string> disk_inodes_;  // (dev, inode) -> path
   int64_t newest_mtime_ns_ = 0;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +24,22 @@ Status Changed(const ResolvedSource& source, std::string_view path, std::string_
   return Status::FailedPrecondition(
       fmt::format("backup source {} changed while it was read: \"{}\" {}", source.path, path, how));
 }
+
+}  // namespace
+
+// Checked once at the end, in order, rather than with a map of every path
+// as the walk goes (an archive's entries are, source.h).
+Status CheckNamedOnce(const ResolvedSource& source,
+                      const std::vector<sync::ManifestEntry>& entries) {
+  std::vector<std::string_view> paths;
+  paths.reserve(entries.size());
+  for (const sync::ManifestEntry& m : entries) paths.emplace_back(m.path);
+  std::sort(paths.begin(), paths.end());
+  auto twice = std::adjacent_find(paths.begin(), paths.end());
+  return twice == paths.end() ? Status::Ok() : Changed(source, *twice, "was listed twice");
+}
+
+namespace {
 
 // A directory source: each file opened by path below the source's root,
 // without following a symlink, and checked to be the file the listing saw.
@@ -171,6 +188,9 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
       }
     }
     out.entries.push_back(std::move(m));
+  }
+  if (reader.source().kind == ResolvedSource::Kind::kDirectory) {
+    SB_RETURN_IF_ERROR(CheckNamedOnce(reader.source(), out.entries));
   }
   FillHardlinks(&out);
   out.newest_mtime_ns = reader.newest_mtime_ns();

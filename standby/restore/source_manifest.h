@@ -53,6 +53,12 @@ struct SourceListing {
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache = nullptr,
                                        sync::HashCache* record = nullptr);
 
+// Fails unless `entries` (read from the directory `source`) name each path
+// once: a walk does, unless the tree changed under it (a name renamed away
+// and back while its directory was read). ListSource checks; here for tests.
+base::Status CheckNamedOnce(const ResolvedSource& source,
+                            const std::vector<sync::ManifestEntry>& entries);
+
 // Reads the data of `listing`'s unhashed files from `source` and fills in
 // their hashes (and those of their hard links); `record` gets each one's
 // hash and key. A file that is no longer what the listing saw (another

@@ -188,6 +188,18 @@ TEST_CASE("source manifest: a file that changes between listing and hashing is r
     CHECK_THAT(hashed.message(), Catch::StartsWith("backup source " + source->path +
                                                    " changed while it was read: \""));
   }
+  // A walk that named a path twice (its directory changed as it was read).
+  base::Result<ResolvedSource> src = ResolveSource(dir.Sub("src"));
+  REQUIRE(src.ok());
+  std::vector<sync::ManifestEntry> twice(3);
+  twice[0].path = "www/index.html";
+  twice[1].path = "www";
+  twice[2].path = "www/index.html";
+  CHECK(CheckNamedOnce(*src, twice).message() ==
+        "backup source " + src->path +
+            " changed while it was read: \"www/index.html\" was listed twice");
+  twice.pop_back();
+  CHECK(CheckNamedOnce(*src, twice).ok());
   // Unchanged, the two passes give what one would.
   MakeBackupTree(dir, "again");
   base::Result<std::vector<sync::ManifestEntry>> m = ManifestOf(*ResolveSource(dir.Sub("again")));
