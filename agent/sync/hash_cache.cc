@@ -119,13 +119,13 @@ class CacheReader {
 
 }  // namespace
 
-CachedHash CachedHash::Of(const struct stat& st, std::string_view sha256, uint64_t verified) {
+CachedHash CachedHash::Of(const struct stat& st, const Digest& sha256, uint64_t verified) {
   CachedHash h;
   h.inode = static_cast<uint64_t>(st.st_ino);
   h.size = static_cast<uint64_t>(st.st_size);
   h.mtime_ns = Ns(st.st_mtim);
   h.ctime_ns = Ns(st.st_ctim);
-  h.sha256 = Digest::FromHex(sha256);
+  h.sha256 = sha256;
   h.mode = st.st_mode & 07777;
   h.uid = st.st_uid;
   h.gid = st.st_gid;

@@ -51,8 +51,7 @@ struct CachedHash {
   uint32_t uid = 0, gid = 0;
   uint64_t verified = 0;
 
-  // `sha256` in hex, as the manifest holds it ("": none).
-  static CachedHash Of(const struct stat& st, std::string_view sha256, uint64_t verified = 0);
+  static CachedHash Of(const struct stat& st, const Digest& sha256, uint64_t verified = 0);
   bool Matches(const struct stat& st) const;
   bool Matches(uint64_t inode, uint64_t size, int64_t mtime_ns, int64_t ctime_ns) const;
   bool operator==(const CachedHash&) const = default;

@@ -23,20 +23,25 @@ void Sha256::Update(const void* data, size_t size) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, size);
 }
 
-std::string Sha256::HexDigest() {
+Digest Sha256::Finish() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &len);
-  std::string hex;
-  HexOf(std::string_view(reinterpret_cast<const char*>(digest), len), &hex);
-  return hex;
+  return Digest::FromBytes(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 namespace {
 
 void AppendLine(const ManifestEntry& e, fmt::memory_buffer* out) {
   // The path goes last and is length-prefixed, so no name can forge a line.
-  const std::string& what = e.type == NodeType::kSymlink ? e.link_target : e.sha256;
+  // A file's digest in hex, as every version has written it.
+  char hex[2 * kDigestBytes];
+  std::string_view what;
+  if (e.type == NodeType::kSymlink) {
+    what = e.link_target;
+  } else if (e.sha256.known()) {
+    what = {hex, e.sha256.HexInto(hex)};
+  }
   // Compiled: parsing the format string at run time was most of the cost
   // of digesting a large tree's lines.
   fmt::format_to(std::back_inserter(*out), FMT_COMPILE("{} {:04o} {} {} {}:{} {}:{}\n"),

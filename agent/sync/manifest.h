@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/sync/record_bytes.h"
+
 namespace sb::sync {
 
 enum class NodeType : char { kFile = 'f', kDirectory = 'd', kSymlink = 'l' };
@@ -24,7 +26,7 @@ struct ManifestEntry {
   uint32_t mode = 0;  // permission bits (07777)
   int64_t mtime_s = 0;
   uint64_t size = 0;        // files
-  std::string sha256;       // files: hex digest of the content
+  Digest sha256;            // files: the content's (none: not hashed yet)
   std::string link_target;  // symlinks
 
   bool operator==(const ManifestEntry&) const = default;
@@ -99,7 +101,8 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void Update(const void* data, size_t size);
-  std::string HexDigest();  // finishes; call once
+  Digest Finish();  // finishes; call once
+  std::string HexDigest() { return Finish().Hex(); }
 
  private:
   void* ctx_;  // EVP_MD_CTX

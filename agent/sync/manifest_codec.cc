@@ -16,19 +16,17 @@ namespace {
 // The type byte of a directory's digest (not a NodeType).
 constexpr uint8_t kDirectoryDigestType = 'D';
 
-nlohmann::json DigestBytes(const std::string& hex) {
-  std::vector<uint8_t> bytes;
-  bytes.reserve(hex.size() / 2);
-  AppendDigest(hex, &bytes);
-  return nlohmann::json::binary(std::move(bytes));
+nlohmann::json DigestBytes(const Digest& d) {
+  const std::string_view raw = d.bytes();
+  return nlohmann::json::binary(std::vector<uint8_t>(raw.begin(), raw.end()));
 }
 
-// The hex form back; false unless it is empty or 32 bytes.
-bool DigestHex(const nlohmann::json& j, std::string* hex) {
+// The digest back; false unless it is empty (none) or 32 bytes.
+bool DigestOf(const nlohmann::json& j, Digest* d) {
   if (!j.is_binary()) return false;
   const std::vector<uint8_t>& bytes = j.get_binary();
   if (!bytes.empty() && bytes.size() != kDigestBytes) return false;
-  HexOf(CharsOf(bytes), hex);
+  *d = Digest::FromBytes(CharsOf(bytes));
   return true;
 }
 
@@ -66,7 +64,7 @@ base::Result<ManifestEntry> DecodeEntry(const nlohmann::json& j) {
     return base::Status::Invalid("malformed manifest entry");
   }
   ManifestEntry e;
-  if (!DigestHex(j[4], &e.sha256)) {
+  if (!DigestOf(j[4], &e.sha256)) {
     return base::Status::Invalid("manifest entry with a digest that is not 32 bytes");
   }
   const std::string& type = j[0].get_ref<const std::string&>();
@@ -94,8 +92,9 @@ void RecordWriter::Add(const ManifestEntry& e) {
   Varint(ZigZag(e.mtime_s));
   if (e.type == NodeType::kFile) {
     Varint(e.size);
-    bytes_.push_back(static_cast<uint8_t>(e.sha256.size() / 2));
-    AppendDigest(e.sha256, &bytes_);
+    const std::string_view digest = e.sha256.bytes();
+    bytes_.push_back(static_cast<uint8_t>(digest.size()));
+    bytes_.insert(bytes_.end(), digest.begin(), digest.end());
   } else if (e.type == NodeType::kSymlink) {
     Varint(e.link_target.size());
     bytes_.insert(bytes_.end(), e.link_target.begin(), e.link_target.end());
@@ -171,7 +170,7 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
   e->mode = static_cast<uint32_t>(mode);
   e->mtime_s = UnZigZag(zigzag);
   e->size = 0;
-  e->sha256.clear();
+  e->sha256 = Digest();
   e->link_target.clear();
   if (e->type == NodeType::kFile) {
     if (!Varint(&e->size) || in_.empty()) return bad_entry("cut short");
@@ -181,7 +180,7 @@ base::Result<bool> RecordReader::Next(ManifestEntry* e) {
       return bad_entry(fmt::format("a digest of {} bytes", digest));
     }
     if (digest > in_.size()) return bad_entry("cut short");
-    HexOf(in_.substr(0, digest), &e->sha256);
+    e->sha256 = Digest::FromBytes(in_.substr(0, digest));
     in_.remove_prefix(digest);
   } else if (e->type == NodeType::kSymlink) {
     uint64_t len = 0;

@@ -68,6 +68,16 @@ Digest Digest::FromBytes(std::string_view bytes) {
   return d;
 }
 
+size_t Digest::HexInto(char* out) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (!known_) return 0;
+  for (size_t i = 0; i < kDigestBytes; ++i) {
+    out[2 * i] = kHex[bytes_[i] >> 4];
+    out[2 * i + 1] = kHex[bytes_[i] & 15];
+  }
+  return 2 * kDigestBytes;
+}
+
 std::string Digest::Hex() const {
   std::string hex;
   HexOf(bytes(), &hex);

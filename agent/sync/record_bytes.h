@@ -60,6 +60,8 @@ class Digest {
   }
   // Lower-case hex; "" when none.
   std::string Hex() const;
+  // The same into `out` (room for 64), without an allocation; its length.
+  size_t HexInto(char* out) const;
   bool operator==(const Digest&) const = default;
 
  private:

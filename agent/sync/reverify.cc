@@ -23,18 +23,17 @@ constexpr size_t kReaders = 8;
 
 // Reads the file `c` back and hashes it. nullopt: it changed since the
 // scan (another writer), so this read proves nothing either way.
-base::Result<std::optional<std::string>> ReadBack(int root_fd, const std::string& root,
-                                                  const VerifyCandidate& c,
-                                                  const CachedHash& cached) {
+base::Result<std::optional<Digest>> ReadBack(int root_fd, const std::string& root,
+                                             const VerifyCandidate& c, const CachedHash& cached) {
   const std::string where = fmt::format("{}/{}", root, c.path);
   base::Result<base::UniqueFd> fd = OpenBeneath(root_fd, c.path, O_RDONLY | O_NOFOLLOW);
   if (!fd.ok()) {
-    if (fd.status().code() == base::Code::kNotFound) return std::optional<std::string>();
+    if (fd.status().code() == base::Code::kNotFound) return std::optional<Digest>();
     return fd.status().WithContext(root);
   }
   struct stat st;
   if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(where, errno);
-  if (!S_ISREG(st.st_mode) || !cached.Matches(st)) return std::optional<std::string>();
+  if (!S_ISREG(st.st_mode) || !cached.Matches(st)) return std::optional<Digest>();
   // Pages still in memory would hide what the disk holds: drop the clean
   // ones first, so the bytes come from the device, and again afterwards,
   // so a re-read does not push the services' pages out.
@@ -48,8 +47,8 @@ base::Result<std::optional<std::string>> ReadBack(int root_fd, const std::string
   }));
   ::posix_fadvise(fd->get(), 0, 0, POSIX_FADV_DONTNEED);
   if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(where, errno);
-  if (total != cached.size || !cached.Matches(st)) return std::optional<std::string>();
-  return std::optional<std::string>(sha.HexDigest());
+  if (total != cached.size || !cached.Matches(st)) return std::optional<Digest>();
+  return std::optional<Digest>(sha.Finish());
 }
 
 }  // namespace
@@ -153,8 +152,7 @@ base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const 
   auto work = [&] {
     for (size_t k = next++; k < chosen.size(); k = next++) {
       const VerifyCandidate& c = plan.candidates[chosen[k]];
-      base::Result<std::optional<std::string>> sha =
-          ReadBack(root_fd, root, c, *baseline.Find(c.path));
+      base::Result<std::optional<Digest>> sha = ReadBack(root_fd, root, c, *baseline.Find(c.path));
       if (!sha.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (failed.ok()) failed = sha.status();
@@ -210,7 +208,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     ++report.reread_files;
     report.reread_bytes += c.size;
     CachedHash* cached = baseline.FindMutable(c.path);
-    if (Digest::FromHex(*reads[k]) == cached->sha256) {
+    if (*reads[k] == cached->sha256) {
       cached->verified = report.pass;
       if (record != nullptr) {
         if (CachedHash* now = record->FindMutable(c.path)) now->verified = report.pass;
@@ -223,7 +221,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     report.corrupt.emplace_back(c.path);
     entries[*entry].sha256 = *reads[k];
     if (record != nullptr) {
-      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = Digest::FromHex(*reads[k]);
+      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];
     }
   }
   // Where the target stands now: the files taken from the cache; the

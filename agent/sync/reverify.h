@@ -106,7 +106,7 @@ struct VerifyPlan {
 
 // What a read back found, one per chosen candidate: the hash, or nullopt
 // when the file changed (or went) since the baseline, which proves nothing.
-using ReadBacks = std::vector<std::optional<std::string>>;
+using ReadBacks = std::vector<std::optional<Digest>>;
 
 VerifyPlan PlanReverify(HashCache& baseline, const VerifyPolicy& policy);
 base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const VerifyPlan& plan,

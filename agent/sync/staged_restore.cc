@@ -435,7 +435,7 @@ Status StagedRestore::StageFile(std::string_view path, bool delta, const ByteSou
   CrashPoint();
   if (patch) {
     // The commit patches this very file: it must still be as it is now.
-    patch_basis_[std::string(path)] = CachedHash::Of(basis_st, "");
+    patch_basis_[std::string(path)] = CachedHash::Of(basis_st, Digest());
     ops_.push_back(JournalOp::Patch(path, staged, meta, sha256));
   } else {
     ops_.push_back(JournalOp::PutFile(path, staged, meta, sha256));
@@ -522,7 +522,7 @@ Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_p
     if (!parent.ok()) continue;
     base::Result<std::optional<struct stat>> st = StatAt(parent->get(), name);
     if (st.ok() && st->has_value()) {
-      cache_.Put(op.path, CachedHash::Of(**st, op.sha256, cache_.rotation().pass));
+      cache_.Put(op.path, CachedHash::Of(**st, Digest::FromHex(op.sha256), cache_.rotation().pass));
     }
   }
   // The new baseline: every entry, the files written now counted as read

@@ -41,7 +41,7 @@ struct Walker {
       return Status::Ok();
     }));
     if (total != e->size) return Error(path, "changed while it was being read");
-    e->sha256 = sha.HexDigest();
+    e->sha256 = sha.Finish();
     return Status::Ok();
   }
 
@@ -84,7 +84,7 @@ struct Walker {
           const CachedHash* cached = options.cache ? options.cache->Find(path) : nullptr;
           uint64_t verified = options.pass;
           if (cached != nullptr && cached->Matches(st)) {
-            e.sha256 = cached->sha256.Hex();
+            e.sha256 = cached->sha256;
             verified = cached->verified;
             if (options.reused != nullptr) options.reused->push_back(out.size());
           } else {

@@ -95,7 +95,7 @@ class Transfer {
       pending_.insert(p.path);
       if (!IsFileSent(p.action)) continue;
       if (const sync::ManifestEntry* m = sync::FindByPath(source, p.path)) {
-        sha_[p.path] = m->sha256;
+        sha_[p.path] = m->sha256.Hex();
       }
     }
   }
@@ -307,7 +307,7 @@ Status CheckRoomFromSizes(const RestoreSpec& spec, const SourceListing& listing,
       if (e.type != sync::NodeType::kFile || listing.hardlinks.count(e.path) > 0) continue;
       const sync::ManifestEntry* t = sync::FindByPath(target, e.path);
       if (t == nullptr || t->type != sync::NodeType::kFile || t->size != e.size ||
-          (!e.sha256.empty() && e.sha256 != t->sha256)) {
+          (e.sha256.known() && e.sha256 != t->sha256)) {
         at_least += e.size;
       }
     }

@@ -68,10 +68,8 @@ Status HashFromDirectory(const ResolvedSource& source, SourceListing* listing,
       return Status::Ok();
     }));
     if (total != m.size) return Changed(source, m.path, "changed size");
-    m.sha256 = sha.HexDigest();
-    if (record != nullptr)
-      record->Put(m.path,
-                  {u.inode, m.size, u.mtime_ns, u.ctime_ns, sync::Digest::FromHex(m.sha256)});
+    m.sha256 = sha.Finish();
+    if (record != nullptr) record->Put(m.path, {u.inode, m.size, u.mtime_ns, u.ctime_ns, m.sha256});
   }
   return Status::Ok();
 }
@@ -113,7 +111,7 @@ Status HashFromArchive(const ResolvedSource& source, SourceListing* listing,
       if (progress) progress(done += *n);
     }
     if (total != m.size) return Changed(source, m.path, "changed size");
-    m.sha256 = sha.HexDigest();
+    m.sha256 = sha.Finish();
   }
 }
 
@@ -176,7 +174,7 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
         const sync::CachedHash* cached =
             cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
-          m.sha256 = cached->sha256.Hex();
+          m.sha256 = cached->sha256;
           if (record != nullptr) {
             if (record->size() == 0) record->ReserveLike(*cache);
             record->Put(e.path, *cached);

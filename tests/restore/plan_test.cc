@@ -16,15 +16,22 @@ namespace {
 using sync::ManifestEntry;
 using sync::NodeType;
 
-ManifestEntry File(std::string path, uint64_t size, std::string hash, uint32_t mode = 0644,
+// The digest of a content named `label`: equal labels, equal contents.
+sync::Digest Content(std::string_view label) {
+  sync::Sha256 sha;
+  sha.Update(label.data(), label.size());
+  return sha.Finish();
+}
+
+ManifestEntry File(std::string path, uint64_t size, std::string_view content, uint32_t mode = 0644,
                    int64_t mtime = 100) {
-  return {std::move(path), NodeType::kFile, mode, mtime, size, std::move(hash), ""};
+  return {std::move(path), NodeType::kFile, mode, mtime, size, Content(content), ""};
 }
 ManifestEntry Dir(std::string path, uint32_t mode = 0755, int64_t mtime = 100) {
-  return {std::move(path), NodeType::kDirectory, mode, mtime, 0, "", ""};
+  return {std::move(path), NodeType::kDirectory, mode, mtime, 0, {}, ""};
 }
 ManifestEntry Link(std::string path, std::string target) {
-  return {std::move(path), NodeType::kSymlink, 0777, 100, 0, "", std::move(target)};
+  return {std::move(path), NodeType::kSymlink, 0777, 100, 0, {}, std::move(target)};
 }
 
 TEST_CASE("plan: each kind of difference gets its action", "[plan]") {
@@ -211,7 +218,7 @@ TEST_CASE("plan: a target rebuilt from its directories is the target, for random
           e.mode ^= 1;
           break;
         case 2:
-          if (e.type == NodeType::kFile) e.sha256 += "x";
+          if (e.type == NodeType::kFile) e.sha256 = Content(e.sha256.Hex() + "x");
           break;
         default: {
           // Gone, with whatever is below it.

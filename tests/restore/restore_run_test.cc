@@ -272,8 +272,8 @@ TEST_CASE("restore: the source's hash cache never hides an edit", "[restore][e2e
 void SaveAsAnOlderAgentDid(const sync::HashCache& cache, const std::string& path) {
   nlohmann::json entries = nlohmann::json::array(), others = nlohmann::json::array();
   for (const auto& [p, h] : cache.files()) {
-    entries.push_back(
-        {p, h.inode, h.size, h.mtime_ns, h.ctime_ns, h.sha256.Hex(), h.mode, h.uid, h.gid, h.verified});
+    entries.push_back({p, h.inode, h.size, h.mtime_ns, h.ctime_ns, h.sha256.Hex(), h.mode, h.uid,
+                       h.gid, h.verified});
   }
   for (const auto& [p, o] : cache.others()) {
     others.push_back(

@@ -158,7 +158,7 @@ TEST_CASE("verify: the same through the filesystem seam, where no loop device is
   REQUIRE(::stat(file.c_str(), &st) == 0);
   sync::CachedHash* h = cache->FindMutable("db/data.bin");
   REQUIRE(h != nullptr);
-  *h = sync::CachedHash::Of(st, h->sha256.Hex(), h->verified);
+  *h = sync::CachedHash::Of(st, h->sha256, h->verified);
   REQUIRE(cache->Save(cache_path).ok());
   ExpectFoundNamedRepaired(rig);
 }

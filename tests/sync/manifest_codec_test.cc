@@ -12,10 +12,10 @@ namespace {
 
 TEST_CASE("manifest codec: entries survive the wire", "[codec]") {
   for (const ManifestEntry& e :
-       {ManifestEntry{"www/index.html", NodeType::kFile, 0644, 1700000000, 15, std::string(64, 'a'),
-                      ""},
-        ManifestEntry{"www", NodeType::kDirectory, 0755, 1, 0, "", ""},
-        ManifestEntry{"current", NodeType::kSymlink, 0777, 2, 0, "", "releases/2"}}) {
+       {ManifestEntry{"www/index.html", NodeType::kFile, 0644, 1700000000, 15,
+                      Digest::FromHex(std::string(64, 'a')), ""},
+        ManifestEntry{"www", NodeType::kDirectory, 0755, 1, 0, {}, ""},
+        ManifestEntry{"current", NodeType::kSymlink, 0777, 2, 0, {}, "releases/2"}}) {
     base::Result<ManifestEntry> back = DecodeEntry(EncodeEntry(e));
     REQUIRE(back.ok());
     CHECK(*back == e);
@@ -28,9 +28,9 @@ TEST_CASE("manifest: lines and digests are what every version computes", "[codec
   std::string hex;
   for (int i = 0; i < 32; ++i) hex += "ab";
   std::vector<ManifestEntry> entries = {
-      {"www/index.html", NodeType::kFile, 0644, 1700000000, 15, hex, ""},
-      {"www", NodeType::kDirectory, 0755, -1, 0, "", ""},
-      {"current", NodeType::kSymlink, 0777, 2, 0, "", "releases/2"}};
+      {"www/index.html", NodeType::kFile, 0644, 1700000000, 15, Digest::FromHex(hex), ""},
+      {"www", NodeType::kDirectory, 0755, -1, 0, {}, ""},
+      {"current", NodeType::kSymlink, 0777, 2, 0, {}, "releases/2"}};
   CHECK(ManifestLine(entries[0]) == "f 0644 1700000000 15 64:" + hex + " 14:www/index.html\n");
   CHECK(ManifestLine(entries[1]) == "d 0755 -1 0 0: 3:www\n");
   CHECK(ManifestLine(entries[2]) == "l 0777 2 0 10:releases/2 7:current\n");
@@ -89,13 +89,14 @@ std::vector<ManifestEntry> EdgeEntries() {
   std::string digest;
   for (int i = 0; i < 32; ++i) digest += fmt::format("{:02x}", i * 7 + 1);
   return {
-      {"a", NodeType::kDirectory, 0755, 0, 0, "", ""},
-      {"a/b", NodeType::kDirectory, 07777, -1, 0, "", ""},
-      {"a/b/c.txt", NodeType::kFile, 0644, 1700000000, 15, digest, ""},
-      {"a/b/c.txt2", NodeType::kFile, 0600, -2208988800, uint64_t{5} << 40, "", ""},
-      {"a/b/current", NodeType::kSymlink, 0777, INT64_MAX, 0, "", "../../releases/2"},
-      {"a/b" + std::string(250, 'x'), NodeType::kFile, 0, INT64_MIN, UINT64_MAX, digest, ""},
-      {"z", NodeType::kSymlink, 0777, 5, 0, "", std::string(4095, 't')},
+      {"a", NodeType::kDirectory, 0755, 0, 0, {}, ""},
+      {"a/b", NodeType::kDirectory, 07777, -1, 0, {}, ""},
+      {"a/b/c.txt", NodeType::kFile, 0644, 1700000000, 15, Digest::FromHex(digest), ""},
+      {"a/b/c.txt2", NodeType::kFile, 0600, -2208988800, uint64_t{5} << 40, {}, ""},
+      {"a/b/current", NodeType::kSymlink, 0777, INT64_MAX, 0, {}, "../../releases/2"},
+      {"a/b" + std::string(250, 'x'), NodeType::kFile, 0, INT64_MIN, UINT64_MAX,
+       Digest::FromHex(digest), ""},
+      {"z", NodeType::kSymlink, 0777, 5, 0, {}, std::string(4095, 't')},
   };
 }
 
@@ -132,7 +133,8 @@ TEST_CASE("manifest records: a sorted tree costs its names, digests and a few by
     for (int f = 0; f < 100; ++f) {
       // Paths of 44 bytes, of which each differs from the one before in 2-6.
       writer.Add({fmt::format("src/a/deep/directory/of/module{}/file{:03}.cc", d, f),
-                  NodeType::kFile, 0644, 1700000000 + f, 1000 + uint64_t(f), digest, ""});
+                  NodeType::kFile, 0644, 1700000000 + f, 1000 + uint64_t(f),
+                  Digest::FromHex(digest), ""});
     }
   }
   // Per file: digest 32, what the path does not share (up to 6), its two

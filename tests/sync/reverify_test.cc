@@ -160,7 +160,7 @@ TEST_CASE("reverify: bytes changed under an unchanged stat are corrupt, named an
   CachedHash* h = t.baseline.FindMutable("d1/f4");
   REQUIRE(h != nullptr);
   const Digest good = h->sha256;
-  *h = CachedHash::Of(st, good.Hex(), h->verified);
+  *h = CachedHash::Of(st, good, h->verified);
 
   VerifyPolicy full;
   full.full = true;

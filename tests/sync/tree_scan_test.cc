@@ -94,8 +94,8 @@ TEST_CASE("scan: a missing target is empty and a FIFO in one is an error", "[sca
 }
 
 TEST_CASE("scan: a manifest line cannot be forged by a file name", "[scan]") {
-  ManifestEntry a{"x\nf 0644 0 0 0: y", NodeType::kFile, 0644, 0, 0, "", ""};
-  ManifestEntry b{"x", NodeType::kFile, 0644, 0, 0, "", ""};
+  ManifestEntry a{"x\nf 0644 0 0 0: y", NodeType::kFile, 0644, 0, 0, {}, ""};
+  ManifestEntry b{"x", NodeType::kFile, 0644, 0, 0, {}, ""};
   CHECK(ManifestLine(a) != ManifestLine(b));
   CHECK(ManifestLine(b) == "f 0644 0 0 0: 1:x\n");
 }
