@@ -159,7 +159,7 @@ base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const 
         next = chosen.size();
         return;
       }
-      reads[k] = std::move(*sha);
+      reads[k] = *sha;
     }
   };
   const size_t threads = std::min<size_t>(kReaders, chosen.size());
