@@ -36,7 +36,7 @@ void AppendLine(const ManifestEntry& e, fmt::memory_buffer* out) {
   // The path goes last and is length-prefixed, so no name can forge a line.
   // A file's digest in hex, as every version has written it.
   char hex[2 * kDigestBytes];
-  std::string_view what;
+  std::string_view what = "";  // never a null pointer: fmt copies from it
   if (e.type == NodeType::kSymlink) {
     what = e.link_target;
   } else if (e.sha256.known()) {
