@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,9 +24,16 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
   cargs.push_back(nullptr);
   int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) throw std::runtime_error("cannot open " + log_path);
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // Killed with the test too when it ends without unwinding (an abort, a
+    // sanitizer's halt, ctest's timeout), which skips the destructor. The
+    // signal comes when the forking thread ends: tests start their
+    // processes from the thread that owns them.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // it is gone already
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);

@@ -1,5 +1,6 @@
 // Test support: a process that runs while the test does (an agent, a
 // simulator), stopped by its pid when the object goes away. Never by name.
+// Killed by the kernel should the test process die without unwinding.
 
 #ifndef TESTS_SUPPORT_BACKGROUND_PROCESS_H_
 #define TESTS_SUPPORT_BACKGROUND_PROCESS_H_
