@@ -91,11 +91,11 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
                              const std::vector<std::string>& corrupt) {
   std::vector<Drift> out;
   const bool full = before.full_baseline();
-  const std::set<std::string> rotten(corrupt.begin(), corrupt.end());
+  const std::set<std::string, std::less<>> rotten(corrupt.begin(), corrupt.end());
   // A file a re-read found changed under an unchanged stat: that is its
   // drift, whatever else the scan saw.
   auto rotten_at = [&](std::string_view path) {
-    if (rotten.empty() || rotten.count(std::string(path)) == 0) return false;
+    if (rotten.empty() || rotten.count(path) == 0) return false;
     out.push_back({DriftKind::kCorrupt, std::string(path),
                    "read back with other bytes under the same inode, size and times"});
     return true;

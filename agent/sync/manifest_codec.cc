@@ -105,7 +105,8 @@ void RecordWriter::AddDirectory(const DirectoryDigest& d) {
   paths_.Put(d.path, &bytes_);
   bytes_.push_back(kDirectoryDigestType);
   Varint(d.children);
-  AppendDigest(d.sha256, &bytes_);
+  const std::string_view digest = Digest::FromHex(d.sha256).bytes();
+  bytes_.insert(bytes_.end(), digest.begin(), digest.end());
 }
 
 std::vector<uint8_t> RecordWriter::Take() {
@@ -149,7 +150,7 @@ base::Result<bool> RecordReader::NextDirectory(DirectoryDigest* d) {
   if (!Varint(&d->children) || in_.size() < kDigestBytes) {
     return Malformed("directory record", d->path, "cut short");
   }
-  HexOf(in_.substr(0, kDigestBytes), &d->sha256);
+  d->sha256 = Digest::FromBytes(in_.substr(0, kDigestBytes)).Hex();
   in_.remove_prefix(kDigestBytes);
   return true;
 }

@@ -24,25 +24,6 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   return false;
 }
 
-void AppendDigest(std::string_view hex, std::vector<uint8_t>* out) {
-  auto nibble = [](char c) {
-    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out->push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-}
-
-void HexOf(std::string_view bytes, std::string* hex) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  hex->resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<uint8_t>(bytes[i]);
-    (*hex)[2 * i] = kHex[b >> 4];
-    (*hex)[2 * i + 1] = kHex[b & 15];
-  }
-}
-
 Digest Digest::FromHex(std::string_view hex) {
   Digest d;
   if (hex.size() != 2 * kDigestBytes) return d;
@@ -79,8 +60,8 @@ size_t Digest::HexInto(char* out) const {
 }
 
 std::string Digest::Hex() const {
-  std::string hex;
-  HexOf(bytes(), &hex);
+  std::string hex(2 * kDigestBytes, '\0');
+  hex.resize(HexInto(hex.data()));
   return hex;
 }
 

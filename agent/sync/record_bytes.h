@@ -37,11 +37,6 @@ inline int64_t UnZigZag(uint64_t v) {
   return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
 }
 
-// A hex digest's bytes, appended (half the hex's length).
-void AppendDigest(std::string_view hex, std::vector<uint8_t>* out);
-// `bytes` as lower-case hex, into *hex.
-void HexOf(std::string_view bytes, std::string* hex);
-
 // A SHA-256 digest held as its 32 bytes, or none (content not hashed):
 // a third of the room of its hex in a std::string, and no allocation.
 class Digest {

@@ -183,24 +183,28 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
   report.too_large_files = plan.selection.too_large_files;
   // The files whose hash the scan took from the baseline: the others it
   // read itself (their stat changed), or they are gone.
-  std::vector<std::pair<std::string_view, size_t>> from_cache;
-  from_cache.reserve(reused.size());
-  for (size_t index : reused) from_cache.emplace_back(entries[index].path, index);
-  std::sort(from_cache.begin(), from_cache.end());
-  auto reused_entry = [&](std::string_view path) -> const size_t* {
-    auto it = std::lower_bound(from_cache.begin(), from_cache.end(),
-                               std::pair<std::string_view, size_t>(path, 0));
-    return it != from_cache.end() && it->first == path ? &it->second : nullptr;
-  };
+  // Both in path order, matched in one pass: entry_of[k] is the entry of
+  // candidate k, or kNotReused.
+  constexpr size_t kNotReused = SIZE_MAX;
+  std::vector<size_t> by_path = reused;
+  std::sort(by_path.begin(), by_path.end(),
+            [&](size_t a, size_t b) { return entries[a].path < entries[b].path; });
+  std::vector<size_t> entry_of(plan.candidates.size(), kNotReused);
+  for (size_t k = 0, r = 0; k < plan.candidates.size() && r < by_path.size(); ++k) {
+    while (r < by_path.size() && entries[by_path[r]].path < plan.candidates[k].path) ++r;
+    if (r < by_path.size() && entries[by_path[r]].path == plan.candidates[k].path) {
+      entry_of[k] = by_path[r];
+    }
+  }
   std::vector<bool> read(plan.candidates.size(), false);
   bool complete = plan.selection.completes;
   for (size_t k = 0; k < plan.selection.chosen.size(); ++k) {
     const VerifyCandidate& c = plan.candidates[plan.selection.chosen[k]];
-    const size_t* entry = reused_entry(c.path);
-    if (!reads[k] || entry == nullptr) {
+    const size_t entry = entry_of[plan.selection.chosen[k]];
+    if (!reads[k] || entry == kNotReused) {
       // Changed since the baseline: the scan hashed it (or it is gone);
       // this read proves nothing either way.
-      complete = complete && entry == nullptr;
+      complete = complete && entry == kNotReused;
       continue;
     }
     read[plan.selection.chosen[k]] = true;
@@ -219,7 +223,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     complete = false;
     cached->verified = 0;
     report.corrupt.emplace_back(c.path);
-    entries[*entry].sha256 = *reads[k];
+    entries[entry].sha256 = *reads[k];
     if (record != nullptr) {
       if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];
     }
@@ -229,7 +233,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
   report.oldest_pass = report.pass;
   for (size_t k = 0; k < plan.candidates.size(); ++k) {
     const VerifyCandidate& c = plan.candidates[k];
-    if (reused_entry(c.path) == nullptr) continue;
+    if (entry_of[k] == kNotReused) continue;
     if (!read[k]) {
       ++report.cached_files;
       report.cached_bytes += c.size;

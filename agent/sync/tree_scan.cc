@@ -93,9 +93,6 @@ struct Walker {
             if (options.hashed_bytes != nullptr) *options.hashed_bytes += e.size;
           }
           if (options.record != nullptr) {
-            if (options.record->size() == 0 && options.cache != nullptr) {
-              options.record->ReserveLike(*options.cache);
-            }
             options.record->Put(path, CachedHash::Of(st, e.sha256, verified));
           }
         }
@@ -172,8 +169,10 @@ base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(root, errno);
   Walker w{options, root, st.st_dev, {}};
   // Most likely the tree the last restore left: as many entries.
-  if (options.cache != nullptr)
+  if (options.cache != nullptr) {
     w.out.reserve(options.cache->size() + options.cache->others().size());
+    if (options.record != nullptr) options.record->ReserveLike(*options.cache);
+  }
   SB_RETURN_IF_ERROR(w.Walk(fd.get()));
   return std::move(w.out);
 }

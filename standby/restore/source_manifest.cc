@@ -145,7 +145,10 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
   SourceListing out;
   // Most likely about the source of the last restore: its files, and a
   // directory for every 40 or so (a guess; the vector grows past it).
-  if (cache != nullptr) out.entries.reserve(cache->size() + cache->size() / 32);
+  if (cache != nullptr) {
+    out.entries.reserve(cache->size() + cache->size() / 32);
+    if (record != nullptr) record->ReserveLike(*cache);
+  }
   SourceEntry e;
   for (;;) {
     base::Result<bool> more = reader.Next(&e);
@@ -175,10 +178,7 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
             cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
           m.sha256 = cached->sha256;
-          if (record != nullptr) {
-            if (record->size() == 0) record->ReserveLike(*cache);
-            record->Put(e.path, *cached);
-          }
+          if (record != nullptr) record->Put(e.path, *cached);
         } else {
           out.unhashed.push_back({out.entries.size(), e.inode, e.mtime_ns, e.ctime_ns});
         }
