@@ -1,8 +1,18 @@
 #include "agent/base/subprocess.h"
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/background_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace sb::base {
 namespace {
@@ -78,6 +88,43 @@ TEST_CASE("subprocess: a child killed by a signal is reported as such", "[subpro
   REQUIRE(r.ok());
   CHECK(r->term_signal == SIGTERM);
   CHECK(r->Describe() == "killed by signal 15");
+}
+
+// Whether `pid` still runs: neither gone nor a zombie left for init.
+bool Running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+TEST_CASE("test support: a background process dies with a test that ends without unwinding",
+          "[subprocess]") {
+  testing::TempDir dir;
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t test = ::fork();
+  REQUIRE(test >= 0);
+  if (test == 0) {  // a test process that starts one, then aborts
+    ::close(pipe_fds[0]);
+    testing::BackgroundProcess sleeper({"/bin/sleep", "30"}, dir.Sub("sleep.log"));
+    const pid_t pid = sleeper.pid();
+    (void)!::write(pipe_fds[1], &pid, sizeof pid);
+    ::_exit(1);  // no destructors, as after an abort
+  }
+  ::close(pipe_fds[1]);
+  pid_t sleeper = -1;
+  REQUIRE(::read(pipe_fds[0], &sleeper, sizeof sleeper) == sizeof sleeper);
+  ::close(pipe_fds[0]);
+  REQUIRE(::waitpid(test, nullptr, 0) == test);
+  bool running = true;
+  for (int i = 0; i < 200 && running; ++i) {
+    running = Running(sleeper);
+    if (running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (running) ::kill(sleeper, SIGKILL);  // by its pid, should the check fail
+  CHECK_FALSE(running);
 }
 
 }  // namespace
