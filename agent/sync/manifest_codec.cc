@@ -105,8 +105,9 @@ void RecordWriter::AddDirectory(const DirectoryDigest& d) {
   paths_.Put(d.path, &bytes_);
   bytes_.push_back(kDirectoryDigestType);
   Varint(d.children);
-  const std::string_view digest = Digest::FromHex(d.sha256).bytes();
-  bytes_.insert(bytes_.end(), digest.begin(), digest.end());
+  const Digest digest = Digest::FromHex(d.sha256);
+  const std::string_view raw = digest.bytes();
+  bytes_.insert(bytes_.end(), raw.begin(), raw.end());
 }
 
 std::vector<uint8_t> RecordWriter::Take() {

@@ -49,10 +49,12 @@ class Digest {
   static Digest FromBytes(std::string_view bytes);
 
   bool known() const { return known_; }
-  // Its 32 bytes; empty when none.
-  std::string_view bytes() const {
+  // Its 32 bytes; empty when none. A view into this digest, so not to be
+  // taken from a temporary one.
+  std::string_view bytes() const& {
     return {reinterpret_cast<const char*>(bytes_.data()), known_ ? bytes_.size() : 0};
   }
+  std::string_view bytes() const&& = delete;
   // Lower-case hex; "" when none.
   std::string Hex() const;
   // The same into `out` (room for 64), without an allocation; its length.
