@@ -55,12 +55,19 @@ Result<size_t> ReadFullAt(int fd, char* buf, size_t size, uint64_t at, std::stri
 
 Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
                            bool durable) {
+  return WriteFileAtomically(
+      path, [&](const PieceWriter& write) { return write(data); }, mode, durable);
+}
+
+Status WriteFileAtomically(const std::string& path,
+                           const std::function<Status(const PieceWriter& write)>& produce,
+                           unsigned mode, bool durable) {
   // One temporary name per process, so that two writers of the same file
   // (the daemon's drill and an operator's) do not write into each other's.
   const std::string tmp = fmt::format("{}.{}.tmp", path, ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return Status::FromErrno(tmp, errno);
-  Status written = WriteAll(fd.get(), data, tmp);
+  Status written = produce([&](std::string_view piece) { return WriteAll(fd.get(), piece, tmp); });
   // The mode asked for, whatever the umask (a textfile collector must read it).
   if (written.ok() && ::fchmod(fd.get(), mode) != 0) {
     written = Status::FromErrno(fmt::format("chmod {}", tmp), errno);

@@ -85,6 +85,15 @@ Status MakeDirectories(const std::string& path, unsigned mode);
 Status WriteFileAtomically(const std::string& path, std::string_view data, unsigned mode,
                            bool durable = true);
 
+// The same for a file written in pieces: `produce` hands each piece to the
+// writer it is given, in order, and returns what the writer returned if
+// that failed (then, or if `produce` fails otherwise, nothing is renamed
+// over `path`). Large contents need not be held whole.
+using PieceWriter = std::function<Status(std::string_view piece)>;
+Status WriteFileAtomically(const std::string& path,
+                           const std::function<Status(const PieceWriter& write)>& produce,
+                           unsigned mode, bool durable = true);
+
 }  // namespace sb::base
 
 #endif  // AGENT_BASE_FILE_H_

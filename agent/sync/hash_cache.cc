@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -298,55 +299,103 @@ base::Result<HashCache> HashCache::LoadLegacy(const std::string& bytes, const st
   return cache;
 }
 
-std::vector<uint8_t> HashCache::Serialize() const {
-  std::vector<uint8_t> out(kMagic.begin(), kMagic.end());
-  // About what an entry of a deep tree takes: its name, its digest, its
-  // numbers.
+namespace {
+
+// A cache file's bytes, handed on in pieces of about kPieceBytes as they
+// are made, the checksum kept as they go: a large cache is never held
+// whole a second time.
+class PieceOut {
+ public:
+  static constexpr size_t kPieceBytes = 256 << 10;
+
+  explicit PieceOut(const base::PieceWriter& write)
+      : write_(write), sum_(XXH3_createState(), &XXH3_freeState) {
+    XXH3_64bits_reset(sum_.get());
+    bytes_.reserve(kPieceBytes + 8192);
+  }
+  std::vector<uint8_t>* bytes() { return &bytes_; }
+  // After each record: hands the piece on once it is large enough.
+  Status RecordDone() { return bytes_.size() >= kPieceBytes ? Flush() : Status::Ok(); }
+  // The rest, then the checksum of everything.
+  Status Finish() {
+    SB_RETURN_IF_ERROR(Flush());
+    std::string sum;
+    base::PutBigEndian(&sum, XXH3_64bits_digest(sum_.get()), 8);
+    return write_(sum);
+  }
+
+ private:
+  Status Flush() {
+    XXH3_64bits_update(sum_.get(), bytes_.data(), bytes_.size());
+    Status written = write_(CharsOf(bytes_));
+    bytes_.clear();
+    return written;
+  }
+
+  const base::PieceWriter& write_;
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> sum_;
+  std::vector<uint8_t> bytes_;
+};
+
+}  // namespace
+
+Status HashCache::SerializeTo(const base::PieceWriter& write) const {
   Sort();
-  out.reserve(kMagic.size() + 32 + files_.size() * 80 + others_.size() * 24 + 8);
-  PutVarint(kVersion, &out);
-  PutVarint(full_baseline_ ? kFullBaseline : 0, &out);
+  PieceOut piece(write);
+  std::vector<uint8_t>* out = piece.bytes();
+  out->insert(out->end(), kMagic.begin(), kMagic.end());
+  PutVarint(kVersion, out);
+  PutVarint(full_baseline_ ? kFullBaseline : 0, out);
   for (uint64_t v : {rotation_.pass, rotation_.cycle_start, rotation_.done_start,
                      rotation_.done_end, ZigZag(rotation_.done_end_ms)}) {
-    PutVarint(v, &out);
+    PutVarint(v, out);
   }
-  PutVarint(files_.size(), &out);
+  PutVarint(files_.size(), out);
   PathEncoder paths;
   for (const Slot& slot : files_) {
     const CachedHash& h = slot.hash;
-    paths.Put(PathOf(slot), &out);
-    PutVarint(h.inode, &out);
-    PutVarint(h.size, &out);
-    PutVarint(ZigZag(h.mtime_ns), &out);
-    PutVarint(ZigZag(h.ctime_ns), &out);
+    paths.Put(PathOf(slot), out);
+    PutVarint(h.inode, out);
+    PutVarint(h.size, out);
+    PutVarint(ZigZag(h.mtime_ns), out);
+    PutVarint(ZigZag(h.ctime_ns), out);
     const std::string_view digest = h.sha256.bytes();
-    out.push_back(static_cast<uint8_t>(digest.size()));
-    out.insert(out.end(), digest.begin(), digest.end());
+    out->push_back(static_cast<uint8_t>(digest.size()));
+    out->insert(out->end(), digest.begin(), digest.end());
     for (uint64_t v : {uint64_t{h.mode}, uint64_t{h.uid}, uint64_t{h.gid}, h.verified}) {
-      PutVarint(v, &out);
+      PutVarint(v, out);
     }
+    SB_RETURN_IF_ERROR(piece.RecordDone());
   }
-  PutVarint(others_.size(), &out);
+  PutVarint(others_.size(), out);
   paths.Reset();
   for (const auto& [p, o] : others_) {
-    paths.Put(p, &out);
-    out.push_back(static_cast<uint8_t>(o.type));
+    paths.Put(p, out);
+    out->push_back(static_cast<uint8_t>(o.type));
     for (uint64_t v :
          {uint64_t{o.mode}, uint64_t{o.uid}, uint64_t{o.gid}, uint64_t{o.link_target.size()}}) {
-      PutVarint(v, &out);
+      PutVarint(v, out);
     }
-    out.insert(out.end(), o.link_target.begin(), o.link_target.end());
+    out->insert(out->end(), o.link_target.begin(), o.link_target.end());
+    SB_RETURN_IF_ERROR(piece.RecordDone());
   }
-  std::string sum;
-  base::PutBigEndian(&sum, Checksum(CharsOf(out)), 8);
-  out.insert(out.end(), sum.begin(), sum.end());
+  return piece.Finish();
+}
+
+std::vector<uint8_t> HashCache::Serialize() const {
+  std::vector<uint8_t> out;
+  // Appending to memory cannot fail.
+  (void)SerializeTo([&](std::string_view bytes) {
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return Status::Ok();
+  });
   return out;
 }
 
 base::Status HashCache::Save(const std::string& path) const {
-  const std::vector<uint8_t> bytes = Serialize();
   SB_RETURN_IF_ERROR(base::MakeDirectories(path.substr(0, path.rfind('/')), 0700));
-  SB_RETURN_IF_ERROR(base::WriteFileAtomically(path, CharsOf(bytes), 0600));
+  SB_RETURN_IF_ERROR(base::WriteFileAtomically(
+      path, [&](const base::PieceWriter& write) { return SerializeTo(write); }, 0600));
   // A cache of the version before, left by an agent before this one, would
   // otherwise be read again should this one be removed.
   if (std::string legacy = LegacyPathOf(path); !legacy.empty()) return RemoveFile(legacy);
@@ -403,11 +452,38 @@ void HashCache::Erase(std::string_view path) {
   }
 }
 
+void HashCache::KeepOnly(const std::vector<bool>& keep) {
+  Sort();
+  size_t kept = 0;
+  uint64_t kept_bytes = 0;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (i >= keep.size() || !keep[i]) continue;
+    kept_bytes += files_[i].path_size;
+    files_[kept++] = files_[i];
+  }
+  files_.resize(kept);
+  // The dropped files' paths stay in paths_ unless they are most of it.
+  if (kept_bytes >= paths_.size() / 2) return;
+  std::string paths;
+  paths.reserve(kept_bytes);
+  for (Slot& slot : files_) {
+    const uint64_t at = paths.size();
+    paths.append(PathOf(slot));
+    slot.path_at = at;
+  }
+  paths_ = std::move(paths);
+}
+
 void HashCache::Sort() const {
   if (sorted_) return;
-  std::stable_sort(files_.begin(), files_.end(),
-                   [&](const Slot& a, const Slot& b) { return PathOf(a) < PathOf(b); });
-  // Of equal paths, the one put last (last in the stable order) wins.
+  // Paths are appended as files are put, so of two slots with one path the
+  // later put has the later path_at: sorted by both, in place (a stable
+  // sort would take a buffer half the size of the cache).
+  std::sort(files_.begin(), files_.end(), [&](const Slot& a, const Slot& b) {
+    const int c = PathOf(a).compare(PathOf(b));
+    return c != 0 ? c < 0 : a.path_at < b.path_at;
+  });
+  // Of equal paths, the one put last wins.
   auto last = std::unique(files_.rbegin(), files_.rend(),
                           [&](const Slot& a, const Slot& b) { return PathOf(a) == PathOf(b); });
   files_.erase(files_.begin(), last.base());

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/base/file.h"
 #include "agent/base/status.h"
 #include "agent/sync/manifest.h"
 #include "agent/sync/record_bytes.h"
@@ -95,6 +96,9 @@ class HashCache {
 
   // The file's bytes, and a cache from them (for Load, Save and tests).
   std::vector<uint8_t> Serialize() const;
+  // The same bytes handed to `write` in pieces as they are made (Save's
+  // way: a large cache is not held twice); stops at the first error.
+  base::Status SerializeTo(const base::PieceWriter& write) const;
   static base::Result<HashCache> Parse(std::string_view bytes);
 
   bool present() const { return present_; }
@@ -107,6 +111,14 @@ class HashCache {
   void Put(std::string_view path, CachedHash hash);
   void Erase(std::string_view path);
   size_t size() const { return files_.size(); }
+  // The index of `path` among the files in path order (as files() goes),
+  // or size(); and the file at an index. Valid until the next Put or Erase.
+  size_t IndexOf(std::string_view path) const;
+  const CachedHash& at(size_t index) const { return files_[index].hash; }
+  // Keeps the files whose index `keep` marks and drops the others: the
+  // record of a walk that reused these, made in the cache's place rather
+  // than beside it.
+  void KeepOnly(const std::vector<bool>& keep);
   // Room for as many files and path bytes as `other` holds: a scan's
   // record, sized like the baseline it will most likely equal, grows
   // without copies.
@@ -177,8 +189,6 @@ class HashCache {
     return {paths_.data() + slot.path_at, slot.path_size};
   }
   Files::value_type At(size_t i) const { return {PathOf(files_[i]), files_[i].hash}; }
-  // The slot of `path` in the sorted files, or files_.size().
-  size_t IndexOf(std::string_view path) const;
   // Puts the files in path order, the last Put of a path winning.
   void Sort() const;
 

@@ -252,31 +252,36 @@ class SourceCache {
     }
   }
   const sync::HashCache* cache() const { return path_.empty() ? nullptr : &cache_; }
-  sync::HashCache* record() { return path_.empty() ? nullptr : &record_; }
-  // After the listing: the loaded cache has served and is let go (a large
-  // source's cache is not small). Whether the record differs from it is
+  std::vector<bool>* reused() { return path_.empty() ? nullptr : &reused_; }
+  // After the listing: the loaded cache becomes the record, in its place
+  // (a large source's cache is not small): the files the listing reused,
+  // then those HashListed puts. Whether it differs from what was loaded is
   // known already, unless files are left to hash.
   void Listed(const SourceListing& listing) {
     unchanged_ = cache_.present() && !cache_.older_form() && listing.unhashed.empty() &&
-                 record_.SameEntries(cache_);
-    cache_ = sync::HashCache();
+                 reused_.size() == cache_.size() &&
+                 std::find(reused_.begin(), reused_.end(), false) == reused_.end();
+    cache_.KeepOnly(reused_);
+    reused_ = {};
   }
+  sync::HashCache* record() { return path_.empty() ? nullptr : &cache_; }
   void SaveIfChanged() {
     if (path_.empty() || unchanged_) return;
-    Status saved = record_.Save(path_);
+    Status saved = cache_.Save(path_);
     if (!saved.ok()) spdlog::warn("source hash cache not saved: {}", saved.message());
   }
 
  private:
   std::string path_;  // empty: no cache
-  sync::HashCache cache_, record_;
+  sync::HashCache cache_;
+  std::vector<bool> reused_;  // by the listing, by index in cache_
   bool unchanged_ = false;
 };
 
 base::Result<SourceListing> ListSourceOf(const ResolvedSource& source, SourceCache& cache) {
   base::Result<std::unique_ptr<SourceReader>> reader = SourceReader::Open(source);
   if (!reader.ok()) return reader.status();
-  base::Result<SourceListing> listing = ListSource(**reader, cache.cache(), cache.record());
+  base::Result<SourceListing> listing = ListSource(**reader, cache.cache(), cache.reused());
   if (listing.ok()) cache.Listed(*listing);
   return listing;
 }

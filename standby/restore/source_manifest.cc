@@ -141,13 +141,13 @@ void FillHardlinks(SourceListing* listing) {
 }  // namespace
 
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache,
-                                       sync::HashCache* record) {
+                                       std::vector<bool>* reused) {
   SourceListing out;
   // Most likely about the source of the last restore: its files, and a
   // directory for every 40 or so (a guess; the vector grows past it).
   if (cache != nullptr) {
     out.entries.reserve(cache->size() + cache->size() / 32);
-    if (record != nullptr) record->ReserveLike(*cache);
+    if (reused != nullptr) reused->assign(cache->size(), false);
   }
   SourceEntry e;
   for (;;) {
@@ -174,11 +174,12 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
         m.size = e.size;
+        const size_t i = cache != nullptr && e.inode != 0 ? cache->IndexOf(e.path) : 0;
         const sync::CachedHash* cached =
-            cache != nullptr && e.inode != 0 ? cache->Find(e.path) : nullptr;
+            cache != nullptr && e.inode != 0 && i != cache->size() ? &cache->at(i) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
           m.sha256 = cached->sha256;
-          if (record != nullptr) record->Put(e.path, *cached);
+          if (reused != nullptr) (*reused)[i] = true;
         } else {
           out.unhashed.push_back({out.entries.size(), e.inode, e.mtime_ns, e.ctime_ns});
         }

@@ -48,10 +48,10 @@ struct SourceListing {
 
 // Reads every entry of `reader` to its end without reading file data. For a
 // directory source, a file whose inode, size, mtime and ctime match `cache`
-// takes its hash from there, and goes to `record` too. Errors are the
-// reader's (bad entries).
+// takes its hash from there, and its index in `cache` is marked in
+// `reused` (sized to the cache). Errors are the reader's (bad entries).
 base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCache* cache = nullptr,
-                                       sync::HashCache* record = nullptr);
+                                       std::vector<bool>* reused = nullptr);
 
 // Fails unless `entries` (read from the directory `source`) name each path
 // once: a walk does, unless the tree changed under it (a name renamed away

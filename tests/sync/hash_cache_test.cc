@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <map>
+#include <random>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -126,6 +128,71 @@ TEST_CASE("hash cache: puts in any order, the last of a path winning", "[hashcac
   CHECK_FALSE(other.SameEntries(cache));
 }
 
+TEST_CASE("hash cache: files kept by index stay, puts after them win, against a model",
+          "[hashcache]") {
+  // A map of path to size is the model; puts in random order, some paths
+  // again, and now and then only some files kept (as a listing that reused
+  // them leaves the controller's cache).
+  std::mt19937 rng(20261203);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  HashCache cache;
+  std::map<std::string, uint64_t> model;
+  for (int step = 0; step < 3000; ++step) {
+    if (pick(200) == 0) {
+      std::vector<bool> keep(cache.size());
+      std::map<std::string, uint64_t> kept;
+      size_t i = 0;
+      for (const auto& [path, size] : model) {
+        REQUIRE(cache.IndexOf(path) == i);
+        CHECK(cache.at(i).size == size);
+        keep[i] = pick(4) != 0 || step % 3 == 0;
+        if (keep[i]) kept.emplace(path, size);
+        ++i;
+      }
+      CHECK(cache.IndexOf("no such path") == cache.size());
+      cache.KeepOnly(keep);
+      model = std::move(kept);
+    } else {
+      const std::string path = fmt::format("d{}/f{}", pick(7), pick(60));
+      CachedHash h;
+      h.size = static_cast<uint64_t>(step);
+      cache.Put(path, h);
+      model[path] = h.size;
+    }
+  }
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  for (const auto& [path, h] : cache.files()) seen.emplace_back(path, h.size);
+  CHECK(seen == std::vector<std::pair<std::string, uint64_t>>(model.begin(), model.end()));
+  base::Result<HashCache> back = HashCache::Parse(CharsOf(cache.Serialize()));
+  REQUIRE(back.ok());
+  CHECK(back->SameEntries(cache));
+
+  // Keeping none, or a mark for every file and more, is fine too.
+  HashCache all = cache;
+  all.KeepOnly(std::vector<bool>(cache.size() + 3, true));
+  CHECK(all.SameEntries(cache));
+  // Keeping few: their paths are packed anew, and puts after still win.
+  REQUIRE(cache.size() > 2);
+  HashCache few = cache;
+  auto second = few.files().begin();
+  ++second;
+  const std::string kept((*second).first);
+  std::vector<bool> one(few.size());
+  one[1] = true;
+  few.KeepOnly(one);
+  CachedHash h;
+  h.size = 1;
+  few.Put("a", h);
+  few.Put("e", h);
+  h.size = 2;
+  few.Put(kept, h);
+  seen.clear();
+  for (const auto& [path, hash] : few.files()) seen.emplace_back(path, hash.size);
+  CHECK(seen == std::vector<std::pair<std::string, uint64_t>>{{"a", 1}, {kept, 2}, {"e", 1}});
+  cache.KeepOnly({});
+  CHECK(cache.size() == 0);
+}
+
 TEST_CASE("hash cache: a digest is 64 hex digits or none", "[hashcache]") {
   const std::string hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   Digest d = Digest::FromHex(hex);
@@ -166,6 +233,30 @@ TEST_CASE("hash cache: an entry costs about its name and digest", "[hashcache]")
   base::Result<HashCache> back = HashCache::Parse(CharsOf(bytes));
   REQUIRE(back.ok());
   CHECK(back->SameEntries(cache));
+
+  // Saved in pieces as they are made (several at this size), not held
+  // whole: the file holds the same bytes, and a writer's error stops the
+  // rest.
+  std::vector<size_t> pieces;
+  CHECK(cache
+            .SerializeTo([&](std::string_view piece) {
+              pieces.push_back(piece.size());
+              return base::Status::Ok();
+            })
+            .ok());
+  CHECK(pieces.size() > 2);
+  CHECK(pieces.back() == 8);  // the checksum
+  TempDir dir;
+  const std::string path = dir.Sub("pieces.cache");
+  REQUIRE(cache.Save(path).ok());
+  CHECK(testing::ReadWholeFile(path) == std::string(CharsOf(bytes)));
+  int calls = 0;
+  const base::Status failed = cache.SerializeTo([&](std::string_view) {
+    ++calls;
+    return base::Status::IoError("disk full");
+  });
+  CHECK(calls == 1);
+  CHECK(failed.message() == "disk full");
 }
 
 // A cache as an agent before version 3 saved it: CBOR, version 2.
