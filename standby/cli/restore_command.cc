@@ -77,7 +77,6 @@ void PrintText(const config::StandbyConfig& standby, const restore::RestoreRepor
   }
   if (!list) return;
   for (const restore::PlannedEntry& e : r.plan.entries) {
-    if (e.action == restore::Action::kUnchanged) continue;
     fmt::print("  {:<14} {}{}\n", restore::ActionName(e.action), e.path,
                e.link_to.empty() ? "" : " => " + e.link_to);
   }
@@ -132,7 +131,6 @@ nlohmann::json ToJson(const restore::RestoreReport& r, bool list) {
   if (list) {
     nlohmann::json entries = nlohmann::json::array();
     for (const restore::PlannedEntry& e : r.plan.entries) {
-      if (e.action == restore::Action::kUnchanged) continue;
       entries.push_back({{"path", e.path}, {"action", ActionKey(e.action)}});
     }
     j["entries"] = std::move(entries);

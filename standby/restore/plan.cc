@@ -35,6 +35,7 @@ class Planner {
   void Add(std::string path, Action action, uint64_t bytes = 0, std::string link_to = {}) {
     plan_.totals[static_cast<size_t>(action)].count++;
     plan_.totals[static_cast<size_t>(action)].bytes += bytes;
+    if (action == Action::kUnchanged) return;
     plan_.entries.push_back({std::move(path), action, bytes, std::move(link_to)});
   }
 
@@ -145,24 +146,35 @@ base::Result<std::vector<ManifestEntry>> TargetFromDirectories(
         "the agent's digests announced {} entries in the {} directories read, it sent {}",
         read_announced, read.size(), children.size()));
   }
-  // Two sorted runs merged: the source's entries in unchanged directories
-  // (already in order when the source is) and those read.
-  std::vector<ManifestEntry> kept;
-  for (const ManifestEntry& e : source) {
-    if (std::binary_search(same.begin(), same.end(), sync::ParentOf(e.path))) kept.push_back(e);
+  // The source's entries in unchanged directories and those read, merged
+  // in path order straight into one vector sized once: no copy of the
+  // source's entries beside it (a large tree's manifest is not small).
+  std::vector<bool> kept(source.size());
+  size_t kept_count = 0;
+  for (size_t i = 0; i < source.size(); ++i) {
+    kept[i] = std::binary_search(same.begin(), same.end(), sync::ParentOf(source[i].path));
+    kept_count += kept[i] ? 1 : 0;
   }
-  if (kept.size() + children.size() != announced) {
+  if (kept_count + children.size() != announced) {
     return base::Status::Corruption(
         fmt::format("the agent's digests announced {} entries, {} are known", announced,
-                    kept.size() + children.size()));
+                    kept_count + children.size()));
   }
-  sync::SortByPath(kept);
   sync::SortByPath(children);
   std::vector<ManifestEntry> target;
   target.reserve(announced);
-  std::merge(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
-             std::make_move_iterator(children.begin()), std::make_move_iterator(children.end()),
-             std::back_inserter(target), ByPath);
+  auto child = children.begin();
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (!kept[i]) continue;
+    while (child != children.end() && child->path < source[i].path) {
+      target.push_back(std::move(*child++));
+    }
+    target.push_back(source[i]);
+  }
+  target.insert(target.end(), std::make_move_iterator(child),
+                std::make_move_iterator(children.end()));
+  // A source not in path order merges out of order: sorted once here.
+  if (!std::is_sorted(target.begin(), target.end(), ByPath)) sync::SortByPath(target);
   return target;
 }
 

@@ -1,7 +1,9 @@
 // The restore plan: what must happen to each path for the target to equal
 // the source, computed from the source's manifest and the target's scan.
 // Each path gets one action (two when its type changes: a delete, then the
-// new entry). Pure; thread-safe.
+// new entry). Paths left unchanged are only counted: in a large tree where
+// little changed, a plan entry for each would cost more than the changes.
+// Pure; thread-safe.
 
 #ifndef STANDBY_RESTORE_PLAN_H_
 #define STANDBY_RESTORE_PLAN_H_
@@ -52,7 +54,9 @@ struct PlanOptions {
 };
 
 struct Plan {
-  std::vector<PlannedEntry> entries;  // by path; a type change deletes first
+  // What changes, by path; a type change deletes first. kUnchanged only in
+  // the totals.
+  std::vector<PlannedEntry> entries;
   std::array<ActionTotals, kActionCount> totals{};
 
   const ActionTotals& Totals(Action a) const { return totals[static_cast<size_t>(a)]; }

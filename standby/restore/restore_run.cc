@@ -90,7 +90,7 @@ class Transfer {
     // Only what changes: in a big tree where little did, a map of every
     // entry would cost more than the changes.
     for (const PlannedEntry& p : plan.entries) {
-      if (p.action == Action::kDelete || p.action == Action::kUnchanged) continue;
+      if (p.action == Action::kDelete) continue;
       actions_[p.path] = p.action;
       pending_.insert(p.path);
       if (!IsFileSent(p.action)) continue;
@@ -342,13 +342,15 @@ void SetAgainWhatDrifted(const std::vector<sync::Drift>& drift,
     auto it = std::lower_bound(
         plan->entries.begin(), plan->entries.end(), d.path,
         [](const PlannedEntry& e, const std::string& path) { return e.path < path; });
-    if (it == plan->entries.end() || it->path != d.path || it->action != Action::kUnchanged) {
-      continue;
-    }
-    it->action =
-        TypeIn(target, d.path) == sync::NodeType::kSymlink ? Action::kSymlink : Action::kMetadata;
+    // A path the plan changes already, or not on the target: nothing to add.
+    // A path on the target that the plan has no entry for is unchanged.
+    if (it != plan->entries.end() && it->path == d.path) continue;
+    const std::optional<sync::NodeType> type = TypeIn(target, d.path);
+    if (!type) continue;
+    const Action action = type == sync::NodeType::kSymlink ? Action::kSymlink : Action::kMetadata;
+    plan->entries.insert(it, {d.path, action, 0, {}});
     --plan->totals[static_cast<size_t>(Action::kUnchanged)].count;
-    ++plan->totals[static_cast<size_t>(it->action)].count;
+    ++plan->totals[static_cast<size_t>(action)].count;
   }
 }
 
@@ -525,8 +527,7 @@ base::Result<RestoreReport> RunRestoreSteps(client::AgentClient& agent, const Re
     return report;
   }
   if (!refusal.ok()) return fail(refusal);
-  if (report.plan.Totals(Action::kUnchanged).count == report.plan.entries.size() &&
-      target_digest_now == report.source_digest) {
+  if (report.plan.entries.empty() && target_digest_now == report.source_digest) {
     // Already current, as the digests prove: nothing to stage or commit.
     remote->Abort();
     report.wire_bytes = agent.channel().wire_bytes() - wire_at_start;
