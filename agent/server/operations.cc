@@ -372,8 +372,11 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   } else if (*policy) {
     ++baseline->rotation().pass;  // what the commit writes is read at this pass
   }
+  // The scan's record holds what it did not find unchanged: the others are
+  // marked in `unchanged`, and stay in the baseline only.
   sync::HashCache record;
   record.set_full_baseline(true);
+  std::vector<bool> unchanged;
   std::vector<size_t> reused;
   uint64_t hashed = 0;
   sync::ScanOptions options;
@@ -381,6 +384,7 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   options.record = &record;
   options.pass = baseline->rotation().pass;
   options.reused = &reused;
+  options.unchanged = &unchanged;
   options.hashed_bytes = &hashed;
   base::Result<std::vector<sync::ManifestEntry>> entries = sync::ScanTree(*root, options);
   if (reader.joinable()) reader.join();
@@ -389,7 +393,9 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   std::optional<sync::VerifyReport> verified;
   if (plan) {
     if (!reads->ok()) return proto::ErrorReply(request.id, reads->status());
-    verified = sync::FinishReverify(*plan, **reads, *entries, reused, *baseline, &record, WallMs());
+    // Files read back were unchanged, so not in the record: the drift takes the
+    // corrupt ones from the report.
+    verified = sync::FinishReverify(*plan, **reads, *entries, reused, *baseline, nullptr, WallMs());
     // The passes of the re-reads, kept whatever the restore does next.
     base::Status saved = baseline->Save(cache_path);
     if (!saved.ok()) {
@@ -402,16 +408,15 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   std::vector<sync::Drift> drift;
   if (baseline->present()) {
     drift = sync::FindDrift(*baseline, record,
-                            verified ? verified->corrupt : std::vector<std::string>());
+                            verified ? verified->corrupt : std::vector<std::string>(), &unchanged);
   }
   // The open restore must not trust a corrupt file's cached hash (nor the
   // signature kept for it): the bytes on disk are what its delta is made
   // against.
   if (verified && open_cache != nullptr) {
-    for (const std::string& path : verified->corrupt) {
-      sync::CachedHash* h = open_cache->FindMutable(path);
-      const sync::CachedHash* read = record.Find(path);
-      if (h != nullptr) h->sha256 = read != nullptr ? read->sha256 : sync::Digest();
+    for (size_t i = 0; i < verified->corrupt.size(); ++i) {
+      sync::CachedHash* h = open_cache->FindMutable(verified->corrupt[i]);
+      if (h != nullptr) h->sha256 = verified->corrupt_read[i];
     }
   }
   for (const sync::Drift& d : drift) {

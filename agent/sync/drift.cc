@@ -88,7 +88,8 @@ std::optional<DriftKind> DriftKindFromName(std::string_view name) {
 }
 
 std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
-                             const std::vector<std::string>& corrupt) {
+                             const std::vector<std::string>& corrupt,
+                             const std::vector<bool>* unchanged) {
   std::vector<Drift> out;
   const bool full = before.full_baseline();
   const std::set<std::string, std::less<>> rotten(corrupt.begin(), corrupt.end());
@@ -102,9 +103,14 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
   };
   using File = HashCache::Files::value_type;
   using Other = std::pair<const std::string, CachedOther>;
+  // The index of the file of `before` at hand: the merge goes through them
+  // in order, each to file_gone or file_both.
+  size_t before_index = 0;
   auto file_gone = [&](const File& f) {
     const auto& [path, was] = f;
+    const size_t i = before_index++;
     if (rotten_at(path)) return;
+    if (unchanged != nullptr && i < unchanged->size() && (*unchanged)[i]) return;
     auto other = now.others().find(path);
     if (full && other != now.others().end()) {
       out.push_back({DriftKind::kModified, std::string(path),
@@ -123,6 +129,7 @@ std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
     const std::string_view path = b.first;
     const CachedHash& was = b.second;
     const CachedHash& is = n.second;
+    ++before_index;
     if (rotten_at(path)) return;
     if (is.sha256 != was.sha256) {
       out.push_back({DriftKind::kModified, std::string(path),

@@ -43,9 +43,12 @@ using DriftCounts = std::array<uint64_t, kDriftKindCount>;
 // `before`, sorted by path. `corrupt` names the files a re-read found
 // changed under an unchanged stat. A baseline that holds files only
 // (!before.full_baseline()) yields drift of files and their content and
-// mtime only.
+// mtime only. With `unchanged` (a scan's ScanOptions::unchanged), the
+// files of `before` it marks are where they were, unchanged, and `now`
+// holds only the other files.
 std::vector<Drift> FindDrift(const HashCache& before, const HashCache& now,
-                             const std::vector<std::string>& corrupt);
+                             const std::vector<std::string>& corrupt,
+                             const std::vector<bool>* unchanged = nullptr);
 
 DriftCounts CountDrift(const std::vector<Drift>& drift);
 

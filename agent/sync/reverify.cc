@@ -223,6 +223,7 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     complete = false;
     cached->verified = 0;
     report.corrupt.emplace_back(c.path);
+    report.corrupt_read.push_back(*reads[k]);
     entries[entry].sha256 = *reads[k];
     if (record != nullptr) {
       if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];

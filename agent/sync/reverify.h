@@ -80,6 +80,7 @@ struct VerifyReport {
   uint64_t oldest_pass = 0;
   Rotation rotation;                    // after this pass
   std::vector<std::string> corrupt;     // on the agent only: the controller reads them from drift
+  std::vector<Digest> corrupt_read;     // on the agent only: each one's bytes as read back
   std::vector<std::string> read_paths;  // in this process only: what was read
 };
 

@@ -81,18 +81,25 @@ struct Walker {
         e.type = NodeType::kFile;
         e.size = static_cast<uint64_t>(st.st_size);
         if (options.hash_files) {
-          const CachedHash* cached = options.cache ? options.cache->Find(path) : nullptr;
+          const size_t index = options.cache ? options.cache->IndexOf(path) : 0;
+          const CachedHash* cached =
+              options.cache && index != options.cache->size() ? &options.cache->at(index) : nullptr;
           uint64_t verified = options.pass;
+          bool recorded = false;
           if (cached != nullptr && cached->Matches(st)) {
             e.sha256 = cached->sha256;
             verified = cached->verified;
             if (options.reused != nullptr) options.reused->push_back(out.size());
+            if (options.unchanged != nullptr) {
+              (*options.unchanged)[index] = true;
+              recorded = true;  // by its mark: the record holds the others
+            }
           } else {
             result = HashFile(::dirfd(dir), name.c_str(), path, &e);
             if (!result.ok()) break;
             if (options.hashed_bytes != nullptr) *options.hashed_bytes += e.size;
           }
-          if (options.record != nullptr) {
+          if (options.record != nullptr && !recorded) {
             options.record->Put(path, CachedHash::Of(st, e.sha256, verified));
           }
         }
@@ -171,7 +178,11 @@ base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
   // Most likely the tree the last restore left: as many entries.
   if (options.cache != nullptr) {
     w.out.reserve(options.cache->size() + options.cache->others().size());
-    if (options.record != nullptr) options.record->ReserveLike(*options.cache);
+    if (options.unchanged != nullptr) {
+      options.unchanged->assign(options.cache->size(), false);
+    } else if (options.record != nullptr) {
+      options.record->ReserveLike(*options.cache);
+    }
   }
   SB_RETURN_IF_ERROR(w.Walk(fd.get()));
   return std::move(w.out);

@@ -29,8 +29,13 @@ struct ScanOptions {
   HashCache* record = nullptr;
   uint64_t pass = 0;
   std::vector<size_t>* reused = nullptr;  // indexes of the files whose hash was reused
-  uint64_t* hashed_bytes = nullptr;       // counts the bytes actually read
-  int max_depth = 2048;                   // as deep as a path of 4,095 bytes can go
+  // With cache: marks the files of the cache whose key matched (by index,
+  // sized to it), and `record` then gets only the other files: a scan of a
+  // tree that barely changed does not copy the cache (drift.h's FindDrift
+  // takes both).
+  std::vector<bool>* unchanged = nullptr;
+  uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
+  int max_depth = 2048;              // as deep as a path of 4,095 bytes can go
   size_t max_entries = 10'000'000;
 };
 

@@ -82,6 +82,24 @@ TEST_CASE("drift: every kind, and type changes both ways", "[drift]") {
   };
   CHECK(FindDrift(before, now, {"rotten"}) == expected);
   CHECK(FindDrift(before, before, {}).empty());
+
+  // The same from a record that leaves out the files a scan found
+  // unchanged, marked by their index in the baseline instead. A file
+  // neither marked nor recorded is gone.
+  HashCache changed;
+  changed.set_full_baseline(true);
+  for (const auto& [path, hash] : now.files()) {
+    if (path != "same" && path != "rotten") changed.Put(path, hash);
+  }
+  for (const auto& [path, other] : now.others()) changed.PutOther(path, other);
+  std::vector<bool> unchanged(before.size());
+  unchanged[before.IndexOf("same")] = true;
+  unchanged[before.IndexOf("rotten")] = true;
+  CHECK(FindDrift(before, changed, {"rotten"}, &unchanged) == expected);
+  unchanged[before.IndexOf("same")] = false;
+  std::vector<Drift> same_gone = expected;
+  same_gone.insert(same_gone.begin() + 11, {DriftKind::kDeleted, "same", "file, 1 B"});
+  CHECK(FindDrift(before, changed, {"rotten"}, &unchanged) == same_gone);
   CHECK(CountDrift(expected) == DriftCounts{5, 1, 2, 3, 3});
 
   // A baseline of files only (an older cache): files, their content and
