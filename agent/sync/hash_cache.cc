@@ -474,6 +474,13 @@ void HashCache::KeepOnly(const std::vector<bool>& keep) {
   paths_ = std::move(paths);
 }
 
+void HashCache::Absorb(HashCache&& other) {
+  for (const auto& [path, hash] : other.files()) Put(path, hash);
+  others_ = std::move(other.others_);
+  full_baseline_ = other.full_baseline_;
+  other = HashCache();
+}
+
 void HashCache::Sort() const {
   if (sorted_) return;
   // Paths are appended as files are put, so of two slots with one path the

@@ -119,6 +119,12 @@ class HashCache {
   // record of a walk that reused these, made in the cache's place rather
   // than beside it.
   void KeepOnly(const std::vector<bool>& keep);
+  // Puts `other`'s files (each replacing this one's of its path), and takes
+  // its directories, symlinks and full_baseline in place of these; `other`
+  // is left empty. With KeepOnly, a scan's
+  // partial record (ScanOptions::unchanged) made whole in the baseline's
+  // place.
+  void Absorb(HashCache&& other);
   // Room for as many files and path bytes as `other` holds: a scan's
   // record, sized like the baseline it will most likely equal, grows
   // without copies.

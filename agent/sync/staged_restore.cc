@@ -526,22 +526,29 @@ Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_p
     }
   }
   // The new baseline: every entry, the files written now counted as read
-  // at this pass, the others keeping the pass of their last read.
+  // at this pass, the others keeping the pass of their last read. Made in
+  // the old one's place: the files the scan found unchanged stay, those it
+  // recorded (changed, new) are put, its directories and symlinks replace
+  // the old ones.
   HashCache fresh;
   fresh.set_full_baseline(true);
-  fresh.rotation() = cache_.rotation();
+  std::vector<bool> unchanged;
   ScanOptions scan;
   scan.cache = &cache_;
   scan.record = &fresh;
+  scan.unchanged = &unchanged;
   scan.pass = cache_.rotation().pass;
   scan.hashed_bytes = &result->hashed_bytes;
   base::Result<std::vector<ManifestEntry>> after = ScanTree(root_, scan);
   if (!after.ok()) return after.status().WithContext("scanning the target after the commit");
   result->entries = after->size();
   result->digest = ManifestDigest(*after);
-  Status saved = fresh.Save(cache_path);
+  after = std::vector<ManifestEntry>();
+  cache_.KeepOnly(unchanged);
+  cache_.Absorb(std::move(fresh));
+  Status saved = cache_.Save(cache_path);
   if (!saved.ok()) spdlog::warn("hash cache of {} not saved: {}", root_, saved.message());
-  signatures_.Prune(fresh, signatures_from_);
+  signatures_.Prune(cache_, signatures_from_);
   return Status::Ok();
 }
 

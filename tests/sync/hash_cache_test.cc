@@ -189,6 +189,24 @@ TEST_CASE("hash cache: files kept by index stay, puts after them win, against a 
   seen.clear();
   for (const auto& [path, hash] : few.files()) seen.emplace_back(path, hash.size);
   CHECK(seen == std::vector<std::pair<std::string, uint64_t>>{{"a", 1}, {kept, 2}, {"e", 1}});
+  // A partial record absorbed: its files put, its directories and
+  // symlinks in place of the cache's.
+  HashCache part;
+  part.PutOther("d", {NodeType::kDirectory, 0700, 0, 0, ""});
+  h.size = 3;
+  part.Put("e", h);
+  part.Put("0", h);
+  few.PutOther("gone", {NodeType::kDirectory, 0755, 0, 0, ""});
+  few.set_full_baseline(false);
+  few.Absorb(std::move(part));
+  seen.clear();
+  for (const auto& [path, hash] : few.files()) seen.emplace_back(path, hash.size);
+  CHECK(seen ==
+        std::vector<std::pair<std::string, uint64_t>>{{"0", 3}, {"a", 1}, {kept, 2}, {"e", 3}});
+  CHECK(few.others().size() == 1);
+  CHECK(few.others().count("d") == 1);
+  CHECK(few.full_baseline());
+
   cache.KeepOnly({});
   CHECK(cache.size() == 0);
 }
