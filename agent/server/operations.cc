@@ -393,9 +393,7 @@ proto::Message Operations::Scan(const proto::Message& request, std::vector<proto
   std::optional<sync::VerifyReport> verified;
   if (plan) {
     if (!reads->ok()) return proto::ErrorReply(request.id, reads->status());
-    // Files read back were unchanged, so not in the record: the drift takes the
-    // corrupt ones from the report.
-    verified = sync::FinishReverify(*plan, **reads, *entries, reused, *baseline, nullptr, WallMs());
+    verified = sync::FinishReverify(*plan, **reads, *entries, reused, *baseline, WallMs());
     // The passes of the re-reads, kept whatever the restore does next.
     base::Status saved = baseline->Save(cache_path);
     if (!saved.ok()) {

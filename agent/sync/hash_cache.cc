@@ -422,8 +422,15 @@ size_t HashCache::IndexOf(std::string_view path) const {
 }
 
 const CachedHash* HashCache::Find(std::string_view path) const {
+  size_t i = 0;
+  return Find(path, &i);
+}
+
+const CachedHash* HashCache::Find(std::string_view path, size_t* index) const {
   const size_t i = IndexOf(path);
-  return i == files_.size() ? nullptr : &files_[i].hash;
+  if (i == files_.size()) return nullptr;
+  *index = i;
+  return &files_[i].hash;
 }
 
 CachedHash* HashCache::FindMutable(std::string_view path) {

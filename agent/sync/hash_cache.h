@@ -107,6 +107,8 @@ class HashCache {
   bool older_form() const { return older_form_; }
   // The file at `path`, or null. Pointers last until the next Put or Erase.
   const CachedHash* Find(std::string_view path) const;
+  // The same, with its index (IndexOf) into *index when found.
+  const CachedHash* Find(std::string_view path, size_t* index) const;
   CachedHash* FindMutable(std::string_view path);
   void Put(std::string_view path, CachedHash hash);
   void Erase(std::string_view path);

@@ -173,7 +173,7 @@ base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const 
 
 VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
                             std::vector<ManifestEntry>& entries, const std::vector<size_t>& reused,
-                            HashCache& baseline, HashCache* record, int64_t now_ms) {
+                            HashCache& baseline, int64_t now_ms) {
   VerifyReport report;
   Rotation& rotation = baseline.rotation();
   report.pass = plan.pass;
@@ -214,9 +214,6 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     CachedHash* cached = baseline.FindMutable(c.path);
     if (*reads[k] == cached->sha256) {
       cached->verified = report.pass;
-      if (record != nullptr) {
-        if (CachedHash* now = record->FindMutable(c.path)) now->verified = report.pass;
-      }
       continue;
     }
     // Corruption at rest: same inode, size and times, other bytes.
@@ -225,9 +222,6 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
     report.corrupt.emplace_back(c.path);
     report.corrupt_read.push_back(*reads[k]);
     entries[entry].sha256 = *reads[k];
-    if (record != nullptr) {
-      if (CachedHash* now = record->FindMutable(c.path)) now->sha256 = *reads[k];
-    }
   }
   // Where the target stands now: the files taken from the cache; the
   // others were read (hashed) by this scan.
@@ -260,11 +254,11 @@ VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
 base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
                                     std::vector<ManifestEntry>& entries,
                                     const std::vector<size_t>& reused, HashCache& baseline,
-                                    HashCache* record, const VerifyPolicy& policy, int64_t now_ms) {
+                                    const VerifyPolicy& policy, int64_t now_ms) {
   const VerifyPlan plan = PlanReverify(baseline, policy);
   base::Result<ReadBacks> reads = ReadPlanned(root_fd, root, plan, baseline);
   if (!reads.ok()) return reads.status();
-  return FinishReverify(plan, *reads, entries, reused, baseline, record, now_ms);
+  return FinishReverify(plan, *reads, entries, reused, baseline, now_ms);
 }
 
 }  // namespace sb::sync

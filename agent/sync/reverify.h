@@ -98,7 +98,7 @@ struct VerifyReport {
 //                   Records the passes in `baseline` (read files to this
 //                   pass; corrupt ones to 0, first in line next time) and
 //                   the rotation; gives each corrupt entry its fresh hash in
-//                   `entries` and in `record` (the scan's, if any).
+//                   `entries` and in the report (corrupt_read).
 struct VerifyPlan {
   uint64_t pass = 0;
   std::vector<VerifyCandidate> candidates;  // `baseline`'s files, in its order
@@ -114,13 +114,13 @@ base::Result<ReadBacks> ReadPlanned(int root_fd, const std::string& root, const 
                                     const HashCache& baseline);
 VerifyReport FinishReverify(const VerifyPlan& plan, const ReadBacks& reads,
                             std::vector<ManifestEntry>& entries, const std::vector<size_t>& reused,
-                            HashCache& baseline, HashCache* record, int64_t now_ms);
+                            HashCache& baseline, int64_t now_ms);
 
 // The three in a row (advances the baseline's pass itself).
 base::Result<VerifyReport> Reverify(int root_fd, const std::string& root,
                                     std::vector<ManifestEntry>& entries,
                                     const std::vector<size_t>& reused, HashCache& baseline,
-                                    HashCache* record, const VerifyPolicy& policy, int64_t now_ms);
+                                    const VerifyPolicy& policy, int64_t now_ms);
 
 }  // namespace sb::sync
 

@@ -81,9 +81,8 @@ struct Walker {
         e.type = NodeType::kFile;
         e.size = static_cast<uint64_t>(st.st_size);
         if (options.hash_files) {
-          const size_t index = options.cache ? options.cache->IndexOf(path) : 0;
-          const CachedHash* cached =
-              options.cache && index != options.cache->size() ? &options.cache->at(index) : nullptr;
+          size_t index = 0;
+          const CachedHash* cached = options.cache ? options.cache->Find(path, &index) : nullptr;
           uint64_t verified = options.pass;
           bool recorded = false;
           if (cached != nullptr && cached->Matches(st)) {

@@ -174,9 +174,9 @@ base::Result<SourceListing> ListSource(SourceReader& reader, const sync::HashCac
       case EntryType::kFile: {
         m.type = sync::NodeType::kFile;
         m.size = e.size;
-        const size_t i = cache != nullptr && e.inode != 0 ? cache->IndexOf(e.path) : 0;
+        size_t i = 0;
         const sync::CachedHash* cached =
-            cache != nullptr && e.inode != 0 && i != cache->size() ? &cache->at(i) : nullptr;
+            cache != nullptr && e.inode != 0 ? cache->Find(e.path, &i) : nullptr;
         if (cached != nullptr && cached->Matches(e.inode, e.size, e.mtime_ns, e.ctime_ns)) {
           m.sha256 = cached->sha256;
           if (reused != nullptr) (*reused)[i] = true;

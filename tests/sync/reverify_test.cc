@@ -17,6 +17,7 @@
 
 #include "agent/base/file.h"
 #include "agent/sync/drift.h"
+#include "agent/sync/manifest.h"
 #include "agent/sync/tree_scan.h"
 #include "tests/support/temp_dir.h"
 
@@ -45,18 +46,16 @@ struct Target {
 
   // One verifying pass, as the agent's scan makes it.
   VerifyReport Pass(const VerifyPolicy& policy) {
-    HashCache record;
     std::vector<size_t> reused;
     ScanOptions scan;
     scan.cache = &baseline;
-    scan.record = &record;
     scan.pass = baseline.rotation().pass + 1;  // Reverify advances it
     scan.reused = &reused;
     base::Result<std::vector<ManifestEntry>> entries = ScanTree(dir.Sub("t"), scan);
     REQUIRE(entries.ok());
     base::UniqueFd fd(::open(dir.Sub("t").c_str(), O_RDONLY | O_DIRECTORY));
     base::Result<VerifyReport> r =
-        Reverify(fd.get(), dir.Sub("t"), *entries, reused, baseline, &record, policy, 1000);
+        Reverify(fd.get(), dir.Sub("t"), *entries, reused, baseline, policy, 1000);
     INFO(r.status().message());
     REQUIRE(r.ok());
     return *r;
@@ -167,6 +166,11 @@ TEST_CASE("reverify: bytes changed under an unchanged stat are corrupt, named an
   VerifyReport r = t.Pass(full);
   CHECK(r.reread_files == 6);
   CHECK(r.corrupt == std::vector<std::string>{"d1/f4"});
+  // With the digest of the bytes read back, which the open restore takes.
+  Sha256 read;
+  const std::string rotten(1000 + 4 * 37, 'Z');
+  read.Update(rotten.data(), rotten.size());
+  CHECK(r.corrupt_read == std::vector<Digest>{read.Finish()});
   CHECK(t.baseline.Find("d1/f4")->sha256 == good);  // the baseline keeps what was written
   CHECK(t.baseline.Find("d1/f4")->verified == 0);   // first in line next time
   CHECK(r.never_files == 1);
