@@ -140,6 +140,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("OData-Version", "4.0")
         for name, value in headers:
             self.send_header(name, value)
+        if self.close_connection:
+            # The client asked to close (sushy always does). Saying so keeps
+            # it from sending its next request on this connection while
+            # the close is still on its way (RFC 9112, section 9.6).
+            self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
