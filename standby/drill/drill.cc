@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <exception>
+#include <optional>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -61,6 +64,8 @@ class Drill {
   // `if (...) return Fail(...)`.
   bool Fail(Phase& phase, std::string reason);
   bool Pass(Phase& phase, std::string reason);
+  // Fails the phase that was running when `e` was thrown.
+  void FailByException(const std::exception& e);
 
   bool Preflight();
   base::Status ReadSourceAges(std::vector<std::string>* notes);
@@ -771,9 +776,26 @@ void Drill::End() {
   if (!s.ok()) spdlog::error("{}", s.message());
 }
 
+void Drill::FailByException(const std::exception& e) {
+  const std::string reason = fmt::format("internal error: {}", e.what());
+  spdlog::error("drill {}: {}", summary_.drill_id, reason);
+  if (std::optional<Phase> open = phases_.open()) {
+    Fail(*open, reason);
+  } else {
+    failed_phase_ = "drill";
+    failure_ = reason;
+  }
+}
+
 DrillSummary Drill::Run() {
-  const bool ready =
-      Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() && Compare();
+  bool ready = false;
+  try {
+    ready = Preflight() && PowerOn() && Boot() && Lease() && Restore() && Smoke() && Compare();
+  } catch (const std::exception& e) {
+    // A fault of ours, or an answer (an agent's, a BMC's) of a shape that
+    // nothing caught: the phase fails, and the standby is still shut down.
+    FailByException(e);
+  }
   if (oldest_source_ms_) {
     // A backup within the clock skew allowance ahead of now is as new as it gets.
     summary_.outcome.rpo_ms = std::max<int64_t>(0, clock_.Now().wall_ms - *oldest_source_ms_);

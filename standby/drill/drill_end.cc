@@ -23,6 +23,7 @@ PhaseLog::Open PhaseLog::Begin(const std::string& name) {
   }
   spdlog::info("drill {}: {} started", drill_id_, name);
   if (on_phase_) on_phase_(p.view);
+  open_ = p;
   return p;
 }
 
@@ -41,6 +42,7 @@ void PhaseLog::End(Open& p, store::PhaseOutcome outcome, std::string reason) {
   spdlog::info("drill {}: {} {}{}{}", drill_id_, p.view.name, store::PhaseOutcomeName(outcome),
                p.view.reason.empty() ? "" : ": ", p.view.reason);
   ended_.push_back(p.view);
+  if (open_ && open_->id == p.id && open_->view.name == p.view.name) open_.reset();
   if (on_phase_) on_phase_(p.view);
 }
 

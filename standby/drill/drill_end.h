@@ -62,6 +62,9 @@ class PhaseLog {
   };
   Open Begin(const std::string& name);
   void End(Open& phase, store::PhaseOutcome outcome, std::string reason);
+  // The phase begun last and not ended yet, if any: where a drill that
+  // stopped by an exception was.
+  std::optional<Open> open() const { return open_; }
 
   // The phases ended so far, in order.
   const std::vector<PhaseView>& ended() const { return ended_; }
@@ -73,6 +76,7 @@ class PhaseLog {
   const int64_t drill_id_;
   std::function<void(const PhaseView&)> on_phase_;
   std::vector<PhaseView> ended_;
+  std::optional<Open> open_;
 };
 
 // The shutdown: graceful through the agent, a hard power off after

@@ -177,6 +177,16 @@ TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed
        "1 of 2 checks did not pass within the smoke_timeout of 1m: db failed: fake: failed"},
       {"compare", [](Rig& r) { r.probes.standby_fails = true; },
        "home: inconclusive: the standby answered no request; 5 of 5 standby requests failed"},
+      // An answer of a shape nothing checked: reading it throws, as
+      // nlohmann::json does for a string where a boolean was expected.
+      {"restore",
+       [](Rig& r) {
+         r.dialer.script.on_restore = [] {
+           const nlohmann::json committed = "yes";
+           (void)committed.get<bool>();
+         };
+       },
+       "internal error: [json.exception.type_error.302] type must be boolean, but is string"},
   };
   for (const Row& row : rows) {
     INFO(row.phase);
