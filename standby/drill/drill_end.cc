@@ -22,8 +22,8 @@ PhaseLog::Open PhaseLog::Begin(const std::string& name) {
                   id.status().message());
   }
   spdlog::info("drill {}: {} started", drill_id_, name);
+  open_ = p;  // before the observer, which may throw
   if (on_phase_) on_phase_(p.view);
-  open_ = p;
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include "standby/drill/drill.h"
 
 #include <csignal>
+#include <stdexcept>
 
 #include <catch2/catch.hpp>
 
@@ -207,6 +208,25 @@ TEST_CASE("drill: a failure in any phase goes to the shutdown and ends confirmed
     CHECK_FALSE(rig.lease.renewing);
     CHECK(rig.Record(s.drill_id).outcome.result == store::DrillResult::kFailed);
   }
+}
+
+TEST_CASE("drill: an exception between phases still fails the drill and shuts down", "[drill]") {
+  Rig rig;
+  // The phase observer (the live view) throws once the lease has passed:
+  // no phase is open then, and the drill must not count as passed.
+  rig.options.on_phase = [](const PhaseView& v) {
+    if (v.name == "lease" && v.outcome == PhaseOutcome::kPassed) {
+      throw std::runtime_error("the live view broke");
+    }
+  };
+  const DrillSummary s = rig.Run();
+  CHECK(s.outcome.result == store::DrillResult::kFailed);
+  CHECK(s.outcome.failed_phase == "drill");
+  CHECK(s.outcome.reason == "internal error: the live view broke");
+  CHECK(Last(s).name == "shutdown");
+  CHECK(s.confirmed_off);
+  CHECK_FALSE(rig.standby.on);
+  CHECK(rig.Record(s.drill_id).outcome.result == store::DrillResult::kFailed);
 }
 
 TEST_CASE("drill: a preflight failure never powers the standby on", "[drill]") {
