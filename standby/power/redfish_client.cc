@@ -71,6 +71,15 @@ std::string Text(const json& j, std::string_view key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// j[key], or null when j is no object or has no key: safe to read further
+// with Text, Link and contains().
+const json& Member(const json& j, std::string_view key) {
+  static const json kNone;
+  if (!j.is_object()) return kNone;
+  auto it = j.find(key);
+  return it != j.end() ? *it : kNone;
+}
+
 // The @odata.id of j[key], or "".
 std::string Link(const json& j, std::string_view key) {
   if (!j.is_object()) return {};
@@ -109,7 +118,7 @@ class Service {
     Result<json> root = Get("/redfish/v1/", /*authenticated=*/false);
     if (!root.ok()) return root.status();
     root_ = std::move(*root);
-    std::string sessions = Link(root_.value("Links", json::object()), "Sessions");
+    std::string sessions = Link(Member(root_, "Links"), "Sessions");
     if (sessions.empty()) {
       spdlog::info("{}: no SessionService; using HTTP basic authentication", Where());
       basic_ = true;
@@ -386,8 +395,7 @@ Result<std::string> RedfishResetSystem(const RedfishTarget& target, RedfishReset
       (reset != RedfishReset::kOn && state == "Off")) {
     return std::string("none (already ") + state + ")";
   }
-  const json actions = system->value("Actions", json::object());
-  const json action = actions.value("#ComputerSystem.Reset", json::object());
+  const json& action = Member(Member(*system, "Actions"), "#ComputerSystem.Reset");
   const std::string target_path = PathOf(Text(action, "target"));
   if (target_path.empty()) {
     return Status::FailedPrecondition(

@@ -256,6 +256,22 @@ TEST_CASE("redfish: the reset asked for is one the BMC allows", "[redfish]") {
   }
 }
 
+TEST_CASE("redfish: Links and Actions of another shape are an error, not a crash", "[redfish]") {
+  TempDir dir;
+  RedfishMock::Options o;
+  o.odd_shapes = true;
+  RedfishMock mock(dir, o);
+  RedfishTarget t = Target(mock);
+  // No sessions link to follow: basic authentication. No reset action: a
+  // clear refusal, and nothing posted.
+  base::Result<std::string> used = RedfishResetSystem(t, RedfishReset::kOn);
+  REQUIRE_FALSE(used.ok());
+  CHECK(used.status().code() == base::Code::kFailedPrecondition);
+  CHECK_THAT(used.status().message(), Catch::Contains("has no #ComputerSystem.Reset action"));
+  CHECK(Count(mock, "POST") == 0);
+  CHECK(Count(mock, "GET /redfish/v1/Systems/1 basic 200") == 1);
+}
+
 TEST_CASE("redfish: basic authentication when the service has no sessions", "[redfish]") {
   TempDir dir;
   RedfishMock::Options o;

@@ -25,6 +25,7 @@ RedfishMock::RedfishMock(const TempDir& dir, const Options& options)
   if (options.task) argv.push_back("--task");
   if (options.no_sessions) argv.push_back("--no-sessions");
   if (options.action_info) argv.push_back("--action-info");
+  if (options.odd_shapes) argv.push_back("--odd-shapes");
   if (!options.reset_types.empty()) argv.push_back("--reset-types=" + options.reset_types);
   if (!options.on_command.empty()) argv.push_back("--on-command=" + options.on_command);
   if (!options.off_command.empty()) argv.push_back("--off-command=" + options.off_command);

@@ -28,6 +28,7 @@ class RedfishMock {
     bool task = false;
     bool no_sessions = false;
     bool action_info = false;
+    bool odd_shapes = false;  // Links and Actions as strings
     std::string reset_types;  // empty: the mock's default list
     std::string on_command, off_command;
     std::string host_pidfile;  // see redfish_mock.py

@@ -20,6 +20,8 @@ Reset action, and task monitors.
                          GracefulShutdown,ForceRestart,PushPowerButton)
   --action-info          list them in an ActionInfo resource instead of
                          ResetType@Redfish.AllowableValues
+  --odd-shapes           Links and Actions as strings, not objects (a BMC
+                         the client must survive)
   --on-command=CMD       run with sh -c when the system powers on
   --off-command=CMD      run with sh -c when it powers off (its host stops)
   --host-pidfile=FILE    while On, the system goes Off when the process
@@ -57,6 +59,7 @@ class State:
     sessions_enabled = True
     reset_types = ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PushPowerButton"]
     action_info = False
+    odd_shapes = False
     on_command = None
     off_command = None
     log = None
@@ -218,6 +221,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if State.sessions_enabled:
             root["SessionService"] = {"@odata.id": "/redfish/v1/SessionService"}
             root["Links"] = {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}
+        if State.odd_shapes:
+            root["Links"] = "none"
         return root
 
     def login(self):
@@ -262,7 +267,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "Boot": {"BootSourceOverrideEnabled": "Disabled",
                      "BootSourceOverrideTarget": "None",
                      "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd"]},
-            "Actions": {"#ComputerSystem.Reset": action},
+            "Actions": "none" if State.odd_shapes else {"#ComputerSystem.Reset": action},
         }
 
     def route(self, path):
@@ -381,6 +386,7 @@ def main():
     parser.add_argument("--no-sessions", action="store_true")
     parser.add_argument("--reset-types", default=",".join(State.reset_types))
     parser.add_argument("--action-info", action="store_true")
+    parser.add_argument("--odd-shapes", action="store_true")
     parser.add_argument("--on-command")
     parser.add_argument("--off-command")
     parser.add_argument("--host-pidfile")
@@ -389,6 +395,7 @@ def main():
     State.user, State.password, State.system_id = a.user, a.password, a.system_id
     State.power, State.delay_s, State.busy = a.state, a.power_delay_ms / 1000.0, a.busy
     State.task, State.sessions_enabled, State.action_info = a.task, not a.no_sessions, a.action_info
+    State.odd_shapes = a.odd_shapes
     State.reset_types = [v for v in a.reset_types.split(",") if v]
     State.on_command, State.off_command = a.on_command, a.off_command
     State.host_pidfile, State.log = a.host_pidfile, a.log
