@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -116,6 +117,24 @@ Result<std::string> ReadFd(int fd, std::string_view what, uint64_t max_bytes) {
     return Status::Ok();
   }));
   return data;
+}
+
+Status TryLock(int fd, std::string_view what) {
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) {
+      return Status::Unavailable(fmt::format("{} is locked by another process", what));
+    }
+    return Status::FromErrno(fmt::format("cannot lock {}", what), errno);
+  }
+  return Status::Ok();
+}
+
+Result<UniqueFd> TryLockFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Status::FromErrno(fmt::format("cannot open {}", path), errno);
+  SB_RETURN_IF_ERROR(TryLock(fd.get(), path));
+  return fd;
 }
 
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {

@@ -70,6 +70,16 @@ Status CheckStateDirectory(const std::string& path);
 // durable once this returns ok. Errors name `what`.
 Status SyncFilesystem(int fd, std::string_view what);
 
+// Takes an exclusive flock(2) of `fd` without waiting. kUnavailable when
+// another open of the same file holds it: another process, or another open
+// in this one. The kernel releases it when the last descriptor of this open
+// closes, however the process ends. `what` names the file in errors.
+Status TryLock(int fd, std::string_view what);
+
+// Opens `path` (made 0600 when absent; closed on exec) and takes its lock
+// as TryLock does.
+Result<UniqueFd> TryLockFile(const std::string& path);
+
 // Reads the whole regular file at `path`; refuses anything larger than
 // `max_bytes` rather than reading without bound. Errors name the path.
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64 << 20);

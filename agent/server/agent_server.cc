@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/base/file.h"
 #include "agent/base/units.h"
 #include "agent/net/channel.h"
 #include "agent/server/session.h"
@@ -97,8 +98,33 @@ AgentServer::AgentServer(const AgentConfig& config, net::TlsContext tls, HostSea
 
 AgentServer::~AgentServer() { Stop(); }
 
+base::Status AgentServer::LockStateDirectory() {
+  SB_RETURN_IF_ERROR(base::MakeDirectories(config_.state_dir, 0700));
+  const std::string path = fmt::format("{}/agent.lock", config_.state_dir);
+  base::Result<base::UniqueFd> fd = base::TryLockFile(path);
+  if (!fd.ok()) {
+    if (fd.status().code() != base::Code::kUnavailable) return fd.status();
+    base::Result<std::string> holder = base::ReadFile(path, 32);
+    std::string_view pid = holder.ok() ? std::string_view(*holder) : std::string_view();
+    pid = pid.substr(0, pid.find('\n'));
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string_view::npos) pid = "?";
+    return base::Status::Unavailable(fmt::format(
+        "another standby-agent (pid {}) holds {}: two agents sharing the state directory {} "
+        "would undo each other's restores; stop that one first, or give this one its own "
+        "state_dir and data_roots; nothing was changed",
+        pid, path, config_.state_dir));
+  }
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd->get(), 0) != 0 || ::pwrite(fd->get(), pid.data(), pid.size(), 0) < 0) {
+    return base::Status::FromErrno(path, errno);
+  }
+  state_lock_ = std::move(*fd);
+  return base::Status::Ok();
+}
+
 base::Status AgentServer::Start() {
   if (config_.role == Role::kStandby) {
+    SB_RETURN_IF_ERROR(LockStateDirectory());
     // Before any connection: a restore a crash interrupted is finished or
     // undone, so every target is whole again.
     for (const std::string& line : sync::StagedRestore::RecoverAll(config_.state_dir)) {

@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/base/file.h"
 #include "agent/base/status.h"
 #include "agent/net/tls.h"
 #include "agent/server/log_budget.h"
@@ -62,6 +63,10 @@ class AgentServer {
     std::string host;            // the peer's address
   };
 
+  // Takes the state directory's lock (STATE_DIR/agent.lock, holding this
+  // agent's pid) for the agent's life: two agents sharing a state_dir would
+  // each take the other's running restores for interrupted ones.
+  base::Status LockStateDirectory();
   void AcceptLoop();
   // Takes a new connection in, or closes it when its address is at its
   // limit; cuts the oldest handshake of the busiest address when every
@@ -75,6 +80,7 @@ class AgentServer {
   AgentConfig config_;
   net::TlsContext tls_;
   Operations operations_;
+  base::UniqueFd state_lock_;  // standby role: held while the agent runs
   int listen_fd_ = -1;
   int wake_pipe_[2] = {-1, -1};
   uint16_t port_ = 0;

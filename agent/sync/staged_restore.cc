@@ -165,6 +165,21 @@ base::Result<std::string> Recover(const std::string& root, int root_fd,
   return std::string("rolled forward");
 }
 
+// A restore holds an flock(2) of its target directory for its whole life.
+// Without it, another process restoring the same target (a second agent
+// started by hand beside the service, or one with another state_dir whose
+// data_roots overlap) would take this restore's staging area for a crashed
+// one and remove it. The kernel drops the lock when the agent dies, so
+// recovery after a crash is never kept out.
+Status LockTarget(int root_fd, const std::string& root) {
+  Status s = base::TryLock(root_fd, root);
+  if (s.code() != base::Code::kUnavailable) return s;
+  return Status::Unavailable(fmt::format(
+      "{} is being restored by another process (another standby-agent?); its restore is left "
+      "alone",
+      root));
+}
+
 base::Status Register(const std::string& registration, const std::string& root) {
   SB_RETURN_IF_ERROR(base::MakeDirectories(registration.substr(0, registration.rfind('/')), 0700));
   return base::WriteFileAtomically(registration, root, 0600);
@@ -219,6 +234,7 @@ base::Result<std::unique_ptr<StagedRestore>> StagedRestore::Begin(const std::str
   SB_RETURN_IF_ERROR(base::MakeDirectories(root, 0755));
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root_fd.valid()) return Status::FromErrno(root, errno);
+  SB_RETURN_IF_ERROR(LockTarget(root_fd.get(), root));
   const std::string registration = RegistrationPath(state_dir, root);
   base::Result<std::string> r = Recover(root, root_fd.get(), registration);
   if (!r.ok()) return r.status().WithContext("recovering an interrupted restore");
@@ -629,6 +645,11 @@ std::vector<std::string> StagedRestore::RecoverAll(const std::string& state_dir)
         continue;
       }
       ::unlink(registration.c_str());
+      continue;
+    }
+    if (Status locked = LockTarget(root_fd.get(), *root); !locked.ok()) {
+      lines.push_back(
+          fmt::format("interrupted restore of {} NOT recovered: {}", *root, locked.message()));
       continue;
     }
     base::Result<std::string> r = Recover(*root, root_fd.get(), registration);

@@ -1,7 +1,6 @@
 #include "standby/drill/drill_lock.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 
 #include <cerrno>
 
@@ -15,15 +14,14 @@ base::Result<std::unique_ptr<DrillLock>> DrillLock::TryAcquire(const std::string
   base::Status made = base::MakeDirectories(dir, 0700);
   if (!made.ok()) return made;
   const std::string path = fmt::format("{}/{}.lock", dir, standby);
-  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.valid()) return base::Status::FromErrno(fmt::format("cannot open {}", path), errno);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
+  base::Result<base::UniqueFd> fd = base::TryLockFile(path);
+  if (!fd.ok()) {
+    if (fd.status().code() == base::Code::kUnavailable) {
       return base::Status::Unavailable(fmt::format("another standbyctl process holds {}", path));
     }
-    return base::Status::FromErrno(fmt::format("cannot lock {}", path), errno);
+    return fd.status();
   }
-  return std::unique_ptr<DrillLock>(new DrillLock(path, std::move(fd)));
+  return std::unique_ptr<DrillLock>(new DrillLock(path, std::move(*fd)));
 }
 
 base::Result<int> DrillLock::InheritableFd() {

@@ -2,6 +2,8 @@
 // certificates, standby-agent runs as a process (standby and primary roles),
 // and standbyctl agent ping / indicators talk to it.
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -45,8 +47,9 @@ TEST_CASE("cli: a controller and two agents made with standbyctl pki talk over m
   }
   const int standby_port = sb::testing::FreePort();
   const int primary_port = sb::testing::FreePort();
-  dir.Write("standby-agent.toml",
-            AgentConfig("standby", standby_port, "web1-standby", "shutdown = [\"/bin/true\"]\n"));
+  dir.Write("standby-agent.toml", AgentConfig("standby", standby_port, "web1-standby",
+                                              "shutdown = [\"/bin/true\"]\nstate_dir = \"" +
+                                                  dir.Sub("agent-state") + "\"\n"));
   dir.Write("primary-agent.toml", AgentConfig("primary", primary_port, "web1", ""));
   std::string config =
       dir.Write("standbyctl.toml",
@@ -105,6 +108,53 @@ TEST_CASE("cli: a controller and two agents made with standbyctl pki talk over m
       RunStandbyctl({"--config", config, "agent", "ping", "--standby", "db"});
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("has no standby named \"db\"") != std::string::npos);
+}
+
+TEST_CASE("cli: a second standby-agent on the same state directory refuses to start",
+          "[cli][agent]") {
+  // Both recover "interrupted" restores at start: the second would take the
+  // first one's running restore for one and remove its staging area.
+  TempDir dir;
+  const std::string pki = dir.Sub("pki");
+  REQUIRE(RunStandbyctl({"pki", "init", pki}).exit_code == 0);
+  REQUIRE(RunStandbyctl({"pki", "issue", "--dir", pki, "--role", "agent", "--name", "web1-standby"})
+              .exit_code == 0);
+  const std::string state = dir.Sub("agent-state");
+  const std::string extra = "shutdown = [\"/bin/true\"]\ndata_roots = [\"" + dir.Sub("target") +
+                            "\"]\nstate_dir = \"" + state + "\"\n";
+  const int port = sb::testing::FreePort();
+  const int second_port = sb::testing::FreePort();
+  dir.Write("first.toml", AgentConfig("standby", port, "web1-standby", extra));
+  dir.Write("second.toml", AgentConfig("standby", second_port, "web1-standby", extra));
+  // What the first agent's restore has staged so far, registered as running.
+  dir.Write("target/.standbyctl-staging/f0", "half a fi");
+  BackgroundProcess first({STANDBY_AGENT_BIN, "--config", dir.Sub("first.toml")},
+                          dir.Sub("first.log"));
+  REQUIRE(sb::testing::WaitForPort("127.0.0.1", port));
+  dir.Write("agent-state/restores/0123", dir.Sub("target"));
+
+  base::ProcessResult second = RunAgent({"--config", dir.Sub("second.toml")});
+  CHECK(second.exit_code == 3);
+  CHECK(second.err.find("another standby-agent (pid " + std::to_string(first.pid()) + ") holds " +
+                        state +
+                        "/agent.lock: two agents sharing the state "
+                        "directory " +
+                        state + " would undo each other's restores") != std::string::npos);
+  CHECK(sb::testing::ReadWholeFile(dir.Sub("target/.standbyctl-staging/f0")) == "half a fi");
+  CHECK(sb::testing::ReadWholeFile(dir.Sub("agent-state/restores/0123")) == dir.Sub("target"));
+  CHECK(sb::testing::WaitForPort("127.0.0.1", port));  // the first one still serves
+  CHECK(first.Stop() == 0);
+
+  // Once the first is gone, the lock is free: the second starts and
+  // recovers what the first left (here: discards the journal-less staging).
+  BackgroundProcess again({STANDBY_AGENT_BIN, "--config", dir.Sub("second.toml")},
+                          dir.Sub("second.log"));
+  REQUIRE(sb::testing::WaitForPort("127.0.0.1", second_port));  // recovery comes first
+  const std::string log = sb::testing::ReadWholeFile(dir.Sub("second.log"));
+  CHECK(log.find("interrupted restore of " + dir.Sub("target") + " discarded") !=
+        std::string::npos);
+  CHECK(::access(dir.Sub("target/.standbyctl-staging").c_str(), F_OK) != 0);
+  CHECK(again.Stop() == 0);
 }
 
 TEST_CASE("cli: standby-agent reports a bad config at its place and exits 2", "[cli][agent]") {

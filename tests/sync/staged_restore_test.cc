@@ -109,6 +109,48 @@ TEST_CASE("staged restore: a staging area without a journal is discarded at star
   CHECK(base::ReadFile(dir.Sub("target/a.txt")).value() == "old\n");
 }
 
+TEST_CASE("staged restore: a target another process is restoring is left alone", "[staged]") {
+  // Another agent (with another state_dir, or a second one started by hand)
+  // in the middle of a restore of the same target: its staging area looks
+  // like a crashed restore's, and must not be taken for one.
+  TempDir dir;
+  dir.Write("target/a.txt", "old\n");
+  dir.Write("target/.standbyctl-staging/f0", "half a fi");
+  dir.Write("state/restores/0123", dir.Sub("target"));
+  const std::vector<std::string> before = DescribeTree(dir.Sub("target"));
+  // flock(2) locks belong to an open file: another open of the target here
+  // holds it exactly as another process would.
+  base::UniqueFd other(::open(dir.Sub("target").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(base::TryLock(other.get(), "the other restore's target").ok());
+
+  const std::string busy = dir.Sub("target") +
+                           " is being restored by another process (another standby-agent?); its "
+                           "restore is left alone";
+  CHECK(StagedRestore::RecoverAll(dir.Sub("state")) ==
+        std::vector<std::string>{"interrupted restore of " + dir.Sub("target") +
+                                 " NOT recovered: " + busy});
+  std::string recovered;
+  auto refused = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+  CHECK(refused.status().code() == base::Code::kUnavailable);
+  CHECK(refused.status().message() == busy);
+  CHECK(DescribeTree(dir.Sub("target")) == before);
+  CHECK(base::ReadFile(dir.Sub("target/.standbyctl-staging/f0")).value() == "half a fi");
+  CHECK(Exists(dir.Sub("state/restores/0123")));
+
+  // The lock goes with the other process: what it left is recovered.
+  other.Reset();
+  {
+    auto r = StagedRestore::Begin(dir.Sub("target"), dir.Sub("state"), &recovered);
+    REQUIRE(r.ok());
+    CHECK(recovered == "discarded");
+    // The restore now holds the target against others in turn.
+    base::UniqueFd again(::open(dir.Sub("target").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    CHECK(base::TryLock(again.get(), "the target").code() == base::Code::kUnavailable);
+  }
+  CHECK_FALSE(Exists(dir.Sub("target/.standbyctl-staging")));
+  CHECK(base::ReadFile(dir.Sub("target/a.txt")).value() == "old\n");
+}
+
 TEST_CASE("staged restore: a commit writes the hash cache a scan then uses", "[staged]") {
   TempDir dir;
   dir.Write("target/a.txt", "old\n");
