@@ -91,11 +91,47 @@ constexpr int kJournalVersion = 1;
 constexpr int kMaxJournalDepth = 4;  // {ops: [[...], ...]}
 constexpr char kLinkTemp[] = "link.tmp";
 
-nlohmann::json EncodeOp(const JournalOp& op) {
-  return nlohmann::json::array({static_cast<int>(op.kind), op.path, op.staged, op.link_to,
-                                std::string(1, static_cast<char>(op.type)), op.meta.mode,
-                                op.meta.mtime_ns, op.meta.uid ? int64_t{*op.meta.uid} : -1,
-                                op.meta.gid ? int64_t{*op.meta.gid} : -1, op.sha256});
+// A CBOR head (RFC 8949 section 3): the major type and its argument in the
+// fewest bytes, as nlohmann's to_cbor writes every head.
+void PutCborHead(uint8_t major, uint64_t arg, std::string* out) {
+  const auto type = static_cast<char>(major << 5);
+  if (arg < 24) {
+    out->push_back(static_cast<char>(type | static_cast<char>(arg)));
+    return;
+  }
+  const int bytes = arg <= 0xff ? 1 : arg <= 0xffff ? 2 : arg <= 0xffffffff ? 4 : 8;
+  const int info = bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27;
+  out->push_back(static_cast<char>(type | static_cast<char>(info)));
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(arg >> (8 * i)));
+}
+
+void PutCborInt(int64_t v, std::string* out) {
+  if (v >= 0) {
+    PutCborHead(0, static_cast<uint64_t>(v), out);
+  } else {
+    PutCborHead(1, static_cast<uint64_t>(-1 - v), out);
+  }
+}
+
+void PutCborText(std::string_view s, std::string* out) {
+  PutCborHead(3, s.size(), out);
+  out->append(s);
+}
+
+// [kind, path, staged, link_to, type, mode, mtime_ns, uid, gid, sha256]
+void PutOp(const JournalOp& op, std::string* out) {
+  PutCborHead(4, 10, out);
+  PutCborInt(static_cast<int>(op.kind), out);
+  PutCborText(op.path, out);
+  PutCborText(op.staged, out);
+  PutCborText(op.link_to, out);
+  const char type = static_cast<char>(op.type);
+  PutCborText(std::string_view(&type, 1), out);
+  PutCborInt(op.meta.mode, out);
+  PutCborInt(op.meta.mtime_ns, out);
+  PutCborInt(op.meta.uid ? int64_t{*op.meta.uid} : -1, out);
+  PutCborInt(op.meta.gid ? int64_t{*op.meta.gid} : -1, out);
+  PutCborText(op.sha256, out);
 }
 
 base::Result<JournalOp> DecodeOp(const nlohmann::json& j) {
@@ -403,12 +439,34 @@ base::Result<std::vector<JournalOp>> DecodeJournal(std::string_view bytes,
   return ops;
 }
 
+base::Status EncodeJournal(const std::vector<JournalOp>& ops,
+                           const std::function<base::Status(std::string_view piece)>& write) {
+  constexpr size_t kPieceBytes = size_t{256} * 1024;
+  std::string piece;
+  piece.reserve(kPieceBytes + 16 * 1024);
+  PutCborHead(5, 2, &piece);  // a map: its keys in order, as nlohmann sorts them
+  PutCborText("ops", &piece);
+  PutCborHead(4, ops.size(), &piece);
+  for (const JournalOp& op : ops) {
+    PutOp(op, &piece);
+    if (piece.size() >= kPieceBytes) {
+      SB_RETURN_IF_ERROR(write(piece));
+      piece.clear();
+    }
+  }
+  PutCborText("version", &piece);
+  PutCborInt(kJournalVersion, &piece);
+  return write(piece);
+}
+
 std::string EncodeJournal(const std::vector<JournalOp>& ops) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const JournalOp& op : ops) list.push_back(EncodeOp(op));
-  std::vector<uint8_t> bytes =
-      nlohmann::json::to_cbor({{"version", kJournalVersion}, {"ops", std::move(list)}});
-  return std::string(bytes.begin(), bytes.end());
+  std::string bytes;
+  base::Status s = EncodeJournal(ops, [&](std::string_view piece) {
+    bytes.append(piece);
+    return base::Status::Ok();
+  });
+  (void)s;  // appending cannot fail
+  return bytes;
 }
 
 base::Result<std::vector<JournalOp>> ReadJournal(int stage_fd, const std::string& where) {

@@ -13,6 +13,7 @@
 #define AGENT_SYNC_JOURNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,14 @@ struct JournalOp {
   std::string sha256;  // kPut files, kPatch
 };
 
+// Hands the journal of `ops` to `write` in pieces of about 256 KiB, in
+// order, and returns the first failure of `write`. The bytes are those
+// nlohmann's to_cbor makes of {"ops": [...], "version": 1} (a test pins
+// that), made entry by entry: no tree of the whole journal is held, which
+// at 100,000 changes had cost more memory than the changes themselves.
+base::Status EncodeJournal(const std::vector<JournalOp>& ops,
+                           const std::function<base::Status(std::string_view piece)>& write);
+// The same, whole.
 std::string EncodeJournal(const std::vector<JournalOp>& ops);
 // kCorruption, naming `where`, for anything but a well-formed journal whose
 // paths are all restore paths.

@@ -504,13 +504,12 @@ Status StagedRestore::AddDelete(std::string_view path, NodeType type) {
 // The journal, durable in the staging directory under its final name: the
 // commit point.
 Status StagedRestore::WriteJournal() {
-  const std::string bytes = EncodeJournal(ops_);
   const std::string where = fmt::format("{}/{}/journal", root_, kStagingDirName);
   {
     UniqueFd fd(::openat(stage_fd_.get(), "journal.tmp",
                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return Status::FromErrno(where, errno);
-    SB_RETURN_IF_ERROR(FdSink(fd.get())(bytes).WithContext(where));
+    SB_RETURN_IF_ERROR(EncodeJournal(ops_, FdSink(fd.get())).WithContext(where));
     if (::fsync(fd.get()) != 0) return Status::FromErrno(where, errno);
   }
   CrashPoint();
@@ -541,6 +540,11 @@ Status StagedRestore::ScanCommitted(bool all_applied, const std::string& cache_p
       cache_.Put(op.path, CachedHash::Of(**st, Digest::FromHex(op.sha256), cache_.rotation().pass));
     }
   }
+  // The changes are applied and their hashes taken: freed before the scan,
+  // which holds every entry of the target (at 100,000 changes these took a
+  // third of the agent's peak).
+  std::vector<JournalOp>().swap(ops_);
+  patch_basis_.clear();
   // The new baseline: every entry, the files written now counted as read
   // at this pass, the others keeping the pass of their last read. Made in
   // the old one's place: the files the scan found unchanged stay, those it
@@ -585,6 +589,10 @@ base::Result<CommitResult> StagedRestore::Commit() {
 
   SB_RETURN_IF_ERROR(WriteJournal());
   committed_ = true;  // from here on, a restart rolls forward
+  // Nothing more is staged: what staging kept to check each new path and
+  // serve each delta goes.
+  paths_.clear();
+  served_.clear();
   CrashPoint();
   ApplyResult applied = ApplyJournal(root_, root_fd_.get(), stage_fd_.get(), ops_);
   if (applied.retryable()) {
