@@ -86,18 +86,18 @@ class Transfer {
  public:
   Transfer(client::RemoteRestore& remote, const Plan& plan,
            const std::vector<sync::ManifestEntry>& source, RestoreReport& report)
-      : remote_(remote), report_(report) {
-    // Only what changes: in a big tree where little did, a map of every
-    // entry would cost more than the changes.
-    for (const PlannedEntry& p : plan.entries) {
-      if (p.action == Action::kDelete) continue;
-      actions_[p.path] = p.action;
-      pending_.insert(p.path);
-      if (!IsFileSent(p.action)) continue;
-      if (const sync::ManifestEntry* m = sync::FindByPath(source, p.path)) {
-        sha_[p.path] = m->sha256.Hex();
-      }
+      : remote_(remote), report_(report), plan_(plan), source_(source) {
+    // Only what changes, as indexes into the plan sorted by path: in a big
+    // tree where little did, a map of every entry would cost more than the
+    // changes, and in a cold restore path-keyed maps of the changes cost
+    // more than the plan itself.
+    for (size_t i = 0; i < plan.entries.size(); ++i) {
+      if (plan.entries[i].action != Action::kDelete) by_path_.push_back(i);
     }
+    std::stable_sort(by_path_.begin(), by_path_.end(), [&](size_t a, size_t b) {
+      return plan.entries[a].path < plan.entries[b].path;
+    });
+    seen_.assign(by_path_.size(), false);
   }
 
   // Fetches the signatures of the files to send as deltas, pipelined, up to
@@ -127,22 +127,35 @@ class Transfer {
       if (!more.ok()) return more.status();
       if (!*more) break;
       SB_RETURN_IF_ERROR(One(reader, e, progress));
-      pending_.erase(e.path);
     }
     // Read twice, the source must not have lost what the plan needs.
-    if (!pending_.empty()) {
-      return Status::FailedPrecondition(
-          fmt::format("backup source {} changed while it was read: \"{}\"{} vanished",
-                      reader.source().path, *pending_.begin(),
-                      pending_.size() > 1 ? fmt::format(" and {} more", pending_.size() - 1) : ""));
+    const size_t missing = static_cast<size_t>(std::count(seen_.begin(), seen_.end(), false));
+    if (missing > 0) {
+      const size_t first = by_path_[static_cast<size_t>(
+          std::find(seen_.begin(), seen_.end(), false) - seen_.begin())];
+      return Status::FailedPrecondition(fmt::format(
+          "backup source {} changed while it was read: \"{}\"{} vanished", reader.source().path,
+          plan_.entries[first].path, missing > 1 ? fmt::format(" and {} more", missing - 1) : ""));
     }
     return Status::Ok();
   }
 
  private:
+  // What the plan does to `path` (the last of its changes, a type change's
+  // delete aside), and marks it seen; kUnchanged when the plan has none.
+  Action Take(std::string_view path) {
+    auto less = [&](size_t i, std::string_view p) { return plan_.entries[i].path < p; };
+    auto lo = std::lower_bound(by_path_.begin(), by_path_.end(), path, less);
+    Action action = Action::kUnchanged;
+    for (auto it = lo; it != by_path_.end() && plan_.entries[*it].path == path; ++it) {
+      seen_[static_cast<size_t>(it - by_path_.begin())] = true;
+      action = plan_.entries[*it].action;
+    }
+    return action;
+  }
+
   Status One(SourceReader& reader, const SourceEntry& e, Progress& progress) {
-    auto it = actions_.find(e.path);
-    const Action action = it == actions_.end() ? Action::kUnchanged : it->second;
+    const Action action = Take(e.path);
     nlohmann::json change = MetaJson(e, report_.spec.owners);
     change["path"] = e.path;
     if (e.type == EntryType::kDirectory) {
@@ -178,7 +191,11 @@ class Transfer {
     h.path = e.path;
     h.delta = delta;
     h.size = e.size;
-    h.sha256 = sha_.at(e.path);
+    const sync::ManifestEntry* listed = sync::FindByPath(source_, e.path);
+    if (listed == nullptr || !listed->sha256.known()) {
+      return Status::Internal(fmt::format("{}: planned to be sent, but has no hash", e.path));
+    }
+    h.sha256 = listed->sha256.Hex();
     h.mode = e.mode;
     h.mtime_ns = e.mtime_ns;
     h.uid = MapId(report_.spec.owners, report_.spec.owners.uid_map, e.uid);
@@ -230,10 +247,11 @@ class Transfer {
   client::RemoteRestore& remote_;
   RestoreReport& report_;
   std::map<std::string, std::string> signatures_;  // prefetched, by path
-  std::map<std::string, Action> actions_;   // every entry to change; the others are unchanged
-  std::set<std::string> pending_;           // to be sent, not seen yet in the second pass
-  uint64_t read_ = 0;                       // bytes of the source's files to send, read so far
-  std::map<std::string, std::string> sha_;  // of the files to send
+  const Plan& plan_;
+  const std::vector<sync::ManifestEntry>& source_;  // sorted by path
+  std::vector<size_t> by_path_;  // the plan's entries but deletes, sorted by path
+  std::vector<bool> seen_;       // by_path_'s entries the second pass found
+  uint64_t read_ = 0;            // bytes of the source's files to send, read so far
 };
 
 // A directory source's hash cache (sync::HashCache), loaded from and saved

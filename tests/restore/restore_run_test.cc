@@ -478,6 +478,17 @@ TEST_CASE("restore: a source that changes between its two reads fails the restor
               " changed while it was read: \"new.txt\" vanished; nothing was changed: the "
               "target keeps its state from before this restore");
   }
+  SECTION("two files vanish: the first by path is named, the other counted") {
+    spec.before_transfer = [&] {
+      Sh("rm " + rig.dir.Sub("src/new.txt") + " '" + rig.dir.Sub("src/www/space name ü.txt") + "'");
+    };
+    base::Result<RestoreReport> r = RunRestore(*agent, spec);
+    CHECK(r.status().message() ==
+          "backup source " + spec.source +
+              " changed while it was read: \"new.txt\" and 1 more vanished; nothing was "
+              "changed: the target keeps its state from before this restore");
+    CHECK(DescribeTree(rig.target) == before);
+  }
   SECTION("a file's content changes") {
     spec.before_transfer = [&] { rig.dir.Write("src/www/space name ü.txt", "v3\n"); };
     base::Result<RestoreReport> r = RunRestore(*agent, spec);
