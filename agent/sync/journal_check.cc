@@ -5,8 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <set>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -52,34 +53,54 @@ struct DiskEntry {
   struct stat st {};
 };
 
+// The changes of one kind, as indexes into the journal sorted by path (the
+// earliest first among changes of one path): looked up without a copy of
+// every path, which at 100,000 changes had cost more than the journal.
+class OpIndex {
+ public:
+  OpIndex(const std::vector<JournalOp>& ops, OpKind kind) : ops_(ops) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].kind == kind) by_path_.push_back(i);
+    }
+    std::stable_sort(by_path_.begin(), by_path_.end(),
+                     [&](size_t a, size_t b) { return ops[a].path < ops[b].path; });
+  }
+
+  // The earliest change of `path`, or null.
+  const JournalOp* Find(std::string_view path) const {
+    auto it = std::lower_bound(by_path_.begin(), by_path_.end(), path,
+                               [&](size_t i, std::string_view p) { return ops_[i].path < p; });
+    return it != by_path_.end() && ops_[*it].path == path ? &ops_[*it] : nullptr;
+  }
+  bool Has(std::string_view path) const { return Find(path) != nullptr; }
+
+  // Each path once, in path order.
+  std::vector<std::string_view> Paths() const {
+    std::vector<std::string_view> paths;
+    for (size_t i : by_path_) {
+      if (paths.empty() || paths.back() != ops_[i].path) paths.push_back(ops_[i].path);
+    }
+    return paths;
+  }
+
+ private:
+  const std::vector<JournalOp>& ops_;
+  std::vector<size_t> by_path_;
+};
+
 // The target as ApplyJournal will find it, step by step. Lookups of the
 // disk are made once per path (memoized), so a deep tree costs one lookup
 // per directory, not one per directory per entry below it.
 class Checker {
  public:
-  Checker(const JournalTarget& target, const std::vector<JournalOp>& ops) : t_(target), ops_(ops) {
-    for (const JournalOp& op : ops) {
-      switch (op.kind) {
-        case OpKind::kDelete:
-          deletes_.emplace(op.path, op.type);
-          break;
-        case OpKind::kMkdir:
-          made_.insert(op.path);
-          break;
-        case OpKind::kPut:
-          put_.emplace(op.path, op.type);
-          break;
-        case OpKind::kPatch:
-          patched_.insert(op.path);
-          break;
-        case OpKind::kLink:
-          links_.insert(op.path);
-          break;
-        case OpKind::kMeta:
-          break;
-      }
-    }
-  }
+  Checker(const JournalTarget& target, const std::vector<JournalOp>& ops)
+      : t_(target),
+        ops_(ops),
+        deletes_(ops, OpKind::kDelete),
+        made_(ops, OpKind::kMkdir),
+        put_(ops, OpKind::kPut),
+        patched_(ops, OpKind::kPatch),
+        links_(ops, OpKind::kLink) {}
 
   Status Run() {
     for (const JournalOp& op : ops_) {
@@ -117,32 +138,36 @@ class Checker {
         }
       }
     }
-    disk_.emplace(std::string(path), e);
+    // Directories are looked up again for every entry below them; a file
+    // (most paths) is not worth a copy of its path and stat.
+    if (e.kind != Kind::kFile) disk_.emplace(std::string(path), e);
     return e;
   }
 
-  // Whether the deletes remove what is at `path` (or above it) now.
-  base::Result<bool> Removed(std::string_view path) {
+  // Whether the deletes remove what is at `path` (or above it) now. Kept
+  // for the directories above a path (`memo`), which are asked again for
+  // every entry below them, not for each path itself.
+  base::Result<bool> Removed(std::string_view path, bool memo = false) {
     if (path.empty()) return false;
     if (auto it = removed_.find(path); it != removed_.end()) return it->second;
-    base::Result<bool> above = Removed(Parent(path));
+    base::Result<bool> above = Removed(Parent(path), true);
     if (!above.ok()) return above.status();
     bool removed = *above;
-    if (auto d = deletes_.find(path); !removed && d != deletes_.end()) {
+    if (const JournalOp* d = deletes_.Find(path); !removed && d != nullptr) {
       base::Result<DiskEntry> now = OnDisk(path);
       if (!now.ok()) return now.status();
-      removed = now->kind == KindOf(d->second);  // only what is still of the type noted
+      removed = now->kind == KindOf(d->type);  // only what is still of the type noted
     }
-    removed_.emplace(std::string(path), removed);
+    if (memo) removed_.emplace(std::string(path), removed);
     return removed;
   }
 
   // What `path` holds after the deletes, new directories, renames and
   // patches; hard links come after.
   base::Result<Kind> After(std::string_view path) {
-    if (auto p = put_.find(path); p != put_.end()) return KindOf(p->second);
-    if (made_.count(path) > 0) return Kind::kDirectory;
-    if (patched_.count(path) > 0) return Kind::kFile;
+    if (const JournalOp* p = put_.Find(path)) return KindOf(p->type);
+    if (made_.Has(path)) return Kind::kDirectory;
+    if (patched_.Has(path)) return Kind::kFile;
     base::Result<bool> removed = Removed(path);
     if (!removed.ok()) return removed.status();
     if (*removed) return Kind::kNone;
@@ -161,7 +186,7 @@ class Checker {
       base::Result<Kind> kind = After(dir);
       if (!kind.ok()) {
         s = kind.status();
-      } else if (*kind != Kind::kDirectory || links_.count(dir) > 0) {
+      } else if (*kind != Kind::kDirectory || links_.Has(dir)) {
         s = Status::Invalid(
             fmt::format("{}: not a directory this restore keeps or makes (a symlink, a file, "
                         "missing, or deleted)",
@@ -222,14 +247,13 @@ class Checker {
       case OpKind::kMeta: {
         base::Result<Kind> after = After(op.path);
         if (!after.ok()) return after.status();
-        if (*after == Kind::kNone && links_.count(op.path) == 0) {
+        if (*after == Kind::kNone && !links_.Has(op.path)) {
           return Status::FailedPrecondition(
               fmt::format("{}: does not exist and this restore does not make it, so its mode and "
                           "time cannot be set",
                           Where(op.path)));
         }
-        return put_.count(op.path) > 0 || made_.count(op.path) > 0 ? Status::Ok()
-                                                                   : CheckOwner(op.path, *kept);
+        return put_.Has(op.path) || made_.Has(op.path) ? Status::Ok() : CheckOwner(op.path, *kept);
       }
       case OpKind::kDelete:
         break;
@@ -277,7 +301,7 @@ class Checker {
         Status way = DirOk(Parent(op.link_to));
         base::Result<Kind> kind = After(op.link_to);
         if (!kind.ok()) return kind.status();
-        if (!way.ok() || *kind != Kind::kFile || links_.count(op.link_to) > 0) {
+        if (!way.ok() || *kind != Kind::kFile || links_.Has(op.link_to)) {
           return Status::Invalid(
               fmt::format("{}: hard link to {}, which will not be a file", where, op.link_to));
         }
@@ -288,7 +312,7 @@ class Checker {
       base::Result<DiskEntry> target = OnDisk(file);
       base::Result<DiskEntry> here = Kept(op.path);
       if (!target.ok() || !here.ok()) return !target.ok() ? target.status() : here.status();
-      const bool on_disk = put_.count(file) == 0;
+      const bool on_disk = !put_.Has(file);
       auto [count, first] = names.try_emplace(file, on_disk ? target->st.st_nlink : 1);
       const bool same = on_disk && here->kind == Kind::kFile &&
                         here->st.st_ino == target->st.st_ino &&
@@ -306,7 +330,7 @@ class Checker {
   // Every new directory needs an inode; staged files and symlinks have theirs.
   Status CheckInodes() {
     uint64_t needed = 0;
-    for (const std::string& dir : made_) {
+    for (std::string_view dir : made_.Paths()) {
       base::Result<DiskEntry> kept = Kept(dir);
       if (!kept.ok()) return kept.status();
       if (kept->kind != Kind::kDirectory) ++needed;
@@ -323,12 +347,8 @@ class Checker {
 
   const JournalTarget& t_;
   const std::vector<JournalOp>& ops_;
-  std::map<std::string, NodeType, std::less<>> deletes_;
-  std::set<std::string, std::less<>> made_;
-  std::map<std::string, NodeType, std::less<>> put_;
-  std::set<std::string, std::less<>> patched_;
-  std::set<std::string, std::less<>> links_;
-  std::map<std::string, DiskEntry, std::less<>> disk_;
+  OpIndex deletes_, made_, put_, patched_, links_;
+  std::map<std::string, DiskEntry, std::less<>> disk_;  // not of files
   std::map<std::string, bool, std::less<>> removed_;
   std::map<std::string, Status, std::less<>> dir_ok_;
 };
