@@ -138,9 +138,10 @@ class Checker {
         }
       }
     }
-    // Directories are looked up again for every entry below them; a file
-    // (most paths) is not worth a copy of its path and stat.
-    if (e.kind != Kind::kFile) disk_.emplace(std::string(path), e);
+    // Directories are looked up again for every entry below them; anything
+    // else (most paths: a file, or a new path not there yet) is asked once
+    // or twice and not worth a copy of its path and stat.
+    if (e.kind == Kind::kDirectory) disk_.emplace(std::string(path), e);
     return e;
   }
 
@@ -348,7 +349,7 @@ class Checker {
   const JournalTarget& t_;
   const std::vector<JournalOp>& ops_;
   OpIndex deletes_, made_, put_, patched_, links_;
-  std::map<std::string, DiskEntry, std::less<>> disk_;  // not of files
+  std::map<std::string, DiskEntry, std::less<>> disk_;  // directories only
   std::map<std::string, bool, std::less<>> removed_;
   std::map<std::string, Status, std::less<>> dir_ok_;
 };

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -175,8 +176,12 @@ base::Result<std::vector<ManifestEntry>> ScanTree(const std::string& root,
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(root, errno);
   Walker w{options, root, st.st_dev, {}};
   // Most likely the tree the last restore left: as many entries.
-  if (options.cache != nullptr) {
+  if (options.expected_entries > 0) {
+    w.out.reserve(std::min(options.expected_entries, options.max_entries));
+  } else if (options.cache != nullptr) {
     w.out.reserve(options.cache->size() + options.cache->others().size());
+  }
+  if (options.cache != nullptr) {
     if (options.unchanged != nullptr) {
       options.unchanged->assign(options.cache->size(), false);
     } else if (options.record != nullptr) {

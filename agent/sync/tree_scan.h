@@ -35,7 +35,11 @@ struct ScanOptions {
   // takes both).
   std::vector<bool>* unchanged = nullptr;
   uint64_t* hashed_bytes = nullptr;  // counts the bytes actually read
-  int max_depth = 2048;              // as deep as a path of 4,095 bytes can go
+  // How many entries the tree most likely has, to size the result once (a
+  // vector that doubles past its mark holds twice the room, and both copies
+  // while it moves). 0: as many as `cache` holds.
+  size_t expected_entries = 0;
+  int max_depth = 2048;  // as deep as a path of 4,095 bytes can go
   size_t max_entries = 10'000'000;
 };
 
