@@ -443,7 +443,7 @@ base::Status EncodeJournal(const std::vector<JournalOp>& ops,
                            const std::function<base::Status(std::string_view piece)>& write) {
   constexpr size_t kPieceBytes = size_t{256} * 1024;
   std::string piece;
-  piece.reserve(kPieceBytes + 16 * 1024);
+  piece.reserve(kPieceBytes + size_t{16} * 1024);
   PutCborHead(5, 2, &piece);  // a map: its keys in order, as nlohmann sorts them
   PutCborText("ops", &piece);
   PutCborHead(4, ops.size(), &piece);
