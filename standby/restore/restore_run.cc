@@ -129,13 +129,13 @@ class Transfer {
       SB_RETURN_IF_ERROR(One(reader, e, progress));
     }
     // Read twice, the source must not have lost what the plan needs.
-    const size_t missing = static_cast<size_t>(std::count(seen_.begin(), seen_.end(), false));
-    if (missing > 0) {
-      const size_t first = by_path_[static_cast<size_t>(
-          std::find(seen_.begin(), seen_.end(), false) - seen_.begin())];
+    auto unseen = std::find(seen_.begin(), seen_.end(), false);
+    if (unseen != seen_.end()) {
+      const size_t missing = static_cast<size_t>(std::count(unseen, seen_.end(), false));
       return Status::FailedPrecondition(fmt::format(
           "backup source {} changed while it was read: \"{}\"{} vanished", reader.source().path,
-          plan_.entries[first].path, missing > 1 ? fmt::format(" and {} more", missing - 1) : ""));
+          plan_.entries[by_path_[static_cast<size_t>(unseen - seen_.begin())]].path,
+          missing > 1 ? fmt::format(" and {} more", missing - 1) : ""));
     }
     return Status::Ok();
   }

@@ -43,21 +43,19 @@ TEST_CASE("journal: the streamed journal is the CBOR nlohmann made of the whole 
   auto reference = [](const std::vector<JournalOp>& ops) {
     nlohmann::json list = nlohmann::json::array();
     for (const JournalOp& op : ops) {
-      list.push_back(nlohmann::json::array(
-          {static_cast<int>(op.kind), op.path, op.staged, op.link_to,
-           std::string(1, static_cast<char>(op.type)), op.meta.mode, op.meta.mtime_ns,
-           op.meta.uid ? int64_t{*op.meta.uid} : -1, op.meta.gid ? int64_t{*op.meta.gid} : -1,
-           op.sha256}));
+      list.push_back(
+          nlohmann::json::array({static_cast<int>(op.kind), op.path, op.staged, op.link_to,
+                                 std::string(1, static_cast<char>(op.type)), op.meta.mode,
+                                 op.meta.mtime_ns, op.meta.uid ? int64_t{*op.meta.uid} : -1,
+                                 op.meta.gid ? int64_t{*op.meta.gid} : -1, op.sha256}));
     }
     std::vector<uint8_t> b = nlohmann::json::to_cbor({{"version", 1}, {"ops", std::move(list)}});
     return std::string(b.begin(), b.end());
   };
   // Every width of a CBOR head: arguments below 24, and of 1, 2, 4 and 8
   // bytes, positive and negative; strings and arrays of those lengths.
-  const int64_t numbers[] = {0,           23,          24,         255,         256,
-                             65535,       65536,       4294967295, 4294967296,  INT64_MAX,
-                             -1,          -24,         -25,        -256,        -257,
-                             -65537,      -4294967297, INT64_MIN};
+  const int64_t numbers[] = {0,         23, 24,  255, 256,  65535, 65536,  4294967295,  4294967296,
+                             INT64_MAX, -1, -24, -25, -256, -257,  -65537, -4294967297, INT64_MIN};
   std::vector<JournalOp> ops;
   for (size_t i = 0; i < std::size(numbers); ++i) {
     const int64_t n = numbers[i];
